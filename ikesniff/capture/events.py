@@ -1,0 +1,93 @@
+"""What the capture layer hands on: IKE datagrams with the encapsulation removed, ESP sightings
+per SPI and direction, ICMP errors about IKE packets, and per-frame problems.
+
+These are plain dataclasses; the capture layer fills them, the tracker and the reporters read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class IkeDatagram:
+    """The ISAKMP bytes of one UDP datagram or one RFC 8229 TCP record."""
+
+    frame: int
+    """1-based frame number (as Wireshark counts) of the packet that completed the datagram."""
+    time: float
+    """Capture timestamp of that frame, epoch seconds."""
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    transport: str
+    """'udp', 'udp-encap' (non-ESP marker removed) or 'tcp-encap' (RFC 8229, framing removed)."""
+    data: bytes
+    """The IKE message bytes (one or more ISAKMP messages back to back)."""
+    frames: tuple[int, ...] = ()
+    """Every frame that carried part of it (IP fragments, TCP segments); empty when only `frame`."""
+
+
+@dataclass(slots=True)
+class EspSighting:
+    """ESP packets of one SPI and direction seen in a stretch of frames (aggregated)."""
+
+    spi: int
+    src: str
+    dst: str
+    transport: str
+    """'esp' (IP protocol 50) or 'udp-encap' (ESP in UDP, RFC 3948)."""
+    sport: int
+    dport: int
+    packets: int
+    first_frame: int
+    last_frame: int
+    first_time: float
+    last_time: float
+
+
+@dataclass(slots=True)
+class IcmpError:
+    """An ICMP/ICMPv6 error quoting a packet to or from an IKE port."""
+
+    frame: int
+    time: float
+    src: str
+    """The host that sent the ICMP error."""
+    dst: str
+    icmp_type: int
+    icmp_code: int
+    description: str
+    """e.g. 'port unreachable', 'fragmentation needed (MTU 1400)'."""
+    quoted_src: str
+    quoted_dst: str
+    quoted_sport: int
+    quoted_dport: int
+
+
+@dataclass(slots=True)
+class FrameProblem:
+    """A frame that could not be read as far as its IKE content (truncated, bad header...)."""
+
+    frame: int
+    time: float
+    text: str
+
+
+@dataclass(slots=True)
+class CaptureStats:
+    """Counters over the whole input; ESP flows keyed by (spi, src, dst, transport)."""
+
+    frames: int = 0
+    ike_datagrams: int = 0
+    esp_packets: int = 0
+    esp_in_udp_packets: int = 0
+    nat_keepalives: int = 0
+    ip_fragments: int = 0
+    reassembled_datagrams: int = 0
+    reassembly_timeouts: int = 0
+    tcp_ike_records: int = 0
+    problems: int = 0
+    link_types: set[int] = field(default_factory=set)
+    esp_flows: dict[tuple[int, str, str, str], EspSighting] = field(default_factory=dict)
