@@ -1,0 +1,40 @@
+# ikesniff: set-up, demo, tests, lint, lab and benchmark.
+# Everything the project needs is installed from here: Debian packages through apt-get, Python
+# packages into .venv through pip.
+
+VENV      := .venv
+PYTHON    := $(VENV)/bin/python
+DEMO_PCAP := pcaps/ikev2-psk.pcap
+DEB_PACKAGES := tshark tcpdump iproute2 iptables tcpreplay libpcap0.8 \
+	strongswan-charon strongswan-swanctl libcharon-extra-plugins strongswan-pki
+
+.PHONY: setup deb demo test lint lab bench clean
+
+setup: deb $(VENV)/.installed
+
+# apt-get only when a package is missing, so repeated runs stay quick.
+deb:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q --upgrade pip
+	$(PYTHON) -m pip install -q -e '.[test]'
+	touch $@
+
+demo: setup
+	$(VENV)/bin/ikesniff -r $(DEMO_PCAP)
+
+test: setup
+	$(VENV)/bin/pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check dissectors ikesniff tests lab bench
+	$(VENV)/bin/mypy --strict dissectors
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

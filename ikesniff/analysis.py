@@ -1,0 +1,81 @@
+"""The pipeline: capture source -> IKE datagrams -> dissected messages -> tracker -> events.
+
+It ties the stages together and knows nothing of how events are printed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from dissectors import Message, parse_message
+from dissectors.ikev1 import CiscoFragmentReassembler
+
+from .capture import read_capture
+from .capture.events import CaptureStats, FrameProblem, IkeDatagram
+from .events import MessageEvent, NotifyRef
+from .tracker import Tracker
+
+CISCO_FRAGMENT = 132
+
+
+@dataclass(slots=True)
+class DecodedMessage:
+    """A message event with the dissected message behind it (for the decoded tree)."""
+
+    event: MessageEvent
+    message: Message
+
+
+@dataclass(slots=True)
+class Analysis:
+    """State kept across the files of one run."""
+
+    ike_ports: frozenset[int] = frozenset({500, 4500})
+    stats: CaptureStats = field(default_factory=CaptureStats)
+    tracker: Tracker = field(default_factory=Tracker)
+    fragments: CiscoFragmentReassembler = field(default_factory=CiscoFragmentReassembler)
+    messages: int = 0
+    decode_errors: int = 0
+    problems: list[FrameProblem] = field(default_factory=list)
+
+    def run(self, source: str) -> Iterator[DecodedMessage | FrameProblem]:
+        """Events of one capture file, in capture order. Opening errors raise CaptureError."""
+        label = source
+        for item in read_capture(source, self.stats, self.ike_ports):
+            if isinstance(item, IkeDatagram):
+                yield from self._datagram(item, label)
+            elif isinstance(item, FrameProblem):
+                self.decode_errors += 1
+                yield item
+
+    def _datagram(self, datagram: IkeDatagram, label: str) -> Iterator[DecodedMessage]:
+        message = parse_message(datagram.data)
+        yield self._event(message, datagram.data, datagram, label, list(datagram.frames))
+        if message.version == 1 and any(p.type == CISCO_FRAGMENT for p in message.payloads):
+            for payload in message.payloads:
+                if payload.type != CISCO_FRAGMENT:
+                    continue
+                done = self.fragments.add(message.header.spi_i, message.header.spi_r, payload,
+                                          datagram.frame)
+                if done is not None:
+                    data, frames = done
+                    inner = parse_message(data)
+                    yield self._event(inner, data, datagram, label, list(frames))
+
+    def _event(self, message: Message, raw: bytes, datagram: IkeDatagram, label: str,
+               frames: list[int]) -> DecodedMessage:
+        header = message.header
+        seen = self.tracker.observe(message, raw, datagram.frame, datagram.src, datagram.dst)
+        self.messages += 1
+        if message.errors:
+            self.decode_errors += 1
+        event = MessageEvent(
+            "message", datagram.frame, datagram.time, datagram.src, datagram.sport, datagram.dst,
+            datagram.dport, datagram.transport, message.version, header.spi_i.hex(), header.spi_r.hex(),
+            header.exchange_type, message.exchange_name, header.message_id, seen.response, seen.initiator,
+            header.length, [p.name for p in message.payloads],
+            [NotifyRef(n.notify_name, n.notify_type) for n in message.notifies],
+            message.encrypted, False, seen.retransmission, seen.ike_sa.id, message.errors,
+            [p.type for p in message.payloads], frames, label)
+        return DecodedMessage(event, message)

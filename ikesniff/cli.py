@@ -1,0 +1,124 @@
+"""Command line: `ikesniff -r FILE...` in the tcpdump/tshark manner (SPEC §3).
+
+Exit status: 0 all tunnels healthy, 1 a failure was diagnosed, 2 bad usage or unreadable input
+(one line on stderr, never a traceback; IKESNIFF_DEBUG=1 shows the traceback of an internal error).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from typing import NoReturn
+
+import click
+
+from . import __version__
+from .analysis import Analysis, DecodedMessage
+from .capture import CaptureError
+from .capture.events import FrameProblem
+from .events import SummaryEvent
+from .output import JsonLinesWriter, message_line, message_tree
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def fail(text: str) -> NoReturn:
+    click.echo(f"ikesniff: {text}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-r", "read", metavar="FILE", multiple=True,
+              help="Read a pcap/pcapng file (gzip accepted; '-' is standard input). More files may follow.")
+@click.argument("more_files", nargs=-1, metavar="[FILE...]")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines on stdout (SPEC §4), nothing else.")
+@click.option("-v", "verbose", is_flag=True, help="Print the full decoded tree under each message.")
+@click.option("-q", "quiet", is_flag=True, help="No per-message lines; only the summary.")
+@click.option("--ike-port", "ike_ports", type=click.IntRange(1, 65535), multiple=True,
+              help="Also read IKE on this UDP/TCP port (repeatable; 500 and 4500 are always read).")
+@click.option("-c", "count", type=click.IntRange(min=1), default=None,
+              help="Stop after N IKE messages.")
+@click.version_option(__version__, "--version", prog_name="ikesniff")
+def main_command(read: tuple[str, ...], more_files: tuple[str, ...], as_json: bool, verbose: bool,
+                 quiet: bool, ike_ports: tuple[int, ...], count: int | None) -> None:
+    """Read IKEv1/IKEv2 traffic and show every message."""
+    files = list(read) + list(more_files)
+    if not read:
+        fail("no input: give a capture with -r FILE (see ikesniff --help)")
+    if files.count("-") > 1:
+        fail("standard input ('-') can be read only once")
+    analysis = Analysis(ike_ports=frozenset({500, 4500, *ike_ports}))
+    started = time.perf_counter()
+    writer = JsonLinesWriter(sys.stdout.buffer) if as_json else None
+    first_time: float | None = None
+    for path in files:
+        try:
+            for item in analysis.run(path):
+                if isinstance(item, FrameProblem):
+                    if writer is None and not quiet:
+                        click.echo(f"{item.frame:>6} frame problem: {item.text}", err=True)
+                    continue
+                if writer is not None:
+                    writer.write(item.event)
+                elif not quiet:
+                    first_time = item.event.time if first_time is None else first_time
+                    _print_message(item, first_time, verbose)
+                if count is not None and analysis.messages >= count:
+                    break
+        except CaptureError as error:
+            if writer is not None:
+                writer.flush()
+            fail(str(error))
+        if count is not None and analysis.messages >= count:
+            break
+    summary = _summary(analysis, files, time.perf_counter() - started)
+    if writer is not None:
+        writer.write(summary)
+        writer.flush()
+    else:
+        click.echo(f"{summary.frames} frames, {summary.ike_messages} IKE messages, {summary.ike_sas} IKE SAs, "
+                   f"{summary.esp_packets + summary.esp_in_udp_packets} ESP packets in {summary.esp_flows} flows, "
+                   f"{summary.decode_errors} decode errors, {summary.seconds:.2f} s", err=not quiet)
+    sys.exit(EXIT_OK)
+
+
+def _print_message(item: DecodedMessage, start: float, verbose: bool) -> None:
+    click.echo(message_line(item.event, start))
+    if verbose:
+        for line in message_tree(item.message):
+            click.echo(line)
+
+
+def _summary(analysis: Analysis, files: list[str], seconds: float) -> SummaryEvent:
+    stats = analysis.stats
+    addresses = {frozenset(pair) for pair in analysis.tracker.peer_pairs()}
+    return SummaryEvent(
+        "summary", files, stats.frames, analysis.messages, len(analysis.tracker.ike_sas), len(addresses),
+        {}, analysis.decode_errors, stats.esp_packets, stats.esp_in_udp_packets, stats.nat_keepalives,
+        len(stats.esp_flows), stats.ip_fragments, stats.reassembly_timeouts, round(seconds, 3))
+
+
+def main() -> None:
+    try:
+        main_command(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as error:
+        click.echo(f"ikesniff: {error.format_message()}", err=True)
+        sys.exit(EXIT_USAGE)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_OK)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except SystemExit:
+        raise
+    except Exception as error:  # noqa: BLE001 - the last guard against a traceback
+        if os.environ.get("IKESNIFF_DEBUG"):
+            raise
+        click.echo(f"ikesniff: internal error: {type(error).__name__}: {error} "
+                   "(set IKESNIFF_DEBUG=1 for details)", err=True)
+        sys.exit(EXIT_USAGE)
+    sys.exit(EXIT_OK)

@@ -1,0 +1,82 @@
+"""The events of the JSON Lines contract (SPEC §4) as dataclasses.
+
+Each field *is* a key of the JSON object, in this order; the writer serialises them generically.
+Events defined by later stages (diagnosis, verdict, finding) live beside these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class NotifyRef:
+    type: str
+    """IANA name in upper snake case, `UNKNOWN_<n>` when unassigned."""
+    code: int
+
+
+@dataclass(slots=True)
+class MessageEvent:
+    """One IKE message seen, in capture order."""
+
+    event: str
+    frame: int
+    """1-based frame number in the capture file, as Wireshark numbers it."""
+    time: float
+    """Capture timestamp, epoch seconds."""
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    transport: str
+    """'udp', 'udp-encap' (port 4500 with the non-ESP marker) or 'tcp-encap' (RFC 8229)."""
+    version: int
+    spi_i: str
+    """Initiator SPI / cookie, 16 lowercase hex digits."""
+    spi_r: str
+    exchange_type: int
+    exchange: str
+    message_id: int
+    response: bool
+    initiator: bool
+    """Sent by the original initiator of the IKE SA."""
+    length: int
+    """Length stated in the ISAKMP header."""
+    payloads: list[str]
+    notifies: list[NotifyRef]
+    encrypted: bool
+    decrypted: bool
+    retransmission: bool
+    ike_sa: str
+    """Stable id of the IKE SA this message belongs to."""
+    errors: list[str]
+    payload_types: list[int] = field(default_factory=list)
+    """Payload type numbers in order (same order as `payloads`)."""
+    frames: list[int] = field(default_factory=list)
+    """All frames that carried the message when it spanned several (IP fragments, TCP segments,
+    IKEv1 Cisco fragments); empty when `frame` alone did."""
+    file: str = ""
+    """The capture file the frame numbers refer to."""
+
+
+@dataclass(slots=True)
+class SummaryEvent:
+    """The last line: what was read and how long it took."""
+
+    event: str
+    files: list[str]
+    frames: int
+    ike_messages: int
+    ike_sas: int
+    tunnels: int
+    outcomes: dict[str, int]
+    decode_errors: int
+    """IKE messages with at least one `errors` entry, plus frames that could not be read."""
+    esp_packets: int
+    esp_in_udp_packets: int
+    nat_keepalives: int
+    esp_flows: int
+    ip_fragments: int
+    reassembly_timeouts: int
+    seconds: float
