@@ -1,0 +1,121 @@
+"""`ikesniff -r` as a user meets it: output forms, the JSON contract, errors and exit status."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from oracle import CORPUS, REPO
+
+IKEV2_COOKIE = CORPUS / "tcpdump" / "ikev2four.pcap"
+IKE_AUTH_TIMEOUT = CORPUS / "zeek-spicy-ipsec" / "ipsec_client.pcap"
+IKEV1_MAIN = CORPUS / "suricata-verify" / "ikev1-isakmp-main-mode.pcap"
+
+MESSAGE_KEYS = {
+    "event": str, "frame": int, "time": float, "src": str, "sport": int, "dst": str, "dport": int,
+    "transport": str, "version": int, "spi_i": str, "spi_r": str, "exchange_type": int, "exchange": str,
+    "message_id": int, "response": bool, "initiator": bool, "length": int, "payloads": list,
+    "notifies": list, "encrypted": bool, "decrypted": bool, "retransmission": bool, "ike_sa": str,
+    "errors": list,
+}
+
+
+def ikesniff(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "ikesniff", *args], capture_output=True, input=stdin,
+                          cwd=REPO, check=False, timeout=120)
+
+
+def json_events(result: subprocess.CompletedProcess[bytes]) -> list[dict[str, object]]:
+    return [json.loads(line) for line in result.stdout.decode().splitlines()]
+
+
+def test_json_messages_follow_the_contract_and_end_with_a_summary() -> None:
+    result = ikesniff("-r", str(IKEV2_COOKIE), "--json")
+    assert result.returncode == 0, result.stderr
+    events = json_events(result)
+    assert events[-1]["event"] == "summary"
+    messages = [e for e in events if e["event"] == "message"]
+    assert len(messages) == 21
+    for message in messages:
+        for key, kind in MESSAGE_KEYS.items():
+            assert isinstance(message[key], kind), (key, message[key])
+        assert len(str(message["spi_i"])) == 16 and len(str(message["spi_r"])) == 16
+    first, second = messages[0], messages[1]
+    assert first["exchange"] == "IKE_SA_INIT" and first["initiator"] and not first["response"]
+    assert second["response"] and {"type": "COOKIE", "code": 16390} in second["notifies"]
+    assert events[-1]["ike_messages"] == 21
+
+
+def test_default_output_is_one_line_per_message_with_role_and_notifies() -> None:
+    result = ikesniff("-r", str(IKEV2_COOKIE))
+    assert result.returncode == 0
+    lines = result.stdout.decode().splitlines()
+    assert len(lines) == 21
+    assert "IKEv2 IKE_SA_INIT #0 R rsp" in lines[1] and "N(COOKIE)" in lines[1]
+    assert "192.168.1.1:500 > 192.168.1.2:500" in lines[1]
+
+
+def test_retransmitted_ike_auth_is_marked() -> None:
+    result = ikesniff("-r", str(IKE_AUTH_TIMEOUT), "--json")
+    messages = [e for e in json_events(result) if e["event"] == "message"]
+    auth = [m for m in messages if m["exchange"] == "IKE_AUTH"]
+    assert [m["retransmission"] for m in auth] == [False, True, True, True]
+    assert len({m["ike_sa"] for m in messages}) == 1
+
+
+def test_ikev1_roles_are_inferred_from_the_exchange() -> None:
+    result = ikesniff("-r", str(IKEV1_MAIN), "--json")
+    messages = [e for e in json_events(result) if e["event"] == "message"]
+    assert [m["initiator"] for m in messages[:6]] == [True, False, True, False, True, False]
+    assert [m["response"] for m in messages[:6]] == [False, True, False, True, False, True]
+    assert [m["encrypted"] for m in messages] == [False] * 4 + [True] * 5
+
+
+def test_verbose_prints_the_decoded_tree() -> None:
+    result = ikesniff("-r", str(IKEV1_MAIN), "-v")
+    text = result.stdout.decode()
+    assert "ISAKMP header: version 1.0" in text
+    assert "Oakley" in text or "ENCRYPTION_ALGORITHM" in text.upper()
+
+
+def test_standard_input_and_gzip_are_read(tmp_path: Path) -> None:
+    raw = IKEV2_COOKIE.read_bytes()
+    zipped = tmp_path / "capture.pcap.gz"
+    zipped.write_bytes(gzip.compress(raw))
+    from_stdin = json_events(ikesniff("-r", "-", "--json", stdin=raw))
+    from_gzip = json_events(ikesniff("-r", str(zipped), "--json"))
+    direct = json_events(ikesniff("-r", str(IKEV2_COOKIE), "--json"))
+    strip = [{k: v for k, v in e.items() if k not in ("file", "seconds", "files")} for e in direct]
+    assert [{k: v for k, v in e.items() if k not in ("file", "seconds", "files")} for e in from_stdin] == strip
+    assert [{k: v for k, v in e.items() if k not in ("file", "seconds", "files")} for e in from_gzip] == strip
+
+
+def test_count_stops_after_n_messages() -> None:
+    events = json_events(ikesniff("-r", str(IKEV2_COOKIE), "--json", "-c", "3"))
+    assert [e["frame"] for e in events if e["event"] == "message"] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("make_input, words", [
+    (lambda d: d / "absent.pcap", "no such file"),
+    (lambda d: (d / "empty.pcap").write_bytes(b"") and d / "empty.pcap", "empty"),
+    (lambda d: (d / "notes.txt").write_text("hello, this is not a capture\n") and d / "notes.txt", "not a"),
+    (lambda d: (d / "short.pcap").write_bytes(b"\xd4\xc3\xb2\xa1\x02\x00") and d / "short.pcap", ""),
+])
+def test_unreadable_input_is_one_line_and_exit_2(tmp_path: Path, make_input, words: str) -> None:
+    path = make_input(tmp_path)
+    result = ikesniff("-r", str(path))
+    error = result.stderr.decode()
+    assert result.returncode == 2
+    assert "Traceback" not in error
+    assert len(error.strip().splitlines()) == 1, error
+    assert str(path.name) in error and words in error
+
+
+def test_no_input_is_a_usage_error() -> None:
+    result = ikesniff()
+    assert result.returncode == 2 and "Traceback" not in result.stderr.decode()
