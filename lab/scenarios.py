@@ -1,0 +1,297 @@
+"""The lab's scenarios, as data.
+
+Read this file to know what every capture in ``pcaps/`` is. A scenario is one
+dict in ``SCENARIOS``; ``resolve()`` fills in the defaults and builds both
+sides' ``swanctl.conf`` and ``strongswan.conf`` (as dicts; ``config.render``
+writes them). To add a failing scenario, add an entry that overrides what
+differs from the healthy baseline, and say what must happen::
+
+    "ikev2-psk-mismatch": {
+        "description": "IKEv2, sun holds a different pre-shared key than moon",
+        "sun": {"secret": "not-the-same-key"},
+        "expect": {"outcome": "failed", "code": "PskMismatch", "child": False, "pings": 0,
+                   "log": {"sun": [r"tried \\d+ shared key for .* but MAC mismatched"]}},
+    },
+
+Keys of a scenario entry (all optional except ``description``):
+
+``topology``  ``"direct"`` (moon and sun on one veth) or ``"nat"`` (moon behind a MASQUERADE namespace).
+``auth``      ``"psk"`` or ``"pubkey"`` (X.509 certificates made by ``pki`` at run time, never committed).
+``certs``     for pubkey: ``{"type": "rsa", "size": 2048}``.
+``conn``      swanctl connection settings for both sides (dotted paths allowed: ``"children.net.mode"``).
+``child``     settings of the CHILD_SA ``net`` for both sides.
+``charon``    strongswan.conf ``charon { }`` settings for both sides.
+``moon``/``sun``  per side: ``conn``, ``child``, ``charon`` overrides and ``secret`` (the PSK that side holds).
+``mtu``       MTU of every veth link of the topology.
+``pings``     ICMP echo requests moon sends to sun's inner address once the tunnel is up.
+``timeout``   seconds to wait for the negotiation's outcome.
+``expect``    what must happen, checked against the charon logs and the capture before anything is written:
+              ``outcome`` (``established`` / ``failed``), ``code`` (SPEC section 5), ``child`` (CHILD_SA installed),
+              ``esp`` (ESP carried the pings), ``log`` (per side, regexes that must match a log message),
+              ``wire`` (facts the capture must show: ``exchanges`` counts, ``min_ikev2_fragments``,
+              ``min_ip_fragments``, ``nat``: the responder sees the initiator from another address).
+
+Addresses are documentation ranges only (RFC 5737). Moon always initiates.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from . import config
+
+PSK = "ikesniff-lab-psk-0123456789"  # lab-only secret, recorded in every PSK label
+IDENTITY = {"moon": "moon.example", "sun": "sun.example"}  # RFC 2606 reserved names
+# Inner networks: the address lives on lo of each namespace, the traffic selector is the /28.
+INNER = {
+    "moon": {"address": "192.0.2.129", "subnet": "192.0.2.128/28"},
+    "sun": {"address": "192.0.2.145", "subnet": "192.0.2.144/28"},
+}
+SIDES = ("moon", "sun")
+OTHER = {"moon": "sun", "sun": "moon"}
+
+TOPOLOGIES: dict[str, dict[str, Any]] = {
+    "direct": {
+        "description": "moon (192.0.2.1) and sun (192.0.2.2) on one veth link; captured on moon's eth0",
+        "namespaces": ["moon", "sun"],
+        # (namespace, interface, address/prefix) at both ends of each veth pair
+        "links": [(("moon", "eth0", "192.0.2.1/28"), ("sun", "eth0", "192.0.2.2/28"))],
+        "routes": {},
+        "forwarding": [],
+        "iptables": {},
+        "capture": ("moon", "eth0"),
+        "address": {"moon": "192.0.2.1", "sun": "192.0.2.2"},  # where each side's charon speaks IKE
+        "remote_addrs": {"moon": "192.0.2.2", "sun": "192.0.2.1"},
+        "nat": None,
+    },
+    "nat": {
+        "description": (
+            "moon (198.51.100.2) behind the namespace nat, which masquerades 198.51.100.0/24 to 203.0.113.1 "
+            "(UDP source ports remapped to 40000-40999); sun at 203.0.113.2; captured on nat's eth1 (sun's side)"
+        ),
+        "namespaces": ["moon", "nat", "sun"],
+        "links": [
+            (("moon", "eth0", "198.51.100.2/24"), ("nat", "eth0", "198.51.100.1/24")),
+            (("nat", "eth1", "203.0.113.1/24"), ("sun", "eth0", "203.0.113.2/24")),
+        ],
+        "routes": {"moon": [["default", "via", "198.51.100.1"]]},
+        "forwarding": ["nat"],
+        "iptables": {
+            "nat": [
+                ["-t", "nat", "-A", "POSTROUTING", "-o", "eth1", "-p", "udp",
+                 "-j", "MASQUERADE", "--to-ports", "40000-40999"],
+                ["-t", "nat", "-A", "POSTROUTING", "-o", "eth1", "-j", "MASQUERADE"],
+            ]
+        },
+        "capture": ("nat", "eth1"),
+        "address": {"moon": "198.51.100.2", "sun": "203.0.113.2"},
+        "remote_addrs": {"moon": "203.0.113.2", "sun": "%any"},
+        "nat": {"behind": "moon", "private": "198.51.100.2", "public": "203.0.113.1", "ports": "40000-40999"},
+    },
+}
+
+# Plugins charon loads (charon.load): only these, so start-up is fast and the same everywhere.
+# kernel-libipsec must come before kernel-netlink: the first IPsec backend registered wins,
+# and this kernel has no ESP (no xfrm), so ESP is done in userspace through the TUN device ipsec0.
+# kdf is required since 5.9.8 for the IKE key derivation (prf+), even with openssl loaded.
+CHARON_PLUGINS = [
+    "random", "nonce", "openssl", "kdf", "pem", "pkcs1", "pkcs8", "x509", "pubkey", "constraints",
+    "kernel-libipsec", "kernel-netlink", "socket-default", "vici",
+]
+# swanctl and pki read strongswan.conf too; give them what they need and nothing that warns.
+TOOL_PLUGINS = ["random", "openssl", "pem", "pkcs1", "pkcs8", "x509", "pubkey"]
+
+LOG_LEVELS = {"default": 1, "ike": 4, "mgr": 2, "cfg": 2, "knl": 1, "net": 2, "enc": 1, "lib": 1, "esp": 1}
+
+ESTABLISHED: dict[str, Any] = {
+    "outcome": "established",
+    "code": "Established",
+    "child": True,
+    "esp": True,
+    "log": {},
+    "wire": {},
+}
+
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "ikev2-psk": {
+        "description": "IKEv2 with a pre-shared key, moon initiates, MOBIKE on (IKE_AUTH moves to 4500), "
+                       "three pings cross the tunnel as ESP in UDP 4500",
+        "conn": {"version": 2},
+        "expect": {**ESTABLISHED,
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": 2}}},
+    },
+    "ikev1-main": {
+        "description": "IKEv1 main mode (identity protection) with a pre-shared key, then quick mode; "
+                       "pings cross the tunnel",
+        "conn": {"version": 1},
+        "expect": {**ESTABLISHED,
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "QUICK_MODE": 3, "INFORMATIONAL": ">=1"}}},
+    },
+    "ikev1-aggressive": {
+        "description": "IKEv1 aggressive mode with a pre-shared key (identities and hashes in clear), "
+                       "then quick mode; pings cross the tunnel",
+        "conn": {"version": 1, "aggressive": True},
+        # strongSwan refuses aggressive mode with PSK unless told it is fine (both roles)
+        "charon": {"i_dont_care_about_security_and_use_aggressive_mode_psk": True},
+        "expect": {**ESTABLISHED,
+                   "wire": {"exchanges": {"AGGRESSIVE": 3, "QUICK_MODE": 3, "INFORMATIONAL": ">=1"}}},
+    },
+    "ikev2-nat": {
+        "description": "IKEv2 PSK with moon behind a masquerading NAT: NAT-D hashes show the NAT, "
+                       "IKE_AUTH and ESP float to 4500 (remapped source ports on the wire)",
+        "topology": "nat",
+        "conn": {"version": 2},
+        "expect": {**ESTABLISHED,
+                   "log": {"moon": [r"local host is behind NAT"], "sun": [r"remote host is behind NAT"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": 2}, "nat": True}},
+    },
+    "ikev2-cert": {
+        "description": "IKEv2 with X.509 certificates (RSA 2048, one lab CA, made at run time by pki); "
+                       "each side sends its certificate and a CERTREQ; charon.fragment_size = 1500 so the "
+                       "~1400-byte IKE_AUTH goes whole (charon's default of 1280 would split it in two)",
+        "auth": "pubkey",
+        "certs": {"type": "rsa", "size": 2048},
+        "conn": {"version": 2},
+        "charon": {"fragment_size": 1500},
+        "expect": {**ESTABLISHED,
+                   "log": {"moon": [r"authentication of 'sun\.example' with RSA.* successful"],
+                           "sun": [r"authentication of 'moon\.example' with RSA.* successful"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": 2}}},
+    },
+    "ikev2-fragmentation": {
+        "description": "IKEv2 with RSA 3072 certificates and RFC 7383 fragmentation: charon.fragment_size = 512 "
+                       "splits each IKE_AUTH into Encrypted Fragment (SKF) payloads",
+        "auth": "pubkey",
+        "certs": {"type": "rsa", "size": 3072},
+        "conn": {"version": 2, "fragmentation": "yes"},
+        "charon": {"fragment_size": 512},
+        "expect": {**ESTABLISHED,
+                   "log": {"moon": [r"splitting IKE message \(\d+ bytes\) into \d+ fragments"],
+                           "sun": [r"splitting IKE message \(\d+ bytes\) into \d+ fragments"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": ">=6", "INFORMATIONAL": 2},
+                            "min_ikev2_fragments": 6}},
+    },
+    "ikev2-ipfrag": {
+        "description": "IKEv2 with RSA 3072 certificates, IKE fragmentation off and a 1000-byte link MTU: "
+                       "each IKE_AUTH leaves as one UDP datagram in several IP fragments",
+        "auth": "pubkey",
+        "certs": {"type": "rsa", "size": 3072},
+        "mtu": 1000,
+        "conn": {"version": 2, "fragmentation": "no"},
+        "expect": {**ESTABLISHED,
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": 2},
+                            "min_ip_fragments": 4}},
+    },
+}
+
+DEFAULTS: dict[str, Any] = {
+    "topology": "direct",
+    "auth": "psk",
+    "certs": None,
+    "conn": {},
+    "child": {},
+    "charon": {},
+    "moon": {},
+    "sun": {},
+    "mtu": None,
+    "pings": 3,
+    "timeout": 20,
+}
+
+
+def base_connection(side: str, topology: dict[str, Any], auth: str) -> dict[str, Any]:
+    """The healthy baseline of one side's connection ``lab``; scenarios override from here."""
+    other = OTHER[side]
+    local: dict[str, Any] = {"auth": auth, "id": IDENTITY[side]}
+    if auth == "pubkey":
+        local["certs"] = f"{side}.crt"  # in the side's swanctl/x509/, signed by the lab CA in x509ca/
+    remote: dict[str, Any] = {"auth": auth, "id": IDENTITY[other]}
+    return {
+        "version": 2,
+        "local_addrs": topology["address"][side],
+        "remote_addrs": topology["remote_addrs"][side],
+        "proposals": "aes128-sha256-modp2048",
+        "local": local,
+        "remote": remote,
+        "children": {
+            "net": {
+                "local_ts": INNER[side]["subnet"],
+                "remote_ts": INNER[other]["subnet"],
+                "esp_proposals": "aes128-sha256",
+                "mode": "tunnel",
+            }
+        },
+    }
+
+
+def _substitute(value: Any, side: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("{side}", side).replace("{other}", OTHER[side])
+    if isinstance(value, dict):
+        return {k: _substitute(v, side) for k, v in value.items()}
+    return value
+
+
+def resolve(name: str) -> dict[str, Any]:
+    """The scenario with defaults filled and each side's configuration built (as dicts)."""
+    if name not in SCENARIOS:
+        raise KeyError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+    scenario = {**copy.deepcopy(DEFAULTS), **copy.deepcopy(SCENARIOS[name]), "name": name}
+    topology = copy.deepcopy(TOPOLOGIES[scenario["topology"]])
+    scenario["topology_data"] = topology
+    sides: dict[str, Any] = {}
+    for side in SIDES:
+        own = scenario[side]
+        conn = base_connection(side, topology, scenario["auth"])
+        conn = config.merge(conn, _substitute(scenario["conn"], side))
+        conn = config.merge(conn, {"children.net." + k: v for k, v in _substitute(scenario["child"], side).items()})
+        conn = config.merge(conn, _substitute(own.get("conn", {}), side))
+        conn = config.merge(conn, {"children.net." + k: v for k, v in _substitute(own.get("child", {}), side).items()})
+        secrets: dict[str, Any] = {}
+        secret = own.get("secret", PSK)
+        if scenario["auth"] == "psk":
+            secrets["ike-lab"] = {"id-moon": IDENTITY["moon"], "id-sun": IDENTITY["sun"], "secret": secret}
+        charon = config.merge(scenario["charon"], own.get("charon", {}))
+        sides[side] = {
+            "swanctl": {"connections": {"lab": conn}, "secrets": secrets},
+            "charon": charon,
+            "secret": secret if scenario["auth"] == "psk" else None,
+        }
+    scenario["sides"] = sides
+    expect = {**ESTABLISHED, **scenario.get("expect", {})}
+    if not expect["child"]:
+        scenario["pings"] = 0
+    scenario["expect"] = expect
+    return scenario
+
+
+def strongswan_conf(side_settings: dict[str, Any], run_dir: str, log_path: str) -> dict[str, Any]:
+    """strongswan.conf of one side, as a dict: charon for the daemon, swanctl/pki for the tools."""
+    charon = {
+        "load": " ".join(CHARON_PLUGINS),  # a space-separated list, unlike swanctl.conf lists
+        "plugins": {
+            "vici": {"socket": f"unix://{run_dir}/charon.vici"},
+            # installing the tunnel's route on ipsec0 is an address/route change; with roam events on,
+            # MOBIKE sometimes answers it with an extra INFORMATIONAL (NO_ADDITIONAL_ADDRESSES) exchange
+            "kernel-netlink": {"roam_events": False},
+        },
+        "filelog": {
+            "lab": {
+                "path": log_path,
+                "time_format": "%b %e %T",
+                "time_add_ms": True,
+                "ike_name": True,
+                "append": False,
+                "flush_line": True,
+                **LOG_LEVELS,
+            }
+        },
+        # no syslog/stderr loggers: the file log is the record
+    }
+    charon = config.merge(charon, side_settings["charon"])
+    return {
+        "charon": charon,
+        "swanctl": {"load": " ".join(TOOL_PLUGINS)},
+        "pki": {"load": " ".join(TOOL_PLUGINS)},
+    }
