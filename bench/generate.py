@@ -410,9 +410,11 @@ class IkeTraffic:
             if i_port not in (500, 4500):
                 stats["odd_port"] += 1
                 odd_ports[i_port if i_port in NAT_ODD_PORTS else 0] += 1
-                if i_port in TSHARK_SHADOW_PORTS and i_port < r_port:
-                    stats["odd_port_tshark_shadowed"] += 1
-            if ike in sa.sent:
+            shadowed = i_port in TSHARK_SHADOW_PORTS and i_port < r_port
+            if shadowed:
+                stats["odd_port_tshark_shadowed"] += 1
+            repeated = ike in sa.sent
+            if repeated:
                 stats["retransmissions"] += 1
                 if retransmission:
                     stats["retransmissions_added"] += 1
@@ -422,7 +424,10 @@ class IkeTraffic:
                 stats["ike_sas"] += 1
                 stats[f"ike_sas_{sa.tset.name}"] += 1
             self.spi_pairs.add(sa.spi_i + sa.spi_r)
-            yield eth + ip + udp
+            row = (f"{message.version}\t{'udp-encap' if message.on_4500 else 'udp'}\t{4 if len(src) == 4 else 6}\t"
+                   f"{len(sa.vlans)}\t{sport}\t{dport}\t{sa.spi_i.hex()}\t{message.exchange}\t{int(repeated)}\t"
+                   f"{int(not shadowed)}\n")
+            yield eth + ip + udp, row
 
     def truth(self) -> dict[str, object]:
         stats = dict(sorted(self.stats.items()))
@@ -589,7 +594,10 @@ def _timer(mean_gap_us: int, rng: random.Random) -> list[int]:
     return gaps
 
 
-def write_esp_heavy(path: Path, frames: int, templates: list[TemplateSet]) -> dict[str, object]:
+TRUTH_HEADER = "frame\tversion\ttransport\tip\tvlan_tags\tsport\tdport\tspi_i\texchange\tretransmission\ttshark_visible\n"
+
+
+def write_esp_heavy(path: Path, frames: int, templates: list[TemplateSet], rows: list[str]) -> dict[str, object]:
     rng = random.Random(SEED_ESP_HEAVY)
     other = OtherTraffic(SEED_ESP_HEAVY + 1)
     ike = IkeTraffic(templates, SEED_ESP_HEAVY + 2, concurrent=128)
@@ -638,7 +646,8 @@ def write_esp_heavy(path: Path, frames: int, templates: list[TemplateSet]) -> di
                 parts += (record(sec, usec, length, length), head, u32(seq), payloads[bits >> 25 & 63])
             else:
                 if code == 0:
-                    frame = next(ike_frames)
+                    frame, row = next(ike_frames)
+                    rows.append(f"{n + 1}\t{row}")
                 elif code == 6:
                     frame = dns[bits >> 10 & 1023]
                 elif code == 4:
@@ -664,7 +673,7 @@ def write_esp_heavy(path: Path, frames: int, templates: list[TemplateSet]) -> di
     return truth
 
 
-def write_ike_only(path: Path, messages: int, templates: list[TemplateSet]) -> dict[str, object]:
+def write_ike_only(path: Path, messages: int, templates: list[TemplateSet], rows: list[str]) -> dict[str, object]:
     rng = random.Random(SEED_IKE_ONLY)
     ike = IkeTraffic(templates, SEED_IKE_ONLY + 2, concurrent=64)
     ike_frames = ike.frames()
@@ -680,7 +689,8 @@ def write_ike_only(path: Path, messages: int, templates: list[TemplateSet]) -> d
             if usec >= 1_000_000:
                 sec += usec // 1_000_000
                 usec %= 1_000_000
-            frame = next(ike_frames)
+            frame, row = next(ike_frames)
+            rows.append(f"{n + 1}\t{row}")
             parts += (record(sec, usec, len(frame), len(frame)), frame)
             if n & 4095 == 4095:
                 chunk = b"".join(parts)
@@ -713,10 +723,12 @@ def generate(kind: str, scale: float, out: Path, corpus: Path, with_sha256: bool
     name = file_name(kind, scale)
     path = out / f"{name}.pcap"
     started = time.perf_counter()
+    rows = [TRUTH_HEADER]
     if kind == "esp-heavy":
-        truth = write_esp_heavy(path, max(1, round(ESP_HEAVY_FRAMES * scale)), templates)
+        truth = write_esp_heavy(path, max(1, round(ESP_HEAVY_FRAMES * scale)), templates, rows)
     else:
-        truth = write_ike_only(path, max(1, round(IKE_ONLY_MESSAGES * scale)), templates)
+        truth = write_ike_only(path, max(1, round(IKE_ONLY_MESSAGES * scale)), templates, rows)
+    (out / f"{name}.ike-frames.tsv").write_text("".join(rows))
     seconds = time.perf_counter() - started
     expected = {"file": path.name, "kind": kind, "scale": scale, "generator_version": GENERATOR_VERSION,
                 **truth, "generation_seconds": round(seconds, 2)}

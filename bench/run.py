@@ -1,0 +1,448 @@
+#!/usr/bin/env python3
+"""Benchmark ikesniff against tshark on the generated captures (bench/generate.py).
+
+For each full-size file: warm the page cache, then run, interleaved, `ikesniff -r F --json` and
+`tshark -r F -Y isakmp -T fields ...` (both to /dev/null) --runs times each, timing wall-clock and reading each
+child's peak resident memory from os.wait4's rusage. Then one counting run per tool compares the IKE messages
+each tool reports, frame by frame, against the generator's truth (<name>.ike-frames.tsv). Finally ikesniff (and,
+for contrast, tshark) runs once on the --scale 0.25 version of each file, to show whether peak memory grows
+with the capture.
+
+Prints per file and a markdown table at the end; writes everything to bench/out/results.json.
+Targets (PASS/FAIL; the exit status is 0 either way unless --check):
+  ESP-heavy: tshark/ikesniff time ratio >= 50;  IKE-only: >= 5;
+  ikesniff peak RSS below tshark's;  ikesniff peak RSS on the full file within 20 % of the quarter file;
+  ikesniff reports every IKE message of the truth and nothing else.
+
+Usage: .venv/bin/python bench/run.py [--runs 3] [--files esp-heavy ike-only] [--check] [--tools ikesniff,tshark]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+import generate  # bench/generate.py, beside this file
+
+KINDS = ("esp-heavy", "ike-only")
+QUARTER = 0.25
+SPEED_TARGETS = {"esp-heavy": 50.0, "ike-only": 5.0}
+FLAT_TOLERANCE = 0.20
+TSHARK_FIELDS = ["isakmp.ispi", "isakmp.rspi", "isakmp.exchangetype", "isakmp.notify.msgtype"]
+
+
+@dataclass
+class Run:
+    tool: str
+    file: str
+    seconds: float
+    max_rss_mib: float
+    cpu_seconds: float
+    status: int
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+@dataclass
+class Count:
+    tool: str
+    reported: int = 0
+    matched: int = 0
+    missed: int = 0
+    extra: int = 0
+    missed_by: dict[str, int] = field(default_factory=dict)
+    error: str = ""
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Running the tools.
+
+
+def ikesniff_command(binary: str, path: Path) -> list[str]:
+    return [binary, "-r", str(path), "--json"]
+
+
+def tshark_command(binary: str, path: Path) -> list[str]:
+    command = [binary, "-r", str(path), "-Y", "isakmp", "-T", "fields"]
+    for name in TSHARK_FIELDS:
+        command += ["-e", name]
+    return command
+
+
+def measure(tool: str, command: list[str], path: Path, env: dict[str, str], timeout: float,
+            ok_status: tuple[int, ...]) -> Run:
+    """Run command with stdout to /dev/null; wall-clock seconds and the child's peak RSS (ru_maxrss)."""
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors,
+                                   env=env)
+        timer = threading.Timer(timeout, process.kill)
+        timer.start()
+        try:
+            _, wait_status, usage = os.wait4(process.pid, 0)
+        finally:
+            timer.cancel()
+        seconds = time.perf_counter() - started
+        process.returncode = status = os.waitstatus_to_exitcode(wait_status)
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")
+    error = ""
+    crashed = "Traceback (most recent call last)" in stderr or "internal error" in stderr
+    if status not in ok_status or crashed:
+        lines = [line for line in stderr.splitlines() if line.strip() and "Running as user" not in line]
+        error = f"exit status {status}" + (f": {lines[-1].strip()}" if lines else "")
+        if seconds >= timeout:
+            error = f"killed after {timeout:.0f} s"
+    return Run(tool, path.name, round(seconds, 3), round(usage.ru_maxrss / 1024, 1),
+               round(usage.ru_utime + usage.ru_stime, 3), status, error)
+
+
+def count_ikesniff(binary: str, path: Path, env: dict[str, str]) -> tuple[Counter[int], str]:
+    frames: Counter[int] = Counter()
+    process = subprocess.Popen(ikesniff_command(binary, path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=env)
+    assert process.stdout is not None and process.stderr is not None
+    stderr: list[bytes] = []
+    reader = threading.Thread(target=lambda: stderr.append(process.stderr.read()))  # type: ignore[union-attr]
+    reader.start()
+    bad_lines = 0
+    last: dict[str, object] = {}
+    for line in process.stdout:
+        try:
+            last = json.loads(line)
+        except ValueError:
+            bad_lines += 1
+            continue
+        if last.get("event") == "message":
+            frames[int(last.get("frame", 0))] += 1  # type: ignore[call-overload]
+    status = process.wait()
+    reader.join()
+    error = ""
+    text = b"".join(stderr).decode(errors="replace")
+    if status not in (0, 1) or "Traceback (most recent call last)" in text:
+        tail = [x for x in text.splitlines() if x.strip()]
+        error = f"exit status {status}" + (f": {tail[-1].strip()}" if tail else "")
+    elif bad_lines:
+        error = f"{bad_lines} stdout lines are not JSON"
+    elif last.get("event") != "summary":
+        error = "the last JSON line is not the summary event"
+    return frames, error
+
+
+def count_tshark(binary: str, path: Path, env: dict[str, str]) -> tuple[Counter[int], str]:
+    """IKE messages per frame: the number of isakmp.ispi values (one per ISAKMP layer) with occurrence=a."""
+    frames: Counter[int] = Counter()
+    command = [binary, "-r", str(path), "-Y", "isakmp", "-T", "fields", "-E", "occurrence=a", "-E", "aggregator=,",
+               "-e", "frame.number", "-e", "isakmp.ispi"]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    for line in result.stdout.splitlines():
+        number, _, spis = line.partition("\t")
+        if number:
+            frames[int(number)] += len(spis.split(",")) if spis else 1
+    error = f"exit status {result.returncode}" if result.returncode else ""
+    return frames, error
+
+
+def load_truth(path: Path) -> dict[int, dict[str, str]]:
+    lines = path.read_text().splitlines()
+    header = lines[0].split("\t")
+    return {int(cells[0]): dict(zip(header, cells)) for cells in (line.split("\t") for line in lines[1:])}
+
+
+def categories(row: dict[str, str]) -> list[str]:
+    found = [f"IKEv{row['version']}", row["transport"]]
+    if row["ip"] == "6":
+        found.append("IPv6")
+    if row["vlan_tags"] == "1":
+        found.append("802.1Q")
+    elif row["vlan_tags"] == "2":
+        found.append("QinQ")
+    if row["sport"] not in ("500", "4500") or row["dport"] not in ("500", "4500"):
+        found.append("odd-port")
+    if row["tshark_visible"] == "0":
+        found.append("port-shadowed-in-tshark")
+    if row["retransmission"] == "1":
+        found.append("retransmission")
+    return found
+
+
+def compare(tool: str, frames: Counter[int], truth: dict[int, dict[str, str]], error: str) -> Count:
+    count = Count(tool, reported=sum(frames.values()), error=error)
+    missed_by: Counter[str] = Counter()
+    for number, row in truth.items():
+        if frames.get(number):
+            count.matched += 1
+        else:
+            count.missed += 1
+            missed_by.update(categories(row))
+    count.extra = sum(n for number, n in frames.items() if number not in truth) + \
+        sum(max(0, n - 1) for number, n in frames.items() if number in truth)
+    count.missed_by = dict(missed_by.most_common())
+    return count
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Files.
+
+
+def ensure_file(kind: str, scale: float, out: Path, corpus: Path, regenerate: bool) -> dict[str, object]:
+    name = generate.file_name(kind, scale)
+    pcap, expected_path = out / f"{name}.pcap", out / f"{name}.expected.json"
+    truth_path = out / f"{name}.ike-frames.tsv"
+    expected = json.loads(expected_path.read_text()) if expected_path.exists() else None
+    if (regenerate or expected is None or expected.get("generator_version") != generate.GENERATOR_VERSION
+            or not pcap.exists() or pcap.stat().st_size != expected.get("bytes") or not truth_path.exists()):
+        print(f"generating {pcap} ...", file=sys.stderr, flush=True)
+        out.mkdir(parents=True, exist_ok=True)
+        expected = generate.generate(kind, scale, out, corpus)
+        print(f"  {expected['frames']:,} frames, {expected['ike_messages']:,} IKE messages, "
+              f"{expected['generation_seconds']} s", file=sys.stderr, flush=True)
+    return expected
+
+
+def warm(path: Path) -> None:
+    with open(path, "rb") as handle:
+        while handle.read(1 << 24):
+            pass
+
+
+def version_of(command: list[str]) -> str:
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    except OSError as error:
+        return f"unavailable ({error.strerror})"
+    text = (result.stdout or result.stderr).strip().splitlines()
+    if result.returncode:
+        return f"broken (exit status {result.returncode}" + (f": {text[-1].strip()})" if text else ")")
+    return text[0] if text else "?"
+
+
+def git_commit() -> str:
+    result = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            check=False)
+    return result.stdout.strip()
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Reporting.
+
+
+def median(runs: list[Run]) -> float | None:
+    good = [r.seconds for r in runs if r.ok]
+    return round(statistics.median(good), 3) if good and len(good) == len(runs) else None
+
+
+def peak(runs: list[Run]) -> float | None:
+    good = [r.max_rss_mib for r in runs if r.ok]
+    return max(good) if good and len(good) == len(runs) else None
+
+
+def verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def fmt(value: float | None, spec: str, suffix: str = "") -> str:
+    return "-" if value is None else f"{value:{spec}}{suffix}"
+
+
+def describe_count(count: Count | None, expected: int) -> str:
+    if count is None:
+        return "not counted"
+    if count.error:
+        return f"error ({count.error})"
+    text = f"{count.matched:,}/{expected:,} found"
+    if count.missed:
+        top = ", ".join(f"{k} {v:,}" for k, v in list(count.missed_by.items())[:6])
+        text += f"; missed {count.missed:,} ({top})"
+    if count.extra:
+        text += f"; {count.extra:,} reported that are not in the truth"
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="timed runs per tool and file, interleaved (default 3)")
+    parser.add_argument("--files", nargs="+", choices=KINDS, default=list(KINDS), help="which captures")
+    parser.add_argument("--tools", default="ikesniff,tshark", help="comma-separated subset of ikesniff,tshark")
+    parser.add_argument("--out", type=Path, default=generate.DEFAULT_OUT, help="captures and results (bench/out)")
+    parser.add_argument("--corpus", type=Path, default=Path(os.environ.get("IKESNIFF_CORPUS", generate.DEFAULT_CORPUS)))
+    parser.add_argument("--ikesniff", default=str(REPO / ".venv" / "bin" / "ikesniff"))
+    parser.add_argument("--tshark", default=shutil.which("tshark") or "/usr/bin/tshark")
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="measure the files of this --scale instead of the full ones (quick trials)")
+    parser.add_argument("--no-count", action="store_true", help="skip the counting runs")
+    parser.add_argument("--no-quarter", action="store_true", help="skip the --scale 0.25 memory runs")
+    parser.add_argument("--regenerate", action="store_true", help="regenerate the captures even if present")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds before a run is killed")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target fails")
+    args = parser.parse_args(argv)
+    tools = [t.strip() for t in args.tools.split(",") if t.strip()]
+    if not tools or set(tools) - {"ikesniff", "tshark"}:
+        parser.error("--tools takes ikesniff and/or tshark")
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+
+    with tempfile.TemporaryDirectory(prefix="bench-wireshark-") as config:
+        tshark_env = dict(os.environ, WIRESHARK_CONFIG_DIR=config)
+        ikesniff_env = dict(os.environ)
+        commands = {"ikesniff": lambda p: ikesniff_command(args.ikesniff, p),
+                    "tshark": lambda p: tshark_command(args.tshark, p)}
+        envs = {"ikesniff": ikesniff_env, "tshark": tshark_env}
+        ok_status = {"ikesniff": (0, 1), "tshark": (0,)}
+        results: dict[str, object] = {
+            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "commit": git_commit(), "host": platform.node(),
+            "cpu": cpu_model(), "cpus": os.cpu_count(), "python": platform.python_version(),
+            "ikesniff": version_of([args.ikesniff, "--version"]) if "ikesniff" in tools else None,
+            "tshark": version_of([args.tshark, "--version"]) if "tshark" in tools else None,
+            "runs": args.runs, "tools": tools, "files": {}, "targets": []}
+        print(f"ikesniff: {results['ikesniff']}\ntshark:   {results['tshark']}\n"
+              f"host:     {results['cpu']}, {results['cpus']} CPUs, Python {results['python']}, "
+              f"commit {results['commit']}\n", flush=True)
+        targets: list[dict[str, object]] = results["targets"]  # type: ignore[assignment]
+        table: list[dict[str, object]] = []
+        for kind in args.files:
+            expected = ensure_file(kind, args.scale, args.out, args.corpus, args.regenerate)
+            quarter = (None if args.no_quarter
+                       else ensure_file(kind, QUARTER * args.scale, args.out, args.corpus, args.regenerate))
+            path = args.out / str(expected["file"])
+            truth_count = int(expected["ike_messages"])  # type: ignore[arg-type]
+            print(f"== {path.name}: {expected['frames']:,} frames, {int(expected['bytes']) / 2**20:,.0f} MiB, "
+                  f"{truth_count:,} IKE messages", flush=True)
+            warm(path)
+            runs: dict[str, list[Run]] = {tool: [] for tool in tools}
+            for i in range(args.runs):
+                line = []
+                for tool in tools:
+                    run = measure(tool, commands[tool](path), path, envs[tool], args.timeout, ok_status[tool])
+                    runs[tool].append(run)
+                    line.append(f"{tool} {run.seconds:8.2f} s {run.max_rss_mib:7.1f} MiB"
+                                + (f" [{run.error}]" if run.error else ""))
+                print(f"  run {i + 1}: " + " | ".join(line), flush=True)
+            counts: dict[str, Count] = {}
+            if not args.no_count:
+                truth = load_truth(args.out / f"{generate.file_name(kind, args.scale)}.ike-frames.tsv")
+                for tool in tools:
+                    counter = count_ikesniff if tool == "ikesniff" else count_tshark
+                    binary = args.ikesniff if tool == "ikesniff" else args.tshark
+                    frames, error = counter(binary, path, envs[tool])
+                    counts[tool] = compare(tool, frames, truth, error)
+            quarter_runs: dict[str, Run] = {}
+            if quarter is not None:
+                qpath = args.out / str(quarter["file"])
+                warm(qpath)
+                for tool in tools:
+                    quarter_runs[tool] = measure(tool, commands[tool](qpath), qpath, envs[tool], args.timeout,
+                                                 ok_status[tool])
+
+            med = {tool: median(runs[tool]) for tool in tools}
+            rss = {tool: peak(runs[tool]) for tool in tools}
+            ratio = (round(med["tshark"] / med["ikesniff"], 2) if med.get("tshark") and med.get("ikesniff")
+                     else None)
+            for tool in tools:
+                q = quarter_runs.get(tool)
+                qtext = (f", quarter file {q.seconds:.2f} s {q.max_rss_mib:.1f} MiB" if q and q.ok
+                         else f", quarter file: {q.error}" if q else "")
+                print(f"  {tool:9} median {fmt(med[tool], '.2f', ' s'):>10}  peak RSS {fmt(rss[tool], '.1f', ' MiB'):>11}"
+                      f"{qtext}", flush=True)
+                print(f"  {'':9} {describe_count(counts.get(tool), truth_count)}", flush=True)
+
+            file_targets = []
+            if "ikesniff" in tools and "tshark" in tools:
+                goal = SPEED_TARGETS[kind]
+                file_targets.append({"file": path.name, "target": f"tshark/ikesniff time >= {goal:g}x",
+                                     "value": ratio, "result": verdict(None if ratio is None else ratio >= goal)})
+                mem_ok = None if rss["ikesniff"] is None or rss["tshark"] is None else rss["ikesniff"] < rss["tshark"]
+                file_targets.append({"file": path.name, "target": "ikesniff peak RSS < tshark's",
+                                     "value": [rss["ikesniff"], rss["tshark"]], "result": verdict(mem_ok)})
+            growth = None
+            if "ikesniff" in tools and quarter is not None:
+                q = quarter_runs["ikesniff"]
+                if q.ok and rss["ikesniff"] is not None:
+                    growth = round(rss["ikesniff"] / q.max_rss_mib - 1, 3)
+                file_targets.append({"file": path.name, "target": f"ikesniff RSS full vs quarter <= +{FLAT_TOLERANCE:.0%}",
+                                     "value": growth,
+                                     "result": verdict(None if growth is None else growth <= FLAT_TOLERANCE)})
+            if "ikesniff" in tools and "ikesniff" in counts:
+                c = counts["ikesniff"]
+                complete = None if c.error else (c.missed == 0 and c.extra == 0)
+                file_targets.append({"file": path.name, "target": "ikesniff reports every IKE message, nothing else",
+                                     "value": [c.matched, truth_count], "result": verdict(complete)})
+            for t in file_targets:
+                value = t["value"]
+                shown = (f"{value:.1f}x" if isinstance(value, float) and "time" in str(t["target"])
+                         else f"{value:+.1%}" if isinstance(value, float) else "-" if value is None else str(value))
+                print(f"  {t['result']:4}  {t['target']}: {shown}", flush=True)
+            targets.extend(file_targets)
+            print(flush=True)
+
+            results["files"][path.name] = {  # type: ignore[index]
+                "expected": expected, "runs": {tool: [asdict(r) for r in runs[tool]] for tool in tools},
+                "median_seconds": med, "peak_rss_mib": rss, "time_ratio_tshark_over_ikesniff": ratio,
+                "counts": {tool: asdict(c) for tool, c in counts.items()},
+                "quarter": ({"file": quarter["file"], "expected_ike_messages": quarter["ike_messages"],
+                             "runs": {tool: asdict(r) for tool, r in quarter_runs.items()},
+                             "ikesniff_rss_growth": growth} if quarter is not None else None)}
+            table.append({"file": path.name, "frames": expected["frames"], "ike": truth_count, "med": med, "rss": rss,
+                          "ratio": ratio, "goal": SPEED_TARGETS[kind], "growth": growth,
+                          "quarter": {t: r.max_rss_mib for t, r in quarter_runs.items() if r.ok},
+                          "found": {t: (None if c.error else c.matched) for t, c in counts.items()}})
+
+    def cell(row: dict, key: str, tool: str, spec: str) -> str:
+        return fmt(row[key].get(tool), spec)
+
+    print("| file | frames | IKE msgs | ikesniff s | tshark s | tshark/ikesniff | ikesniff MiB | tshark MiB "
+          "| ikesniff MiB (¼ file) | tshark MiB (¼ file) | ikesniff found | tshark found |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in table:
+        ratio = "-" if row["ratio"] is None else f"{row['ratio']:.1f}× (≥ {row['goal']:g}×)"
+        print(f"| {row['file']} | {row['frames']:,} | {row['ike']:,} | {cell(row, 'med', 'ikesniff', '.2f')} "
+              f"| {cell(row, 'med', 'tshark', '.2f')} | {ratio} | {cell(row, 'rss', 'ikesniff', '.1f')} "
+              f"| {cell(row, 'rss', 'tshark', '.1f')} | {cell(row, 'quarter', 'ikesniff', '.1f')} "
+              f"| {cell(row, 'quarter', 'tshark', '.1f')} | {cell(row, 'found', 'ikesniff', ',')} "
+              f"| {cell(row, 'found', 'tshark', ',')} |")
+    print()
+    print("| target | file | value | result |")
+    print("|---|---|---|---|")
+    for t in targets:
+        value = t["value"]
+        shown = (f"{value:.1f}×" if isinstance(value, float) and "time" in str(t["target"])
+                 else f"{value:+.1%}" if isinstance(value, float) else "-" if value is None else str(value))
+        print(f"| {t['target']} | {t['file']} | {shown} | {t['result']} |")
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    print(f"\nresults: {args.out / 'results.json'}")
+    failed = [t for t in targets if t["result"] != "PASS"]
+    return 1 if args.check and failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
