@@ -1,0 +1,119 @@
+"""The benchmark generator (bench/generate.py): deterministic, well-formed frames, truth that tshark confirms."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+import generate  # bench/generate.py
+
+SCALE = 0.001
+pytestmark = pytest.mark.skipif(not generate.DEFAULT_CORPUS.is_dir(), reason="external corpus not present")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench")
+    for kind in ("esp-heavy", "ike-only"):
+        generate.generate(kind, SCALE, out, generate.DEFAULT_CORPUS)
+    return out
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _truth(out: Path, kind: str) -> dict[int, dict[str, str]]:
+    lines = (out / f"{generate.file_name(kind, SCALE)}.ike-frames.tsv").read_text().splitlines()
+    header = lines[0].split("\t")
+    return {int(c[0]): dict(zip(header, c)) for c in (line.split("\t") for line in lines[1:])}
+
+
+def _expected(out: Path, kind: str) -> dict:
+    return json.loads((out / f"{generate.file_name(kind, SCALE)}.expected.json").read_text())
+
+
+def test_generator_is_deterministic(tiny: Path, tmp_path: Path) -> None:
+    for kind in ("esp-heavy", "ike-only"):
+        generate.generate(kind, SCALE, tmp_path, generate.DEFAULT_CORPUS)
+        name = generate.file_name(kind, SCALE)
+        assert _digest(tmp_path / f"{name}.pcap") == _digest(tiny / f"{name}.pcap")
+        assert _digest(tmp_path / f"{name}.ike-frames.tsv") == _digest(tiny / f"{name}.ike-frames.tsv")
+        first, second = _expected(tiny, kind), _expected(tmp_path, kind)
+        first.pop("generation_seconds"), second.pop("generation_seconds")
+        assert first == second
+
+
+def test_checksum_matches_the_textbook_sum() -> None:
+    for data in (b"", b"\x00\x00", b"\xff\xff", b"\xff\xff\xff\xff", b"\x12", bytes(range(255)), b"\x80" * 77):
+        padded = data + b"\0" * (len(data) & 1)
+        total = sum(struct.unpack(f">{len(padded) // 2}H", padded))
+        while total > 0xFFFF:
+            total = (total & 0xFFFF) + (total >> 16)
+        assert generate.ones_sum(data) == total
+
+
+@pytest.mark.parametrize("kind", ["esp-heavy", "ike-only"])
+def test_frames_are_well_formed(tiny: Path, kind: str) -> None:
+    expected, truth = _expected(tiny, kind), _truth(tiny, kind)
+    frames = list(generate._frames(tiny / expected["file"]))
+    assert len(frames) == expected["frames"]
+    assert len(truth) == expected["ike_messages"] > 0
+    for number, (linktype, frame) in enumerate(frames, start=1):
+        assert linktype == 1
+        offset, ethertype = 14, struct.unpack_from(">H", frame, 12)[0]
+        while ethertype in (0x8100, 0x88A8):
+            ethertype = struct.unpack_from(">H", frame, offset + 2)[0]
+            offset += 4
+        if ethertype == 0x0800:
+            assert generate.ones_sum(frame[offset:offset + 20]) == 0xFFFF, f"frame {number}: IPv4 checksum"
+            assert struct.unpack_from(">H", frame, offset + 2)[0] == len(frame) - offset, f"frame {number}"
+            l4 = offset + 20
+        elif ethertype == 0x86DD:
+            assert struct.unpack_from(">H", frame, offset + 4)[0] == len(frame) - offset - 40, f"frame {number}"
+            l4 = offset + 40
+        else:
+            assert ethertype == 0x0806 and number not in truth
+        dgram = generate._udp_of(linktype, frame)
+        if number not in truth:
+            continue
+        row = truth[number]
+        assert dgram is not None and (str(dgram.sport), str(dgram.dport)) == (row["sport"], row["dport"])
+        ike = dgram.payload
+        if row["transport"] == "udp-encap":
+            assert ike[:4] == bytes(4)
+            ike = ike[4:]
+        assert struct.unpack_from(">I", ike, 24)[0] == len(ike), f"frame {number}: ISAKMP length"
+        assert ike[:8].hex() == row["spi_i"] and ike[17] >> 4 == int(row["version"])
+        assert len(dgram.src) == (4 if row["ip"] == "4" else 16)
+        udp = frame[l4:]
+        assert struct.unpack_from(">H", udp, 4)[0] == len(udp) == 8 + len(dgram.payload)
+        pseudo = (dgram.src + dgram.dst + struct.pack(">BBH", 0, 17, len(udp)) if len(dgram.src) == 4
+                  else dgram.src + dgram.dst + struct.pack(">IxxxB", len(udp), 17))
+        assert generate.ones_sum(pseudo + udp) == 0xFFFF, f"frame {number}: UDP checksum"
+
+
+@pytest.mark.oracle
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+@pytest.mark.parametrize("kind", ["esp-heavy", "ike-only"])
+def test_tshark_finds_the_expected_ike_messages(tiny: Path, kind: str, tmp_path: Path) -> None:
+    expected, truth = _expected(tiny, kind), _truth(tiny, kind)
+    env = dict(os.environ, WIRESHARK_CONFIG_DIR=str(tmp_path))
+    result = subprocess.run(["tshark", "-n", "-r", str(tiny / expected["file"]), "-Y", "isakmp", "-T", "fields",
+                             "-E", "occurrence=a", "-e", "frame.number", "-e", "isakmp.ispi"],
+                            capture_output=True, text=True, env=env, check=True)
+    found = {int(n): spis for n, spis in (line.split("\t") for line in result.stdout.splitlines())}
+    visible = {n: row for n, row in truth.items() if row["tshark_visible"] == "1"}
+    assert set(found) == set(visible)  # tshark misses exactly the messages on ports its other dissectors claim
+    assert all(found[n] == row["spi_i"] for n, row in visible.items())
+    assert len(found) == expected["tshark_expected"]
