@@ -38,6 +38,10 @@ class RawPayload(NamedTuple):
     body: memoryview
 
 
+def _payload_label(names: dict[int, str], payload_type: int) -> str:
+    return names.get(payload_type, f"payload {payload_type}")
+
+
 def walk_payloads(buf: memoryview, first_type: int, start: int, end: int, errors: list[str],
                   describe: dict[int, str] | None = None) -> Iterator[RawPayload]:
     """Follow the next-payload chain from `start` up to `end`.
@@ -49,18 +53,19 @@ def walk_payloads(buf: memoryview, first_type: int, start: int, end: int, errors
     offset = start
     names = describe or {}
     while payload_type != 0:
-        label = names.get(payload_type, f"payload {payload_type}")
+        # The payload's label is only built for an error text: this loop runs for every payload.
         if offset + 4 > end:
-            errors.append(f"{label} at offset {offset}: message ends before its generic header "
-                          f"({end - offset} octets left)")
+            errors.append(f"{_payload_label(names, payload_type)} at offset {offset}: message ends "
+                          f"before its generic header ({end - offset} octets left)")
             return
         next_type, flags, length = GENERIC_PAYLOAD_HEADER.unpack_from(buf, offset)
         if length < 4:
-            errors.append(f"{label} at offset {offset}: length {length} is below the 4-octet minimum")
+            errors.append(f"{_payload_label(names, payload_type)} at offset {offset}: length {length} "
+                          f"is below the 4-octet minimum")
             return
         if offset + length > end:
-            errors.append(f"{label} at offset {offset}: length {length} runs past the message end "
-                          f"({end - offset} octets left)")
+            errors.append(f"{_payload_label(names, payload_type)} at offset {offset}: length {length} "
+                          f"runs past the message end ({end - offset} octets left)")
             return
         yield RawPayload(payload_type, offset, length, next_type, flags, buf[offset + 4:offset + length])
         offset += length
