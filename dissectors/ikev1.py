@@ -166,6 +166,8 @@ class CertificateRequestPayload(Payload):
     encoding_name: str = ""
     authority: bytes = b""
     """Certificate authority (usually a DER distinguished name); empty = any."""
+    authority_name: str = ""
+    """The authority as RFC 4514-like text when it is a DER distinguished name."""
 
 
 @dataclass(slots=True)
@@ -499,7 +501,9 @@ def _parse_certificate_request(buf: memoryview, raw: RawPayload, errors: list[st
     encoding = body[0]
     request.encoding = encoding
     request.encoding_name = registry.CERT_ENCODING_NAMES.get(encoding) or f"UNKNOWN_{encoding}"
-    request.authority = bytes(body[1:])
+    request.authority = authority = bytes(body[1:])
+    if authority:
+        request.authority_name = _render_dn(authority) or ""
     return request
 
 
@@ -547,13 +551,20 @@ def render_identity(id_type: int, data: bytes) -> tuple[str, str | None]:
             return f"{ipaddress.IPv4Address(data[:4])}-{ipaddress.IPv4Address(data[4:])}", None
         return f"{ipaddress.IPv6Address(data[:16])}-{ipaddress.IPv6Address(data[16:])}", None
     if id_type in (registry.ID_FQDN, registry.ID_USER_FQDN):
-        return data.decode("utf-8", "backslashreplace"), None
+        return _printable(data.decode("utf-8", "backslashreplace")), None
     if id_type == registry.ID_DER_ASN1_DN:
         dn = _render_dn(data)
         if dn is None:
             return data.hex(), "is not a well-formed DER distinguished name"
         return dn, None
     return data.hex(), None
+
+
+def _printable(text: str) -> str:
+    """`text` with control characters shown as \\xNN escapes (an identity may hold any octet)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 def _subnet_text(address: str, mask: bytes, bits: int) -> str:
@@ -615,7 +626,7 @@ def _render_dn(data: bytes) -> str | None:
                     return None
                 oid = _oid_text(data[oid_start:oid_end])
                 _value_tag, value_start, value_end = _der_item(data, oid_end)
-                text = data[value_start:value_end].decode("utf-8", "backslashreplace")
+                text = _printable(data[value_start:value_end].decode("utf-8", "backslashreplace"))
                 parts.append(f"{registry.DN_ATTRIBUTE_NAMES.get(oid, oid)}={text}")
                 inner = sequence_end
             position = set_end
@@ -801,7 +812,7 @@ def _cfg_attribute(attribute_type: int, name: str, value: bytes) -> Attribute:
     if attribute_type in registry.CFG_SECRET_ATTRIBUTES:
         return Attribute(attribute_type, name, b"", f"<{len(value)} octets not kept>")
     if attribute_type in registry.CFG_TEXT_ATTRIBUTES:
-        return Attribute(attribute_type, name, value, value.decode("utf-8", "backslashreplace"))
+        return Attribute(attribute_type, name, value, _printable(value.decode("utf-8", "backslashreplace")))
     if attribute_type in registry.CFG_IPV4_ATTRIBUTES and len(value) % 4 == 0:
         addresses = [str(ipaddress.IPv4Address(value[i:i + 4])) for i in range(0, len(value), 4)]
         return Attribute(attribute_type, name, value, " ".join(addresses))
