@@ -387,8 +387,8 @@ def test_der_distinguished_name_identity_reads_like_rfc4514() -> None:
     assert identification.value == "C=CH, O=strongSwan, CN=moon"
     assert parsed.errors == []
     broken = parse_message(build([(5, struct.pack("!BBH", 9, 0, 0) + der[:-3])], exchange=4))
-    assert broken.errors == ["Identification payload at offset 28: DER_ASN1_DN is not a well-formed DER "
-                             "distinguished name"]
+    assert broken.errors == [("Identification payload at offset 28: DER_ASN1_DN is not a well-formed DER "
+                             "distinguished name")]
 
 
 def test_address_identity_of_the_wrong_length_is_reported() -> None:
@@ -435,8 +435,8 @@ def test_notify_chain_without_none_stops_at_the_header_length() -> None:
     parsed = parse_message(data)
     assert parsed.header.length == 84 and len(data) > 2000
     assert [(n.notify_name, n.length) for n in parsed.notifies] == [("INVALID_MAJOR_VERSION", 28)] * 2
-    assert parsed.errors == ["Notification payload at offset 84: message ends before its generic header "
-                             "(0 octets left)"]
+    assert parsed.errors == [("Notification payload at offset 84: message ends before its generic header "
+                             "(0 octets left)")]
 
 
 @pytest.mark.parametrize(("notify_type", "data", "name", "decoded"), [
@@ -461,8 +461,8 @@ def test_status_and_error_notifies_are_named_and_decoded(notify_type: int, data:
 
 def test_dpd_sequence_of_the_wrong_size_is_reported() -> None:
     parsed = parse_message(build([(11, notification(36136, b"\0\0\1"))]))
-    assert parsed.errors == ["Notification payload at offset 28: R_U_THERE data is 3 octets, expected a "
-                             "4-octet sequence number"]
+    assert parsed.errors == [("Notification payload at offset 28: R_U_THERE data is 3 octets, expected a "
+                             "4-octet sequence number")]
 
 
 def test_responder_lifetime_attributes_are_decoded() -> None:
