@@ -6,11 +6,11 @@ import hashlib
 import struct
 
 import pytest
+from test_ikev1_dissector import CORPUS, udp_payloads
 
 from dissectors import parse_message
 from dissectors.ikev1 import VendorIdPayload
 from dissectors.vendor_ids import VENDOR_IDS, VendorMatch, identify_vendor
-from test_ikev1_dissector import CORPUS, udp_payloads
 
 # Every VID in the shared corpus that tshark 4.0.17 names (`isakmp.vid_string`), with its name there.
 TSHARK_NAMED_CORPUS_VIDS = {
