@@ -20,7 +20,8 @@ REQUIRED_KEYS = {
     "initiator", "responder", "configured", "expected", "observed", "wire", "files",
 }
 REQUIRED_EXPECTED = {"outcome", "code", "child", "esp"}
-REQUIRED_OBSERVED = {"outcome", "ike_sas", "child_sas", "esp", "log_evidence"}
+REQUIRED_OBSERVED = {"outcome", "ike_established", "child_established", "ike_sa_attempts", "ike_sas", "child_sas",
+                     "esp", "log_evidence"}
 REQUIRED_WIRE = {"frames", "ike_messages", "exchanges", "esp_frames", "esp_spis", "ip_fragments", "ikev2_fragments",
                  "decrypted"}
 
@@ -96,6 +97,11 @@ def spi_problems(observed: dict[str, Any], facts: dict[str, Any]) -> list[str]:
     for sa in observed["ike_sas"]:
         if sa["spi_r"] and (sa["spi_i"], sa["spi_r"]) not in wire_spis:
             problems.append(f"IKE SA {sa['spi_i']}/{sa['spi_r']} from the logs is not in the capture")
+    wire_initiator_spis = {spi_i for spi_i, _ in wire_spis}
+    for side, attempts in observed.get("ike_sa_attempts", {}).items():
+        for attempt in attempts:
+            if attempt["spi_i"] not in wire_initiator_spis:
+                problems.append(f"{side}'s log names IKE SA {attempt['spi_i']}_i, which the capture never shows")
     return problems
 
 

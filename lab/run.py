@@ -77,22 +77,25 @@ def lab_sas(path: Path) -> list[dict[str, Any]]:
 
 def wait_outcome(scenario: dict[str, Any], daemons: dict[str, netlab.Charon],
                  initiate: subprocess.Popen[str]) -> tuple[str, str]:
-    """Poll both daemons until the tunnel is up on both sides, or the initiation is over."""
+    """Poll both daemons until the tunnel is up on both sides, or the initiation is over.
+
+    ``established``: IKE SA and CHILD_SA up on both sides. ``failed``: charon gave up or was refused
+    (swanctl --initiate returned an error). ``timeout``: neither within the scenario's timeout.
+    """
     deadline = time.monotonic() + scenario["timeout"]
     while time.monotonic() < deadline:
         states = {side: lab_sas(d.vici) for side, d in daemons.items()}
         up = all(
             any(sa.get("state") == "ESTABLISHED"
-                and (not scenario["expect"]["child"]
-                     or any(c.get("state") == "INSTALLED" for c in sa.get("child-sas", {}).values()))
+                and any(c.get("state") == "INSTALLED" for c in sa.get("child-sas", {}).values())
                 for sa in sas)
             for sas in states.values()
         )
         finished = initiate.poll() is not None
-        if up and finished:
+        if finished and initiate.returncode == 0 and up:
             return "established", initiate.stdout.read() if initiate.stdout else ""
         if finished and initiate.returncode != 0:
-            time.sleep(1.0)  # let the last retransmissions, notifies and deletes reach the capture
+            time.sleep(1.0)  # let the last notifies and deletes reach the capture
             return "failed", initiate.stdout.read() if initiate.stdout else ""
         time.sleep(0.1)
     netlab.stop_process(initiate)
@@ -119,11 +122,20 @@ def observe(scenario: dict[str, Any], logs: dict[str, str], outcome: str, pings:
     problems: list[str] = []
     facts = {side: charonlog.ike_sas(text) for side, text in logs.items()}
     established = {side: [sa for sa in sas.values() if sa.established] for side, sas in facts.items()}
-    log_outcome = "established" if all(established.values()) else "failed"
+    ike_up = {side: bool(sas) for side, sas in established.items()}
+    child_up = {side: any(sa.children for sa in sas) for side, sas in established.items()}
+    log_outcome = "established" if all(ike_up.values()) and all(child_up.values()) else outcome
     if outcome == "established" and log_outcome != "established":
-        problems.append("vici says established but a charon log has no 'IKE_SA ... established' line")
-    if outcome != "established" and any(established.values()):
-        problems.append(f"initiation ended as {outcome} but a log says an IKE SA was established")
+        problems.append("vici says established but a charon log lacks 'IKE_SA/CHILD_SA ... established'")
+    if outcome != "established" and all(ike_up.values()) and all(child_up.values()):
+        problems.append(f"initiation ended as {outcome} but both logs say the tunnel was established")
+    attempts = {
+        side: [{"unique_id": sa.unique_id, "version": sa.version, "spi_i": sa.spi_i, "spi_r": sa.spi_r,
+                "proposal": sa.ike_proposal, "established": sa.established,
+                "children": [c["name"] for c in sa.children]}
+               for sa in sas.values() if sa.spi_i]
+        for side, sas in facts.items()
+    }
     ike_sas = []
     child_sas = []
     for sa in established["moon"]:
@@ -180,7 +192,10 @@ def observe(scenario: dict[str, Any], logs: dict[str, str], outcome: str, pings:
                   r"received (\S+ )?notify|^received [A-Z_]+ notify error|failed|^sending packet|^received packet")[:60]
     nat = {side: label.find_lines(text, r"behind NAT") for side, text in logs.items()}
     observed = {
-        "outcome": log_outcome if not problems else outcome,
+        "outcome": log_outcome,
+        "ike_established": ike_up,
+        "child_established": child_up,
+        "ike_sa_attempts": attempts,
         "ike_sas": ike_sas,
         "child_sas": child_sas,
         "esp": esp,
@@ -382,7 +397,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.cleanup:
         for removed in netlab.cleanup_stale():
-            say(f"removed {removed}")
+            say(f"removed namespace {removed}")
+        for work in args.work.glob("*-*"):
+            owner = work.name.rsplit("-", 1)[1]
+            if work.is_dir() and owner.isdigit() and not netlab.pid_alive(int(owner)):
+                shutil.rmtree(work, ignore_errors=True)  # configs, logs and private keys of a dead run
+                say(f"removed {work}")
         return 0
     names = list(scenarios.SCENARIOS) if args.all else args.scenarios
     if not names:
