@@ -26,7 +26,7 @@ class LabError(Exception):
 
 def run(cmd: list[str], check: bool = True, timeout: float = 30, env: dict[str, str] | None = None,
         ) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+    result = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout, env=env)
     if check and result.returncode != 0:
         raise LabError(f"{' '.join(cmd)} failed ({result.returncode}): {result.stderr.strip() or result.stdout.strip()}")
     return result
@@ -160,7 +160,7 @@ class Capture:
         # 'ip': IPv4 only (no IPv6 neighbour discovery chatter), keeps ICMP and IP fragments
         cmd = network.exec_cmd(side, ["tcpdump", "-i", interface, "-n", "-U", "-s", "0", "-Z", "root",
                                       "-w", str(path), "ip"])
-        self.log = open(log, "w+")
+        self.log = open(log, "w+")  # noqa: SIM115 - tcpdump writes to it for its whole life
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.log)
 
     def wait_ready(self, timeout: float = 10) -> None:
@@ -198,7 +198,7 @@ class Charon:
         script = 'mount --bind "$0" /run && exec "$@"'
         cmd = network.exec_cmd(side, ["unshare", "--mount", "--propagation", "private",
                                       "sh", "-c", script, str(run_dir), self.BINARY])
-        self.out = open(stdout, "w")
+        self.out = open(stdout, "w")  # noqa: SIM115 - charon writes to it for its whole life
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT, env=self.env)
 
     @property

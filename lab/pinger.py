@@ -20,7 +20,7 @@ PAYLOAD = b"ikesniff lab ping"
 def checksum(data: bytes) -> int:
     if len(data) % 2:
         data += b"\0"
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    total: int = sum(struct.unpack(f"!{len(data) // 2}H", data))
     total = (total >> 16) + (total & 0xFFFF)
     total += total >> 16
     return ~total & 0xFFFF
@@ -41,7 +41,7 @@ def ping(source: str, destination: str, count: int, wait: float = 1.0, interval:
             sock.settimeout(left)
             try:
                 data, _ = sock.recvfrom(4096)
-            except socket.timeout:
+            except TimeoutError:
                 break
             offset = (data[0] & 0x0F) * 4
             kind, _, _, their_ident, their_seq = struct.unpack_from("!BBHHH", data, offset)

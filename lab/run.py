@@ -31,7 +31,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: find the package
 
-from lab import charonlog, config, label, netlab, scenarios, vici, wire  # noqa: E402
+from lab import charonlog, config, label, netlab, scenarios, vici, wire
 
 LAB_DIR = Path(__file__).resolve().parent
 REPO = LAB_DIR.parent
@@ -414,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     for scenario_name in names:
         try:
             run_scenario(scenario_name, args.out.resolve(), args.work.resolve(), keep=args.keep)
-        except Exception as error:  # one scenario failing must not stop the others
+        except Exception as error:  # noqa: BLE001 - one scenario failing must not stop the others
             failed.append(scenario_name)
             print(f"[lab] {scenario_name}: FAILED: {error}", file=sys.stderr)
             if not isinstance(error, netlab.LabError):

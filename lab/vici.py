@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from typing import Any
+from typing import Any, Self
 
 # packet types
 CMD_REQUEST = 0
@@ -107,7 +107,7 @@ class Session:
     def close(self) -> None:
         self.sock.close()
 
-    def __enter__(self) -> "Session":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

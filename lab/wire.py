@@ -54,7 +54,7 @@ def _tshark_fields(pcap: Path, config_dir: Path | None = None) -> list[dict[str,
         # an empty personal configuration: nobody's ~/.config/wireshark changes what we see
         env["WIRESHARK_CONFIG_DIR"] = tempfile.mkdtemp(prefix="ikslab-ws-")
     try:
-        result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+        result = subprocess.run(cmd, check=False, capture_output=True, text=True, env=env, timeout=120)
     finally:
         if config_dir is None:
             shutil.rmtree(env["WIRESHARK_CONFIG_DIR"], ignore_errors=True)

@@ -21,7 +21,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from lab import charonlog, config, label, netlab, scenarios, wire  # noqa: E402
+from lab import charonlog, config, label, netlab, scenarios, wire
 
 PCAPS = REPO / "pcaps"
 COMMITTED = sorted(PCAPS.glob("*.pcap"))
@@ -133,7 +133,7 @@ def test_hexdump_rows_of_other_threads_do_not_corrupt_a_key() -> None:
         "Nov 22 15:31:54.550 07[IKE] <lab|2>    0: FF FF FF FF                                      ....\n"
         "Nov 22 15:31:54.550 06[IKE] <lab|1>    0: 9A 57 FD 45                                      .W.E\n"
     )
-    (line, what, data), = charonlog.hexdumps(charonlog.parse_lines(log))
+    (_line, what, data), = charonlog.hexdumps(charonlog.parse_lines(log))
     assert what == "Sk_ei secret" and data.hex() == "9a57fd45"
 
 
@@ -152,10 +152,10 @@ def lab_unavailable() -> str | None:
     if not Path("/dev/net/tun").exists():
         return "/dev/net/tun is missing (kernel-libipsec needs a TUN device)"
     probe = f"ikslab-{os.getpid()}-probe"
-    result = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
+    result = subprocess.run(["ip", "netns", "add", probe], check=False, capture_output=True, text=True)
     if result.returncode != 0:
         return f"`ip netns add` does not work here: {result.stderr.strip()}"
-    subprocess.run(["ip", "netns", "delete", probe], capture_output=True)
+    subprocess.run(["ip", "netns", "delete", probe], check=False, capture_output=True)
     return None
 
 
@@ -169,7 +169,7 @@ def test_ikev2_psk_end_to_end(tmp_path: Path) -> None:
     work = Path(tempfile.mkdtemp(prefix="ikslab-"))  # short: the vici socket path must fit in 108 bytes
     try:
         result = subprocess.run([sys.executable, str(REPO / "lab" / "run.py"), "ikev2-psk", "--out", str(out),
-                                 "--work", str(work)], capture_output=True, text=True, timeout=90)
+                                 "--work", str(work)], check=False, capture_output=True, text=True, timeout=90)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     assert result.returncode == 0, result.stdout + result.stderr
