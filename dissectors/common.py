@@ -52,13 +52,15 @@ def walk_payloads(buf: memoryview, first_type: int, start: int, end: int, errors
     payload_type = first_type
     offset = start
     names = describe or {}
+    unpack = GENERIC_PAYLOAD_HEADER.unpack_from
+    new_link = tuple.__new__  # RawPayload(...) without NamedTuple's Python-level __new__: same tuple, faster
     while payload_type != 0:
         # The payload's label is only built for an error text: this loop runs for every payload.
         if offset + 4 > end:
             errors.append(f"{_payload_label(names, payload_type)} at offset {offset}: message ends "
                           f"before its generic header ({end - offset} octets left)")
             return
-        next_type, flags, length = GENERIC_PAYLOAD_HEADER.unpack_from(buf, offset)
+        next_type, flags, length = unpack(buf, offset)
         if length < 4:
             errors.append(f"{_payload_label(names, payload_type)} at offset {offset}: length {length} "
                           f"is below the 4-octet minimum")
@@ -67,7 +69,7 @@ def walk_payloads(buf: memoryview, first_type: int, start: int, end: int, errors
             errors.append(f"{_payload_label(names, payload_type)} at offset {offset}: length {length} "
                           f"runs past the message end ({end - offset} octets left)")
             return
-        yield RawPayload(payload_type, offset, length, next_type, flags, buf[offset + 4:offset + length])
+        yield new_link(RawPayload, (payload_type, offset, length, next_type, flags, buf[offset + 4:offset + length]))
         offset += length
         payload_type = next_type
     if offset < end:
