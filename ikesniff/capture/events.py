@@ -27,6 +27,9 @@ class IkeDatagram:
     """The IKE message bytes (one or more ISAKMP messages back to back)."""
     frames: tuple[int, ...] = ()
     """Every frame that carried part of it (IP fragments, TCP segments); empty when only `frame`."""
+    truncated: bool = False
+    """The capture holds fewer octets than the datagram had (snap length, or a first IP fragment
+    whose other fragments could not be used, as Wireshark dissects it); `data` is what there is."""
 
 
 @dataclass(slots=True)
@@ -37,7 +40,8 @@ class EspSighting:
     src: str
     dst: str
     transport: str
-    """'esp' (IP protocol 50) or 'udp-encap' (ESP in UDP, RFC 3948)."""
+    """'esp' (IP protocol 50), 'udp-encap' (ESP in UDP, RFC 3948) or 'tcp-encap' (ESP in an RFC 8229
+    TCP stream). (AH packets are counted the same way, as 'ah', but only in `CaptureStats.ah_flows`.)"""
     sport: int
     dport: int
     packets: int
@@ -73,6 +77,9 @@ class FrameProblem:
     frame: int
     time: float
     text: str
+    frames: tuple[int, ...] = ()
+    """Earlier frames the problem is about, when it is noticed later than they were read (e.g. the IP
+    fragments of a datagram that never completed: `frame` is where the capture showed it never would)."""
 
 
 @dataclass(slots=True)
@@ -91,3 +98,15 @@ class CaptureStats:
     problems: int = 0
     link_types: set[int] = field(default_factory=set)
     esp_flows: dict[tuple[int, str, str, str], EspSighting] = field(default_factory=dict)
+    esp_in_tcp_packets: int = 0
+    """ESP records inside RFC 8229 TCP streams (also in `esp_flows`, transport 'tcp-encap')."""
+    ah_packets: int = 0
+    """AH (IP protocol 51) packets: an AH/ESP disagreement between peers is worth noticing."""
+    ah_flows: dict[tuple[int, str, str, str], EspSighting] = field(default_factory=dict)
+    """AH packets per (spi, src, dst, 'ah'), accumulated like `esp_flows`."""
+    reassembly_incomplete: int = 0
+    """IP datagrams whose fragments were still incomplete when the input ended."""
+    reassembly_dropped: int = 0
+    """IP datagrams given up because they broke a reassembly buffer limit."""
+    undecodable_frames: int = 0
+    """Frames whose link or IP header could not be read (too short, unknown link type...)."""

@@ -1,0 +1,51 @@
+"""The capture layer: capture files (or, later, an interface) in; IKE datagrams and ESP sightings out.
+
+    for item in read_capture("capture.pcap", stats):
+        ...   # IkeDatagram | EspSighting | IcmpError | FrameProblem, in frame order
+
+`read_capture` opens the input at once (raising CaptureError, one line, for anything unreadable)
+and returns an iterator. Frame numbers are Wireshark's. See `files.py` for the formats and readers,
+`classify.py` for the vectorised triage, `decode.py` for the scalar path, `pipeline.py` for how they
+fit together.
+
+Knows nothing of IKE message syntax: the ISAKMP bytes go on to the dissectors untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .batches import Batch, BatchSource, CaptureError, SourceStopped
+from .events import CaptureStats, EspSighting, FrameProblem, IcmpError, IkeDatagram
+from .files import DEFAULT_BATCH, FileSource
+from .pipeline import read_batches
+
+READER = "auto"
+"""Which file reader to use: 'auto' (libpcap where it can read the file, Python otherwise), 'libpcap'
+(the same, but also for pcapng with frames libpcap would skip; tests use it) or 'python'."""
+
+DEFAULT_IKE_PORTS = frozenset({500, 4500})
+
+CaptureItem = IkeDatagram | EspSighting | IcmpError | FrameProblem
+
+
+def read_capture(source: str, stats: CaptureStats, ike_ports: frozenset[int] = DEFAULT_IKE_PORTS, *,
+                 reader: str | None = None, batch_size: int = DEFAULT_BATCH) -> Iterator[CaptureItem]:
+    """Read a capture file ('-' for standard input) and yield its IKE-related items in frame order.
+
+    Raises CaptureError before returning when the input cannot be opened or is not a capture; later
+    problems become FrameProblem items and reading goes on (or ends, for a damaged file tail).
+    `stats` is filled as the items are yielded."""
+    file_source = FileSource(source, reader or READER, batch_size)
+    try:
+        return read_batches(file_source, stats, ike_ports)
+    except BaseException:
+        file_source.close()
+        raise
+
+
+__all__ = [
+    "DEFAULT_IKE_PORTS", "READER", "Batch", "BatchSource", "CaptureError", "CaptureItem", "CaptureStats",
+    "EspSighting", "FileSource", "FrameProblem", "IcmpError", "IkeDatagram", "SourceStopped", "read_batches",
+    "read_capture",
+]

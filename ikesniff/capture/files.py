@@ -1,0 +1,619 @@
+"""Capture files into batches: format detection, libpcap's fast reader, and a pure-Python reader.
+
+Two readers produce the same `Batch` stream:
+
+* libpcap (through pcapy-ng's `next_batch`) for regular, uncompressed files it can read: a single C
+  call returns thousands of packets, so no Python runs per packet.
+* a pure-Python pcap/pcapng reader for everything else: gzip-compressed files (detected by the magic
+  1f 8b, not by the name), standard input, pcapng files whose interfaces have different link types
+  or which contain blocks Wireshark numbers as frames but libpcap skips (custom and systemd journal
+  blocks), and as the fallback when libpcap fails part-way: the Python reader then starts again
+  and skips the frames already delivered, so frame numbers stay Wireshark's.
+
+The Python reader streams (it never loads a whole file): it reads chunks, and a batch's `data` is the
+chunk itself, with `offsets` pointing at the packets inside it, so packet bytes are never copied.
+
+This module knows nothing of IP or IKE.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+import sys
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+import pcapy
+
+from .batches import Batch, CaptureError, SourceStopped
+
+DEFAULT_BATCH = 16384
+"""Frames per batch: large enough that numpy's per-call overhead vanishes, small enough to stay in cache."""
+
+CHUNK = 4 << 20
+"""Octets read at a time by the Python reader."""
+
+MAX_RECORD = 262144
+"""Largest captured length accepted (Wireshark's and libpcap's WTAP_MAX_PACKET_SIZE_STANDARD)."""
+
+STDIN_NAME = "<stdin>"
+
+# pcap file magics (as read little-endian) -> (byte order, fraction-of-second scale, record header size)
+PCAP_MAGICS: dict[bytes, tuple[str, float, int]] = {
+    b"\xd4\xc3\xb2\xa1": ("<", 1e-6, 16),   # microseconds, little-endian writer
+    b"\xa1\xb2\xc3\xd4": (">", 1e-6, 16),   # microseconds, big-endian writer
+    b"\x4d\x3c\xb2\xa1": ("<", 1e-9, 16),   # nanoseconds
+    b"\xa1\xb2\x3c\x4d": (">", 1e-9, 16),
+    b"\x34\xcd\xb2\xa1": ("<", 1e-6, 24),   # Alexey Kuznetzov's modified pcap (8 more octets per record)
+    b"\xa1\xb2\xcd\x34": (">", 1e-6, 24),
+}
+PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+GZIP_MAGIC = b"\x1f\x8b"
+
+# pcapng block types (pcapng draft, section 11.1)
+SHB, IDB, PB, SPB, NRB, ISB, EPB, JOURNAL, DSB = 0x0A0D0D0A, 1, 2, 3, 4, 5, 6, 9, 10
+CUSTOM_BLOCKS = (0x00000BAD, 0x40000BAD)
+FRAME_BLOCKS_WITHOUT_PACKET = (JOURNAL, *CUSTOM_BLOCKS)
+"""Blocks that Wireshark 4.0 shows as frames of their own (so they take a frame number) but that
+carry no network packet; libpcap skips them silently."""
+
+
+# --- opening ---------------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class Opened:
+    """An input whose format is known, ready to produce batches."""
+
+    name: str
+    format: str
+    """'pcap' or 'pcapng'."""
+    stream: BinaryIO
+    """The (decompressed) byte stream, from the first octet of the capture."""
+    path: str | None
+    """The path when the input is a regular uncompressed file libpcap may read; otherwise None."""
+
+
+def _describe_os_error(error: OSError) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "no such file"
+    if isinstance(error, IsADirectoryError):
+        return "is a directory"
+    if isinstance(error, PermissionError):
+        return "permission denied"
+    return os.strerror(error.errno) if error.errno else str(error)
+
+
+def _read_head(stream: BinaryIO, size: int) -> bytes:
+    """Read up to `size` octets, waiting for more on pipes until EOF."""
+    parts = []
+    wanted = size
+    while wanted > 0:
+        piece = stream.read(wanted)
+        if not piece:
+            break
+        parts.append(piece)
+        wanted -= len(piece)
+    return b"".join(parts)
+
+
+class _Prefixed:
+    """A read-only stream that first returns `prefix`, then the rest of `stream`."""
+
+    def __init__(self, prefix: bytes, stream: BinaryIO) -> None:
+        self._prefix = prefix
+        self._stream = stream
+
+    def read(self, size: int = -1) -> bytes:
+        if self._prefix:
+            if size < 0:
+                data, self._prefix = self._prefix + self._stream.read(), b""
+                return data
+            data, self._prefix = self._prefix[:size], self._prefix[size:]
+            return data
+        return self._stream.read(size)
+
+    def read1(self, size: int = -1) -> bytes:
+        if self._prefix:
+            return self.read(size)
+        reader = getattr(self._stream, "read1", None)
+        return reader(size) if reader else self._stream.read(size)
+
+    def close(self) -> None:
+        self._stream.close()
+
+
+def open_capture(source: str) -> Opened:
+    """Open a path or '-' (standard input); detect gzip and the capture format.
+
+    Raises CaptureError with a one-line message for anything that is not a readable capture."""
+    name = STDIN_NAME if source == "-" else source
+    path: str | None = None
+    raw: BinaryIO
+    if source == "-":
+        raw = sys.stdin.buffer
+    else:
+        try:
+            raw = open(source, "rb")  # noqa: SIM115 - the stream outlives this function
+        except OSError as error:
+            raise CaptureError(f"{name}: {_describe_os_error(error)}") from None
+        path = source
+    try:
+        head = _read_head(raw, 4)
+    except OSError as error:
+        raise CaptureError(f"{name}: {_describe_os_error(error)}") from None
+    if not head:
+        raise CaptureError(f"{name}: empty file")
+    # The stream handed on starts at the first octet again (what was sniffed is put back in front).
+    stream: BinaryIO = _Prefixed(head, raw)  # type: ignore[assignment]
+    compressed = head[:2] == GZIP_MAGIC
+    if compressed:
+        path = None
+        unzipped: BinaryIO = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+        try:
+            head = _read_head(unzipped, 4)
+        except (OSError, EOFError, zlib.error) as error:
+            raise CaptureError(f"{name}: damaged gzip data ({_short(error)})") from None
+        if not head:
+            raise CaptureError(f"{name}: empty file (after gzip decompression)")
+        stream = _Prefixed(head, unzipped)  # type: ignore[assignment]
+    if len(head) < 4:
+        raise CaptureError(f"{name}: too short to be a capture file ({len(head)} octets)")
+    if head in PCAP_MAGICS:
+        fmt = "pcap"
+    elif head == PCAPNG_MAGIC:
+        fmt = "pcapng"
+    else:
+        what = "gzip-compressed file" if compressed else "file"
+        raise CaptureError(f"{name}: not a pcap or pcapng {what} (magic 0x{head.hex()})")
+    return Opened(name, fmt, stream, path)
+
+
+def _short(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
+
+
+# --- chunked reading ------------------------------------------------------------------------------------
+class _Chunks:
+    """A growing window on a stream: `buffer[pos:]` holds unread octets; `need` reads more."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.buffer = b""
+        self.pos = 0
+        self.eof = False
+        self.damage: str | None = None
+        """Why reading stopped early (damaged gzip data, an I/O error), if it did."""
+        self._read1 = getattr(stream, "read1", None)
+
+    def available(self) -> int:
+        return len(self.buffer) - self.pos
+
+    def need(self, size: int) -> bool:
+        """Make at least `size` unread octets available; False at end of input."""
+        if self.available() >= size:
+            return True
+        parts = [self.buffer[self.pos:]]
+        have = len(parts[0])
+        while have < size and not self.eof:
+            wanted = max(CHUNK, size - have)
+            try:
+                piece = self._read1(wanted) if self._read1 else self.stream.read(wanted)
+            except EOFError:
+                # gzip: "Compressed file ended before the end-of-stream marker was reached"
+                self.damage, piece = "compressed data ends early", b""
+            except (OSError, zlib.error) as error:
+                self.damage, piece = f"read error: {_short(error)}", b""
+            if not piece:
+                self.eof = True
+                break
+            parts.append(piece)
+            have += len(piece)
+        self.buffer = b"".join(parts)
+        self.pos = 0
+        return have >= size
+
+
+def _stopped(frames_read: int, time: float, text: str, chunks: _Chunks) -> SourceStopped:
+    if chunks.damage:
+        text = f"{text} ({chunks.damage})"
+    return SourceStopped(frames_read, time, text)
+
+
+# --- pcap -----------------------------------------------------------------------------------------------
+class _Collector:
+    """The frames of the batch being built: where they are in the current buffer, and when."""
+
+    def __init__(self, link_type: int | None = None) -> None:
+        self.link_type = link_type
+        self.first: int | None = None
+        self.offsets: list[int] = []
+        self.lengths: list[int] = []
+        self.times: list[float] = []
+
+    def add(self, frame: int, offset: int, length: int, when: float) -> None:
+        if self.first is None:
+            self.first = frame
+        self.offsets.append(offset)
+        self.lengths.append(length)
+        self.times.append(when)
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    def take(self, buffer: bytes) -> Iterator[Batch]:
+        """Yield the collected frames as a batch over `buffer` (if any) and start afresh."""
+        if self.offsets and self.first is not None and self.link_type is not None:
+            yield Batch(self.link_type, buffer, np.array(self.offsets, dtype=np.int64),
+                        np.array(self.lengths, dtype=np.int64), np.array(self.times, dtype=np.float64),
+                        self.first)
+        self.first = None
+        self.offsets, self.lengths, self.times = [], [], []
+
+
+def _pcap_batches(opened: Opened, batch_size: int, skip: int) -> Iterator[Batch]:
+    chunks = _Chunks(opened.stream)
+    if not chunks.need(24):
+        raise CaptureError(f"{opened.name}: truncated pcap file header ({chunks.available()} octets)")
+    order, scale, record_size = PCAP_MAGICS[chunks.buffer[:4]]
+    link_type = struct.unpack_from(order + "I", chunks.buffer, 20)[0] & 0x0FFFFFFF
+    chunks.pos = 24
+    record = struct.Struct(order + "IIII")
+    frame = 0           # frames read so far (delivered or skipped)
+    last_time = 0.0
+    batch = _Collector(link_type)
+    while True:
+        buffer, pos, end = chunks.buffer, chunks.pos, len(chunks.buffer)
+        while len(batch) < batch_size and pos + record_size <= end:
+            sec, fraction, captured, _wire = record.unpack_from(buffer, pos)
+            if captured > MAX_RECORD:
+                yield from batch.take(buffer)
+                raise _stopped(frame, last_time, f"damaged record header at frame {frame + 1} "
+                               f"(captured length {captured}); the rest is unreadable", chunks)
+            data_start = pos + record_size
+            if data_start + captured > end:
+                break
+            frame += 1
+            last_time = sec + fraction * scale
+            if frame > skip:
+                batch.add(frame, data_start, captured, last_time)
+            pos = data_start + captured
+        chunks.pos = pos
+        full = len(batch) >= batch_size
+        yield from batch.take(buffer)
+        if full:
+            continue
+        # The next record is not complete in the buffer: read more, or stop at the end.
+        wanted = record_size
+        if chunks.available() >= record_size:
+            wanted += record.unpack_from(chunks.buffer, chunks.pos)[2]
+        if chunks.need(wanted):
+            continue
+        left = chunks.available()
+        if left == 0:
+            if chunks.damage:
+                raise _stopped(frame, last_time, f"input ends after frame {frame}", chunks)
+            return
+        if left < record_size:
+            text = f"truncated record header at frame {frame + 1} ({left} of {record_size} octets)"
+        else:
+            text = (f"truncated record at frame {frame + 1} ({wanted - record_size} octets "
+                    f"recorded, {left - record_size} present)")
+        raise _stopped(frame, last_time, text, chunks)
+
+
+# --- pcapng ---------------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Interface:
+    link_type: int
+    snaplen: int
+    units_per_second: int
+    inverse: float
+    offset: int
+
+
+def _parse_idb(body: bytes, order: str) -> _Interface:
+    link_type, _reserved, snaplen = struct.unpack_from(order + "HHI", body, 0)
+    units, offset = 1_000_000, 0
+    pos = 8
+    while pos + 4 <= len(body):
+        code, length = struct.unpack_from(order + "HH", body, pos)
+        value = body[pos + 4:pos + 4 + length]
+        if code == 0:
+            break
+        if code == 9 and length >= 1:          # if_tsresol: 10^-n, or 2^-n when the top bit is set
+            resolution = value[0]
+            units = 2 ** (resolution & 0x7F) if resolution & 0x80 else 10 ** resolution
+        elif code == 14 and length >= 8:       # if_tsoffset: seconds added to every timestamp
+            offset = struct.unpack_from(order + "q", value)[0]
+        pos += 4 + length + (-length % 4)
+    return _Interface(link_type, snaplen, units, 1.0 / units, offset)
+
+
+def _pcapng_batches(opened: Opened, batch_size: int, skip: int) -> Iterator[Batch]:
+    chunks = _Chunks(opened.stream)
+    interfaces: list[_Interface] = []
+    order = "<"
+    frame = 0
+    last_time = 0.0
+    batch = _Collector()
+    buffer = chunks.buffer
+
+    def stop(text: str) -> SourceStopped:
+        return _stopped(frame, last_time, text, chunks)
+
+    def window(size: int) -> Iterator[Batch]:
+        """Make `size` octets available; if that moves the window, the frames so far go out first."""
+        nonlocal buffer
+        enough = chunks.need(size)
+        if chunks.buffer is not buffer:
+            yield from batch.take(buffer)
+            buffer = chunks.buffer
+        if not enough:
+            yield from batch.take(buffer)
+            raise _NotEnough
+
+    while True:
+        try:
+            yield from window(12)
+        except _NotEnough:
+            if chunks.available() == 0 and not chunks.damage:
+                return
+            raise stop(f"truncated block after frame {frame} ({chunks.available()} octets left)") from None
+        pos = chunks.pos
+        if buffer[pos:pos + 4] == PCAPNG_MAGIC:
+            # A Section Header Block sets the byte order of everything up to the next one.
+            try:
+                yield from window(16)
+            except _NotEnough:
+                raise stop(f"truncated section header after frame {frame}") from None
+            pos = chunks.pos
+            magic = buffer[pos + 8:pos + 12]
+            if magic == b"\x4d\x3c\x2b\x1a":
+                order = "<"
+            elif magic == b"\x1a\x2b\x3c\x4d":
+                order = ">"
+            else:
+                raise stop(f"damaged section header after frame {frame} (byte-order magic 0x{magic.hex()})")
+        block_type, block_length = struct.unpack_from(order + "II", buffer, pos)
+        if block_length < 12 or block_length % 4 or block_length > 64 * MAX_RECORD:
+            yield from batch.take(buffer)
+            raise stop(f"damaged block after frame {frame} (type 0x{block_type:x}, length {block_length})")
+        try:
+            yield from window(block_length)
+        except _NotEnough:
+            raise stop(f"truncated block after frame {frame} ({block_length} octets recorded, "
+                       f"{chunks.available()} present)") from None
+        pos = chunks.pos
+        body_start = pos + 8
+        body_end = pos + block_length - 4
+        chunks.pos = pos + block_length
+
+        if block_type == EPB or block_type == PB:
+            if body_end - body_start < 20:
+                yield from batch.take(buffer)
+                raise stop(f"damaged packet block at frame {frame + 1}")
+            if block_type == EPB:
+                interface_id, high, low, captured, _wire = struct.unpack_from(order + "IIIII", buffer,
+                                                                              body_start)
+            else:
+                interface_id, _drops, high, low, captured, _wire = struct.unpack_from(
+                    order + "HHIIII", buffer, body_start)
+            data_start = body_start + 20
+            timestamp = (high << 32) | low
+        elif block_type == SPB:
+            if body_end - body_start < 4:
+                yield from batch.take(buffer)
+                raise stop(f"damaged packet block at frame {frame + 1}")
+            interface_id, timestamp = 0, -1
+            data_start = body_start + 4
+            captured = min(struct.unpack_from(order + "I", buffer, body_start)[0], body_end - data_start)
+            if interfaces and interfaces[0].snaplen:
+                captured = min(captured, interfaces[0].snaplen)
+        elif block_type == IDB:
+            interfaces.append(_parse_idb(buffer[body_start:body_end], order))
+            continue
+        elif block_type == SHB:
+            interfaces = []
+            continue
+        elif block_type in FRAME_BLOCKS_WITHOUT_PACKET:
+            # A frame without a packet: it takes a number; the classifier sees zero octets.
+            frame += 1
+            if frame > skip:
+                if batch.link_type is None:
+                    batch.link_type = interfaces[0].link_type if interfaces else 1
+                batch.add(frame, body_start, 0, last_time)
+                if len(batch) >= batch_size:
+                    yield from batch.take(buffer)
+            continue
+        else:
+            continue                               # NRB, ISB, DSB and blocks we do not know
+        if interface_id >= len(interfaces):
+            yield from batch.take(buffer)
+            raise stop(f"frame {frame + 1} names interface {interface_id}, which its section does not define")
+        if data_start + captured > body_end:
+            yield from batch.take(buffer)
+            raise stop(f"damaged packet block at frame {frame + 1} (captured length {captured} "
+                       f"exceeds the block)")
+        interface = interfaces[interface_id]
+        if timestamp < 0:
+            when = 0.0                             # SPBs carry no time (libpcap reports 0 as well)
+        else:
+            seconds, fraction = divmod(timestamp, interface.units_per_second)
+            when = seconds + interface.offset + fraction * interface.inverse
+        frame += 1
+        last_time = when
+        if frame <= skip:
+            continue
+        if interface.link_type != batch.link_type:
+            yield from batch.take(buffer)
+            batch.link_type = interface.link_type
+        batch.add(frame, data_start, captured, when)
+        if len(batch) >= batch_size:
+            yield from batch.take(buffer)
+
+
+class _NotEnough(Exception):
+    """Internal: the input ended before the octets a block needs."""
+
+
+# --- libpcap --------------------------------------------------------------------------------------------
+class LibpcapFailed(Exception):
+    """libpcap refused the file or stopped part-way; `delivered` frames were handed on before."""
+
+    def __init__(self, delivered: int, text: str) -> None:
+        super().__init__(text)
+        self.delivered = delivered
+
+
+def _libpcap_batches(path: str, link_type: int, batch_size: int) -> Iterator[Batch]:
+    try:
+        reader = pcapy.open_offline(path)
+    except pcapy.PcapError as error:
+        raise LibpcapFailed(0, str(error)) from None
+    frame = 1
+    while True:
+        try:
+            data, meta = reader.next_batch(batch_size)
+        except pcapy.PcapError as error:
+            raise LibpcapFailed(frame - 1, str(error)) from None
+        if not meta:
+            return
+        # (sec, usec, offset, caplen) as native uint32, one row per packet
+        rows = np.frombuffer(meta, dtype=np.uint32).reshape(-1, 4)
+        times = rows[:, 0] + rows[:, 1] * 1e-6
+        yield Batch(link_type, data, rows[:, 2].astype(np.int64), rows[:, 3].astype(np.int64), times, frame)
+        frame += len(rows)
+
+
+def _pcapng_has_frames_without_packets(path: str, order: str) -> bool:
+    """Whether a pcapng file holds custom or journal blocks (Wireshark numbers them, libpcap skips them).
+
+    Blocks start at multiples of 4, so a vectorised compare over the file as 32-bit words finds every
+    candidate; a candidate is real when its trailing length field repeats its leading one."""
+    wanted = np.array([JOURNAL, *CUSTOM_BLOCKS], dtype=np.uint32)
+    dtype = np.dtype(order + "u4")
+    buffer = bytearray(CHUNK)
+    words = np.frombuffer(buffer, dtype=dtype)
+    checks = 0
+    with open(path, "rb", buffering=0) as file:
+        base = 0
+        while True:
+            got = file.readinto(buffer)
+            if not got:
+                return False
+            view = words[:got // 4]
+            found = (view == wanted[0]) | (view == wanted[1]) | (view == wanted[2])
+            for index in np.flatnonzero(found).tolist():
+                checks += 1
+                if checks > 10000:
+                    return True                       # suspiciously many: let the exact reader decide
+                if _looks_like_block(file, base + index * 4, order):
+                    return True
+            base += got - got % 4
+            if got % 4:
+                file.seek(base)
+
+
+def _looks_like_block(file: BinaryIO, position: int, order: str) -> bool:
+    here = file.tell()
+    try:
+        file.seek(position + 4)
+        head = file.read(4)
+        if len(head) < 4:
+            return False
+        length = struct.unpack(order + "I", head)[0]
+        if length < 12 or length % 4 or length > 1 << 24:
+            return False
+        file.seek(position + length - 4)
+        tail = file.read(4)
+        return len(tail) == 4 and struct.unpack(order + "I", tail)[0] == length
+    finally:
+        file.seek(here)
+
+
+def _first_pcapng_link_type(path: str) -> tuple[str, int | None]:
+    """Byte order of the first section and the link type of its first interface (if near the start)."""
+    with open(path, "rb") as file:
+        head = file.read(1 << 16)
+    if len(head) < 12:
+        return "<", None
+    order = "<" if head[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+    pos = 0
+    while pos + 12 <= len(head):
+        block_type, length = struct.unpack_from(order + "II", head, pos)
+        if length < 12 or length % 4:
+            break
+        if block_type == IDB and pos + 12 <= len(head):
+            return order, struct.unpack_from(order + "H", head, pos + 8)[0]
+        if block_type in (EPB, SPB, PB):
+            break
+        pos += length
+    return order, None
+
+
+# --- the file source ------------------------------------------------------------------------------------
+class FileSource:
+    """Batches from a capture file or standard input, by libpcap when it can, else in Python."""
+
+    def __init__(self, source: str, reader: str = "auto", batch_size: int = DEFAULT_BATCH) -> None:
+        if reader not in ("auto", "libpcap", "python"):
+            raise ValueError(f"unknown reader {reader!r}")
+        self.opened = open_capture(source)
+        self.name = self.opened.name
+        self.batch_size = batch_size
+        self.reader_used = "python"
+        """Which reader delivered the frames ('libpcap', 'python', or 'libpcap+python' after a fallback)."""
+        self._use_libpcap = reader != "python" and self.opened.path is not None
+        self._link_type = 1
+        if self._use_libpcap and self.opened.path is not None:
+            if self.opened.format == "pcap":
+                with open(self.opened.path, "rb") as file:
+                    header = file.read(24)
+                if len(header) >= 24:
+                    order = PCAP_MAGICS[header[:4]][0]
+                    self._link_type = struct.unpack_from(order + "I", header, 20)[0] & 0x0FFFFFFF
+            else:
+                order, link_type = _first_pcapng_link_type(self.opened.path)
+                if link_type is None or (reader == "auto" and
+                                         _pcapng_has_frames_without_packets(self.opened.path, order)):
+                    self._use_libpcap = False
+                else:
+                    self._link_type = link_type
+
+    def close(self) -> None:
+        if self.opened.stream is not sys.stdin.buffer:
+            try:
+                self.opened.stream.close()
+            except OSError:
+                pass
+
+    def batches(self) -> Iterator[Batch]:
+        try:
+            skip = 0
+            if self._use_libpcap and self.opened.path is not None:
+                self.reader_used = "libpcap"
+                try:
+                    yield from _libpcap_batches(self.opened.path, self._link_type, self.batch_size)
+                    return
+                except LibpcapFailed as failure:
+                    skip = failure.delivered
+                    self.reader_used = "libpcap+python" if skip else "python"
+                self._reopen()
+            python_reader = _pcap_batches if self.opened.format == "pcap" else _pcapng_batches
+            yield from python_reader(self.opened, self.batch_size, skip)
+        finally:
+            self.close()
+
+    def _reopen(self) -> None:
+        assert self.opened.path is not None
+        self.close()
+        try:
+            stream = open(self.opened.path, "rb")  # noqa: SIM115
+        except OSError as error:
+            raise SourceStopped(0, 0.0, f"cannot reopen: {_describe_os_error(error)}") from None
+        self.opened.stream = stream
