@@ -335,6 +335,11 @@ def run_scenario(name: str, out_dir: Path, work_root: Path, keep: bool = False) 
             "wire": {**{k: v for k, v in facts.items()}},
             "files": {},
         }
+        for side in scenarios.SIDES:
+            nat = topology["nat"]
+            the_label["configured"][side]["nat"] = (
+                f"behind {nat['public']} (private {nat['private']})" if nat and nat["behind"] == side
+                else "peer behind NAT" if nat else None)
         table_files = {}
         for table_name, content in tables.items():
             table_files[table_name] = f"{name}.{table_name}"
