@@ -6,9 +6,10 @@ VENV      := .venv
 PYTHON    := $(VENV)/bin/python
 DEMO_PCAP := pcaps/ikev2-psk.pcap
 DEB_PACKAGES := tshark tcpdump iproute2 iptables tcpreplay libpcap0.8 \
-	strongswan-charon strongswan-swanctl libcharon-extra-plugins strongswan-pki
+	strongswan-charon strongswan-swanctl libcharon-extra-plugins strongswan-pki \
+	libstrongswan-standard-plugins util-linux
 
-.PHONY: setup deb demo test lint lab bench clean
+.PHONY: setup deb demo test lint lab lab-clean bench clean
 
 setup: deb $(VENV)/.installed
 
@@ -35,6 +36,13 @@ test: setup
 lint: setup
 	$(VENV)/bin/ruff check dissectors ikesniff tests lab bench
 	$(VENV)/bin/mypy --strict dissectors
+
+# Regenerates every capture in pcaps/ from real strongSwan peers (root: network namespaces).
+lab: setup
+	$(PYTHON) lab/run.py --all
+
+lab-clean:
+	$(PYTHON) lab/run.py --cleanup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
