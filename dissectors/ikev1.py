@@ -466,7 +466,7 @@ def _transform_attributes(raw: RawPayload, errors: list[str], names: dict[int, s
         type_field, length_or_value = unpack(body, offset)
         attribute_type = type_field & 0x7FFF
         name = names.get(attribute_type) or f"UNKNOWN_{attribute_type}"
-        value: int | bytes
+        value: int
         if type_field & 0x8000:
             value = length_or_value
             offset += 4
