@@ -87,23 +87,45 @@ def tshark_command(binary: str, path: Path) -> list[str]:
     return command
 
 
+# The measured tool is started by this small separate interpreter, not by the runner itself: Linux carries the
+# high-water RSS of the address space a process had before exec() into its ru_maxrss, so a child forked (or
+# vforked) from the runner, which holds the truth tables, would report at least the runner's own peak. The shim's
+# few MiB are far below any tool's footprint, and ru_maxrss is a maximum, not a sum.
+SHIM = r"""
+import json, os, signal, sys, time
+report, timeout, argv = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(argv[0], argv)
+    finally:
+        os._exit(127)
+signal.signal(signal.SIGALRM, lambda *_: os.kill(pid, signal.SIGKILL))
+signal.setitimer(signal.ITIMER_REAL, timeout)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - started
+signal.setitimer(signal.ITIMER_REAL, 0)
+with open(report, "w") as handle:
+    json.dump({"seconds": seconds, "status": os.waitstatus_to_exitcode(status), "max_rss_kib": usage.ru_maxrss,
+               "cpu_seconds": usage.ru_utime + usage.ru_stime}, handle)
+"""
+
+
 def measure(tool: str, command: list[str], path: Path, env: dict[str, str], timeout: float,
             ok_status: tuple[int, ...]) -> Run:
     """Run command with stdout to /dev/null; wall-clock seconds and the child's peak RSS (ru_maxrss)."""
-    with tempfile.TemporaryFile() as errors:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors,
-                                   env=env)
-        timer = threading.Timer(timeout, process.kill)
-        timer.start()
-        try:
-            _, wait_status, usage = os.wait4(process.pid, 0)
-        finally:
-            timer.cancel()
-        seconds = time.perf_counter() - started
-        process.returncode = status = os.waitstatus_to_exitcode(wait_status)
+    with tempfile.TemporaryFile() as errors, tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        subprocess.run([sys.executable, "-I", "-S", "-c", SHIM, str(report), str(timeout), *command],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errors, env=env, check=False)
         errors.seek(0)
         stderr = errors.read().decode(errors="replace")
+        try:
+            numbers = json.loads(report.read_text())
+        except (OSError, ValueError):
+            return Run(tool, path.name, 0.0, 0.0, 0.0, -1, f"measurement failed: {stderr.strip()[-200:]}")
+    status, seconds = int(numbers["status"]), float(numbers["seconds"])
     error = ""
     crashed = "Traceback (most recent call last)" in stderr or "internal error" in stderr
     if status not in ok_status or crashed:
@@ -111,8 +133,8 @@ def measure(tool: str, command: list[str], path: Path, env: dict[str, str], time
         error = f"exit status {status}" + (f": {lines[-1].strip()}" if lines else "")
         if seconds >= timeout:
             error = f"killed after {timeout:.0f} s"
-    return Run(tool, path.name, round(seconds, 3), round(usage.ru_maxrss / 1024, 1),
-               round(usage.ru_utime + usage.ru_stime, 3), status, error)
+    return Run(tool, path.name, round(seconds, 3), round(numbers["max_rss_kib"] / 1024, 1),
+               round(numbers["cpu_seconds"], 3), status, error)
 
 
 def count_ikesniff(binary: str, path: Path, env: dict[str, str]) -> tuple[Counter[int], str]:
@@ -320,8 +342,8 @@ def main(argv: list[str] | None = None) -> int:
         results: dict[str, object] = {
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "commit": git_commit(), "host": platform.node(),
             "cpu": cpu_model(), "cpus": os.cpu_count(), "python": platform.python_version(),
-            "ikesniff": version_of([args.ikesniff, "--version"]) if "ikesniff" in tools else None,
-            "tshark": version_of([args.tshark, "--version"]) if "tshark" in tools else None,
+            "ikesniff": version_of([args.ikesniff, "--version"]) if "ikesniff" in tools else "not measured",
+            "tshark": version_of([args.tshark, "--version"]) if "tshark" in tools else "not measured",
             "runs": args.runs, "tools": tools, "files": {}, "targets": []}
         print(f"ikesniff: {results['ikesniff']}\ntshark:   {results['tshark']}\n"
               f"host:     {results['cpu']}, {results['cpus']} CPUs, Python {results['python']}, "
