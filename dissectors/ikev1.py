@@ -1029,17 +1029,20 @@ class CiscoFragmentReassembler:
 
     Fragments are grouped by (initiator SPI, responder SPI, sender, fragment id); `sender` is any
     hashable the caller picks (e.g. the source address and port) so that both peers' fragment id 1
-    do not mix. A set completes when the fragment flagged last and every number before it have
-    arrived, in any order (tshark 4.0 only reassembles sets that arrive in order). At most
-    `max_fragments` fragments per set and `max_pending` sets are kept; the oldest set is dropped
-    first. `dropped` counts the sets and fragments given up.
+    do not mix. By default a set completes when the fragment flagged last arrives and every number
+    before it is already there, which is what tshark 4.0 does (wireshark-wiki/test1.pcap: the two
+    sets whose last fragment comes first stay unassembled). With `any_order=True` the fragment that
+    fills the last gap completes the set, whatever its position. At most `max_fragments` fragments
+    per set and `max_pending` sets are kept; the oldest set is dropped first. `dropped` counts the
+    sets and fragments given up.
     """
 
     def __init__(self, max_fragments: int = 64, max_pending: int = 128,
-                 max_message_size: int = 256 * 1024) -> None:
+                 max_message_size: int = 256 * 1024, any_order: bool = False) -> None:
         self.max_fragments = max_fragments
         self.max_pending = max_pending
         self.max_message_size = max_message_size
+        self.any_order = any_order
         self.dropped = 0
         self._pending: OrderedDict[tuple[bytes, bytes, object, int], _PendingMessage] = OrderedDict()
 
@@ -1074,12 +1077,20 @@ class CiscoFragmentReassembler:
             self.dropped += 1
             return None
         last = pending.last_number
-        if not last or len(pending.fragments) != last:
+        if not last or len(pending.fragments) != last or (not self.any_order and not fragment.last):
             return None
         del self._pending[key]
         ordered = [pending.fragments[i] for i in range(1, last + 1)]
         return ReassembledMessage(b"".join(part for part, _ in ordered),
                                   [frame_number for _, frame_number in ordered], fragment.fragment_id)
+
+    def add(self, spi_i: bytes, spi_r: bytes, fragment: Payload, frame: int,
+            sender: object = None) -> tuple[bytes, list[int]] | None:
+        """`feed` in the pipeline's form: (message bytes, frames) when complete, else None."""
+        if not isinstance(fragment, CiscoFragmentPayload):
+            return None
+        done = self.feed(spi_i, spi_r, fragment, frame, sender)
+        return None if done is None else (done.data, done.frames)
 
     def feed_message(self, message: Message, frame: int,
                      sender: object = None) -> list[ReassembledMessage]:

@@ -595,8 +595,8 @@ def test_cisco_fragments_carry_id_number_and_last_flag() -> None:
     assert first.data[:8] == raw("wireshark-wiki/test1.pcap", 23)[:8]  # the inner message starts here
 
 
-def _reassemble_test1() -> dict[int, tuple[list[int], bytes]]:
-    reassembler = CiscoFragmentReassembler()
+def _reassemble_test1(any_order: bool = False) -> dict[int, tuple[list[int], bytes]]:
+    reassembler = CiscoFragmentReassembler(any_order=any_order)
     done: dict[int, tuple[list[int], bytes]] = {}
     for frame in range(19, 42):
         if frame not in udp_payloads("wireshark-wiki/test1.pcap"):
@@ -604,7 +604,7 @@ def _reassemble_test1() -> dict[int, tuple[list[int], bytes]]:
         source_port, _, data = udp_payloads("wireshark-wiki/test1.pcap")[frame]
         for whole in reassembler.feed_message(parse_message(data), frame, sender=source_port):
             done[frame] = (whole.frames, whole.data)
-    assert len(reassembler) == 0
+    assert len(reassembler) == (0 if any_order else 2)
     return done
 
 
@@ -627,9 +627,13 @@ def test_reassembled_main_mode_message_5_matches_what_tshark_reports_in_frame_28
     assert inner.errors == []
 
 
-def test_fragment_sets_arriving_out_of_order_are_reassembled_too() -> None:
+def test_like_tshark_only_the_set_whose_last_fragment_comes_last_completes_by_default() -> None:
+    assert sorted(_reassemble_test1()) == [28]
+
+
+def test_fragment_sets_arriving_out_of_order_are_reassembled_on_request() -> None:
     # tshark 4.0 leaves these two sets (last fragment first) unassembled
-    done = _reassemble_test1()
+    done = _reassemble_test1(any_order=True)
     assert sorted(done) == [23, 28, 31]
     frames, data = done[23]
     assert frames == [23, 22]
@@ -659,7 +663,7 @@ def test_reassembler_memory_is_bounded() -> None:
 
 
 def test_reassembler_keeps_the_first_copy_order_and_separates_senders() -> None:
-    reassembler = CiscoFragmentReassembler()
+    reassembler = CiscoFragmentReassembler(any_order=True)
     spis = (b"I" * 8, b"R" * 8)
     assert reassembler.feed(*spis, _fragment(1, 2, True, b"B"), 10, sender="peer-a") is None
     assert reassembler.feed(*spis, _fragment(1, 1, False, b"Z"), 11, sender="peer-b") is None
@@ -667,6 +671,14 @@ def test_reassembler_keeps_the_first_copy_order_and_separates_senders() -> None:
     whole = reassembler.feed(*spis, _fragment(1, 1, False, b"A"), 13, sender="peer-a")
     assert whole is not None and whole.data == b"AB" and whole.frames == [13, 12]
     assert len(reassembler) == 1  # peer-b's set is still waiting
+
+
+def test_pipeline_form_of_the_reassembler_returns_bytes_and_frames() -> None:
+    reassembler = CiscoFragmentReassembler()
+    spis = (b"I" * 8, b"R" * 8)
+    assert reassembler.add(*spis, _fragment(7, 1, False, b"A"), 1) is None
+    assert reassembler.add(*spis, OpaquePayload(1, "SA", 28, 8), 2) is None
+    assert reassembler.add(*spis, _fragment(7, 2, True, b"B"), 3) == (b"AB", [1, 3])
 
 
 # ------------------------------------------------------------------------------------------------
