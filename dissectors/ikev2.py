@@ -1048,7 +1048,7 @@ def _cp_ip4_with_mask(data: bytes) -> str:
 
 
 def _cp_ip6_with_prefix(data: bytes) -> str:
-    return f"{_ipv6(data)}/{data[16]}" if len(data) == 17 else _address(data)
+    return f"{_ipv6(data[:16])}/{data[16]}" if len(data) == 17 else _address(data)
 
 
 def _cp_supported(data: bytes) -> str:
