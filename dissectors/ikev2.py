@@ -1189,15 +1189,13 @@ def parse_payloads(buf: memoryview, first_type: int, start: int, end: int,
 
 def parse(buf: memoryview, header: Header) -> Message:
     """Dissect one IKEv2 message. Malformations become `errors`; nothing raises."""
-    exchange_type = header.exchange_type
-    exchange_name = registry.EXCHANGE_TYPES.get(exchange_type)
     errors: list[str] = []
-    message = Message(2, header, errors=errors,
-                      exchange_name=exchange_name if exchange_name is not None
-                      else f"UNKNOWN_{exchange_type}")
     end = message_end(header, len(buf), errors)
-    message.payloads = parse_payloads(buf, header.next_payload, ISAKMP_HEADER_LENGTH, end, errors)
-    return message
+    payloads = parse_payloads(buf, header.next_payload, ISAKMP_HEADER_LENGTH, end, errors)
+    exchange_name = registry.EXCHANGE_TYPES.get(header.exchange_type)
+    if exchange_name is None:
+        exchange_name = f"UNKNOWN_{header.exchange_type}"
+    return Message(2, header, payloads, errors, exchange_name)
 
 
 def payload_name(payload_type: int) -> str:
