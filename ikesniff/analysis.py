@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from dissectors import Message, parse_message
-from dissectors.ikev1 import CiscoFragmentReassembler
+from dissectors.ikev1 import CiscoFragmentPayload, CiscoFragmentReassembler
 
 from .capture import read_capture
 from .capture.events import CaptureStats, FrameProblem, IkeDatagram
@@ -34,7 +34,8 @@ class Analysis:
     ike_ports: frozenset[int] = frozenset({500, 4500})
     stats: CaptureStats = field(default_factory=CaptureStats)
     tracker: Tracker = field(default_factory=Tracker)
-    fragments: CiscoFragmentReassembler = field(default_factory=CiscoFragmentReassembler)
+    fragments: CiscoFragmentReassembler = field(
+        default_factory=lambda: CiscoFragmentReassembler(any_order=True))
     messages: int = 0
     decode_errors: int = 0
     problems: list[FrameProblem] = field(default_factory=list)
@@ -54,14 +55,13 @@ class Analysis:
         yield self._event(message, datagram.data, datagram, label, list(datagram.frames))
         if message.version == 1 and any(p.type == CISCO_FRAGMENT for p in message.payloads):
             for payload in message.payloads:
-                if payload.type != CISCO_FRAGMENT:
+                if not isinstance(payload, CiscoFragmentPayload):
                     continue
-                done = self.fragments.add(message.header.spi_i, message.header.spi_r, payload,
-                                          datagram.frame)
+                done = self.fragments.feed(message.header.spi_i, message.header.spi_r, payload,
+                                           datagram.frame, sender=(datagram.src, datagram.sport))
                 if done is not None:
-                    data, frames = done
-                    inner = parse_message(data)
-                    yield self._event(inner, data, datagram, label, list(frames))
+                    inner = parse_message(done.data)
+                    yield self._event(inner, done.data, datagram, label, done.frames)
 
     def _event(self, message: Message, raw: bytes, datagram: IkeDatagram, label: str,
                frames: list[int]) -> DecodedMessage:
