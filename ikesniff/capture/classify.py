@@ -62,6 +62,19 @@ the scalar decoder. (AH, 51, is counted here like ESP: the SPI sits at the same 
 ICMP_ERROR_TYPES = (3, 11)       # destination unreachable (incl. fragmentation needed), time exceeded
 ICMPV6_ERROR_TYPES = (1, 2, 3)   # destination unreachable, packet too big, time exceeded
 
+
+def _table(size: int, members: tuple[int, ...]) -> npt.NDArray[np.bool_]:
+    """A membership table: one gather answers "is x in members" for a whole array (np.isin sorts)."""
+    table = np.zeros(size, dtype=np.bool_)
+    table[list(members)] = True
+    return table
+
+
+IS_VLAN_TPID = _table(65536, VLAN_TPIDS)
+IS_IPV6_EXTENSION = _table(256, IPV6_EXTENSION_HEADERS)
+IS_ICMP_ERROR = _table(256, ICMP_ERROR_TYPES)
+IS_ICMPV6_ERROR = _table(256, ICMPV6_ERROR_TYPES)
+
 # How a UDP port is read (see PortPlan).
 PORT_NOT_IKE, PORT_ISAKMP, PORT_NAT_T, PORT_EITHER = 0, 1, 2, 3
 
@@ -111,33 +124,39 @@ class PortPlan:
 class ByteView:
     """Big-endian words at every octet of a buffer, read for many positions at once.
 
-    `u16(p)` is the 16-bit big-endian value at octet p of the buffer, for an array p. The views are
-    numpy arrays whose stride is one octet (itemsize 2, 4 or 8), so no copy is made. Positions past
-    the end are clipped (the value is then meaningless, which the caller's length checks exclude).
+    `u16(p)` is the 16-bit big-endian value at octet p of the buffer, for an array p. The wider
+    views are numpy arrays whose stride is one octet (itemsize 2, 4 or 8), so no copy is made, and a
+    read is one fancy-indexing gather. Positions past the end are clipped (the value is then
+    meaningless, which the caller's length checks exclude).
     """
 
-    __slots__ = ("_u8", "_u16", "_u32", "_u64")
+    __slots__ = ("_last", "_u8", "_u16", "_u32", "_u64", "data")
 
     def __init__(self, data: bytes | bytearray | memoryview) -> None:
         if len(data) < 16:
             data = bytes(data) + bytes(16)
         size = len(data)
+        self.data = data
+        self._last = size - 8
         self._u8 = np.frombuffer(data, dtype=np.uint8)
         self._u16 = np.ndarray((size - 1,), dtype=">u2", buffer=data, offset=0, strides=(1,))
         self._u32 = np.ndarray((size - 3,), dtype=">u4", buffer=data, offset=0, strides=(1,))
         self._u64 = np.ndarray((size - 7,), dtype=">u8", buffer=data, offset=0, strides=(1,))
 
+    def _clip(self, positions: Positions) -> Positions:
+        return np.minimum(positions, self._last)
+
     def u8(self, positions: Positions) -> npt.NDArray[np.int64]:
-        return np.take(self._u8, positions, mode="clip").astype(np.int64)
+        return self._u8[self._clip(positions)].astype(np.int64)
 
     def u16(self, positions: Positions) -> npt.NDArray[np.int64]:
-        return np.take(self._u16, positions, mode="clip").astype(np.int64)
+        return self._u16[self._clip(positions)].astype(np.int64)
 
     def u32(self, positions: Positions) -> npt.NDArray[np.uint32]:
-        return np.take(self._u32, positions, mode="clip").astype(np.uint32)
+        return self._u32[self._clip(positions)].astype(np.uint32)
 
     def u64(self, positions: Positions) -> npt.NDArray[np.uint64]:
-        return np.take(self._u64, positions, mode="clip").astype(np.uint64)
+        return self._u64[self._clip(positions)].astype(np.uint64)
 
 
 @dataclass(slots=True)
@@ -197,20 +216,23 @@ def _empty_positions() -> Positions:
 # --- link layer -----------------------------------------------------------------------------------------
 def _skip_vlan_tags(view: ByteView, ethertype: npt.NDArray[np.int64],
                     network: Positions) -> tuple[npt.NDArray[np.int64], Positions]:
-    """Step over stacked 802.1Q/802.1ad tags: each is 2 octets of TCI then the next type."""
+    """Step over stacked 802.1Q/802.1ad tags (2 octets of TCI, then the next type), and PPPoE.
+
+    Works in place on the tagged frames only: untagged ones cost one table lookup."""
+    tagged = np.flatnonzero(IS_VLAN_TPID[ethertype])
     for _ in range(MAX_VLAN_TAGS):
-        tagged = np.isin(ethertype, VLAN_TPIDS)
-        if not tagged.any():
+        if not len(tagged):
             break
-        ethertype = np.where(tagged, view.u16(network + 2), ethertype)
-        network = np.where(tagged, network + 4, network)
+        network[tagged] += 4
+        ethertype[tagged] = view.u16(network[tagged] - 2)
+        tagged = tagged[IS_VLAN_TPID[ethertype[tagged]]]
     # PPPoE session frames (DSL links): 6-octet PPPoE header, then the 2-octet PPP protocol.
-    pppoe = ethertype == ETHERTYPE_PPPOE_SESSION
-    if pppoe.any():
-        protocol = view.u16(network + 6)
-        ethertype = np.where(pppoe & (protocol == PPP_IPV4), ETHERTYPE_IPV4,
-                             np.where(pppoe & (protocol == PPP_IPV6), ETHERTYPE_IPV6, ethertype))
-        network = np.where(pppoe, network + 8, network)
+    pppoe = np.flatnonzero(ethertype == ETHERTYPE_PPPOE_SESSION)
+    if len(pppoe):
+        protocol = view.u16(network[pppoe] + 6)
+        ethertype[pppoe] = np.where(protocol == PPP_IPV4, ETHERTYPE_IPV4,
+                                    np.where(protocol == PPP_IPV6, ETHERTYPE_IPV6, 0))
+        network[pppoe] += 8
     return ethertype, network
 
 
@@ -219,7 +241,10 @@ def _from_ethertype(ethertype: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
 
 
 def _from_family(family: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    return np.where(family == AF_INET, 4, np.where(np.isin(family, AF_INET6_VALUES), 6, 0))
+    inet6 = np.zeros(len(family), dtype=np.bool_)
+    for value in AF_INET6_VALUES:
+        inet6 |= family == value
+    return np.where(family == AF_INET, 4, np.where(inet6, 6, 0))
 
 
 def link_layer(view: ByteView, start: Positions, link_type: int) -> tuple[npt.NDArray[np.int64], Positions]:
@@ -269,26 +294,29 @@ class _Ip:
 
 
 def network_layer(view: ByteView, expected: npt.NDArray[np.int64], network: Positions, end: Positions) -> _Ip:
-    first_octet = view.u8(network)
+    # The first eight octets of the IP header in one read: for IPv4 the version/IHL, total length
+    # and fragment word; for IPv6 the version, payload length and next header.
+    head = view.u64(network)
+    first_octet = (head >> np.uint64(56)).astype(np.int64)
     version = first_octet >> 4
     # IPv4: header length from IHL, payload from the total length (0 means "TSO, use what is there").
     v4 = (expected == 4) & (version == 4)
     header = (first_octet & 15) * 4
-    total = view.u16(network + 2)
+    total = ((head >> np.uint64(32)) & np.uint64(0xFFFF)).astype(np.int64)
     total = np.where(total == 0, end - network, total)
     v4 &= (header >= 20) & (network + header <= end) & (total >= header)
-    fragment_word = view.u16(network + 6)
+    fragment_word = (head & np.uint64(0xFFFF)).astype(np.int64)
     # IPv6: fixed 40-octet header; payload length 0 is a jumbogram (hop-by-hop option), left to scalar.
     v6 = (expected == 6) & (version == 6) & (network + 40 <= end)
-    payload_length = view.u16(network + 4)
-    next_header = view.u8(network + 6)
+    payload_length = ((head >> np.uint64(16)) & np.uint64(0xFFFF)).astype(np.int64)
+    next_header = ((head >> np.uint64(8)) & np.uint64(0xFF)).astype(np.int64)
     protocol = np.where(v4, view.u8(network + 9), next_header)
     transport = np.where(v4, network + header, network + 40)
     reported_end = np.where(v4, network + total, network + 40 + payload_length)
     captured_end = np.minimum(reported_end, end)
     fragment = v4 & ((fragment_word & 0x3FFF) != 0)       # MF set or offset non-zero
     first_fragment = (fragment_word & 0x1FFF) == 0
-    extension = v6 & (np.isin(next_header, IPV6_EXTENSION_HEADERS) | (payload_length == 0))
+    extension = v6 & (IS_IPV6_EXTENSION[next_header] | (payload_length == 0))
     return _Ip(v4 | v6, np.where(v4, 4, 6), protocol, transport, captured_end, reported_end, fragment,
                first_fragment, extension)
 
@@ -317,22 +345,23 @@ def udp_layer(view: ByteView, plan: PortPlan, index: Positions, ip: _Ip) -> _Udp
     """UDP datagrams (unfragmented, no IPv6 extension headers) at `index`."""
     transport = ip.transport[index]
     captured_end = ip.captured_end[index]
-    sport = view.u16(transport)
-    dport = view.u16(transport + 2)
+    header = view.u64(transport)                     # ports, length, checksum in one read
+    sport = (header >> np.uint64(48)).astype(np.int64)
+    dport = ((header >> np.uint64(32)) & np.uint64(0xFFFF)).astype(np.int64)
     kind = _udp_port_kind(plan, sport, dport)
     # From here on only datagrams with an IKE port on either side.
     ike_port = np.flatnonzero((kind > 0) & (transport + 4 <= captured_end))
     index, transport, captured_end = index[ike_port], transport[ike_port], captured_end[ike_port]
     sport, dport, kind = sport[ike_port], dport[ike_port], kind[ike_port]
     reported_end = ip.reported_end[index]
-    udp_length = view.u16(transport + 4)
+    udp_length = ((header[ike_port] >> np.uint64(16)) & np.uint64(0xFFFF)).astype(np.int64)
     header_ok = (transport + 8 <= captured_end) & (udp_length >= 8)
     start = transport + 8
     # The UDP length bounds the payload, and so does the IP length (Wireshark takes the smaller).
     reported = np.minimum(udp_length, reported_end - transport) - 8
     present = np.clip(np.minimum(reported, captured_end - start), 0, None)
-    first_octet = view.u8(start)
     first_word = view.u32(start)
+    first_octet = first_word >> 24
     has_word = present >= 4
     marker = has_word & (first_word == 0)
     keepalive = header_ok & (kind != PORT_ISAKMP) & (reported == 1) & (present == 1) & (first_octet == 0xFF)
@@ -359,7 +388,8 @@ def tcp_layer(view: ByteView, plan: PortPlan, index: Positions, ip: _Ip) -> Posi
     transport = ip.transport[index]
     captured_end = ip.captured_end[index]
     readable = transport + 4 <= captured_end
-    on_ike_port = readable & (plan.tcp_ike[view.u16(transport)] | plan.tcp_ike[view.u16(transport + 2)])
+    ports = view.u32(transport)
+    on_ike_port = readable & (plan.tcp_ike[ports >> 16] | plan.tcp_ike[ports & 0xFFFF])
     index, transport, captured_end = index[on_ike_port], transport[on_ike_port], captured_end[on_ike_port]
     header_ok = transport + 20 <= captured_end
     data_offset = (view.u8(transport + 12) >> 4) * 4
@@ -372,7 +402,7 @@ def tcp_layer(view: ByteView, plan: PortPlan, index: Positions, ip: _Ip) -> Posi
 def icmp_layer(view: ByteView, index: Positions, ip: _Ip) -> Positions:
     """ICMP/ICMPv6 errors (they may quote an IKE packet; the scalar decoder looks)."""
     kind = view.u8(ip.transport[index])
-    error = np.where(ip.version[index] == 4, np.isin(kind, ICMP_ERROR_TYPES), np.isin(kind, ICMPV6_ERROR_TYPES))
+    error = np.where(ip.version[index] == 4, IS_ICMP_ERROR[kind], IS_ICMPV6_ERROR[kind])
     return index[error & (ip.transport[index] + 8 <= ip.captured_end[index])]
 
 

@@ -108,5 +108,7 @@ class CaptureStats:
     """IP datagrams whose fragments were still incomplete when the input ended."""
     reassembly_dropped: int = 0
     """IP datagrams given up because they broke a reassembly buffer limit."""
+    untracked_flow_packets: int = 0
+    """ESP/AH packets of flows beyond the number of flows told apart (memory bound); counted only."""
     undecodable_frames: int = 0
     """Frames whose link or IP header could not be read (too short, unknown link type...)."""

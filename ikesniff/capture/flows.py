@@ -1,11 +1,20 @@
 """ESP and AH accounting: exact packet counts per (SPI, source, destination, transport, ports).
 
-The classifier hands over, for each batch, the position of every ESP/AH packet; here they are grouped
-with numpy (a 64-bit mix of the key, `np.unique`, then a check that every member of a group really has
-its group's full key, with an exact fallback should two keys ever mix to the same value), so the
-counts are exact and only one Python step is taken per flow and batch, not per packet. The few ESP
-packets found by the scalar decoder (after IPv6 extension headers, inside RFC 8229 streams) join the
-same groups.
+The classifier hands over, for each batch, the position of every ESP/AH packet. Counting them must not
+cost a Python step per packet, and a busy gateway has thousands of flows, so:
+
+* each flow gets a small integer id; a table of the flows seen so far, sorted by SPI, matches most
+  packets of a batch with one binary search and a comparison of their whole key (exact: a packet
+  only counts for a flow whose every key field it equals); packets of new flows are grouped exactly
+  (`np.unique` over their full keys) and added to the table;
+* per id, packet counts and first/last frame and time are accumulated in arrays over a window of
+  frames (`bincount`, `minimum.at`, `maximum.at`), and when the window closes each flow seen in it
+  becomes one `EspSighting`. The pipeline holds the window's other events meanwhile and hands
+  everything on in frame order, so a sighting is placed by its first frame.
+
+The few ESP/AH packets found by the scalar decoder (after IPv6 extension headers, inside RFC 8229
+streams) join through the same ids. Memory is bounded: at most MAX_FLOWS flows are told apart (the
+packets of further new flows are counted in `stats.untracked_flow_packets` only).
 
 This module knows nothing of files or of IKE.
 """
@@ -25,18 +34,21 @@ from .events import CaptureStats, EspSighting
 FlowKey = tuple[int, str, str, str, int, int]
 """(spi, src, dst, transport, sport, dport)."""
 
+MAX_FLOWS = 1 << 16
+
 
 class AddressNames:
     """Text forms of addresses, cached (a capture has few addresses and many packets)."""
 
     def __init__(self) -> None:
-        self._v4: dict[int, str] = {}
+        self.v4: dict[int, str] = {}
+        """IPv4 addresses by their 32-bit value."""
         self._packed: dict[bytes, str] = {}
 
     def ipv4(self, value: int) -> str:
-        name = self._v4.get(value)
+        name = self.v4.get(value)
         if name is None:
-            name = self._v4[value] = socket.inet_ntoa(value.to_bytes(4, "big"))
+            name = self.v4[value] = socket.inet_ntoa(value.to_bytes(4, "big"))
         return name
 
     def packed(self, value: bytes) -> str:
@@ -46,9 +58,6 @@ class AddressNames:
             family = socket.AF_INET if len(value) == 4 else socket.AF_INET6
             name = self._packed[value] = socket.inet_ntop(family, value)
         return name
-
-    def ipv6(self, high: int, low: int) -> str:
-        return self.packed(high.to_bytes(8, "big") + low.to_bytes(8, "big"))
 
 
 @dataclass(slots=True)
@@ -65,114 +74,224 @@ class Observation:
     time: float
 
 
-_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9),
-        np.uint64(0x27D4EB2F165667C5), np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))
+KEY_WORDS = 6
 
 
-def _key_columns(view: ByteView, packets: FlowPackets) -> list[npt.NDArray[np.uint64]]:
-    """The full flow key of every packet as unsigned 64-bit columns."""
+def _key_columns(view: ByteView, packets: FlowPackets) -> tuple[npt.NDArray[np.uint64], bool]:
+    """The full flow key of every packet as six unsigned 64-bit words (one contiguous array per word):
+    (SPI, ports), (transport, version), then the addresses: IPv4 source and destination in one word
+    (one read: they are adjacent in the header), IPv6 in four words. Also: any IPv6 at all?"""
     network = packets.network
-    v6 = packets.version == 6
-    source_low = view.u32(network + 12).astype(np.uint64)
-    destination_low = view.u32(network + 16).astype(np.uint64)
-    zeros = np.zeros(len(network), dtype=np.uint64)
-    source_high, destination_high = zeros, zeros
-    if v6.any():
-        source_high = np.where(v6, view.u64(network + 8), zeros)
-        source_low = np.where(v6, view.u64(network + 16), source_low)
-        destination_high = np.where(v6, view.u64(network + 24), zeros)
-        destination_low = np.where(v6, view.u64(network + 32), destination_low)
-    ports = ((packets.sport << 24) | (packets.dport << 8) | (packets.transport << 4) | packets.version)
-    return [packets.spi.astype(np.uint64), source_high, source_low, destination_high, destination_low,
-            ports.astype(np.uint64)]
+    keys = np.zeros((KEY_WORDS, len(network)), dtype=np.uint64)
+    keys[0] = (packets.spi.astype(np.uint64) << np.uint64(32)) | (
+        (packets.sport << 16) | packets.dport).astype(np.uint64)
+    keys[1] = ((packets.transport << 8) | packets.version).astype(np.uint64)
+    keys[2] = view.u64(network + 12)
+    v6 = np.flatnonzero(packets.version == 6)
+    if len(v6):
+        at = network[v6]
+        for word in range(4):
+            keys[2 + word, v6] = view.u64(at + 8 + 8 * word)
+    return keys, bool(len(v6))
 
 
-def _group(columns: list[npt.NDArray[np.uint64]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64],
-                                                           npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """(first index, last index, count, representative) per group of identical keys, groups in
-    order of first appearance."""
-    mixed = np.zeros(len(columns[0]), dtype=np.uint64)
-    for column, factor in zip(columns, _MIX, strict=True):
-        mixed = (mixed ^ column) * factor
-        mixed ^= mixed >> np.uint64(29)
-    _, first, inverse, counts = np.unique(mixed, return_index=True, return_inverse=True, return_counts=True)
-    representative = first[inverse]
-    if not all(np.array_equal(column, column[representative]) for column in columns):
-        # Two different keys mixed to the same 64 bits: group on the full key instead.
-        rows = np.ascontiguousarray(np.stack(columns, axis=1))
-        _, first, inverse, counts = np.unique(rows.view(np.dtype((np.void, rows.shape[1] * 8))).ravel(),
-                                              return_index=True, return_inverse=True, return_counts=True)
-    inverse = inverse.ravel()
-    last = np.zeros(len(first), dtype=np.int64)
-    np.maximum.at(last, inverse, np.arange(len(inverse)))
-    order = np.argsort(first, kind="stable")
-    return first[order], last[order], counts[order], order
+def _exact_groups(keys: npt.NDArray[np.uint64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(first packet of each group of identical keys, group of every packet)."""
+    rows = np.ascontiguousarray(keys.T).view(np.dtype((np.void, KEY_WORDS * 8))).ravel()
+    _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
+
+
+class _KnownFlows:
+    """Keys of the flows seen so far, found through a hash of the key.
+
+    A flow sits in the first free of PROBES consecutive slots from its key's hash (linear probing,
+    a table at most 1/8 full). A candidate counts only when its whole key equals the packet's, so
+    a full neighbourhood can only send a packet to the exact (slower) path, never to a wrong flow."""
+
+    PROBES = 4
+
+    def __init__(self) -> None:
+        self.keys = np.zeros((KEY_WORDS, 0), dtype=np.uint64)
+        self.bits = 10
+        self.slots = np.full((1 << self.bits) + self.PROBES, -1, dtype=np.int64)
+
+    def _hash(self, keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+        """A slot number per key, from the SPI and ports word and the (first) address word."""
+        mixed = keys[0] * np.uint64(0x9E3779B97F4A7C15) ^ keys[2] * np.uint64(0xC2B2AE3D27D4EB4F)
+        mixed ^= mixed >> np.uint64(31)
+        return ((mixed * np.uint64(0x165667B19E3779F9)) >> np.uint64(64 - self.bits)).astype(np.int64)
+
+    def _equal(self, ids: npt.NDArray[np.int64], keys: npt.NDArray[np.uint64], wide: bool) -> npt.NDArray[np.bool_]:
+        known = self.keys
+        safe = np.maximum(ids, 0)
+        equal = (ids >= 0) & (known[0][safe] == keys[0]) & (known[1][safe] == keys[1]) & (known[2][safe] == keys[2])
+        if wide:                                     # the IPv6 address words (zero for IPv4 on both sides)
+            for word in range(3, KEY_WORDS):
+                equal &= known[word][safe] == keys[word]
+        return equal
+
+    def match(self, keys: npt.NDArray[np.uint64], wide: bool) -> npt.NDArray[np.int64]:
+        """The id of each packet's flow, or -1 where its key is not (exactly) a known flow's."""
+        count = keys.shape[1]
+        ids = np.full(count, -1, dtype=np.int64)
+        if not self.keys.shape[1]:
+            return ids
+        slot = self._hash(keys)
+        candidate = self.slots[slot]
+        found = self._equal(candidate, keys, wide)
+        ids[found] = candidate[found]
+        missed = np.flatnonzero(~found)
+        for probe in range(1, self.PROBES):
+            if not len(missed):
+                break
+            candidate = self.slots[slot[missed] + probe]
+            found = self._equal(candidate, keys[:, missed], wide)
+            ids[missed[found]] = candidate[found]
+            missed = missed[~found]
+        return ids
+
+    def add(self, keys: npt.NDArray[np.uint64], ids: npt.NDArray[np.int64]) -> None:
+        """Remember flows `ids` (new ids, or ids already known) by their keys."""
+        size = int(ids.max()) + 1 if len(ids) else 0
+        if size > self.keys.shape[1]:
+            grown = np.zeros((KEY_WORDS, max(size, 2 * self.keys.shape[1])), dtype=np.uint64)
+            grown[:, :self.keys.shape[1]] = self.keys
+            self.keys = grown
+        self.keys[:, ids] = keys
+        if 8 * size > (1 << self.bits):
+            while 8 * size > (1 << self.bits):
+                self.bits += 1
+            self.slots = np.full((1 << self.bits) + self.PROBES, -1, dtype=np.int64)
+            self._place(np.arange(size, dtype=np.int64))
+        else:
+            self._place(ids)
+
+    def _place(self, ids: npt.NDArray[np.int64]) -> None:
+        slots = self.slots
+        for flow, slot in zip(ids.tolist(), self._hash(self.keys[:, ids]).tolist(), strict=True):
+            for probe in range(self.PROBES):
+                if slots[slot + probe] < 0 or slots[slot + probe] == flow:
+                    slots[slot + probe] = flow
+                    break
+            # else: the neighbourhood is full; this flow's packets take the exact path, still exact.
 
 
 class FlowAccounting:
-    """Turns each batch's ESP/AH packets into sightings and keeps the totals in `stats`."""
+    """Accumulates ESP/AH packets per flow over a window; `close` turns the window into sightings and
+    adds it to the totals in `stats`."""
 
     def __init__(self, stats: CaptureStats, names: AddressNames) -> None:
         self.stats = stats
         self.names = names
+        self.known = _KnownFlows()
+        self.keys: list[FlowKey] = []
+        self.ids: dict[FlowKey, int] = {}
+        size = 64
+        self.count = np.zeros(size, dtype=np.int64)
+        self.first_frame = np.zeros(size, dtype=np.int64)
+        self.last_frame = np.zeros(size, dtype=np.int64)
+        self.first_time = np.zeros(size, dtype=np.float64)
+        self.last_time = np.zeros(size, dtype=np.float64)
 
-    def sightings(self, batch: Batch, view: ByteView, packets: FlowPackets,
-                  observations: list[Observation]) -> list[EspSighting]:
-        """ESP sightings of this batch (one per flow), in order of their first frame."""
-        found: dict[FlowKey, EspSighting] = {}
+    def _id(self, key: FlowKey) -> int:
+        """The id of a flow, a new one for a new flow (-1 when no more flows can be told apart)."""
+        flow = self.ids.get(key)
+        if flow is None:
+            if len(self.keys) >= MAX_FLOWS:
+                return -1
+            flow = self.ids[key] = len(self.keys)
+            self.keys.append(key)
+            if flow >= len(self.count):
+                grow = len(self.count)
+                self.count = np.concatenate((self.count, np.zeros(grow, dtype=np.int64)))
+                self.first_frame = np.concatenate((self.first_frame, np.zeros(grow, dtype=np.int64)))
+                self.last_frame = np.concatenate((self.last_frame, np.zeros(grow, dtype=np.int64)))
+                self.first_time = np.concatenate((self.first_time, np.zeros(grow, dtype=np.float64)))
+                self.last_time = np.concatenate((self.last_time, np.zeros(grow, dtype=np.float64)))
+        return flow
+
+    def add(self, batch: Batch, view: ByteView, packets: FlowPackets, observations: list[Observation]) -> None:
+        """Count a batch's flow packets (and the scalar decoder's observations) into the window."""
         if len(packets.index):
-            self._grouped(batch, view, packets, found)
+            keys, wide = _key_columns(view, packets)
+            ids = self.known.match(keys, wide)
+            new_at = np.flatnonzero(ids < 0)
+            if len(new_at):
+                # New flows: group them exactly, name them, and remember them for the next batches.
+                first_rows, group = _exact_groups(keys[:, new_at])
+                new_ids = np.array([self._id(self._key(view, packets, int(new_at[first])))
+                                    for first in first_rows.tolist()], dtype=np.int64)
+                ids[new_at] = new_ids[group]
+                kept = np.flatnonzero(new_ids >= 0)
+                self.known.add(keys[:, new_at[first_rows[kept]]], new_ids[kept])
+            tracked = np.flatnonzero(ids >= 0)
+            self.stats.untracked_flow_packets += len(ids) - len(tracked)
+            self._accumulate(ids[tracked], packets.index[tracked], batch)
         for seen in observations:
-            key = (seen.spi, seen.src, seen.dst, seen.transport, seen.sport, seen.dport)
-            self._add(found, key, 1, seen.frame, seen.frame, seen.time, seen.time)
-        result = []
-        for sighting in found.values():
+            flow = self._id((seen.spi, seen.src, seen.dst, seen.transport, seen.sport, seen.dport))
+            if flow < 0:
+                self.stats.untracked_flow_packets += 1
+                continue
+            if not self.count[flow]:
+                self.first_frame[flow], self.first_time[flow] = seen.frame, seen.time
+            self.count[flow] += 1
+            if seen.frame >= self.last_frame[flow]:
+                self.last_frame[flow], self.last_time[flow] = seen.frame, seen.time
+
+    def _accumulate(self, ids: npt.NDArray[np.int64], index: npt.NDArray[np.int64], batch: Batch) -> None:
+        flows = len(self.keys)
+        counts = np.bincount(ids, minlength=flows)
+        present = np.flatnonzero(counts)
+        first = np.full(flows, len(batch), dtype=np.int64)
+        last = np.full(flows, -1, dtype=np.int64)
+        np.minimum.at(first, ids, index)
+        np.maximum.at(last, ids, index)
+        # Batches come in frame order: a flow's first packet in the window is in the first batch it shows in.
+        fresh = present[self.count[present] == 0]
+        self.first_frame[fresh] = first[fresh] + batch.first_frame
+        self.first_time[fresh] = batch.times[first[fresh]]
+        last_index = last[present]
+        later = (last_index + batch.first_frame) >= self.last_frame[present]
+        update = present[later]
+        self.last_frame[update] = last[update] + batch.first_frame
+        self.last_time[update] = batch.times[last[update]]
+        self.count[present] += counts[present]
+
+    def _key(self, view: ByteView, packets: FlowPackets, at: int) -> FlowKey:
+        """The flow key of packet `at` (of the batch's flow packets), addresses as text."""
+        network = int(packets.network[at])
+        data = view.data
+        if int(packets.version[at]) == 4:
+            source = self.names.packed(bytes(data[network + 12:network + 16]))
+            destination = self.names.packed(bytes(data[network + 16:network + 20]))
+        else:
+            source = self.names.packed(bytes(data[network + 8:network + 24]))
+            destination = self.names.packed(bytes(data[network + 24:network + 40]))
+        return (int(packets.spi[at]), source, destination, FLOW_TRANSPORTS[int(packets.transport[at])],
+                int(packets.sport[at]), int(packets.dport[at]))
+
+    def close(self) -> list[EspSighting]:
+        """The window's ESP sightings (one per flow seen), in order of first frame; AH only in `stats`."""
+        present = np.flatnonzero(self.count[:len(self.keys)])
+        if not len(present):
+            return []
+        present = present[np.argsort(self.first_frame[present], kind="stable")]
+        counts = self.count[present].tolist()
+        first_frames = self.first_frame[present].tolist()
+        last_frames = self.last_frame[present].tolist()
+        first_times = self.first_time[present].tolist()
+        last_times = self.last_time[present].tolist()
+        self.count[present] = 0
+        sightings = []
+        for at, flow in enumerate(present.tolist()):
+            spi, source, destination, transport, sport, dport = self.keys[flow]
+            sighting = EspSighting(spi, source, destination, transport, sport, dport, counts[at], first_frames[at],
+                                   last_frames[at], first_times[at], last_times[at])
             self._account(sighting)
-            if sighting.transport != "ah":
-                result.append(sighting)
-        result.sort(key=lambda sighting: sighting.first_frame)
-        return result
-
-    def _grouped(self, batch: Batch, view: ByteView, packets: FlowPackets, found: dict[FlowKey, EspSighting]
-                 ) -> None:
-        columns = _key_columns(view, packets)
-        first, last, counts, _ = _group(columns)
-        spi, source_high, source_low, destination_high, destination_low, _ports = (
-            column[first].tolist() for column in columns)
-        versions = packets.version[first].tolist()
-        transports = packets.transport[first].tolist()
-        sports = packets.sport[first].tolist()
-        dports = packets.dport[first].tolist()
-        first_frames = (packets.index[first] + batch.first_frame).tolist()
-        last_frames = (packets.index[last] + batch.first_frame).tolist()
-        first_times = batch.times[packets.index[first]].tolist()
-        last_times = batch.times[packets.index[last]].tolist()
-        names = self.names
-        for group, count in enumerate(counts.tolist()):
-            if versions[group] == 4:
-                source, destination = names.ipv4(source_low[group]), names.ipv4(destination_low[group])
-            else:
-                source = names.ipv6(source_high[group], source_low[group])
-                destination = names.ipv6(destination_high[group], destination_low[group])
-            key = (spi[group], source, destination, FLOW_TRANSPORTS[transports[group]], sports[group],
-                   dports[group])
-            self._add(found, key, count, first_frames[group], last_frames[group], first_times[group],
-                      last_times[group])
-
-    @staticmethod
-    def _add(found: dict[FlowKey, EspSighting], key: FlowKey, count: int, first_frame: int, last_frame: int,
-             first_time: float, last_time: float) -> None:
-        sighting = found.get(key)
-        if sighting is None:
-            spi, source, destination, transport, sport, dport = key
-            found[key] = EspSighting(spi, source, destination, transport, sport, dport, count, first_frame,
-                                     last_frame, first_time, last_time)
-            return
-        sighting.packets += count
-        if first_frame < sighting.first_frame:
-            sighting.first_frame, sighting.first_time = first_frame, first_time
-        if last_frame > sighting.last_frame:
-            sighting.last_frame, sighting.last_time = last_frame, last_time
+            if transport != FLOW_TRANSPORTS[FLOW_AH]:
+                sightings.append(sighting)
+        return sightings
 
     def _account(self, sighting: EspSighting) -> None:
         stats = self.stats

@@ -1,9 +1,13 @@
 """One pipeline after any batch source: classify, account ESP, decode the IKE frames, keep order.
 
-For each batch: the classifier (numpy) sorts the frames; ESP/AH packets are aggregated per flow; the
+For each batch: the classifier (numpy) sorts the frames; ESP/AH packets are counted per flow; the
 simple IKE datagrams are cut out with the positions the classifier computed; the frames needing care go
-through the scalar decoder, which keeps reassembly and TCP state across batches. The events of a batch
-are then handed on in frame order, ESP sightings placed by their first frame.
+through the scalar decoder, which keeps reassembly and TCP state across batches.
+
+ESP sightings are made per window of frames (WINDOW_FRAMES, or every batch for a live source): a gateway
+capture has thousands of flows, and one sighting per flow per batch would cost more than all the rest.
+While ESP is being counted the window's other events wait, so that everything is handed on in frame
+order with each sighting placed by its first frame; with no ESP pending, events go out batch by batch.
 
 This module knows nothing of file formats (see `files.py`) or of IKE message syntax.
 """
@@ -24,22 +28,55 @@ from .flows import AddressNames, FlowAccounting
 Event = IkeDatagram | EspSighting | FrameProblem | Item
 
 
+WINDOW_FRAMES = 1 << 20
+"""Frames per ESP sighting window (for files)."""
+MAX_WAITING = 1 << 16
+"""Events held at most while a window is open (memory bound); the window closes early past it."""
+
+
 class Pipeline:
-    def __init__(self, stats: CaptureStats, ike_ports: frozenset[int]) -> None:
+    def __init__(self, stats: CaptureStats, ike_ports: frozenset[int], window_frames: int = WINDOW_FRAMES) -> None:
         self.stats = stats
         self.plan = PortPlan.for_ports(ike_ports)
         self.names = AddressNames()
         self.decoder = ScalarDecoder(self.plan, stats, self.names)
         self.flows = FlowAccounting(stats, self.names)
+        self.window_frames = window_frames
+        self.window_first = 0
+        """First frame of the open sighting window (0: no ESP counted in it yet)."""
+        self.waiting_frames: list[int] = []
+        self.waiting: list[Event] = []
         self.last_frame = 0
         self.last_time = 0.0
 
     def process(self, batch: Batch) -> list[Event]:
-        """The events of one batch, in frame order."""
+        """Events ready to hand on after this batch, in frame order (possibly none while a window is open)."""
+        frames, events, flow_packets = self._batch(batch)
+        if flow_packets and not self.window_first:
+            self.window_first = batch.first_frame
+        if not self.window_first:
+            return events                       # nothing counted: nothing to wait for
+        self.waiting_frames.extend(frames)
+        self.waiting.extend(events)
+        if (self.last_frame - self.window_first + 1 >= self.window_frames
+                or len(self.waiting) >= MAX_WAITING):
+            return self.close_window()
+        return []
+
+    def close_window(self) -> list[Event]:
+        """Everything waiting, with the window's ESP sightings placed by their first frame."""
+        sightings = self.flows.close()
+        events = _merge(self.waiting_frames, self.waiting, sightings) if sightings else self.waiting
+        self.waiting_frames, self.waiting = [], []
+        self.window_first = 0
+        return events
+
+    def _batch(self, batch: Batch) -> tuple[list[int], list[Event], bool]:
+        """(frames, events) of one batch in frame order, and whether it had ESP/AH to count."""
         stats = self.stats
         count = len(batch)
         if not count:
-            return []
+            return [], [], False
         stats.frames += count
         stats.link_types.add(batch.link_type)
         triage = classify(batch, self.plan)
@@ -50,9 +87,15 @@ class Pipeline:
         stats.ip_fragments += triage.fragments
         stats.undecodable_frames += triage.undecodable
 
-        frames, events = self._ike_and_scalar(batch, triage.ike, triage.scalar.tolist())
-
+        data = batch.data if isinstance(batch.data, bytes) else bytes(batch.data)
+        view = ByteView(data)
+        frames, events = self._simple_ike(batch, data, view, triage.ike)
         decoder = self.decoder
+        if len(triage.scalar):
+            # The scalar frames keep state (reassembly, TCP), the simple datagrams do not: decode the
+            # scalar ones in order, then merge the two ordered lists.
+            scalar_frames, scalar_events = self._scalar(batch, triage.scalar.tolist())
+            frames, events = _merge_ordered(frames, events, scalar_frames, scalar_events)
         last_index = count - 1
         last_frame = batch.first_frame + last_index
         last_time = float(batch.times[last_index])
@@ -61,63 +104,64 @@ class Pipeline:
             frames.extend(frame for frame, _ in decoder.out)
             events.extend(event for _, event in decoder.out)
             decoder.out.clear()
-        sightings = self.flows.sightings(batch, ByteView(batch.data), triage.flows, decoder.observations)
-        decoder.observations.clear()
+        flow_packets = bool(len(triage.flows.index) or decoder.observations)
+        if flow_packets:
+            self.flows.add(batch, view, triage.flows, decoder.observations)
+            decoder.observations.clear()
         self.last_frame, self.last_time = last_frame, last_time
-        if sightings:
-            events = _merge(frames, events, sightings)
-        return events
+        return frames, events, flow_packets
 
-    def _ike_and_scalar(self, batch: Batch, ike: IkeCandidates, scalar: list[int]) -> tuple[list[int], list[Event]]:
-        """Walk the simple IKE datagrams and the scalar frames together, in frame order."""
-        stats = self.stats
+    def _simple_ike(self, batch: Batch, data: bytes, view: ByteView, ike: IkeCandidates
+                    ) -> tuple[list[int], list[Event]]:
+        """The datagrams the classifier cut out: built with one list comprehension, no per-packet parsing."""
+        count = len(ike.index)
+        if not count:
+            return [], []
+        self.stats.ike_datagrams += count
+        frames = (ike.index + batch.first_frame).tolist()
+        times = batch.times[ike.index].tolist()
+        sources, destinations = self._addresses(data, view, ike)
+        starts = ike.start.tolist()
+        stops = (ike.start + np.maximum(ike.length, 0)).tolist()
+        transports = ["udp-encap" if flag else "udp" for flag in ike.encapsulated.tolist()]
+        events: list[Event] = [
+            IkeDatagram(frame, time, source, sport, destination, dport, transport, data[start:stop], (), truncated)
+            for frame, time, source, sport, destination, dport, transport, start, stop, truncated in zip(
+                frames, times, sources, ike.sport.tolist(), destinations, ike.dport.tolist(), transports, starts,
+                stops, ike.truncated.tolist(), strict=True)]
+        return frames, events
+
+    def _addresses(self, data: bytes, view: ByteView, ike: IkeCandidates) -> tuple[list[str], list[str]]:
+        """Source and destination address texts of the datagrams (cached: there are few addresses)."""
+        network = ike.network
+        # IPv4: both addresses in one 64-bit read, named through the cache by their integer value.
+        words = view.u64(network + 12)
+        source_ints = (words >> np.uint64(32)).tolist()
+        destination_ints = (words & np.uint64(0xFFFFFFFF)).tolist()
         names = self.names
-        data = batch.data if isinstance(batch.data, bytes) else bytes(batch.data)
-        first_frame = batch.first_frame
-        frames: list[int] = []
-        events: list[Event] = []
-        fast = ike.index.tolist()
-        count = len(fast)
-        if count:
-            stats.ike_datagrams += count
-            view = ByteView(data)
-            network = ike.network
-            is_v4 = ike.version == 4
-            sources = np.where(is_v4, view.u32(network + 12), 0).tolist()
-            destinations = np.where(is_v4, view.u32(network + 16), 0).tolist()
-            v4 = is_v4.tolist()
-            networks = network.tolist()
-            starts = ike.start.tolist()
-            stops = (ike.start + np.maximum(ike.length, 0)).tolist()
-            truncated = ike.truncated.tolist()
-            sports = ike.sport.tolist()
-            dports = ike.dport.tolist()
-            transports = ["udp-encap" if flag else "udp" for flag in ike.encapsulated.tolist()]
-            times = batch.times[ike.index].tolist()
+        cache = names.v4
+        for value in set(source_ints).union(destination_ints).difference(cache):
+            names.ipv4(value)
+        sources = [cache[value] for value in source_ints]
+        destinations = [cache[value] for value in destination_ints]
+        v6 = np.flatnonzero(ike.version == 6)
+        if len(v6):
+            for at, start in zip(v6.tolist(), network[v6].tolist(), strict=True):
+                sources[at] = names.packed(data[start + 8:start + 24])
+                destinations[at] = names.packed(data[start + 24:start + 40])
+        return sources, destinations
+
+    def _scalar(self, batch: Batch, scalar: list[int]) -> tuple[list[int], list[Event]]:
         decoder = self.decoder
         out = decoder.out
-        link_type = batch.link_type
-        next_fast = 0
-        for stop_index in [*scalar, 1 << 62]:
-            while next_fast < count and fast[next_fast] < stop_index:
-                j = next_fast
-                next_fast += 1
-                if v4[j]:
-                    source, destination = names.ipv4(sources[j]), names.ipv4(destinations[j])
-                else:
-                    at = networks[j]
-                    source, destination = names.packed(data[at + 8:at + 24]), names.packed(data[at + 24:at + 40])
-                frame = first_frame + fast[j]
-                frames.append(frame)
-                events.append(IkeDatagram(frame, times[j], source, sports[j], destination, dports[j], transports[j],
-                                          data[starts[j]:stops[j]], (), truncated[j]))
-            if stop_index == 1 << 62:
-                break
-            frame = first_frame + stop_index
-            decoder.decode(link_type, batch.packet(stop_index), frame, float(batch.times[stop_index]))
+        frames: list[int] = []
+        events: list[Event] = []
+        for index in scalar:
+            decoder.decode(batch.link_type, batch.packet(index), batch.first_frame + index,
+                           float(batch.times[index]))
             if out:
-                for frame_out, event in out:
-                    frames.append(frame_out)
+                for frame, event in out:
+                    frames.append(frame)
                     events.append(event)
                 out.clear()
         return frames, events
@@ -138,10 +182,31 @@ class Pipeline:
             after = index
 
     def finish(self) -> list[Event]:
+        events = self.close_window()
         self.decoder.finish(self.last_frame, self.last_time)
-        events = [event for _, event in self.decoder.out]
+        events.extend(event for _, event in self.decoder.out)
         self.decoder.out.clear()
         return events
+
+
+def _merge_ordered(frames: list[int], events: list[Event], other_frames: list[int], other_events: list[Event]
+                   ) -> tuple[list[int], list[Event]]:
+    """Merge two frame-ordered lists (the second usually short), keeping the first's order on ties."""
+    if not frames:
+        return other_frames, other_events
+    merged_frames: list[int] = []
+    merged: list[Event] = []
+    position = 0
+    for frame, event in zip(other_frames, other_events, strict=True):
+        cut = bisect_right(frames, frame, position)
+        merged_frames.extend(frames[position:cut])
+        merged.extend(events[position:cut])
+        merged_frames.append(frame)
+        merged.append(event)
+        position = cut
+    merged_frames.extend(frames[position:])
+    merged.extend(events[position:])
+    return merged_frames, merged
 
 
 def _merge(frames: list[int], events: list[Event], sightings: list[EspSighting]) -> list[Event]:
@@ -157,32 +222,47 @@ def _merge(frames: list[int], events: list[Event], sightings: list[EspSighting])
     return merged
 
 
-def read_batches(source: BatchSource, stats: CaptureStats, ike_ports: frozenset[int]) -> Iterator[Event]:
-    """Every event of a batch source, in frame order (the common path of files and live capture).
+def event_lists(source: BatchSource, stats: CaptureStats, ike_ports: frozenset[int],
+                window_frames: int = WINDOW_FRAMES) -> Iterator[list[Event]]:
+    """The events of a batch source in frame order, a list at a time (one per batch or window).
 
     Problems met before the first frame raise CaptureError at once (before this returns)."""
     batches = source.batches()
-    pipeline = Pipeline(stats, ike_ports)
+    pipeline = Pipeline(stats, ike_ports, window_frames)
     try:
         first = next(batches, None)
     except SourceStopped as stop:
         raise CaptureError(f"{source.name}: {stop.text}") from None
-    return _events(source, first, batches, pipeline)
+    return _event_lists(source, first, batches, pipeline)
 
 
-def _events(source: BatchSource, first: Batch | None, batches: Iterator[Batch], pipeline: Pipeline
-            ) -> Iterator[Event]:
-    stats = pipeline.stats
+def _event_lists(source: BatchSource, first: Batch | None, batches: Iterator[Batch], pipeline: Pipeline
+                 ) -> Iterator[list[Event]]:
     stopped: SourceStopped | None = None
     if first is not None:
-        yield from pipeline.process(first)
+        yield pipeline.process(first)
         try:
             for batch in batches:
-                yield from pipeline.process(batch)
+                yield pipeline.process(batch)
         except SourceStopped as stop:
             stopped = stop
-    yield from pipeline.finish()
+    events = pipeline.finish()
     if stopped is not None:
-        stats.problems += 1
+        pipeline.stats.problems += 1
         frame = max(stopped.frames_read + 1, 1)
-        yield FrameProblem(frame, stopped.time or pipeline.last_time, f"{source.name}: {stopped.text}")
+        events.append(FrameProblem(frame, stopped.time or pipeline.last_time, f"{source.name}: {stopped.text}"))
+    yield events
+
+
+def read_batches(source: BatchSource, stats: CaptureStats, ike_ports: frozenset[int],
+                 window_frames: int = WINDOW_FRAMES) -> Iterator[Event]:
+    """Every event of a batch source, in frame order (the common path of files and live capture;
+    a live source passes window_frames=1 so that nothing waits beyond its batch).
+
+    Problems met before the first frame raise CaptureError at once (before this returns)."""
+    return _flatten(event_lists(source, stats, ike_ports, window_frames))
+
+
+def _flatten(lists: Iterator[list[Event]]) -> Iterator[Event]:
+    for events in lists:
+        yield from events

@@ -1,0 +1,186 @@
+"""Run the capture pipeline in a forked worker process, so that it overlaps with the caller's work.
+
+Why: libpcap (through pcapy) holds the GIL while it reads, and reading plus triage of a large capture
+takes about as long as everything the caller does with the IKE messages (dissecting, tracking,
+writing JSON). In one process the two add up; with a worker they run side by side on two cores.
+Only the events cross the process boundary (about one frame in a hundred on a gateway capture), as
+plain tuples in pickle frames over a pipe, with the counters of `CaptureStats`; the ESP flow tables
+come at the end.
+
+Protocol (child -> parent), one pickled tuple per message:
+    ("started",)                                      the first batch was read: no opening problem
+    ("error", text)                                   CaptureError before any frame: nothing else follows
+    ("events", [encoded event, ...], counters)        events of a batch or window, in frame order
+    ("end", counters, link_types, esp_flows, ah_flows)
+    ("crash", text)                                   an unexpected exception in the worker
+
+The worker never outlives its reader: closing the iterator (or the parent ending) kills it, and the
+child writes into a pipe whose reader is gone only to get EPIPE. The child leaves with os._exit so
+that nothing of the parent (atexit handlers, buffered stdout) runs twice.
+
+This module knows nothing of formats or IKE; it moves events.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import fields
+from typing import Any, BinaryIO
+
+from .batches import CaptureError
+from .events import CaptureStats, EspSighting, FrameProblem, IcmpError, IkeDatagram
+
+Event = IkeDatagram | EspSighting | IcmpError | FrameProblem
+EVENT_TYPES: tuple[type[Any], ...] = (IkeDatagram, EspSighting, IcmpError, FrameProblem)
+_FIELDS = {kind: tuple(field.name for field in fields(kind)) for kind in EVENT_TYPES}
+COUNTERS = tuple(field.name for field in fields(CaptureStats) if field.type in ("int", int))
+PIPE_BUFFER = 1 << 20
+
+
+def available() -> bool:
+    return hasattr(os, "fork")
+
+
+def _encode(event: Event) -> tuple[Any, ...]:
+    kind = EVENT_TYPES.index(type(event))
+    return (kind, *(getattr(event, name) for name in _FIELDS[type(event)]))
+
+
+def _encode_datagram(event: IkeDatagram) -> tuple[Any, ...]:
+    return (0, event.frame, event.time, event.src, event.sport, event.dst, event.dport, event.transport,
+            event.data, event.frames, event.truncated)
+
+
+def _counters(stats: CaptureStats) -> tuple[int, ...]:
+    return tuple(getattr(stats, name) for name in COUNTERS)
+
+
+def _child(write_fd: int, produce: Callable[[CaptureStats], Iterator[list[Event]]]) -> None:
+    """The worker's whole life; never returns."""
+    status = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        out = os.fdopen(write_fd, "wb", buffering=PIPE_BUFFER)
+        stats = CaptureStats()
+        dump = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
+
+        def send(message: tuple[Any, ...]) -> None:
+            dump.dump(message)
+            dump.clear_memo()
+            out.flush()
+
+        try:
+            lists = produce(stats)
+        except CaptureError as error:
+            send(("error", str(error)))
+            return
+        send(("started",))
+        for events in lists:
+            if events:
+                encoded = [_encode_datagram(event) if type(event) is IkeDatagram else _encode(event)
+                           for event in events]
+                send(("events", encoded, _counters(stats)))
+        send(("end", _counters(stats), stats.link_types, stats.esp_flows, stats.ah_flows))
+    except BrokenPipeError:
+        status = 0
+    except BaseException:  # noqa: BLE001 - report anything to the parent, then leave quietly
+        status = 1
+        with contextlib.suppress(BaseException):
+            send(("crash", traceback.format_exc()))
+    finally:
+        os._exit(status)
+
+
+def run(produce: Callable[[CaptureStats], Iterator[list[Event]]], stats: CaptureStats) -> Iterator[Event]:
+    """Start `produce` in a worker; raise CaptureError now if it fails before the first frame.
+
+    `produce(stats)` must return an iterator of event lists (opening errors raised by the call itself).
+    Counters are added to `stats` as events arrive; the ESP/AH flow tables and link types at the end."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        _child(write_fd, produce)
+    os.close(write_fd)
+    source = os.fdopen(read_fd, "rb", buffering=PIPE_BUFFER)
+    try:
+        first = _receive(source)
+        if first[0] == "error":
+            raise CaptureError(first[1])
+        if first[0] == "crash":
+            raise RuntimeError(f"capture worker failed:\n{first[1]}")
+    except BaseException:
+        _stop(pid, source)
+        raise
+    return _events(pid, source, stats)
+
+
+def _receive(source: BinaryIO) -> tuple[Any, ...]:
+    try:
+        message = pickle.load(source)
+    except EOFError:
+        return ("crash", "the capture worker ended without a word")
+    assert isinstance(message, tuple)
+    return message
+
+
+def _events(pid: int, source: BinaryIO, stats: CaptureStats) -> Iterator[Event]:
+    seen = [0] * len(COUNTERS)
+    builders = EVENT_TYPES
+    try:
+        while True:
+            message = _receive(source)
+            kind = message[0]
+            if kind == "events":
+                _add_counters(stats, seen, message[2])
+                for encoded in message[1]:
+                    yield builders[encoded[0]](*encoded[1:])
+            elif kind == "end":
+                _add_counters(stats, seen, message[1])
+                stats.link_types |= message[2]
+                _merge_flows(stats.esp_flows, message[3])
+                _merge_flows(stats.ah_flows, message[4])
+                return
+            else:
+                raise RuntimeError(f"capture worker failed:\n{message[1]}")
+    finally:
+        _stop(pid, source)
+
+
+def _add_counters(stats: CaptureStats, seen: list[int], counters: tuple[int, ...]) -> None:
+    for position, (name, value) in enumerate(zip(COUNTERS, counters, strict=True)):
+        if value != seen[position]:
+            setattr(stats, name, getattr(stats, name) + value - seen[position])
+            seen[position] = value
+
+
+def _merge_flows(into: dict[tuple[int, str, str, str], EspSighting],
+                 new: dict[tuple[int, str, str, str], EspSighting]) -> None:
+    for key, flow in new.items():
+        total = into.get(key)
+        if total is None:
+            into[key] = flow
+        else:
+            total.packets += flow.packets
+            if flow.last_frame > total.last_frame:
+                total.last_frame, total.last_time = flow.last_frame, flow.last_time
+
+
+def _stop(pid: int, source: BinaryIO) -> None:
+    try:
+        source.close()
+    except OSError:
+        pass
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
