@@ -155,6 +155,7 @@ class Record:
 PCAP_MAGICS = {
     "le-usec": ("<", 0xA1B2C3D4), "be-usec": (">", 0xA1B2C3D4),
     "le-nsec": ("<", 0xA1B23C4D), "be-nsec": (">", 0xA1B23C4D),
+    "le-modified": ("<", 0xA1B2CD34),
 }
 
 
@@ -170,6 +171,8 @@ def pcap_bytes(records: Iterable[Record | bytes], link_type: int = ETHERNET, var
         seconds, fraction = divmod(ticks, scale)
         orig = record.orig_len if record.orig_len is not None else len(record.data)
         out.append(struct.pack(order + "IIII", seconds, fraction, len(record.data), orig))
+        if "modified" in variant:
+            out.append(struct.pack(order + "IHBB", 2, 0x0800, 0, 0))   # ifindex, protocol, pkt_type, pad
         out.append(record.data)
     return b"".join(out)
 
@@ -257,6 +260,22 @@ def write_pcapng(path: Path, sections: Sequence[Section], compress: bool = False
     data = pcapng_bytes(sections)
     path.write_bytes(gzip.compress(data) if compress else data)
     return path
+
+
+# --- reading back -----------------------------------------------------------------------------------------
+def read_all(path: Path | str, ike_ports: frozenset[int] = frozenset({500, 4500}), **options: str
+             ) -> tuple[list[object], object]:
+    """Every item read_capture yields for `path`, and the stats (imports kept local: builders first)."""
+    from ikesniff.capture import CaptureStats, read_capture
+
+    stats = CaptureStats()
+    options.setdefault("worker", "never")
+    items = list(read_capture(str(path), stats, ike_ports, **options))
+    return items, stats
+
+
+def of_type(items: Iterable[object], kind: type) -> list:
+    return [item for item in items if isinstance(item, kind)]
 
 
 # --- a mixed-traffic generator (the benchmark's kind of capture, small or large) -----------------------
