@@ -130,33 +130,31 @@ class ByteView:
     meaningless, which the caller's length checks exclude).
     """
 
-    __slots__ = ("_last", "_u8", "_u16", "_u32", "_u64", "data")
+    __slots__ = ("_u8", "_u16", "_u32", "_u64", "data", "size")
 
     def __init__(self, data: bytes | bytearray | memoryview) -> None:
         if len(data) < 16:
             data = bytes(data) + bytes(16)
         size = len(data)
         self.data = data
-        self._last = size - 8
+        self.size = size
         self._u8 = np.frombuffer(data, dtype=np.uint8)
         self._u16 = np.ndarray((size - 1,), dtype=">u2", buffer=data, offset=0, strides=(1,))
         self._u32 = np.ndarray((size - 3,), dtype=">u4", buffer=data, offset=0, strides=(1,))
         self._u64 = np.ndarray((size - 7,), dtype=">u8", buffer=data, offset=0, strides=(1,))
 
-    def _clip(self, positions: Positions) -> Positions:
-        return np.minimum(positions, self._last)
-
+    # A read that lies inside the buffer is never clipped; one that does not gets a meaningless value.
     def u8(self, positions: Positions) -> npt.NDArray[np.int64]:
-        return self._u8[self._clip(positions)].astype(np.int64)
+        return self._u8[np.minimum(positions, self.size - 1)].astype(np.int64)
 
     def u16(self, positions: Positions) -> npt.NDArray[np.int64]:
-        return self._u16[self._clip(positions)].astype(np.int64)
+        return self._u16[np.minimum(positions, self.size - 2)].astype(np.int64)
 
     def u32(self, positions: Positions) -> npt.NDArray[np.uint32]:
-        return self._u32[self._clip(positions)].astype(np.uint32)
+        return self._u32[np.minimum(positions, self.size - 4)].astype(np.uint32)
 
     def u64(self, positions: Positions) -> npt.NDArray[np.uint64]:
-        return self._u64[self._clip(positions)].astype(np.uint64)
+        return self._u64[np.minimum(positions, self.size - 8)].astype(np.uint64)
 
 
 @dataclass(slots=True)
@@ -360,8 +358,8 @@ def udp_layer(view: ByteView, plan: PortPlan, index: Positions, ip: _Ip) -> _Udp
     # The UDP length bounds the payload, and so does the IP length (Wireshark takes the smaller).
     reported = np.minimum(udp_length, reported_end - transport) - 8
     present = np.clip(np.minimum(reported, captured_end - start), 0, None)
-    first_word = view.u32(start)
-    first_octet = first_word >> 24
+    first_word = view.u32(start)          # meaningful where present >= 4
+    first_octet = view.u8(start)          # meaningful where present >= 1
     has_word = present >= 4
     marker = has_word & (first_word == 0)
     keepalive = header_ok & (kind != PORT_ISAKMP) & (reported == 1) & (present == 1) & (first_octet == 0xFF)

@@ -156,9 +156,14 @@ class Pipeline:
         out = decoder.out
         frames: list[int] = []
         events: list[Event] = []
+        after = 0
         for index in scalar:
+            if decoder.reassembler:
+                # Time passed since the last scalar frame may have run a reassembly out.
+                self._expire_fragments(batch, after, index + 1)
             decoder.decode(batch.link_type, batch.packet(index), batch.first_frame + index,
                            float(batch.times[index]))
+            after = index + 1
             if out:
                 for frame, event in out:
                     frames.append(frame)
@@ -166,10 +171,11 @@ class Pipeline:
                 out.clear()
         return frames, events
 
-    def _expire_fragments(self, batch: Batch, after: int) -> None:
-        """Time out reassemblies whose deadline passes within this batch, at the first frame past it."""
+    def _expire_fragments(self, batch: Batch, after: int, until: int | None = None) -> None:
+        """Time out reassemblies whose deadline passes between frames `after` and `until` (batch
+        indexes), each at the first frame past its deadline."""
         reassembler = self.decoder.reassembler
-        times = batch.times
+        times = batch.times[:until]
         while reassembler:
             deadline = reassembler.oldest_deadline
             assert deadline is not None

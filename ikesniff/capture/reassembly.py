@@ -64,12 +64,12 @@ class GivenUp:
 
 
 class FragmentReassembler:
-    def __init__(self, timeout: float = TIMEOUT, max_datagram: int = MAX_DATAGRAM,
-                 max_in_flight: int = MAX_IN_FLIGHT, max_total_bytes: int = MAX_TOTAL_BYTES) -> None:
-        self.timeout = timeout
-        self.max_datagram = max_datagram
-        self.max_in_flight = max_in_flight
-        self.max_total_bytes = max_total_bytes
+    def __init__(self, timeout: float | None = None, max_datagram: int | None = None,
+                 max_in_flight: int | None = None, max_total_bytes: int | None = None) -> None:
+        self.timeout = TIMEOUT if timeout is None else timeout
+        self.max_datagram = MAX_DATAGRAM if max_datagram is None else max_datagram
+        self.max_in_flight = MAX_IN_FLIGHT if max_in_flight is None else max_in_flight
+        self.max_total_bytes = MAX_TOTAL_BYTES if max_total_bytes is None else max_total_bytes
         self._pending: dict[Hashable, _Pending] = {}
         self._bytes = 0
         self._arrivals = 0
