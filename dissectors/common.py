@@ -7,10 +7,10 @@ Sans-IO: bytes in, plain objects out; nothing here raises on malformed input.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
-from typing import NamedTuple
+from collections.abc import Callable, Iterator
+from typing import Any, NamedTuple
 
-from .model import ISAKMP_HEADER_LENGTH, Attribute, Header
+from .model import ISAKMP_HEADER_LENGTH, Attribute, Header, Payload
 
 HEADER = struct.Struct("!8s8sBBBBII")  # RFC 2408 §3.1 / RFC 7296 §3.1
 GENERIC_PAYLOAD_HEADER = struct.Struct("!BBH")  # next payload, flags/reserved, length
@@ -104,6 +104,33 @@ def parse_attributes(body: memoryview, names: dict[int, str], errors: list[str],
         value_name = value_tables.get(attribute_type, {}).get(value) if isinstance(value, int) else None
         attributes.append(Attribute(attribute_type, name, value, value_name))
     return attributes
+
+
+class PayloadMemo:
+    """Parsed payloads that repeat from message to message — the same SA offer, the same vendor
+    IDs — kept by their position and bytes so that each distinct one is parsed once.
+
+    Owned by the caller (one per capture), never global; bounded: it starts afresh when full.
+    A hit returns the very object parsed before, so payloads taken from it are read-only.
+    """
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self.entries: dict[tuple[int, int, int, bytes], tuple[Payload, list[str]]] = {}
+
+    def parse(self, raw: RawPayload, errors: list[str], parser: Callable[..., Payload], *args: Any) -> Payload:
+        """`parser(*args)` for this payload, from the memo when these bytes were seen here before."""
+        key = (raw.type, raw.offset, raw.flags, raw.body.tobytes())
+        hit = self.entries.get(key)
+        if hit is None:
+            mark = len(errors)
+            hit = (parser(*args), errors[mark:])
+            if len(self.entries) >= self.limit:
+                self.entries.clear()
+            self.entries[key] = hit
+        elif hit[1]:
+            errors.extend(hit[1])
+        return hit[0]
 
 
 def message_end(header: Header, available: int, errors: list[str]) -> int:

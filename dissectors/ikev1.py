@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from . import ikev1_registry as registry
-from .common import RawPayload, message_end, parse_attributes, walk_payloads
+from .common import PayloadMemo, RawPayload, message_end, parse_attributes, walk_payloads
 from .model import ISAKMP_HEADER_LENGTH, Attribute, Header, Message, Notify, OpaquePayload, Payload
 from .vendor_ids import identify_vendor
 
@@ -70,6 +70,8 @@ __all__ = [
     "transform_text",
 ]
 
+MEMO_TYPES = frozenset({1, 13})
+"""SA and VID: the payloads that repeat verbatim across the messages of many ISAKMP SAs."""
 ENCRYPTED_BODY_TYPE = -1
 """`Payload.type` of the `EncryptedBodyPayload` standing for an E-flagged message's ciphertext."""
 
@@ -265,7 +267,7 @@ class EncryptedBodyPayload(Payload):
 # --------------------------------------------------------------------------------------------
 # Message entry points
 # --------------------------------------------------------------------------------------------
-def parse(buf: memoryview, header: Header) -> Message:
+def parse(buf: memoryview, header: Header, memo: PayloadMemo | None = None) -> Message:
     """Dissect one IKEv1 message whose header is `header`. Never raises."""
     exchange_type = header.exchange_type
     exchange_name = registry.EXCHANGE_TYPES.get(exchange_type)
@@ -278,7 +280,7 @@ def parse(buf: memoryview, header: Header) -> Message:
                 ENCRYPTED_BODY_TYPE, "ENCRYPTED", ISAKMP_HEADER_LENGTH, end - ISAKMP_HEADER_LENGTH,
                 first_payload=header.next_payload, data=bytes(buf[ISAKMP_HEADER_LENGTH:end])))
         return message
-    _parse_chain(buf, header.next_payload, ISAKMP_HEADER_LENGTH, end, errors, message.payloads)
+    _parse_chain(buf, header.next_payload, ISAKMP_HEADER_LENGTH, end, errors, message.payloads, memo)
     return message
 
 
@@ -307,12 +309,14 @@ def parse_decrypted(header: Header, plaintext: bytes | memoryview) -> Message:
 
 
 def _parse_chain(buf: memoryview, first_type: int, start: int, end: int, errors: list[str],
-                 out: list[Payload]) -> None:
+                 out: list[Payload], memo: PayloadMemo | None = None) -> None:
     get_parser = _BODY_PARSERS.get
     append = out.append
     for raw in walk_payloads(buf, first_type, start, end, errors, registry.PAYLOAD_LONG_NAMES):
         parser = get_parser(raw.type)
-        if parser is not None:
+        if parser is not None and memo is not None and raw.type in MEMO_TYPES:
+            append(memo.parse(raw, errors, parser, buf, raw, errors))
+        elif parser is not None:
             append(parser(buf, raw, errors))
         else:
             name = registry.PAYLOAD_NAMES.get(raw.type) or f"UNKNOWN_{raw.type}"

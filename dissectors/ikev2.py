@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv6Address
 
 from . import ikev2_registry as registry
-from .common import RawPayload, message_end, parse_attributes, walk_payloads
+from .common import PayloadMemo, RawPayload, message_end, parse_attributes, walk_payloads
 from .model import ISAKMP_HEADER_LENGTH, Attribute, Header, Message, Notify, OpaquePayload, Payload
 from .vendor_ids import identify_vendor
 
@@ -38,6 +38,8 @@ TWO_SHORTS = struct.Struct("!HH")
 KEY_LENGTH_TV = 0x8000 | 14  # the Key Length attribute in its short (TV) form, RFC 7296 §3.3.5
 BYTE_BYTE_SHORT = struct.Struct("!BBH")
 
+MEMO_TYPES = frozenset({33, 43})
+"""SA and Vendor ID: the payloads that repeat verbatim across the messages of many IKE SAs."""
 ENCRYPTED = 46
 ENCRYPTED_FRAGMENT = 53
 LAST_PROPOSAL, MORE_PROPOSALS = 0, 2
@@ -1159,7 +1161,7 @@ _BODY_PARSERS: dict[int, BodyParser] = {
 
 
 def parse_payloads(buf: memoryview, first_type: int, start: int, end: int,
-                   errors: list[str]) -> list[Payload]:
+                   errors: list[str], memo: PayloadMemo | None = None) -> list[Payload]:
     """The payload chain in buf[start:end], beginning with a payload of type `first_type`.
 
     Used for a whole message by `parse` and, by a caller holding keys, for the plaintext of an SK
@@ -1176,6 +1178,8 @@ def parse_payloads(buf: memoryview, first_type: int, start: int, end: int,
         if parser is None:
             payloads.append(OpaquePayload(payload_type, name, raw.offset, raw.length,
                                           bool(raw.flags & 0x80), bytes(raw.body)))
+        elif memo is not None and payload_type in MEMO_TYPES:
+            payloads.append(memo.parse(raw, errors, parser, raw, name, errors))
         else:
             payloads.append(parser(raw, name, errors))
         if payload_type == ENCRYPTED or payload_type == ENCRYPTED_FRAGMENT:
@@ -1187,11 +1191,11 @@ def parse_payloads(buf: memoryview, first_type: int, start: int, end: int,
     return payloads
 
 
-def parse(buf: memoryview, header: Header) -> Message:
+def parse(buf: memoryview, header: Header, memo: PayloadMemo | None = None) -> Message:
     """Dissect one IKEv2 message. Malformations become `errors`; nothing raises."""
     errors: list[str] = []
     end = message_end(header, len(buf), errors)
-    payloads = parse_payloads(buf, header.next_payload, ISAKMP_HEADER_LENGTH, end, errors)
+    payloads = parse_payloads(buf, header.next_payload, ISAKMP_HEADER_LENGTH, end, errors, memo)
     exchange_name = registry.EXCHANGE_TYPES.get(header.exchange_type)
     if exchange_name is None:
         exchange_name = f"UNKNOWN_{header.exchange_type}"

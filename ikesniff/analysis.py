@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from dissectors import Message, parse_message
+from dissectors import Message, Notify, PayloadMemo, parse_message
 from dissectors.ikev1 import CiscoFragmentPayload, CiscoFragmentReassembler
 
 from .capture import read_capture
@@ -36,6 +36,7 @@ class Analysis:
     tracker: Tracker = field(default_factory=Tracker)
     fragments: CiscoFragmentReassembler = field(
         default_factory=lambda: CiscoFragmentReassembler(any_order=True))
+    memo: PayloadMemo = field(default_factory=PayloadMemo)
     messages: int = 0
     decode_errors: int = 0
     problems: list[FrameProblem] = field(default_factory=list)
@@ -51,7 +52,7 @@ class Analysis:
                 yield item
 
     def _datagram(self, datagram: IkeDatagram, label: str) -> Iterator[DecodedMessage]:
-        message = parse_message(datagram.data)
+        message = parse_message(datagram.data, self.memo)
         yield self._event(message, datagram.data, datagram, label, list(datagram.frames))
         if message.version == 1 and any(p.type == CISCO_FRAGMENT for p in message.payloads):
             for payload in message.payloads:
@@ -60,13 +61,21 @@ class Analysis:
                 done = self.fragments.feed(message.header.spi_i, message.header.spi_r, payload,
                                            datagram.frame, sender=(datagram.src, datagram.sport))
                 if done is not None:
-                    inner = parse_message(done.data)
+                    inner = parse_message(done.data, self.memo)
                     yield self._event(inner, done.data, datagram, label, done.frames)
 
     def _event(self, message: Message, raw: bytes, datagram: IkeDatagram, label: str,
                frames: list[int]) -> DecodedMessage:
         header = message.header
-        seen = self.tracker.observe(message, raw, datagram.frame, datagram.src, datagram.dst)
+        names: list[str] = []
+        types: list[int] = []
+        notifies: list[NotifyRef] = []
+        for payload in message.payloads:
+            names.append(payload.name)
+            types.append(payload.type)
+            if isinstance(payload, Notify):
+                notifies.append(NotifyRef(payload.notify_name, payload.notify_type))
+        seen = self.tracker.observe(message, raw, datagram.frame, datagram.src, datagram.dst, notifies)
         self.messages += 1
         if message.errors:
             self.decode_errors += 1
@@ -74,8 +83,6 @@ class Analysis:
             "message", datagram.frame, datagram.time, datagram.src, datagram.sport, datagram.dst,
             datagram.dport, datagram.transport, message.version, header.spi_i.hex(), header.spi_r.hex(),
             header.exchange_type, message.exchange_name, header.message_id, seen.response, seen.initiator,
-            header.length, [p.name for p in message.payloads],
-            [NotifyRef(n.notify_name, n.notify_type) for n in message.notifies],
-            message.encrypted, False, seen.retransmission, seen.ike_sa.id, message.errors,
-            [p.type for p in message.payloads], frames, label)
+            header.length, names, notifies, message.encrypted, False, seen.retransmission, seen.ike_sa.id,
+            message.errors, types, frames, label)
         return DecodedMessage(event, message)

@@ -23,11 +23,15 @@ A retransmission is a message whose bytes were already sent by the same side of 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from dissectors import Message
 
+from .events import NotifyRef
+
 R_U_THERE_ACK = 36137
+ZERO_SPI = bytes(8)
 DIGESTS_KEPT_PER_SA = 64
 """Enough for every retransmission series of one SA; bounds memory per SA, not per capture."""
 
@@ -69,7 +73,8 @@ class Tracker:
     def peer_pairs(self) -> list[frozenset[str]]:
         return [ike_sa.peers for ike_sa in self.ike_sas.values()]
 
-    def observe(self, message: Message, raw: bytes, frame: int, src: str, dst: str) -> Observation:
+    def observe(self, message: Message, raw: bytes, frame: int, src: str, dst: str,
+                notifies: Sequence[NotifyRef]) -> Observation:
         header = message.header
         key = (message.version, header.spi_i)
         ike_sa = self.ike_sas.get(key)
@@ -77,7 +82,7 @@ class Tracker:
             ike_sa = IkeSa(f"v{message.version}-{header.spi_i.hex()}", message.version, header.spi_i,
                            header.spi_r, frozenset((src, dst)), first_frame=frame)
             self.ike_sas[key] = ike_sa
-        if header.spi_r != bytes(8):
+        if header.spi_r != ZERO_SPI:
             ike_sa.spi_r = header.spi_r
         ike_sa.messages += 1
         ike_sa.last_frame = frame
@@ -86,7 +91,7 @@ class Tracker:
             initiator = message.is_initiator
             response = message.is_response
         else:
-            initiator, response = self._ikev1_roles(ike_sa, message, src)
+            initiator, response = self._ikev1_roles(ike_sa, message, src, notifies)
 
         digest = (hash(raw), src)
         earlier = ike_sa.digests.get(digest)
@@ -97,7 +102,8 @@ class Tracker:
         return Observation(ike_sa, initiator, response, earlier is not None, earlier)
 
     @staticmethod
-    def _ikev1_roles(ike_sa: IkeSa, message: Message, src: str) -> tuple[bool, bool]:
+    def _ikev1_roles(ike_sa: IkeSa, message: Message, src: str,
+                     notifies: Sequence[NotifyRef]) -> tuple[bool, bool]:
         header = message.header
         if ike_sa.initiator_address is None:
             # The first message of an exchange has a zero responder cookie and comes from the
@@ -109,5 +115,5 @@ class Tracker:
         requester = ike_sa.requesters.setdefault(header.message_id, src)
         if len(ike_sa.requesters) > DIGESTS_KEPT_PER_SA:
             del ike_sa.requesters[next(iter(ike_sa.requesters))]
-        answers = any(n.notify_type == R_U_THERE_ACK for n in message.notifies)
+        answers = any(n.code == R_U_THERE_ACK for n in notifies)
         return initiator, src != requester or answers
