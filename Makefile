@@ -9,7 +9,7 @@ DEB_PACKAGES := tshark tcpdump iproute2 iptables tcpreplay libpcap0.8 \
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins strongswan-pki \
 	libstrongswan-standard-plugins util-linux
 
-.PHONY: setup deb demo test lint lab lab-clean bench clean
+.PHONY: setup deb demo test lint lab lab-clean bench bench-check bench-quick clean
 
 setup: deb $(VENV)/.installed
 
@@ -41,8 +41,28 @@ lint: setup
 lab: setup
 	$(PYTHON) lab/run.py --all
 
-lab-clean:
+lab-# Speed and memory against tshark on generated captures (bench/README.md); about 7 minutes.
+bench: setup
+	$(PYTHON) bench/run.py
+
+bench-check: setup
+	$(PYTHON) bench/run.py --check
+
+bench-quick: setup
+	$(PYTHON) bench/run.py --scale 0.1 --runs 1
+
+clean:
 	$(PYTHON) lab/run.py --cleanup
+
+# Speed and memory against tshark on generated captures (bench/README.md); about 7 minutes.
+bench: setup
+	$(PYTHON) bench/run.py
+
+bench-check: setup
+	$(PYTHON) bench/run.py --check
+
+bench-quick: setup
+	$(PYTHON) bench/run.py --scale 0.1 --runs 1
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
