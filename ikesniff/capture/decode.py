@@ -365,7 +365,7 @@ class ScalarDecoder:
             if record.data[:4] == MARKER:
                 self.stats.tcp_ike_records += 1
                 self.stats.ike_datagrams += 1
-                carried = record.frames if len(record.frames) > 1 else ()
+                carried = () if record.frames == (frame,) else record.frames
                 self.out.append((frame, IkeDatagram(frame, time, self._address(src), sport, self._address(dst),
                                                     dport, "tcp-encap", record.data[4:], carried)))
             else:
