@@ -394,7 +394,8 @@ def tcp_layer(view: ByteView, plan: PortPlan, index: Positions, ip: _Ip) -> Posi
     flags = view.u8(transport + 13)
     payload = ip.reported_end[index] - (transport + data_offset)
     # Pure ACKs are the bulk of a TCP stream and say nothing: skip them here.
-    return index[~header_ok | (payload > 0) | ((flags & 0x07) != 0)]
+    interesting: Positions = index[~header_ok | (payload > 0) | ((flags & 0x07) != 0)]
+    return interesting
 
 
 def icmp_layer(view: ByteView, index: Positions, ip: _Ip) -> Positions:

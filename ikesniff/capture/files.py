@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
-import pcapy
+import pcapy  # type: ignore[import-not-found]
 
 from .batches import Batch, CaptureError, SourceStopped
 
@@ -316,7 +316,10 @@ class _Interface:
     offset: int
 
 
-def _parse_idb(body: bytes, order: str) -> _Interface:
+def _parse_idb(body: bytes, order: str) -> _Interface | None:
+    """The interface an IDB describes, or None when the block is too short to describe one."""
+    if len(body) < 8:
+        return None
     link_type, _reserved, snaplen = struct.unpack_from(order + "HHI", body, 0)
     units, offset = 1_000_000, 0
     pos = 8
@@ -325,10 +328,10 @@ def _parse_idb(body: bytes, order: str) -> _Interface:
         value = body[pos + 4:pos + 4 + length]
         if code == 0:
             break
-        if code == 9 and length >= 1:          # if_tsresol: 10^-n, or 2^-n when the top bit is set
+        if code == 9 and value:                 # if_tsresol: 10^-n, or 2^-n when the top bit is set
             resolution = value[0]
             units = 2 ** (resolution & 0x7F) if resolution & 0x80 else 10 ** resolution
-        elif code == 14 and length >= 8:       # if_tsoffset: seconds added to every timestamp
+        elif code == 14 and len(value) >= 8:    # if_tsoffset: seconds added to every timestamp
             offset = struct.unpack_from(order + "q", value)[0]
         pos += 4 + length + (-length % 4)
     return _Interface(link_type, snaplen, units, 1.0 / units, offset)
@@ -415,7 +418,11 @@ def _pcapng_batches(opened: Opened, batch_size: int, skip: int) -> Iterator[Batc
             if interfaces and interfaces[0].snaplen:
                 captured = min(captured, interfaces[0].snaplen)
         elif block_type == IDB:
-            interfaces.append(_parse_idb(buffer[body_start:body_end], order))
+            interface = _parse_idb(buffer[body_start:body_end], order)
+            if interface is None:
+                yield from batch.take(buffer)
+                raise stop(f"damaged interface description after frame {frame}")
+            interfaces.append(interface)
             continue
         elif block_type == SHB:
             interfaces = []
@@ -504,7 +511,7 @@ def _pcapng_has_frames_without_packets(path: str, order: str) -> bool:
         base = 0
         while True:
             got = file.readinto(buffer)
-            if not got:
+            if got < 4:
                 return False
             view = words[:got // 4]
             found = (view == wanted[0]) | (view == wanted[1]) | (view == wanted[2])

@@ -120,12 +120,15 @@ class _KnownFlows:
         """A slot number per key, from the SPI and ports word and the (first) address word."""
         mixed = keys[0] * np.uint64(0x9E3779B97F4A7C15) ^ keys[2] * np.uint64(0xC2B2AE3D27D4EB4F)
         mixed ^= mixed >> np.uint64(31)
-        return ((mixed * np.uint64(0x165667B19E3779F9)) >> np.uint64(64 - self.bits)).astype(np.int64)
+        slots: npt.NDArray[np.int64] = ((mixed * np.uint64(0x165667B19E3779F9))
+                                        >> np.uint64(64 - self.bits)).astype(np.int64)
+        return slots
 
     def _equal(self, ids: npt.NDArray[np.int64], keys: npt.NDArray[np.uint64], wide: bool) -> npt.NDArray[np.bool_]:
         known = self.keys
         safe = np.maximum(ids, 0)
-        equal = (ids >= 0) & (known[0][safe] == keys[0]) & (known[1][safe] == keys[1]) & (known[2][safe] == keys[2])
+        equal: npt.NDArray[np.bool_] = ((ids >= 0) & (known[0][safe] == keys[0]) & (known[1][safe] == keys[1])
+                                        & (known[2][safe] == keys[2]))
         if wide:                                     # the IPv6 address words (zero for IPv4 on both sides)
             for word in range(3, KEY_WORDS):
                 equal &= known[word][safe] == keys[word]
