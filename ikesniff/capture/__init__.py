@@ -20,7 +20,7 @@ from . import worker as _worker
 from .batches import Batch, BatchSource, CaptureError, SourceStopped
 from .events import CaptureStats, EspSighting, FrameProblem, IcmpError, IkeDatagram
 from .files import DEFAULT_BATCH, FileSource
-from .pipeline import event_lists, read_batches
+from .pipeline import chunks, read_batches
 
 READER = "auto"
 """Which file reader to use: 'auto' (libpcap where it can read the file, Python otherwise), 'libpcap'
@@ -48,7 +48,7 @@ def read_capture(source: str, stats: CaptureStats, ike_ports: frozenset[int] = D
     file_source = FileSource(source, reader or READER, batch_size)
     try:
         if _use_worker(worker or WORKER, file_source):
-            items = _worker.run(lambda own_stats: event_lists(file_source, own_stats, ike_ports), stats)
+            items = _worker.run(lambda own_stats: chunks(file_source, own_stats, ike_ports), stats)
             file_source.close()                    # the worker has its own copy of the file
             return items
         return read_batches(file_source, stats, ike_ports)

@@ -212,12 +212,14 @@ def _empty_positions() -> Positions:
 
 
 # --- link layer -----------------------------------------------------------------------------------------
-def _skip_vlan_tags(view: ByteView, ethertype: npt.NDArray[np.int64],
-                    network: Positions) -> tuple[npt.NDArray[np.int64], Positions]:
+def _skip_vlan_tags(view: ByteView, ethertype: npt.NDArray[np.int64], network: Positions
+                    ) -> tuple[npt.NDArray[np.int64], Positions, Positions]:
     """Step over stacked 802.1Q/802.1ad tags (2 octets of TCI, then the next type), and PPPoE.
 
-    Works in place on the tagged frames only: untagged ones cost one table lookup."""
+    Works in place on the tagged frames only: untagged ones cost one table lookup. Also returns
+    which frames moved."""
     tagged = np.flatnonzero(IS_VLAN_TPID[ethertype])
+    moved = tagged
     for _ in range(MAX_VLAN_TAGS):
         if not len(tagged):
             break
@@ -231,7 +233,8 @@ def _skip_vlan_tags(view: ByteView, ethertype: npt.NDArray[np.int64],
         ethertype[pppoe] = np.where(protocol == PPP_IPV4, ETHERTYPE_IPV4,
                                     np.where(protocol == PPP_IPV6, ETHERTYPE_IPV6, 0))
         network[pppoe] += 8
-    return ethertype, network
+        moved = np.union1d(moved, pppoe)
+    return ethertype, network, moved
 
 
 def _from_ethertype(ethertype: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -245,32 +248,40 @@ def _from_family(family: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     return np.where(family == AF_INET, 4, np.where(inet6, 6, 0))
 
 
-def link_layer(view: ByteView, start: Positions, link_type: int) -> tuple[npt.NDArray[np.int64], Positions]:
-    """(IP version expected by the link header: 4, 6 or 0 for not IP; where the IP header starts)."""
-    if link_type == LINK_ETHERNET:
-        ethertype, network = _skip_vlan_tags(view, view.u16(start + 12), start + 14)
-        return _from_ethertype(ethertype), network
-    if link_type == LINK_SLL:          # Linux cooked v1: 16-octet header, protocol at 14
-        ethertype, network = _skip_vlan_tags(view, view.u16(start + 14), start + 16)
-        return _from_ethertype(ethertype), network
-    if link_type == LINK_SLL2:         # Linux cooked v2: protocol first, 20-octet header
-        ethertype, network = _skip_vlan_tags(view, view.u16(start), start + 20)
-        return _from_ethertype(ethertype), network
+def link_layer(view: ByteView, start: Positions, link_type: int
+               ) -> tuple[npt.NDArray[np.int64], Positions, npt.NDArray[np.int64] | None]:
+    """(IP version the link header announces: 4, 6 or 0 for not IP; where the IP header starts; the
+    IP header's first octet when it came with the link header's read, else None)."""
+    if link_type in (LINK_ETHERNET, LINK_SLL, LINK_SLL2):
+        # Ethernet: type at 12, IP at 14; Linux cooked v1: protocol at 14, IP at 16; v2: protocol
+        # first, IP at 20. For Ethernet one 32-bit read brings the type and, untagged, the IP
+        # header's first octet.
+        if link_type == LINK_ETHERNET:
+            word = view.u32(start + 12).astype(np.int64)
+            ethertype, first, network = word >> 16, (word >> 8) & 0xFF, start + 14
+        else:
+            type_at, network = (start + 14, start + 16) if link_type == LINK_SLL else (start, start + 20)
+            ethertype, first = view.u16(type_at), None
+        ethertype, network, moved = _skip_vlan_tags(view, ethertype, network)
+        if first is not None and len(moved):
+            first[moved] = view.u8(network[moved])
+        return _from_ethertype(ethertype), network, first
     if link_type in LINK_RAW_ALIASES:  # raw IP: the version nibble says which
-        version = view.u8(start) >> 4
-        return np.where((version == 4) | (version == 6), version, 0), start
+        first = view.u8(start)
+        version = first >> 4
+        return np.where((version == 4) | (version == 6), version, 0), start, first
     if link_type == LINK_IPV4:
-        return np.full(len(start), 4, dtype=np.int64), start
+        return np.full(len(start), 4, dtype=np.int64), start, None
     if link_type == LINK_IPV6:
-        return np.full(len(start), 6, dtype=np.int64), start
+        return np.full(len(start), 6, dtype=np.int64), start, None
     if link_type in (LINK_NULL, LINK_LOOP):
         family = view.u32(start).astype(np.int64)
         if link_type == LINK_NULL:
             # Host byte order of the capturing machine: a value above 0xFFFF was written little-endian.
             swapped = view.u32(start).byteswap().astype(np.int64)
             family = np.where(family > 0xFFFF, swapped, family)
-        return _from_family(family), start + 4
-    return np.zeros(len(start), dtype=np.int64), start
+        return _from_family(family), start + 4, None
+    return np.zeros(len(start), dtype=np.int64), start, None
 
 
 # --- IP -------------------------------------------------------------------------------------------------
@@ -291,32 +302,45 @@ class _Ip:
     """IPv6 with extension headers (or a jumbogram): for the scalar decoder."""
 
 
-def network_layer(view: ByteView, expected: npt.NDArray[np.int64], network: Positions, end: Positions) -> _Ip:
-    # The first eight octets of the IP header in one read: for IPv4 the version/IHL, total length
-    # and fragment word; for IPv6 the version, payload length and next header.
-    head = view.u64(network)
-    first_octet = (head >> np.uint64(56)).astype(np.int64)
-    version = first_octet >> 4
-    # IPv4: header length from IHL, payload from the total length (0 means "TSO, use what is there").
-    v4 = (expected == 4) & (version == 4)
-    header = (first_octet & 15) * 4
-    total = ((head >> np.uint64(32)) & np.uint64(0xFFFF)).astype(np.int64)
-    total = np.where(total == 0, end - network, total)
-    v4 &= (header >= 20) & (network + header <= end) & (total >= header)
-    fragment_word = (head & np.uint64(0xFFFF)).astype(np.int64)
-    # IPv6: fixed 40-octet header; payload length 0 is a jumbogram (hop-by-hop option), left to scalar.
-    v6 = (expected == 6) & (version == 6) & (network + 40 <= end)
-    payload_length = ((head >> np.uint64(16)) & np.uint64(0xFFFF)).astype(np.int64)
-    next_header = ((head >> np.uint64(8)) & np.uint64(0xFF)).astype(np.int64)
-    protocol = np.where(v4, view.u8(network + 9), next_header)
-    transport = np.where(v4, network + header, network + 40)
-    reported_end = np.where(v4, network + total, network + 40 + payload_length)
+def network_layer(view: ByteView, expected: npt.NDArray[np.int64], network: Positions, end: Positions,
+                  first: npt.NDArray[np.int64] | None = None) -> _Ip:
+    if first is None:
+        first = view.u8(network)
+    # Octets 2..9 of the IP header in one read: IPv4 total length, fragment word and protocol;
+    # IPv6 payload length and next header.
+    head = view.u64(network + 2)
+    # IPv4 (read for every frame, kept where the frame is IPv4): header length from IHL, payload from
+    # the total length (0 means "TSO, use what is there").
+    v4 = (expected == 4) & ((first >> 4) == 4)
+    header = (first & 15) << 2
+    total = (head >> np.uint64(48)).astype(np.int64)
+    total += (total == 0) * (end - network)
+    transport = network + header
+    v4 &= (header >= 20) & (transport <= end) & (total >= header)
+    reported_end = network + total
+    protocol = (head & np.uint64(0xFF)).astype(np.int64)
+    fragment_bits = ((head >> np.uint64(16)) & np.uint64(0x3FFF)).astype(np.int64)
+    fragment = v4 & (fragment_bits != 0)              # MF set or offset non-zero
+    first_fragment = (fragment_bits & 0x1FFF) == 0
+    # IPv6 (only where the link says IPv6): fixed 40-octet header; payload length 0 is a jumbogram
+    # (hop-by-hop option), left to the scalar decoder like the extension headers.
+    v6 = np.zeros(len(network), dtype=np.bool_)
+    extension = np.zeros(len(network), dtype=np.bool_)
+    six = np.flatnonzero(expected == 6)
+    if len(six):
+        at, words = network[six], head[six]
+        ok = ((first[six] >> 4) == 6) & (at + 40 <= end[six])
+        payload_length = ((words >> np.uint64(32)) & np.uint64(0xFFFF)).astype(np.int64)
+        next_header = ((words >> np.uint64(24)) & np.uint64(0xFF)).astype(np.int64)
+        v6[six] = ok
+        protocol[six] = next_header
+        transport[six] = at + 40
+        reported_end[six] = at + 40 + payload_length
+        extension[six] = ok & (IS_IPV6_EXTENSION[next_header] | (payload_length == 0))
     captured_end = np.minimum(reported_end, end)
-    fragment = v4 & ((fragment_word & 0x3FFF) != 0)       # MF set or offset non-zero
-    first_fragment = (fragment_word & 0x1FFF) == 0
-    extension = v6 & (IS_IPV6_EXTENSION[next_header] | (payload_length == 0))
-    return _Ip(v4 | v6, np.where(v4, 4, 6), protocol, transport, captured_end, reported_end, fragment,
-               first_fragment, extension)
+    version = 4 + 2 * v6.astype(np.int64)
+    return _Ip(v4 | v6, version, protocol, transport, captured_end, reported_end, fragment, first_fragment,
+               extension)
 
 
 # --- UDP ------------------------------------------------------------------------------------------------
@@ -410,8 +434,8 @@ def classify(batch: Batch, plan: PortPlan) -> Triage:
     view = ByteView(batch.data)
     start = batch.offsets
     end = start + batch.lengths
-    expected, network = link_layer(view, start, batch.link_type)
-    ip = network_layer(view, expected, network, end)
+    expected, network, first = link_layer(view, start, batch.link_type)
+    ip = network_layer(view, expected, network, end, first)
     undecodable = int(np.count_nonzero((expected != 0) & ~ip.valid))
     if batch.link_type not in SUPPORTED_LINK_TYPES:
         undecodable = len(batch)

@@ -274,38 +274,70 @@ class FlowAccounting:
         return (int(packets.spi[at]), source, destination, FLOW_TRANSPORTS[int(packets.transport[at])],
                 int(packets.sport[at]), int(packets.dport[at]))
 
-    def close(self) -> list[EspSighting]:
-        """The window's ESP sightings (one per flow seen), in order of first frame; AH only in `stats`."""
+    def close(self) -> WindowFlows | None:
+        """Close the window: its flows as columns in order of first frame (None if there were none).
+        The totals in `stats` are brought up to date."""
         present = np.flatnonzero(self.count[:len(self.keys)])
         if not len(present):
-            return []
+            return None
         present = present[np.argsort(self.first_frame[present], kind="stable")]
-        counts = self.count[present].tolist()
-        first_frames = self.first_frame[present].tolist()
-        last_frames = self.last_frame[present].tolist()
-        first_times = self.first_time[present].tolist()
-        last_times = self.last_time[present].tolist()
+        window = WindowFlows(present, self.count[present], self.first_frame[present], self.last_frame[present],
+                             self.first_time[present], self.last_time[present])
         self.count[present] = 0
-        sightings = []
-        for at, flow in enumerate(present.tolist()):
-            spi, source, destination, transport, sport, dport = self.keys[flow]
-            sighting = EspSighting(spi, source, destination, transport, sport, dport, counts[at], first_frames[at],
-                                   last_frames[at], first_times[at], last_times[at])
-            self._account(sighting)
-            if transport != FLOW_TRANSPORTS[FLOW_AH]:
-                sightings.append(sighting)
-        return sightings
+        self._account(window)
+        return window
 
-    def _account(self, sighting: EspSighting) -> None:
+    def _account(self, window: WindowFlows) -> None:
         stats = self.stats
-        key = (sighting.spi, sighting.src, sighting.dst, sighting.transport)
-        table = stats.ah_flows if sighting.transport == FLOW_TRANSPORTS[FLOW_AH] else stats.esp_flows
-        total = table.get(key)
-        if total is None:
-            table[key] = EspSighting(sighting.spi, sighting.src, sighting.dst, sighting.transport, sighting.sport,
-                                     sighting.dport, sighting.packets, sighting.first_frame, sighting.last_frame,
-                                     sighting.first_time, sighting.last_time)
-        else:
-            total.packets += sighting.packets
-            if sighting.last_frame > total.last_frame:
-                total.last_frame, total.last_time = sighting.last_frame, sighting.last_time
+        keys = self.keys
+        for flow, count, first_frame, last_frame, first_time, last_time in zip(
+                window.ids.tolist(), window.packets.tolist(), window.first_frame.tolist(), window.last_frame.tolist(),
+                window.first_time.tolist(), window.last_time.tolist(), strict=True):
+            spi, source, destination, transport, sport, dport = keys[flow]
+            table = stats.ah_flows if transport == AH else stats.esp_flows
+            key = (spi, source, destination, transport)
+            total = table.get(key)
+            if total is None:
+                table[key] = EspSighting(spi, source, destination, transport, sport, dport, count, first_frame,
+                                         last_frame, first_time, last_time)
+            else:
+                total.packets += count
+                if last_frame > total.last_frame:
+                    total.last_frame, total.last_time = last_frame, last_time
+
+
+AH = FLOW_TRANSPORTS[FLOW_AH]
+
+
+@dataclass(slots=True)
+class WindowFlows:
+    """The flows seen in one window, as columns (in order of first frame): what becomes sightings."""
+
+    ids: npt.NDArray[np.int64]
+    packets: npt.NDArray[np.int64]
+    first_frame: npt.NDArray[np.int64]
+    last_frame: npt.NDArray[np.int64]
+    first_time: npt.NDArray[np.float64]
+    last_time: npt.NDArray[np.float64]
+
+    def sightings(self, keys: list[FlowKey]) -> list[EspSighting]:
+        """One EspSighting per ESP flow (AH is counted in the stats only), in order of first frame."""
+        result = []
+        for flow, count, first_frame, last_frame, first_time, last_time in zip(
+                self.ids.tolist(), self.packets.tolist(), self.first_frame.tolist(), self.last_frame.tolist(),
+                self.first_time.tolist(), self.last_time.tolist(), strict=True):
+            spi, source, destination, transport, sport, dport = keys[flow]
+            if transport != AH:
+                result.append(EspSighting(spi, source, destination, transport, sport, dport, count, first_frame,
+                                          last_frame, first_time, last_time))
+        return result
+
+    def columns(self) -> tuple[bytes, ...]:
+        return tuple(column.tobytes() for column in (self.ids, self.packets, self.first_frame, self.last_frame,
+                                                      self.first_time, self.last_time))
+
+    @classmethod
+    def from_columns(cls, data: tuple[bytes, ...]) -> WindowFlows:
+        ids, packets, first_frame, last_frame = (np.frombuffer(part, dtype=np.int64) for part in data[:4])
+        first_time, last_time = (np.frombuffer(part, dtype=np.float64) for part in data[4:])
+        return cls(ids, packets, first_frame, last_frame, first_time, last_time)

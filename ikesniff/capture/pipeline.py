@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,15 +24,31 @@ from .batches import Batch, BatchSource, CaptureError, SourceStopped
 from .classify import ByteView, IkeCandidates, PortPlan, classify
 from .decode import Item, ScalarDecoder
 from .events import CaptureStats, EspSighting, FrameProblem, IkeDatagram
-from .flows import AddressNames, FlowAccounting
+from .flows import AddressNames, FlowAccounting, FlowKey, WindowFlows
 
 Event = IkeDatagram | EspSighting | FrameProblem | Item
 
 
-WINDOW_FRAMES = 1 << 20
+WINDOW_FRAMES = 1 << 19
 """Frames per ESP sighting window (for files)."""
 MAX_WAITING = 1 << 16
 """Events held at most while a window is open (memory bound); the window closes early past it."""
+
+
+@dataclass(slots=True)
+class Chunk:
+    """Events ready to hand on, in frame order, and the ESP flows of the window they close (if any):
+    the flows become sightings placed by their first frame (`events_with_sightings`)."""
+
+    frames: list[int]
+    events: list[Event]
+    flows: WindowFlows | None
+
+    def events_with_sightings(self, keys: list[FlowKey]) -> list[Event]:
+        if self.flows is None:
+            return self.events
+        sightings = self.flows.sightings(keys)
+        return _merge(self.frames, self.events, sightings) if sightings else self.events
 
 
 class Pipeline:
@@ -49,27 +66,27 @@ class Pipeline:
         self.last_frame = 0
         self.last_time = 0.0
 
-    def process(self, batch: Batch) -> list[Event]:
-        """Events ready to hand on after this batch, in frame order (possibly none while a window is open)."""
+    def process(self, batch: Batch) -> Chunk | None:
+        """What is ready to hand on after this batch (None while a window is open)."""
         frames, events, flow_packets = self._batch(batch)
         if flow_packets and not self.window_first:
             self.window_first = batch.first_frame
         if not self.window_first:
-            return events                       # nothing counted: nothing to wait for
+            return Chunk(frames, events, None) if events else None     # nothing counted: nothing to wait for
         self.waiting_frames.extend(frames)
         self.waiting.extend(events)
         if (self.last_frame - self.window_first + 1 >= self.window_frames
                 or len(self.waiting) >= MAX_WAITING):
             return self.close_window()
-        return []
+        return None
 
-    def close_window(self) -> list[Event]:
-        """Everything waiting, with the window's ESP sightings placed by their first frame."""
-        sightings = self.flows.close()
-        events = _merge(self.waiting_frames, self.waiting, sightings) if sightings else self.waiting
+    def close_window(self) -> Chunk | None:
+        """Everything waiting, with the window's ESP flows."""
+        flows = self.flows.close()
+        chunk = Chunk(self.waiting_frames, self.waiting, flows) if flows is not None or self.waiting else None
         self.waiting_frames, self.waiting = [], []
         self.window_first = 0
-        return events
+        return chunk
 
     def _batch(self, batch: Batch) -> tuple[list[int], list[Event], bool]:
         """(frames, events) of one batch in frame order, and whether it had ESP/AH to count."""
@@ -187,12 +204,17 @@ class Pipeline:
             self.decoder.drain_given_up(batch.first_frame + index, float(times[index]))
             after = index
 
-    def finish(self) -> list[Event]:
-        events = self.close_window()
+    def finish(self) -> list[Chunk]:
+        chunks = []
+        last = self.close_window()
+        if last is not None:
+            chunks.append(last)
         self.decoder.finish(self.last_frame, self.last_time)
-        events.extend(event for _, event in self.decoder.out)
-        self.decoder.out.clear()
-        return events
+        if self.decoder.out:
+            chunks.append(Chunk([frame for frame, _ in self.decoder.out], [event for _, event in self.decoder.out],
+                                None))
+            self.decoder.out.clear()
+        return chunks
 
 
 def _merge_ordered(frames: list[int], events: list[Event], other_frames: list[int], other_events: list[Event]
@@ -228,9 +250,9 @@ def _merge(frames: list[int], events: list[Event], sightings: list[EspSighting])
     return merged
 
 
-def event_lists(source: BatchSource, stats: CaptureStats, ike_ports: frozenset[int],
-                window_frames: int = WINDOW_FRAMES) -> Iterator[list[Event]]:
-    """The events of a batch source in frame order, a list at a time (one per batch or window).
+def chunks(source: BatchSource, stats: CaptureStats, ike_ports: frozenset[int],
+           window_frames: int = WINDOW_FRAMES) -> tuple[Pipeline, Iterator[Chunk]]:
+    """The pipeline over a batch source and its chunks in frame order (the worker ships these).
 
     Problems met before the first frame raise CaptureError at once (before this returns)."""
     batches = source.batches()
@@ -239,25 +261,29 @@ def event_lists(source: BatchSource, stats: CaptureStats, ike_ports: frozenset[i
         first = next(batches, None)
     except SourceStopped as stop:
         raise CaptureError(f"{source.name}: {stop.text}") from None
-    return _event_lists(source, first, batches, pipeline)
+    return pipeline, _chunks(source, first, batches, pipeline)
 
 
-def _event_lists(source: BatchSource, first: Batch | None, batches: Iterator[Batch], pipeline: Pipeline
-                 ) -> Iterator[list[Event]]:
+def _chunks(source: BatchSource, first: Batch | None, batches: Iterator[Batch], pipeline: Pipeline
+            ) -> Iterator[Chunk]:
     stopped: SourceStopped | None = None
     if first is not None:
-        yield pipeline.process(first)
+        chunk = pipeline.process(first)
+        if chunk is not None:
+            yield chunk
         try:
             for batch in batches:
-                yield pipeline.process(batch)
+                chunk = pipeline.process(batch)
+                if chunk is not None:
+                    yield chunk
         except SourceStopped as stop:
             stopped = stop
-    events = pipeline.finish()
+    yield from pipeline.finish()
     if stopped is not None:
         pipeline.stats.problems += 1
         frame = max(stopped.frames_read + 1, 1)
-        events.append(FrameProblem(frame, stopped.time or pipeline.last_time, f"{source.name}: {stopped.text}"))
-    yield events
+        problem = FrameProblem(frame, stopped.time or pipeline.last_time, f"{source.name}: {stopped.text}")
+        yield Chunk([frame], [problem], None)
 
 
 def read_batches(source: BatchSource, stats: CaptureStats, ike_ports: frozenset[int],
@@ -266,9 +292,10 @@ def read_batches(source: BatchSource, stats: CaptureStats, ike_ports: frozenset[
     a live source passes window_frames=1 so that nothing waits beyond its batch).
 
     Problems met before the first frame raise CaptureError at once (before this returns)."""
-    return _flatten(event_lists(source, stats, ike_ports, window_frames))
+    pipeline, produced = chunks(source, stats, ike_ports, window_frames)
+    return _events(pipeline.flows.keys, produced)
 
 
-def _flatten(lists: Iterator[list[Event]]) -> Iterator[Event]:
-    for events in lists:
-        yield from events
+def _events(keys: list[FlowKey], produced: Iterator[Chunk]) -> Iterator[Event]:
+    for chunk in produced:
+        yield from chunk.events_with_sightings(keys)

@@ -4,15 +4,19 @@ Why: libpcap (through pcapy) holds the GIL while it reads, and reading plus tria
 takes about as long as everything the caller does with the IKE messages (dissecting, tracking,
 writing JSON). In one process the two add up; with a worker they run side by side on two cores.
 Only the events cross the process boundary (about one frame in a hundred on a gateway capture), as
-plain tuples in pickle frames over a pipe, with the counters of `CaptureStats`; the ESP flow tables
-come at the end.
+plain tuples in pickle frames over a pipe, with the counters of `CaptureStats`; a window's ESP flows
+cross as numpy columns and become sightings in the parent (which has time to spare); the flow
+tables of `CaptureStats` come at the end.
 
 Protocol (child -> parent), one pickled tuple per message:
-    ("started",)                                      the first batch was read: no opening problem
-    ("error", text)                                   CaptureError before any frame: nothing else follows
-    ("events", [encoded event, ...], counters)        events of a batch or window, in frame order
+    ("started",)                                  the first batch was read: no opening problem
+    ("error", text)                               CaptureError before any frame: nothing else follows
+    ("chunk", events, frames, flows, keys, counters)
+                                                  events (encoded) of a batch or window in frame order,
+                                                  their frames, the window's flow columns (or None),
+                                                  the flow keys new since the last chunk, the counters
     ("end", counters, link_types, esp_flows, ah_flows)
-    ("crash", text)                                   an unexpected exception in the worker
+    ("crash", text)                               an unexpected exception in the worker
 
 The worker never outlives its reader: closing the iterator (or the parent ending) kills it, and the
 child writes into a pipe whose reader is gone only to get EPIPE. The child leaves with os._exit so
@@ -34,6 +38,8 @@ from typing import Any, BinaryIO
 
 from .batches import CaptureError
 from .events import CaptureStats, EspSighting, FrameProblem, IcmpError, IkeDatagram
+from .flows import FlowKey, WindowFlows
+from .pipeline import Chunk, Pipeline
 
 Event = IkeDatagram | EspSighting | IcmpError | FrameProblem
 EVENT_TYPES: tuple[type[Any], ...] = (IkeDatagram, EspSighting, IcmpError, FrameProblem)
@@ -60,7 +66,10 @@ def _counters(stats: CaptureStats) -> tuple[int, ...]:
     return tuple(getattr(stats, name) for name in COUNTERS)
 
 
-def _child(write_fd: int, produce: Callable[[CaptureStats], Iterator[list[Event]]]) -> None:
+Producer = Callable[[CaptureStats], tuple[Pipeline, Iterator[Chunk]]]
+
+
+def _child(write_fd: int, produce: Producer) -> None:
     """The worker's whole life; never returns."""
     status = 0
     try:
@@ -75,16 +84,19 @@ def _child(write_fd: int, produce: Callable[[CaptureStats], Iterator[list[Event]
             out.flush()
 
         try:
-            lists = produce(stats)
+            pipeline, chunks = produce(stats)
         except CaptureError as error:
             send(("error", str(error)))
             return
         send(("started",))
-        for events in lists:
-            if events:
-                encoded = [_encode_datagram(event) if type(event) is IkeDatagram else _encode(event)
-                           for event in events]
-                send(("events", encoded, _counters(stats)))
+        keys = pipeline.flows.keys
+        keys_sent = 0
+        for chunk in chunks:
+            encoded = [_encode_datagram(event) if type(event) is IkeDatagram else _encode(event)
+                       for event in chunk.events]
+            flows = chunk.flows.columns() if chunk.flows is not None else None
+            send(("chunk", encoded, chunk.frames, flows, keys[keys_sent:], _counters(stats)))
+            keys_sent = len(keys)
         send(("end", _counters(stats), stats.link_types, stats.esp_flows, stats.ah_flows))
     except BrokenPipeError:
         status = 0
@@ -96,10 +108,10 @@ def _child(write_fd: int, produce: Callable[[CaptureStats], Iterator[list[Event]
         os._exit(status)
 
 
-def run(produce: Callable[[CaptureStats], Iterator[list[Event]]], stats: CaptureStats) -> Iterator[Event]:
+def run(produce: Producer, stats: CaptureStats) -> Iterator[Event]:
     """Start `produce` in a worker; raise CaptureError now if it fails before the first frame.
 
-    `produce(stats)` must return an iterator of event lists (opening errors raised by the call itself).
+    `produce(stats)` must return the pipeline and its chunks (opening errors raised by the call itself).
     Counters are added to `stats` as events arrive; the ESP/AH flow tables and link types at the end."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
@@ -132,14 +144,18 @@ def _receive(source: BinaryIO) -> tuple[Any, ...]:
 def _events(pid: int, source: BinaryIO, stats: CaptureStats) -> Iterator[Event]:
     seen = [0] * len(COUNTERS)
     builders = EVENT_TYPES
+    keys: list[FlowKey] = []
     try:
         while True:
             message = _receive(source)
             kind = message[0]
-            if kind == "events":
-                _add_counters(stats, seen, message[2])
-                for encoded in message[1]:
-                    yield builders[encoded[0]](*encoded[1:])
+            if kind == "chunk":
+                _, encoded, frames, flows, new_keys, counters = message
+                _add_counters(stats, seen, counters)
+                keys.extend(new_keys)
+                events = [builders[item[0]](*item[1:]) for item in encoded]
+                window = WindowFlows.from_columns(flows) if flows is not None else None
+                yield from Chunk(frames, events, window).events_with_sightings(keys)
             elif kind == "end":
                 _add_counters(stats, seen, message[1])
                 stats.link_types |= message[2]
