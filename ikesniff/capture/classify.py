@@ -359,6 +359,8 @@ class _UdpOutcome:
     ike: IkeCandidates
     esp_index: Positions
     esp_spi: npt.NDArray[np.uint32]
+    esp_sport: npt.NDArray[np.int64]
+    esp_dport: npt.NDArray[np.int64]
     scalar: Positions
     keepalives: int
 
@@ -401,7 +403,8 @@ def udp_layer(view: ByteView, plan: PortPlan, index: Positions, ip: _Ip) -> _Udp
         truncated=present[chosen] < reported[chosen], sport=sport[chosen], dport=dport[chosen],
         encapsulated=encapsulated[chosen])
     esp_at = np.flatnonzero(esp)
-    return _UdpOutcome(ike, index[esp_at], first_word[esp_at], scalar, int(keepalive.sum()))
+    return _UdpOutcome(ike, index[esp_at], first_word[esp_at], sport[esp_at], dport[esp_at], scalar,
+                       int(np.count_nonzero(keepalive)))
 
 
 # --- TCP, ICMP ------------------------------------------------------------------------------------------
@@ -440,36 +443,43 @@ def classify(batch: Batch, plan: PortPlan) -> Triage:
     if batch.link_type not in SUPPORTED_LINK_TYPES:
         undecodable = len(batch)
 
-    protocol = ip.protocol
+    # One code per frame: its IP protocol where it can be handled whole, -1 otherwise; then one
+    # comparison per protocol picks its frames.
     plain = ip.valid & ~ip.extension
     whole = plain & ~ip.fragment
+    code = np.where(whole, ip.protocol, -1)
     # UDP/TCP fragments need reassembly; IPv6 extension headers need walking: both scalar.
-    reassemble = plain & ip.fragment & ((protocol == PROTO_UDP) | (protocol == PROTO_TCP))
+    reassemble = plain & ip.fragment & ((ip.protocol == PROTO_UDP) | (ip.protocol == PROTO_TCP))
     scalar_parts = [np.flatnonzero(ip.extension), np.flatnonzero(reassemble)]
 
-    udp = udp_layer(view, plan, np.flatnonzero(whole & (protocol == PROTO_UDP)), ip)
+    udp = udp_layer(view, plan, np.flatnonzero(code == PROTO_UDP), ip)
     scalar_parts.append(udp.scalar)
-    scalar_parts.append(tcp_layer(view, plan, np.flatnonzero(whole & (protocol == PROTO_TCP)), ip))
-    icmp = whole & (((ip.version == 4) & (protocol == PROTO_ICMP)) | ((ip.version == 6) & (protocol == PROTO_ICMPV6)))
-    scalar_parts.append(icmp_layer(view, np.flatnonzero(icmp), ip))
+    scalar_parts.append(tcp_layer(view, plan, np.flatnonzero(code == PROTO_TCP), ip))
+    icmp = np.flatnonzero((code == PROTO_ICMP) | (code == PROTO_ICMPV6))
+    if len(icmp):
+        icmp = icmp[(ip.protocol[icmp] == PROTO_ICMP) == (ip.version[icmp] == 4)]
+        scalar_parts.append(icmp_layer(view, icmp, ip))
 
     # ESP and AH: the SPI is in the first fragment too, so fragmented ESP is counted once, there.
-    countable = plain & (~ip.fragment | ip.first_fragment)
-    esp_index = np.flatnonzero(countable & (protocol == PROTO_ESP) & (ip.transport + 4 <= ip.captured_end))
-    ah_index = np.flatnonzero(countable & (protocol == PROTO_AH) & (ip.transport + 8 <= ip.captured_end))
+    fragmented_first = plain & ip.fragment & ip.first_fragment
+    countable = code if not fragmented_first.any() else np.where(fragmented_first, ip.protocol, code)
+    esp_index = np.flatnonzero(countable == PROTO_ESP)
+    esp_index = esp_index[ip.transport[esp_index] + 4 <= ip.captured_end[esp_index]]
+    ah_index = np.flatnonzero(countable == PROTO_AH)
+    ah_index = ah_index[ip.transport[ah_index] + 8 <= ip.captured_end[ah_index]]
     udp_esp = udp.esp_index
     index = np.concatenate((esp_index, udp_esp, ah_index))
     transport = np.concatenate((np.full(len(esp_index), FLOW_ESP), np.full(len(udp_esp), FLOW_UDP_ENCAP),
                                 np.full(len(ah_index), FLOW_AH))).astype(np.int64)
     spi = np.concatenate((view.u32(ip.transport[esp_index]), udp.esp_spi, view.u32(ip.transport[ah_index] + 4)))
-    udp_ports = ip.transport[udp_esp]
     zeros = np.zeros(len(esp_index), dtype=np.int64)
-    sport = np.concatenate((zeros, view.u16(udp_ports), np.zeros(len(ah_index), dtype=np.int64)))
-    dport = np.concatenate((zeros, view.u16(udp_ports + 2), np.zeros(len(ah_index), dtype=np.int64)))
+    ah_zeros = np.zeros(len(ah_index), dtype=np.int64)
+    sport = np.concatenate((zeros, udp.esp_sport, ah_zeros))
+    dport = np.concatenate((zeros, udp.esp_dport, ah_zeros))
     flows = FlowPackets(index, spi, ip.version[index], network[index], sport, dport, transport)
 
     udp.ike.network = network[udp.ike.index]
-    fragments = int(np.count_nonzero(ip.fragment & ~reassemble))
+    fragments = int(np.count_nonzero(ip.fragment)) - len(scalar_parts[1])
     scalar = np.unique(np.concatenate(scalar_parts)) if any(len(p) for p in scalar_parts) else _empty_positions()
     return Triage(udp.ike, scalar, flows, udp.keepalives, len(esp_index), len(udp_esp), len(ah_index),
                   fragments, undecodable)

@@ -83,8 +83,8 @@ def _key_columns(view: ByteView, packets: FlowPackets) -> tuple[npt.NDArray[np.u
     (one read: they are adjacent in the header), IPv6 in four words. Also: any IPv6 at all?"""
     network = packets.network
     keys = np.zeros((KEY_WORDS, len(network)), dtype=np.uint64)
-    keys[0] = (packets.spi.astype(np.uint64) << np.uint64(32)) | (
-        (packets.sport << 16) | packets.dport).astype(np.uint64)
+    keys[0] = ((packets.spi.astype(np.uint64) << np.uint64(32)) | (packets.sport.astype(np.uint64) << np.uint64(16))
+               | packets.dport.astype(np.uint64))
     keys[1] = ((packets.transport << 8) | packets.version).astype(np.uint64)
     keys[2] = view.u64(network + 12)
     v6 = np.flatnonzero(packets.version == 6)
@@ -171,13 +171,14 @@ class _KnownFlows:
             self._place(ids)
 
     def _place(self, ids: npt.NDArray[np.int64]) -> None:
-        slots = self.slots
+        slots = self.slots.tolist()
         for flow, slot in zip(ids.tolist(), self._hash(self.keys[:, ids]).tolist(), strict=True):
-            for probe in range(self.PROBES):
-                if slots[slot + probe] < 0 or slots[slot + probe] == flow:
-                    slots[slot + probe] = flow
+            for probe in range(slot, slot + self.PROBES):
+                if slots[probe] < 0 or slots[probe] == flow:
+                    slots[probe] = flow
                     break
             # else: the neighbourhood is full; this flow's packets take the exact path, still exact.
+        self.slots = np.array(slots, dtype=np.int64)
 
 
 class FlowAccounting:
@@ -187,6 +188,8 @@ class FlowAccounting:
     def __init__(self, stats: CaptureStats, names: AddressNames) -> None:
         self.stats = stats
         self.names = names
+        self.account = True
+        """Bring `stats.esp_flows`/`ah_flows` up to date at each window (a worker leaves it to its parent)."""
         self.known = _KnownFlows()
         self.keys: list[FlowKey] = []
         self.ids: dict[FlowKey, int] = {}
@@ -223,14 +226,16 @@ class FlowAccounting:
             if len(new_at):
                 # New flows: group them exactly, name them, and remember them for the next batches.
                 first_rows, group = _exact_groups(keys[:, new_at])
-                new_ids = np.array([self._id(self._key(view, packets, int(new_at[first])))
-                                    for first in first_rows.tolist()], dtype=np.int64)
+                new_ids = np.array([self._id(key) for key in self._keys(view, packets, new_at[first_rows])],
+                                   dtype=np.int64)
                 ids[new_at] = new_ids[group]
                 kept = np.flatnonzero(new_ids >= 0)
                 self.known.add(keys[:, new_at[first_rows[kept]]], new_ids[kept])
-            tracked = np.flatnonzero(ids >= 0)
-            self.stats.untracked_flow_packets += len(ids) - len(tracked)
-            self._accumulate(ids[tracked], packets.index[tracked], batch)
+                tracked = np.flatnonzero(ids >= 0)
+                self.stats.untracked_flow_packets += len(ids) - len(tracked)
+                self._accumulate(ids[tracked], packets.index[tracked], batch)
+            else:
+                self._accumulate(ids, packets.index, batch)
         for seen in observations:
             flow = self._id((seen.spi, seen.src, seen.dst, seen.transport, seen.sport, seen.dport))
             if flow < 0:
@@ -261,18 +266,20 @@ class FlowAccounting:
         self.last_time[update] = batch.times[last[update]]
         self.count[present] += counts[present]
 
-    def _key(self, view: ByteView, packets: FlowPackets, at: int) -> FlowKey:
-        """The flow key of packet `at` (of the batch's flow packets), addresses as text."""
-        network = int(packets.network[at])
-        data = view.data
-        if int(packets.version[at]) == 4:
-            source = self.names.packed(bytes(data[network + 12:network + 16]))
-            destination = self.names.packed(bytes(data[network + 16:network + 20]))
-        else:
-            source = self.names.packed(bytes(data[network + 8:network + 24]))
-            destination = self.names.packed(bytes(data[network + 24:network + 40]))
-        return (int(packets.spi[at]), source, destination, FLOW_TRANSPORTS[int(packets.transport[at])],
-                int(packets.sport[at]), int(packets.dport[at]))
+    def _keys(self, view: ByteView, packets: FlowPackets, at: npt.NDArray[np.int64]) -> list[FlowKey]:
+        """The flow keys of packets `at` (of the batch's flow packets), addresses as text."""
+        data = bytes(view.data) if not isinstance(view.data, bytes) else view.data
+        packed = self.names.packed
+        keys = []
+        for network, version, spi, transport, sport, dport in zip(
+                packets.network[at].tolist(), packets.version[at].tolist(), packets.spi[at].tolist(),
+                packets.transport[at].tolist(), packets.sport[at].tolist(), packets.dport[at].tolist(), strict=True):
+            if version == 4:
+                source, destination = packed(data[network + 12:network + 16]), packed(data[network + 16:network + 20])
+            else:
+                source, destination = packed(data[network + 8:network + 24]), packed(data[network + 24:network + 40])
+            keys.append((spi, source, destination, FLOW_TRANSPORTS[transport], sport, dport))
+        return keys
 
     def close(self) -> WindowFlows | None:
         """Close the window: its flows as columns in order of first frame (None if there were none).
@@ -284,26 +291,27 @@ class FlowAccounting:
         window = WindowFlows(present, self.count[present], self.first_frame[present], self.last_frame[present],
                              self.first_time[present], self.last_time[present])
         self.count[present] = 0
-        self._account(window)
+        if self.account:
+            account(self.stats, window, self.keys)
         return window
 
-    def _account(self, window: WindowFlows) -> None:
-        stats = self.stats
-        keys = self.keys
-        for flow, count, first_frame, last_frame, first_time, last_time in zip(
-                window.ids.tolist(), window.packets.tolist(), window.first_frame.tolist(), window.last_frame.tolist(),
-                window.first_time.tolist(), window.last_time.tolist(), strict=True):
-            spi, source, destination, transport, sport, dport = keys[flow]
-            table = stats.ah_flows if transport == AH else stats.esp_flows
-            key = (spi, source, destination, transport)
-            total = table.get(key)
-            if total is None:
-                table[key] = EspSighting(spi, source, destination, transport, sport, dport, count, first_frame,
-                                         last_frame, first_time, last_time)
-            else:
-                total.packets += count
-                if last_frame > total.last_frame:
-                    total.last_frame, total.last_time = last_frame, last_time
+
+def account(stats: CaptureStats, window: WindowFlows, keys: list[FlowKey]) -> None:
+    """Add a window's flows to the totals in `stats.esp_flows` and `stats.ah_flows`."""
+    for flow, count, first_frame, last_frame, first_time, last_time in zip(
+            window.ids.tolist(), window.packets.tolist(), window.first_frame.tolist(), window.last_frame.tolist(),
+            window.first_time.tolist(), window.last_time.tolist(), strict=True):
+        spi, source, destination, transport, sport, dport = keys[flow]
+        table = stats.ah_flows if transport == AH else stats.esp_flows
+        key = (spi, source, destination, transport)
+        total = table.get(key)
+        if total is None:
+            table[key] = EspSighting(spi, source, destination, transport, sport, dport, count, first_frame,
+                                     last_frame, first_time, last_time)
+        else:
+            total.packets += count
+            if last_frame > total.last_frame:
+                total.last_frame, total.last_time = last_frame, last_time
 
 
 AH = FLOW_TRANSPORTS[FLOW_AH]

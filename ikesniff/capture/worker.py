@@ -5,8 +5,8 @@ takes about as long as everything the caller does with the IKE messages (dissect
 writing JSON). In one process the two add up; with a worker they run side by side on two cores.
 Only the events cross the process boundary (about one frame in a hundred on a gateway capture), as
 plain tuples in pickle frames over a pipe, with the counters of `CaptureStats`; a window's ESP flows
-cross as numpy columns and become sightings in the parent (which has time to spare); the flow
-tables of `CaptureStats` come at the end.
+cross as numpy columns, and the parent (which has time to spare) makes the sightings and keeps the
+flow tables of `CaptureStats` from them.
 
 Protocol (child -> parent), one pickled tuple per message:
     ("started",)                                  the first batch was read: no opening problem
@@ -15,7 +15,7 @@ Protocol (child -> parent), one pickled tuple per message:
                                                   events (encoded) of a batch or window in frame order,
                                                   their frames, the window's flow columns (or None),
                                                   the flow keys new since the last chunk, the counters
-    ("end", counters, link_types, esp_flows, ah_flows)
+    ("end", counters, link_types)
     ("crash", text)                               an unexpected exception in the worker
 
 The worker never outlives its reader: closing the iterator (or the parent ending) kills it, and the
@@ -38,7 +38,7 @@ from typing import Any, BinaryIO
 
 from .batches import CaptureError
 from .events import CaptureStats, EspSighting, FrameProblem, IcmpError, IkeDatagram
-from .flows import FlowKey, WindowFlows
+from .flows import FlowKey, WindowFlows, account
 from .pipeline import Chunk, Pipeline
 
 Event = IkeDatagram | EspSighting | IcmpError | FrameProblem
@@ -88,6 +88,7 @@ def _child(write_fd: int, produce: Producer) -> None:
         except CaptureError as error:
             send(("error", str(error)))
             return
+        pipeline.flows.account = False                # the parent keeps the flow tables
         send(("started",))
         keys = pipeline.flows.keys
         keys_sent = 0
@@ -97,7 +98,7 @@ def _child(write_fd: int, produce: Producer) -> None:
             flows = chunk.flows.columns() if chunk.flows is not None else None
             send(("chunk", encoded, chunk.frames, flows, keys[keys_sent:], _counters(stats)))
             keys_sent = len(keys)
-        send(("end", _counters(stats), stats.link_types, stats.esp_flows, stats.ah_flows))
+        send(("end", _counters(stats), stats.link_types))
     except BrokenPipeError:
         status = 0
     except BaseException:  # noqa: BLE001 - report anything to the parent, then leave quietly
@@ -155,12 +156,12 @@ def _events(pid: int, source: BinaryIO, stats: CaptureStats) -> Iterator[Event]:
                 keys.extend(new_keys)
                 events = [builders[item[0]](*item[1:]) for item in encoded]
                 window = WindowFlows.from_columns(flows) if flows is not None else None
+                if window is not None:
+                    account(stats, window, keys)
                 yield from Chunk(frames, events, window).events_with_sightings(keys)
             elif kind == "end":
                 _add_counters(stats, seen, message[1])
                 stats.link_types |= message[2]
-                _merge_flows(stats.esp_flows, message[3])
-                _merge_flows(stats.ah_flows, message[4])
                 return
             else:
                 raise RuntimeError(f"capture worker failed:\n{message[1]}")
@@ -173,18 +174,6 @@ def _add_counters(stats: CaptureStats, seen: list[int], counters: tuple[int, ...
         if value != seen[position]:
             setattr(stats, name, getattr(stats, name) + value - seen[position])
             seen[position] = value
-
-
-def _merge_flows(into: dict[tuple[int, str, str, str], EspSighting],
-                 new: dict[tuple[int, str, str, str], EspSighting]) -> None:
-    for key, flow in new.items():
-        total = into.get(key)
-        if total is None:
-            into[key] = flow
-        else:
-            total.packets += flow.packets
-            if flow.last_frame > total.last_frame:
-                total.last_frame, total.last_time = flow.last_frame, flow.last_time
 
 
 def _stop(pid: int, source: BinaryIO) -> None:
