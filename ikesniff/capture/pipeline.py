@@ -29,7 +29,7 @@ from .flows import AddressNames, FlowAccounting, FlowKey, WindowFlows
 Event = IkeDatagram | EspSighting | FrameProblem | Item
 
 
-WINDOW_FRAMES = 1 << 19
+WINDOW_FRAMES = 1 << 18
 """Frames per ESP sighting window (for files)."""
 MAX_WAITING = 1 << 16
 """Events held at most while a window is open (memory bound); the window closes early past it."""
