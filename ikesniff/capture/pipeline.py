@@ -17,6 +17,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,19 +37,57 @@ MAX_WAITING = 1 << 16
 
 
 @dataclass(slots=True)
-class Chunk:
-    """Events ready to hand on, in frame order, and the ESP flows of the window they close (if any):
-    the flows become sightings placed by their first frame (`events_with_sightings`)."""
+class Datagrams:
+    """The simple IKE datagrams of a batch as columns; they become IkeDatagram objects only when handed
+    on (in the worker's parent, when there is one)."""
 
     frames: list[int]
-    events: list[Event]
+    times: list[float]
+    sources: list[str]
+    sports: list[int]
+    destinations: list[str]
+    dports: list[int]
+    transports: list[str]
+    data: list[bytes]
+    truncated: list[bool]
+
+    def objects(self) -> list[Event]:
+        return [IkeDatagram(frame, time, source, sport, destination, dport, transport, data, (), truncated)
+                for frame, time, source, sport, destination, dport, transport, data, truncated in zip(
+                    self.frames, self.times, self.sources, self.sports, self.destinations, self.dports,
+                    self.transports, self.data, self.truncated, strict=True)]
+
+    def columns(self) -> tuple[list[Any], ...]:
+        return (self.frames, self.times, self.sources, self.sports, self.destinations, self.dports, self.transports,
+                self.data, self.truncated)
+
+
+@dataclass(slots=True)
+class Chunk:
+    """What is ready to hand on: the simple datagrams (columns, per batch), the other events with their
+    frames, and the ESP flows of the window it closes (if any). `events` merges them in frame order,
+    each sighting placed by its first frame."""
+
+    datagrams: list[Datagrams]
+    frames: list[int]
+    other: list[Event]
     flows: WindowFlows | None
 
-    def events_with_sightings(self, keys: list[FlowKey]) -> list[Event]:
-        if self.flows is None:
-            return self.events
-        sightings = self.flows.sightings(keys)
-        return _merge(self.frames, self.events, sightings) if sightings else self.events
+    def events(self, keys: list[FlowKey]) -> list[Event]:
+        if len(self.datagrams) == 1:
+            frames, events = self.datagrams[0].frames, self.datagrams[0].objects()
+        else:
+            frames, events = [], []
+            for datagrams in self.datagrams:
+                frames.extend(datagrams.frames)
+                events.extend(datagrams.objects())
+        if self.other:
+            frames, events = _merge_ordered(frames, events, self.frames, self.other)
+        if self.flows is not None:
+            sightings = self.flows.sightings(keys)
+            if sightings:
+                events = _merge(frames, events, sightings)
+        return events
 
 
 class Pipeline:
@@ -61,6 +100,8 @@ class Pipeline:
         self.window_frames = window_frames
         self.window_first = 0
         """First frame of the open sighting window (0: no ESP counted in it yet)."""
+        self.waiting_datagrams: list[Datagrams] = []
+        self.waiting_count = 0
         self.waiting_frames: list[int] = []
         self.waiting: list[Event] = []
         self.last_frame = 0
@@ -68,32 +109,40 @@ class Pipeline:
 
     def process(self, batch: Batch) -> Chunk | None:
         """What is ready to hand on after this batch (None while a window is open)."""
-        frames, events, flow_packets = self._batch(batch)
+        datagrams, frames, other, flow_packets = self._batch(batch)
         if flow_packets and not self.window_first:
             self.window_first = batch.first_frame
         if not self.window_first:
-            return Chunk(frames, events, None) if events else None     # nothing counted: nothing to wait for
+            # Nothing counted: nothing to wait for.
+            return Chunk([datagrams] if datagrams else [], frames, other, None) if datagrams or other else None
+        if datagrams:
+            self.waiting_datagrams.append(datagrams)
+            self.waiting_count += len(datagrams.frames)
         self.waiting_frames.extend(frames)
-        self.waiting.extend(events)
+        self.waiting.extend(other)
         if (self.last_frame - self.window_first + 1 >= self.window_frames
-                or len(self.waiting) >= MAX_WAITING):
+                or self.waiting_count + len(self.waiting) >= MAX_WAITING):
             return self.close_window()
         return None
 
     def close_window(self) -> Chunk | None:
         """Everything waiting, with the window's ESP flows."""
         flows = self.flows.close()
-        chunk = Chunk(self.waiting_frames, self.waiting, flows) if flows is not None or self.waiting else None
-        self.waiting_frames, self.waiting = [], []
+        chunk = None
+        if flows is not None or self.waiting or self.waiting_datagrams:
+            chunk = Chunk(self.waiting_datagrams, self.waiting_frames, self.waiting, flows)
+        self.waiting_datagrams, self.waiting_frames, self.waiting = [], [], []
+        self.waiting_count = 0
         self.window_first = 0
         return chunk
 
-    def _batch(self, batch: Batch) -> tuple[list[int], list[Event], bool]:
-        """(frames, events) of one batch in frame order, and whether it had ESP/AH to count."""
+    def _batch(self, batch: Batch) -> tuple[Datagrams | None, list[int], list[Event], bool]:
+        """One batch: its simple datagrams, the scalar path's events with their frames (in frame order),
+        and whether it had ESP/AH to count."""
         stats = self.stats
         count = len(batch)
         if not count:
-            return [], [], False
+            return None, [], [], False
         stats.frames += count
         stats.link_types.add(batch.link_type)
         triage = classify(batch, self.plan)
@@ -106,18 +155,15 @@ class Pipeline:
 
         data = batch.data if isinstance(batch.data, bytes) else bytes(batch.data)
         view = ByteView(data)
-        frames, events = self._simple_ike(batch, data, view, triage.ike)
+        datagrams = self._simple_ike(batch, data, view, triage.ike)
+        # The scalar frames keep state (reassembly, TCP); the simple datagrams do not, so the two are
+        # made apart and merged in frame order when handed on.
+        frames, events = self._scalar(batch, triage.scalar.tolist()) if len(triage.scalar) else ([], [])
         decoder = self.decoder
-        if len(triage.scalar):
-            # The scalar frames keep state (reassembly, TCP), the simple datagrams do not: decode the
-            # scalar ones in order, then merge the two ordered lists.
-            scalar_frames, scalar_events = self._scalar(batch, triage.scalar.tolist())
-            frames, events = _merge_ordered(frames, events, scalar_frames, scalar_events)
         last_index = count - 1
-        last_frame = batch.first_frame + last_index
-        last_time = float(batch.times[last_index])
         if decoder.reassembler:
-            self._expire_fragments(batch, frames[-1] - batch.first_frame + 1 if frames else 0)
+            after = int(triage.scalar[-1]) + 1 if len(triage.scalar) else 0
+            self._expire_fragments(batch, after)
             frames.extend(frame for frame, _ in decoder.out)
             events.extend(event for _, event in decoder.out)
             decoder.out.clear()
@@ -125,28 +171,22 @@ class Pipeline:
         if flow_packets:
             self.flows.add(batch, view, triage.flows, decoder.observations)
             decoder.observations.clear()
-        self.last_frame, self.last_time = last_frame, last_time
-        return frames, events, flow_packets
+        self.last_frame, self.last_time = batch.first_frame + last_index, float(batch.times[last_index])
+        return datagrams, frames, events, flow_packets
 
-    def _simple_ike(self, batch: Batch, data: bytes, view: ByteView, ike: IkeCandidates
-                    ) -> tuple[list[int], list[Event]]:
-        """The datagrams the classifier cut out: built with one list comprehension, no per-packet parsing."""
+    def _simple_ike(self, batch: Batch, data: bytes, view: ByteView, ike: IkeCandidates) -> Datagrams | None:
+        """The datagrams the classifier cut out, as columns: no per-packet parsing."""
         count = len(ike.index)
         if not count:
-            return [], []
+            return None
         self.stats.ike_datagrams += count
-        frames = (ike.index + batch.first_frame).tolist()
-        times = batch.times[ike.index].tolist()
         sources, destinations = self._addresses(data, view, ike)
         starts = ike.start.tolist()
         stops = (ike.start + np.maximum(ike.length, 0)).tolist()
-        transports = ["udp-encap" if flag else "udp" for flag in ike.encapsulated.tolist()]
-        events: list[Event] = [
-            IkeDatagram(frame, time, source, sport, destination, dport, transport, data[start:stop], (), truncated)
-            for frame, time, source, sport, destination, dport, transport, start, stop, truncated in zip(
-                frames, times, sources, ike.sport.tolist(), destinations, ike.dport.tolist(), transports, starts,
-                stops, ike.truncated.tolist(), strict=True)]
-        return frames, events
+        return Datagrams(
+            (ike.index + batch.first_frame).tolist(), batch.times[ike.index].tolist(), sources, ike.sport.tolist(),
+            destinations, ike.dport.tolist(), ["udp-encap" if flag else "udp" for flag in ike.encapsulated.tolist()],
+            [data[start:stop] for start, stop in zip(starts, stops, strict=True)], ike.truncated.tolist())
 
     def _addresses(self, data: bytes, view: ByteView, ike: IkeCandidates) -> tuple[list[str], list[str]]:
         """Source and destination address texts of the datagrams (cached: there are few addresses)."""
@@ -211,8 +251,8 @@ class Pipeline:
             chunks.append(last)
         self.decoder.finish(self.last_frame, self.last_time)
         if self.decoder.out:
-            chunks.append(Chunk([frame for frame, _ in self.decoder.out], [event for _, event in self.decoder.out],
-                                None))
+            chunks.append(Chunk([], [frame for frame, _ in self.decoder.out],
+                                [event for _, event in self.decoder.out], None))
             self.decoder.out.clear()
         return chunks
 
@@ -283,7 +323,7 @@ def _chunks(source: BatchSource, first: Batch | None, batches: Iterator[Batch], 
         pipeline.stats.problems += 1
         frame = max(stopped.frames_read + 1, 1)
         problem = FrameProblem(frame, stopped.time or pipeline.last_time, f"{source.name}: {stopped.text}")
-        yield Chunk([frame], [problem], None)
+        yield Chunk([], [frame], [problem], None)
 
 
 def read_batches(source: BatchSource, stats: CaptureStats, ike_ports: frozenset[int],
@@ -298,4 +338,4 @@ def read_batches(source: BatchSource, stats: CaptureStats, ike_ports: frozenset[
 
 def _events(keys: list[FlowKey], produced: Iterator[Chunk]) -> Iterator[Event]:
     for chunk in produced:
-        yield from chunk.events_with_sightings(keys)
+        yield from chunk.events(keys)

@@ -11,10 +11,11 @@ flow tables of `CaptureStats` from them.
 Protocol (child -> parent), one pickled tuple per message:
     ("started",)                                  the first batch was read: no opening problem
     ("error", text)                               CaptureError before any frame: nothing else follows
-    ("chunk", events, frames, flows, keys, counters)
-                                                  events (encoded) of a batch or window in frame order,
-                                                  their frames, the window's flow columns (or None),
-                                                  the flow keys new since the last chunk, the counters
+    ("chunk", datagrams, events, frames, flows, keys, counters)
+                                                  the simple IKE datagrams of each batch (columns), the
+                                                  other events (encoded) with their frames, the window's
+                                                  flow columns (or None), the flow keys new since the
+                                                  last chunk, the counters
     ("end", counters, link_types)
     ("crash", text)                               an unexpected exception in the worker
 
@@ -39,7 +40,7 @@ from typing import Any, BinaryIO
 from .batches import CaptureError
 from .events import CaptureStats, EspSighting, FrameProblem, IcmpError, IkeDatagram
 from .flows import FlowKey, WindowFlows, account
-from .pipeline import Chunk, Pipeline
+from .pipeline import Chunk, Datagrams, Pipeline
 
 Event = IkeDatagram | EspSighting | IcmpError | FrameProblem
 EVENT_TYPES: tuple[type[Any], ...] = (IkeDatagram, EspSighting, IcmpError, FrameProblem)
@@ -55,11 +56,6 @@ def available() -> bool:
 def _encode(event: Event) -> tuple[Any, ...]:
     kind = EVENT_TYPES.index(type(event))
     return (kind, *(getattr(event, name) for name in _FIELDS[type(event)]))
-
-
-def _encode_datagram(event: IkeDatagram) -> tuple[Any, ...]:
-    return (0, event.frame, event.time, event.src, event.sport, event.dst, event.dport, event.transport,
-            event.data, event.frames, event.truncated)
 
 
 def _counters(stats: CaptureStats) -> tuple[int, ...]:
@@ -93,10 +89,10 @@ def _child(write_fd: int, produce: Producer) -> None:
         keys = pipeline.flows.keys
         keys_sent = 0
         for chunk in chunks:
-            encoded = [_encode_datagram(event) if type(event) is IkeDatagram else _encode(event)
-                       for event in chunk.events]
+            other = [_encode(event) for event in chunk.other]
+            datagrams = [columns.columns() for columns in chunk.datagrams]
             flows = chunk.flows.columns() if chunk.flows is not None else None
-            send(("chunk", encoded, chunk.frames, flows, keys[keys_sent:], _counters(stats)))
+            send(("chunk", datagrams, other, chunk.frames, flows, keys[keys_sent:], _counters(stats)))
             keys_sent = len(keys)
         send(("end", _counters(stats), stats.link_types))
     except BrokenPipeError:
@@ -151,14 +147,14 @@ def _events(pid: int, source: BinaryIO, stats: CaptureStats) -> Iterator[Event]:
             message = _receive(source)
             kind = message[0]
             if kind == "chunk":
-                _, encoded, frames, flows, new_keys, counters = message
+                _, datagrams, encoded, frames, flows, new_keys, counters = message
                 _add_counters(stats, seen, counters)
                 keys.extend(new_keys)
-                events = [builders[item[0]](*item[1:]) for item in encoded]
+                other = [builders[item[0]](*item[1:]) for item in encoded]
                 window = WindowFlows.from_columns(flows) if flows is not None else None
                 if window is not None:
                     account(stats, window, keys)
-                yield from Chunk(frames, events, window).events_with_sightings(keys)
+                yield from Chunk([Datagrams(*columns) for columns in datagrams], frames, other, window).events(keys)
             elif kind == "end":
                 _add_counters(stats, seen, message[1])
                 stats.link_types |= message[2]
