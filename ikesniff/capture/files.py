@@ -38,6 +38,9 @@ DEFAULT_BATCH = 16384
 CHUNK = 4 << 20
 """Octets read at a time by the Python reader."""
 
+BATCH_OCTETS = 32 << 20
+"""About the most packet octets one libpcap batch should hold (memory stays flat with jumbo frames)."""
+
 MAX_RECORD = 262144
 """Largest captured length accepted (Wireshark's and libpcap's WTAP_MAX_PACKET_SIZE_STANDARD)."""
 
@@ -483,9 +486,10 @@ def _libpcap_batches(path: str, link_type: int, batch_size: int) -> Iterator[Bat
     except pcapy.PcapError as error:
         raise LibpcapFailed(0, str(error)) from None
     frame = 1
+    wanted = min(batch_size, 1024)                 # a first small batch, to learn the packet sizes
     while True:
         try:
-            data, meta = reader.next_batch(batch_size)
+            data, meta = reader.next_batch(wanted)
         except pcapy.PcapError as error:
             raise LibpcapFailed(frame - 1, str(error)) from None
         if not meta:
@@ -495,6 +499,8 @@ def _libpcap_batches(path: str, link_type: int, batch_size: int) -> Iterator[Bat
         times = rows[:, 0] + rows[:, 1] * 1e-6
         yield Batch(link_type, data, rows[:, 2].astype(np.int64), rows[:, 3].astype(np.int64), times, frame)
         frame += len(rows)
+        # libpcap counts packets, not octets: keep a batch near BATCH_OCTETS whatever the packet sizes.
+        wanted = int(min(batch_size, max(256, BATCH_OCTETS * len(rows) // max(len(data), 1))))
 
 
 def _pcapng_has_frames_without_packets(path: str, order: str) -> bool:
