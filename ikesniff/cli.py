@@ -120,7 +120,7 @@ def main() -> None:
         sys.exit(130)
     except SystemExit:
         raise
-    except Exception as error:  # noqa: BLE001 - the last guard against a traceback
+    except Exception as error:
         if os.environ.get("IKESNIFF_DEBUG"):
             raise
         click.echo(f"ikesniff: internal error: {type(error).__name__}: {error} "

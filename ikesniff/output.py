@@ -11,7 +11,8 @@ from typing import IO, Any
 
 import orjson
 
-from dissectors import Message
+from dissectors import Message, Payload
+from dissectors.model import Attribute
 
 from .events import MessageEvent
 
@@ -72,39 +73,76 @@ def _with_notifies(event: MessageEvent) -> list[str]:
 
 def message_tree(message: Message) -> list[str]:
     """Every field of the dissected message, indented, as `-v` prints it under the summary line."""
-    lines: list[str] = []
     header = message.header
-    lines.append(f"    ISAKMP header: version {header.major_version}.{header.minor_version}, "
-                 f"exchange {message.exchange_name} ({header.exchange_type}), flags 0x{header.flags:02x}, "
-                 f"message id {header.message_id:#010x}, length {header.length}")
-    lines.append(f"      SPIs: {header.spi_i.hex()} / {header.spi_r.hex()}")
+    lines = [(f"    ISAKMP header: version {header.major_version}.{header.minor_version}, "
+             f"exchange {message.exchange_name} ({header.exchange_type}), flags 0x{header.flags:02x}, "
+             f"message id {header.message_id:#010x}, length {header.length}"),
+             f"      SPIs: {header.spi_i.hex()} / {header.spi_r.hex()}"]
     for payload in message.payloads:
         _render(payload, 3, lines)
-    for error in message.errors:
-        lines.append(f"    ! {error}")
+    lines.extend(f"    ! {error}" for error in message.errors)
     return lines
 
 
+PAYLOAD_FRAME = ("type", "name", "offset", "length", "critical")
+"""Fields of every payload that its title line already shows."""
+
+
 def _render(obj: Any, depth: int, lines: list[str]) -> None:
+    """One dataclass: a title line, then its fields one level deeper."""
     indent = "  " * depth
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        fields = dataclasses.fields(obj)
-        title = getattr(obj, "name", type(obj).__name__)
-        lines.append(f"{indent}{title}:")
-        for field in fields:
-            if field.name in ("name",):
-                continue
-            value = getattr(obj, field.name)
-            _render_field(field.name, value, depth + 1, lines)
+    if isinstance(obj, Attribute):
+        lines.append(f"{indent}{obj.name} = {_named(obj.value, obj.value_name)}")
         return
-    lines.append(f"{indent}{_scalar(obj)}")
+    if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
+        lines.append(f"{indent}{_scalar(obj)}")
+        return
+    names = {f.name for f in dataclasses.fields(obj)}
+    skip = set(PAYLOAD_FRAME) if isinstance(obj, Payload) else {"name"}
+    if isinstance(obj, Payload):
+        title = (f"{obj.name} ({obj.type}) at offset {obj.offset}, {obj.length} octets"
+                 f"{', critical' if obj.critical else ''}")
+    else:
+        number, name = getattr(obj, "number", None), getattr(obj, "name", None)
+        title = (type(obj).__name__ + (f" #{number}" if number is not None else "")
+                 + (f" {name}" if isinstance(name, str) else ""))
+        skip.add("number")
+    lines.append(f"{indent}{title}:")
+    for field in dataclasses.fields(obj):
+        if field.name in skip:
+            continue
+        value = getattr(obj, field.name)
+        label = field.name
+        if field.name.endswith("_name") and _partner(field.name, names) is not None:
+            continue  # printed with its number
+        name_field = next((n for n in names if n.endswith("_name") and _partner(n, names) == field.name),
+                          None)
+        if name_field is not None and isinstance(value, int):
+            lines.append(f"{indent}  {label}: {_named(value, getattr(obj, name_field))}")
+            continue
+        _render_field(label, value, depth + 1, lines)
+
+
+def _partner(name_field: str, names: set[str]) -> str | None:
+    """The numeric field that `<x>_name` names: `<x>`, `<x>_id` or `<something>_<x>`."""
+    base = name_field[:-5]
+    for candidate in (base, f"{base}_id"):
+        if candidate in names:
+            return candidate
+    return next((n for n in sorted(names) if n.endswith(f"_{base}")), None)
+
+
+def _named(value: Any, name: Any) -> str:
+    if name and not isinstance(value, (bytes, bytearray)):
+        return f"{name} ({value})"
+    return _scalar(value)
 
 
 def _render_field(name: str, value: Any, depth: int, lines: list[str]) -> None:
     indent = "  " * depth
     if name in SECRET_FIELDS and value:
         lines.append(f"{indent}{name}: <{len(value)} octets, not shown>")
-    elif isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+    elif isinstance(value, (list, tuple)) and value and dataclasses.is_dataclass(value[0]):
         lines.append(f"{indent}{name}:")
         for item in value:
             _render(item, depth + 1, lines)
@@ -112,7 +150,7 @@ def _render_field(name: str, value: Any, depth: int, lines: list[str]) -> None:
         _render(value, depth, lines)
     elif isinstance(value, dict) and value:
         lines.append(f"{indent}{name}: " + ", ".join(f"{k}={_scalar(v)}" for k, v in value.items()))
-    elif value is None or value == b"" or value == [] or value == {}:
+    elif value is None or value == b"" or value == [] or value == () or value == {}:
         return
     else:
         lines.append(f"{indent}{name}: {_scalar(value)}")
@@ -123,6 +161,8 @@ def _scalar(value: Any) -> str:
         data = bytes(value)
         text = data[:32].hex()
         return f"{text}{'...' if len(data) > 32 else ''} ({len(data)} octets)"
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return ", ".join(_scalar(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return ", ".join(f"{f.name}={_scalar(getattr(value, f.name))}" for f in dataclasses.fields(value))
     return str(value)

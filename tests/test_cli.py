@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from oracle import CORPUS, REPO
 
 IKEV2_COOKIE = CORPUS / "tcpdump" / "ikev2four.pcap"

@@ -12,7 +12,6 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pytest
-
 from oracle import CORPUS, REPO, FrameFields, captures, have_tshark, ikesniff_frames, tshark_frames
 
 pytestmark = [pytest.mark.oracle,
