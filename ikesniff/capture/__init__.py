@@ -20,6 +20,7 @@ from . import worker as _worker
 from .batches import Batch, BatchSource, CaptureError, SourceStopped
 from .events import CaptureStats, EspSighting, FrameProblem, IcmpError, IkeDatagram
 from .files import DEFAULT_BATCH, FileSource
+from .live import LiveSource, capture_filter, read_live
 from .pipeline import chunks, read_batches
 
 READER = "auto"
@@ -73,6 +74,6 @@ def _use_worker(mode: str, file_source: FileSource) -> bool:
 
 __all__ = [
     "DEFAULT_IKE_PORTS", "READER", "WORKER", "Batch", "BatchSource", "CaptureError", "CaptureItem", "CaptureStats",
-    "EspSighting", "FileSource", "FrameProblem", "IcmpError", "IkeDatagram", "SourceStopped", "read_batches",
-    "read_capture",
+    "EspSighting", "FileSource", "FrameProblem", "IcmpError", "IkeDatagram", "LiveSource", "SourceStopped",
+    "capture_filter", "read_batches", "read_capture", "read_live",
 ]
