@@ -265,35 +265,52 @@ def _pcap_batches(opened: Opened, batch_size: int, skip: int) -> Iterator[Batch]
     order, scale, record_size = PCAP_MAGICS[chunks.buffer[:4]]
     link_type = struct.unpack_from(order + "I", chunks.buffer, 20)[0] & 0x0FFFFFFF
     chunks.pos = 24
-    record = struct.Struct(order + "IIII")
+    unpack = struct.Struct(order + "IIII").unpack_from
     frame = 0           # frames read so far (delivered or skipped)
     last_time = 0.0
-    batch = _Collector(link_type)
     while True:
         buffer, pos, end = chunks.buffer, chunks.pos, len(chunks.buffer)
-        while len(batch) < batch_size and pos + record_size <= end:
-            sec, fraction, captured, _wire = record.unpack_from(buffer, pos)
+        offsets: list[int] = []
+        lengths: list[int] = []
+        seconds: list[int] = []
+        fractions: list[int] = []
+        damaged = 0
+        # The hot loop: one header unpacked and four appends per record, nothing else.
+        while pos + record_size <= end:
+            sec, fraction, captured, _wire = unpack(buffer, pos)
             if captured > MAX_RECORD:
-                yield from batch.take(buffer)
-                raise _stopped(frame, last_time, f"damaged record header at frame {frame + 1} "
-                               f"(captured length {captured}); the rest is unreadable", chunks)
-            data_start = pos + record_size
-            if data_start + captured > end:
+                damaged = captured
                 break
-            frame += 1
-            last_time = sec + fraction * scale
-            if frame > skip:
-                batch.add(frame, data_start, captured, last_time)
-            pos = data_start + captured
+            start = pos + record_size
+            if start + captured > end:
+                break
+            if frame < skip:
+                frame += 1
+            else:
+                offsets.append(start)
+                lengths.append(captured)
+                seconds.append(sec)
+                fractions.append(fraction)
+                if len(offsets) == batch_size:
+                    pos = start + captured
+                    break
+            pos = start + captured
         chunks.pos = pos
-        full = len(batch) >= batch_size
-        yield from batch.take(buffer)
-        if full:
+        if offsets:
+            times = np.array(seconds, dtype=np.float64) + np.array(fractions, dtype=np.float64) * scale
+            yield Batch(link_type, buffer, np.array(offsets, dtype=np.int64), np.array(lengths, dtype=np.int64),
+                        times, frame + 1)
+            frame += len(offsets)
+            last_time = float(times[-1])
+        if damaged:
+            raise _stopped(frame, last_time, f"damaged record header at frame {frame + 1} "
+                           f"(captured length {damaged}); the rest is unreadable", chunks)
+        if len(offsets) == batch_size:
             continue
         # The next record is not complete in the buffer: read more, or stop at the end.
         wanted = record_size
         if chunks.available() >= record_size:
-            wanted += record.unpack_from(chunks.buffer, chunks.pos)[2]
+            wanted += unpack(chunks.buffer, chunks.pos)[2]
         if chunks.need(wanted):
             continue
         left = chunks.available()
@@ -363,7 +380,41 @@ def _pcapng_batches(opened: Opened, batch_size: int, skip: int) -> Iterator[Batc
             yield from batch.take(buffer)
             raise _NotEnough
 
+    epb_headers = {"<": struct.Struct("<IIIIIII").unpack_from, ">": struct.Struct(">IIIIIII").unpack_from}
     while True:
+        if frame >= skip and batch.link_type is not None:
+            # The hot loop: a run of Enhanced Packet Blocks of the batch's link type, complete in the
+            # buffer. Anything else (another block, another link type, a damaged or partial block)
+            # goes through the general code below, one block at a time.
+            unpack = epb_headers[order]
+            link, known = batch.link_type, len(interfaces)
+            offsets, lengths, times = batch.offsets, batch.lengths, batch.times
+            room = batch_size - len(offsets)
+            pos, end = chunks.pos, len(buffer)
+            run = 0
+            while run < room and pos + 28 <= end:
+                block_type, block_length, interface_id, high, low, captured, _wire = unpack(buffer, pos)
+                if (block_type != EPB or block_length & 3 or pos + block_length > end or interface_id >= known
+                        or captured + 32 > block_length):
+                    break
+                interface = interfaces[interface_id]
+                if interface.link_type != link:
+                    break
+                seconds, fraction = divmod((high << 32) | low, interface.units_per_second)
+                offsets.append(pos + 28)
+                lengths.append(captured)
+                times.append(seconds + interface.offset + fraction * interface.inverse)
+                pos += block_length
+                run += 1
+            if run:
+                if batch.first is None:
+                    batch.first = frame + 1
+                frame += run
+                last_time = times[-1]
+                chunks.pos = pos
+                if run == room:
+                    yield from batch.take(buffer)
+                continue
         try:
             yield from window(12)
         except _NotEnough:
