@@ -390,6 +390,8 @@ class ScalarDecoder:
             protocol = quoted[9]
             inner_src, inner_dst = quoted[12:16], quoted[16:20]
             ports_at = header
+            if _U16.unpack_from(quoted, 6)[0] & 0x1FFF:
+                return                                   # a later fragment: no ports to read
         else:
             if len(quoted) < 40 or quoted[0] >> 4 != 6:
                 return
