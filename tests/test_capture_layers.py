@@ -411,3 +411,52 @@ def test_icmp_errors_about_ike_packets(tmp_path: Path) -> None:
     assert (first.quoted_src, first.quoted_dst, first.quoted_sport, first.quoted_dport) == (
         "192.0.2.1", "198.51.100.2", 4500, 4500)
     assert errors[3].quoted_src == "2001:db8::1"
+
+
+@pytest.mark.parametrize("worker", ["never", "always"])
+def test_sightings_per_window_are_exact_and_in_frame_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           worker: str) -> None:
+    from ikesniff.capture import pipeline
+
+    monkeypatch.setattr(pipeline, "WINDOW_FRAMES", 3000)
+    rng = random.Random(11)
+    frames, expected = [], Counter()
+    for index in range(20000):
+        if index % 101 == 0:
+            frames.append(ether(v4_ike()))
+            continue
+        spi = rng.choice([0x10, 0x20, 0x30])
+        frames.append(ether(ipv4("192.0.2.1", "198.51.100.2", 50, esp(spi, index))))
+        expected[spi] += 1
+    stats = CaptureStats()
+    items = list(read_capture(str(capture(tmp_path, frames)), stats, batch_size=1024, worker=worker))
+    sightings = of_type(items, EspSighting)
+    assert len(sightings) >= 3 * 6                      # three flows in each of the (at least) 6 windows
+    counted = Counter()
+    for sighting in sightings:
+        counted[sighting.spi] += sighting.packets
+        assert sighting.first_frame <= sighting.last_frame
+    assert counted == expected
+    assert {key[0]: flow.packets for key, flow in stats.esp_flows.items()} == dict(expected)
+    order = [item.first_frame if isinstance(item, EspSighting) else item.frame for item in items]
+    assert order == sorted(order)
+    assert [d.frame for d in datagrams(items)] == [i + 1 for i in range(0, 20000, 101)]
+
+
+def test_a_live_style_window_of_one_batch_hands_everything_on_at_once(tmp_path: Path) -> None:
+    from ikesniff.capture.files import FileSource
+    from ikesniff.capture.pipeline import read_batches
+
+    frames = [ether(ipv4("192.0.2.1", "198.51.100.2", 50, esp(0x10, i))) for i in range(5000)]
+    frames[2500] = ether(v4_ike())
+    path = capture(tmp_path, frames)
+    batches = [(batch.first_frame, batch.first_frame + len(batch) - 1)
+               for batch in FileSource(str(path), "python", batch_size=1000).batches()]
+    source = FileSource(str(path), "python", batch_size=1000)
+    items = list(read_batches(source, CaptureStats(), frozenset({500, 4500}), window_frames=1))
+    # One sighting per batch, covering exactly that batch's frames, and nothing held back.
+    sightings = [(s.first_frame, s.last_frame) for s in of_type(items, EspSighting)]
+    assert sightings == batches
+    assert sum(s.packets for s in of_type(items, EspSighting)) == 4999
+    order = [item.first_frame if isinstance(item, EspSighting) else item.frame for item in items]
+    assert order == sorted(order)

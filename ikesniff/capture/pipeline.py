@@ -291,12 +291,12 @@ def _merge(frames: list[int], events: list[Event], sightings: list[EspSighting])
 
 
 def chunks(source: BatchSource, stats: CaptureStats, ike_ports: frozenset[int],
-           window_frames: int = WINDOW_FRAMES) -> tuple[Pipeline, Iterator[Chunk]]:
+           window_frames: int | None = None) -> tuple[Pipeline, Iterator[Chunk]]:
     """The pipeline over a batch source and its chunks in frame order (the worker ships these).
 
     Problems met before the first frame raise CaptureError at once (before this returns)."""
     batches = source.batches()
-    pipeline = Pipeline(stats, ike_ports, window_frames)
+    pipeline = Pipeline(stats, ike_ports, WINDOW_FRAMES if window_frames is None else window_frames)
     try:
         first = next(batches, None)
     except SourceStopped as stop:
@@ -327,7 +327,7 @@ def _chunks(source: BatchSource, first: Batch | None, batches: Iterator[Batch], 
 
 
 def read_batches(source: BatchSource, stats: CaptureStats, ike_ports: frozenset[int],
-                 window_frames: int = WINDOW_FRAMES) -> Iterator[Event]:
+                 window_frames: int | None = None) -> Iterator[Event]:
     """Every event of a batch source, in frame order (the common path of files and live capture;
     a live source passes window_frames=1 so that nothing waits beyond its batch).
 
