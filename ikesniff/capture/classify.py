@@ -101,6 +101,10 @@ class PortPlan:
     udp_kind: npt.NDArray[np.uint8]
     tcp_ike: npt.NDArray[np.bool_]
     ports: frozenset[int]
+    udp_kinds: bytes
+    """`udp_kind` again, for the scalar decoder (indexing bytes is cheaper than indexing numpy)."""
+    tcp_ports: bytes
+    """`tcp_ike` again, likewise."""
 
     @classmethod
     def for_ports(cls, ike_ports: frozenset[int]) -> PortPlan:
@@ -111,14 +115,18 @@ class PortPlan:
                 continue
             udp_kind[port] = PORT_ISAKMP if port == 500 else PORT_NAT_T if port == 4500 else PORT_EITHER
             tcp_ike[port] = port != 500
-        return cls(udp_kind, tcp_ike, frozenset(ike_ports))
+        return cls(udp_kind, tcp_ike, frozenset(ike_ports), udp_kind.tobytes(), tcp_ike.tobytes())
 
     def udp(self, sport: int, dport: int) -> int:
         """The scalar twin of `_udp_port_kind`."""
-        source, destination = int(self.udp_kind[sport]), int(self.udp_kind[dport])
+        kinds = self.udp_kinds
+        source, destination = kinds[sport], kinds[dport]
         if source and destination:
-            return int(self.udp_kind[min(sport, dport)])
+            return kinds[min(sport, dport)]
         return source or destination
+
+    def tcp(self, sport: int, dport: int) -> bool:
+        return bool(self.tcp_ports[sport] or self.tcp_ports[dport])
 
 
 class ByteView:

@@ -54,6 +54,10 @@ from .tcpencap import TcpEncapsulation
 Item = IkeDatagram | IcmpError | FrameProblem
 
 IPV6_GENERIC_EXTENSIONS = frozenset({0, 43, 60, 135, 139, 140, 253, 254})
+ETHERNET_LIKE = {LINK_ETHERNET: (12, 14), LINK_SLL: (14, 16), LINK_SLL2: (0, 20)}
+"""Link types with an Ethernet type field: (where the type is, where IP starts)."""
+VERSION_OF_ETHERTYPE = {ETHERTYPE_IPV4: 4, ETHERTYPE_IPV6: 6}
+ETHERTYPE_OF_PPP = {PPP_IPV4: ETHERTYPE_IPV4, PPP_IPV6: ETHERTYPE_IPV6}
 IPV6_FRAGMENT = 44
 MARKER = b"\0\0\0\0"
 _U16 = struct.Struct("!H")
@@ -129,6 +133,9 @@ class ScalarDecoder:
     def _address(self, packed: bytes) -> str:
         return self.names.packed(packed)
 
+    def _where(self, protocol: str, src: bytes, sport: int, dst: bytes, dport: int) -> str:
+        return f"{protocol} {self._address(src)}:{sport} > {self._address(dst)}:{dport}"
+
     def report_given_up(self, given_up: GivenUp, frame: int, time: float) -> None:
         stats = self.stats
         if given_up.reason == "timeout":
@@ -165,8 +172,8 @@ class ScalarDecoder:
     @staticmethod
     def _link(link_type: int, packet: bytes) -> tuple[int, int]:
         size = len(packet)
-        if link_type in (LINK_ETHERNET, LINK_SLL, LINK_SLL2):
-            type_at, offset = {LINK_ETHERNET: (12, 14), LINK_SLL: (14, 16), LINK_SLL2: (0, 20)}[link_type]
+        if link_type in ETHERNET_LIKE:
+            type_at, offset = ETHERNET_LIKE[link_type]
             if size < type_at + 2:
                 return 0, 0
             ethertype = _U16.unpack_from(packet, type_at)[0]
@@ -177,9 +184,9 @@ class ScalarDecoder:
                 offset += 4
             if ethertype == ETHERTYPE_PPPOE_SESSION and size >= offset + 8:
                 protocol = _U16.unpack_from(packet, offset + 6)[0]
-                ethertype = {PPP_IPV4: ETHERTYPE_IPV4, PPP_IPV6: ETHERTYPE_IPV6}.get(protocol, 0)
+                ethertype = ETHERTYPE_OF_PPP.get(protocol, 0)
                 offset += 8
-            return {ETHERTYPE_IPV4: 4, ETHERTYPE_IPV6: 6}.get(ethertype, 0), offset
+            return VERSION_OF_ETHERTYPE.get(ethertype, 0), offset
         if link_type in LINK_RAW_ALIASES:
             version = packet[0] >> 4 if size else 0
             return (version if version in (4, 6) else 0), 0
@@ -269,8 +276,7 @@ class ScalarDecoder:
         report = None
         if offset == 0 and len(payload) >= 4:
             sport, dport = _PORTS.unpack_from(payload)
-            ike = self.plan.udp(sport, dport) if protocol == PROTO_UDP else (
-                self.plan.tcp_ike[sport] or self.plan.tcp_ike[dport])
+            ike = self.plan.udp(sport, dport) if protocol == PROTO_UDP else self.plan.tcp(sport, dport)
             if ike:
                 report = _Fragment(self._address(src), self._address(dst), sport, dport,
                                    "UDP" if protocol == PROTO_UDP else "TCP")
@@ -308,13 +314,14 @@ class ScalarDecoder:
         kind = self.plan.udp(sport, dport)
         if not kind:
             return
-        where = f"UDP {self._address(src)}:{sport} > {self._address(dst)}:{dport}"
         if len(payload) < 8:
-            self.problem(frame, time, f"{where}: UDP header cut short by the capture")
+            self.problem(frame, time, f"{self._where('UDP', src, sport, dst, dport)}: UDP header cut short by "
+                         "the capture")
             return
         udp_length = _U16.unpack_from(payload, 4)[0]
         if udp_length < 8:
-            self.problem(frame, time, f"{where}: UDP length field {udp_length} is less than 8")
+            self.problem(frame, time, f"{self._where('UDP', src, sport, dst, dport)}: UDP length field "
+                         f"{udp_length} is less than 8")
             return
         length = min(udp_length, reported) - 8
         data = payload[8:8 + length]
@@ -329,8 +336,9 @@ class ScalarDecoder:
                 self.observations.append(Observation(_U32.unpack_from(data)[0], self._address(src),
                                                      self._address(dst), "udp-encap", sport, dport, frame, time))
             else:
-                self.problem(frame, time, f"{where}: {len(data)} octets of payload: neither a NAT keepalive, "
-                             "a non-ESP marker nor ESP" + (" (cut short by the capture)" if truncated else ""))
+                self.problem(frame, time, f"{self._where('UDP', src, sport, dst, dport)}: {len(data)} octets of "
+                             "payload: neither a NAT keepalive, a non-ESP marker nor ESP"
+                             + (" (cut short by the capture)" if truncated else ""))
             return
         transport = "udp"
         if marker and kind != PORT_ISAKMP:
@@ -344,9 +352,9 @@ class ScalarDecoder:
         if len(payload) < 4:
             return
         sport, dport = _PORTS.unpack_from(payload)
-        if not (self.plan.tcp_ike[sport] or self.plan.tcp_ike[dport]):
+        if not self.plan.tcp(sport, dport):
             return
-        where = f"TCP {self._address(src)}:{sport} > {self._address(dst)}:{dport}"
+        where = self._where("TCP", src, sport, dst, dport)
         if len(payload) < 20:
             self.problem(frame, time, f"{where}: TCP header cut short by the capture")
             return

@@ -213,13 +213,17 @@ class Pipeline:
         out = decoder.out
         frames: list[int] = []
         events: list[Event] = []
+        data = batch.data
+        starts = batch.offsets[scalar].tolist()
+        stops = (batch.offsets[scalar] + batch.lengths[scalar]).tolist()
+        times = batch.times[scalar].tolist()
+        link_type, first_frame = batch.link_type, batch.first_frame
         after = 0
-        for index in scalar:
+        for index, start, stop, time in zip(scalar, starts, stops, times, strict=True):
             if decoder.reassembler:
                 # Time passed since the last scalar frame may have run a reassembly out.
                 self._expire_fragments(batch, after, index + 1)
-            decoder.decode(batch.link_type, batch.packet(index), batch.first_frame + index,
-                           float(batch.times[index]))
+            decoder.decode(link_type, bytes(data[start:stop]), first_frame + index, time)
             after = index + 1
             if out:
                 for frame, event in out:
