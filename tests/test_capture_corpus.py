@@ -9,6 +9,8 @@ Where tshark provably cannot agree, KNOWN_DIFFERENCES names the file, the frame 
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from dataclasses import astuple
 from pathlib import Path
 
@@ -120,3 +122,20 @@ def test_libpcap_python_and_worker_give_identical_streams(path: Path) -> None:
     assert fast == forked
     assert _comparable(fast_stats) == _comparable(python_stats) == _comparable(forked_stats)
     assert fast_stats.frames > 0
+
+
+CONVERTED = ["tcpdump/isakmp4500.pcap", "ndpi/ipsec_isakmp_esp.pcap", "arkime/IKEv2.pcap", "wireshark-wiki/test1.pcap",
+             "zeek-spicy-ipsec/ipsec_client.pcap"]
+
+
+@pytest.mark.skipif(not shutil.which("editcap"), reason="editcap (tshark's package) is not installed")
+@pytest.mark.parametrize("name", CONVERTED)
+@pytest.mark.parametrize("target", ["pcapng", "nsecpcap"])
+def test_editcap_conversions_give_the_same_stream(tmp_path: Path, name: str, target: str) -> None:
+    original = CORPUS / name
+    converted = tmp_path / f"converted.{target}"
+    subprocess.run(["editcap", "-F", target, str(original), str(converted)], check=True, capture_output=True)
+    expected, _ = _stream(original, worker="never")
+    for reader in ("auto", "python"):
+        got, _ = _stream(converted, reader=reader, worker="never")
+        assert _same(got, expected), f"{name} as {target} through {reader}"
