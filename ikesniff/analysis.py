@@ -17,6 +17,8 @@ from .events import MessageEvent, NotifyRef
 from .tracker import Tracker
 
 CISCO_FRAGMENT = 132
+ENCRYPTED_TYPES = (46, 53)
+"""IKEv2 SK and SKF: the message is encrypted (the IKEv1 E flag says so for IKEv1)."""
 
 
 @dataclass(slots=True)
@@ -46,18 +48,19 @@ class Analysis:
         label = source
         for item in read_capture(source, self.stats, self.ike_ports):
             if isinstance(item, IkeDatagram):
-                yield from self._datagram(item, label)
+                message = parse_message(item.data, self.memo)
+                yield self._event(message, item.data, item, label, list(item.frames))
+                if message.version == 1 and message.header.next_payload == CISCO_FRAGMENT:
+                    yield from self._cisco_fragments(message, item, label)
             elif isinstance(item, FrameProblem):
                 self.decode_errors += 1
                 yield item
 
-    def _datagram(self, datagram: IkeDatagram, label: str) -> Iterator[DecodedMessage]:
-        message = parse_message(datagram.data, self.memo)
-        yield self._event(message, datagram.data, datagram, label, list(datagram.frames))
-        if message.version == 1 and any(p.type == CISCO_FRAGMENT for p in message.payloads):
-            for payload in message.payloads:
-                if not isinstance(payload, CiscoFragmentPayload):
-                    continue
+    def _cisco_fragments(self, message: Message, datagram: IkeDatagram,
+                         label: str) -> Iterator[DecodedMessage]:
+        """The message that a Cisco fragment (payload 132, always alone in its message) completes."""
+        for payload in message.payloads:
+            if isinstance(payload, CiscoFragmentPayload):
                 done = self.fragments.feed(message.header.spi_i, message.header.spi_r, payload,
                                            datagram.frame, sender=(datagram.src, datagram.sport))
                 if done is not None:
@@ -70,11 +73,14 @@ class Analysis:
         names: list[str] = []
         types: list[int] = []
         notifies: list[NotifyRef] = []
+        encrypted = message.version == 1 and bool(header.flags & 0x01)
         for payload in message.payloads:
             names.append(payload.name)
             types.append(payload.type)
             if isinstance(payload, Notify):
                 notifies.append(NotifyRef(payload.notify_name, payload.notify_type))
+            elif payload.type in ENCRYPTED_TYPES and message.version == 2:
+                encrypted = True
         seen = self.tracker.observe(message, raw, datagram.frame, datagram.src, datagram.dst, notifies)
         self.messages += 1
         if message.errors:
@@ -83,6 +89,6 @@ class Analysis:
             "message", datagram.frame, datagram.time, datagram.src, datagram.sport, datagram.dst,
             datagram.dport, datagram.transport, message.version, header.spi_i.hex(), header.spi_r.hex(),
             header.exchange_type, message.exchange_name, header.message_id, seen.response, seen.initiator,
-            header.length, names, notifies, message.encrypted, False, seen.retransmission, seen.ike_sa.id,
+            header.length, names, notifies, encrypted, False, seen.retransmission, seen.ike_sa.id,
             message.errors, types, frames, label)
         return DecodedMessage(event, message)
