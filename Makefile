@@ -41,20 +41,7 @@ lint: setup
 lab: setup
 	$(PYTHON) lab/run.py --all
 
-# Speed and memory against tshark on generated captures (bench/README.md); about 7 minutes.
-bench: setup
-	$(PYTHON) bench/run.py
-
-bench-check: setup
-	$(PYTHON) bench/run.py --check
-
-bench-quick: setup
-	$(PYTHON) bench/run.py --scale 0.1 --runs 1
-
 lab-clean:
-	$(PYTHON) lab/run.py --cleanup
-
-clean:
 	$(PYTHON) lab/run.py --cleanup
 
 # Speed and memory against tshark on generated captures (bench/README.md); about 7 minutes.
