@@ -51,7 +51,8 @@ def main_command(read: tuple[str, ...], more_files: tuple[str, ...], as_json: bo
         fail("standard input ('-') can be read only once")
     analysis = Analysis(ike_ports=frozenset({500, 4500, *ike_ports}))
     started = time.perf_counter()
-    writer = JsonLinesWriter(sys.stdout.buffer) if as_json else None
+    live_stream = "-" in files  # e.g. tcpdump -U -w - | ikesniff -r -: every event goes out at once
+    writer = JsonLinesWriter(sys.stdout.buffer, batch=1 if live_stream else 512) if as_json else None
     first_time: float | None = None
     for path in files:
         try:

@@ -24,13 +24,15 @@ SECRET_FIELDS = {"password"}
 class JsonLinesWriter:
     """One JSON object per line; events are dataclasses serialised field by field."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    def __init__(self, stream: IO[bytes], batch: int = 512) -> None:
         self.stream = stream
+        self.batch = batch
+        """Events kept before a write: 1 for a live stream, where each line must go out at once."""
         self.pending: list[bytes] = []
 
     def write(self, event: Any) -> None:
         self.pending.append(orjson.dumps(event))
-        if len(self.pending) >= 512:
+        if len(self.pending) >= self.batch:
             self.flush()
 
     def flush(self) -> None:

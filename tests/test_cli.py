@@ -118,3 +118,33 @@ def test_unreadable_input_is_one_line_and_exit_2(tmp_path: Path, make_input, wor
 def test_no_input_is_a_usage_error() -> None:
     result = ikesniff()
     assert result.returncode == 2 and "Traceback" not in result.stderr.decode()
+
+
+def test_standard_input_is_read_as_a_live_stream() -> None:
+    """`tcpdump -U -w - | ikesniff -r - --json`: a message comes out before the input ends."""
+    import select
+    import struct
+
+    data = (REPO / "pcaps" / "ikev2-psk.pcap").read_bytes()
+    offset, records = 24, []
+    while offset < len(data):
+        length = struct.unpack_from("<I", data, offset + 8)[0]
+        records.append(data[offset:offset + 16 + length])
+        offset += 16 + length
+    process = subprocess.Popen([sys.executable, "-m", "ikesniff", "-r", "-", "--json"], cwd=REPO,
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        process.stdin.write(data[:24] + records[0])
+        process.stdin.flush()
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        assert ready, "no event while the input stayed open"
+        first = json.loads(process.stdout.readline())
+        assert first["event"] == "message" and first["frame"] == 1
+        process.stdin.write(b"".join(records[1:]))
+        process.stdin.close()
+        rest = [json.loads(line) for line in process.stdout.read().splitlines()]
+        assert rest[-1]["event"] == "summary" and rest[-1]["ike_messages"] == 6
+    finally:
+        process.kill()
+        process.wait()
