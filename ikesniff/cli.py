@@ -18,7 +18,7 @@ from . import __version__
 from .analysis import Analysis, DecodedMessage
 from .capture import CaptureError
 from .capture.events import FrameProblem
-from .events import SummaryEvent
+from .events import EspFlowSummary, SummaryEvent
 from .output import JsonLinesWriter, message_line, message_tree
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -79,6 +79,11 @@ def main_command(read: tuple[str, ...], more_files: tuple[str, ...], as_json: bo
         writer.write(summary)
         writer.flush()
     else:
+        if verbose:
+            for flow in summary.esp:
+                click.echo(f"ESP spi 0x{flow.spi} {flow.src}:{flow.sport} > {flow.dst}:{flow.dport} "
+                           f"{flow.protocol}: {flow.packets} packets, frames {flow.first_frame}-"
+                           f"{flow.last_frame}, {flow.last_time - flow.first_time:.3f} s")
         click.echo(f"{summary.frames} frames, {summary.ike_messages} IKE messages, {summary.ike_sas} IKE SAs, "
                    f"{summary.esp_packets + summary.esp_in_udp_packets} ESP packets in {summary.esp_flows} flows, "
                    f"{summary.decode_errors} decode errors, {summary.seconds:.2f} s", err=not quiet)
@@ -98,7 +103,11 @@ def _summary(analysis: Analysis, files: list[str], seconds: float) -> SummaryEve
     return SummaryEvent(
         "summary", files, stats.frames, analysis.messages, len(analysis.tracker.ike_sas), len(addresses),
         {}, analysis.decode_errors, stats.esp_packets, stats.esp_in_udp_packets, stats.nat_keepalives,
-        len(stats.esp_flows), stats.ip_fragments, stats.reassembly_timeouts, round(seconds, 3))
+        len(stats.esp_flows), stats.ip_fragments, stats.reassembly_timeouts, round(seconds, 3),
+        [EspFlowSummary(f"{flow.spi:08x}", flow.transport, flow.src, flow.sport, flow.dst, flow.dport,
+                        flow.packets, flow.first_frame, flow.last_frame, flow.first_time, flow.last_time)
+         for flow in sorted([*stats.esp_flows.values(), *stats.ah_flows.values()],
+                            key=lambda flow: flow.first_frame)])
 
 
 def main() -> None:

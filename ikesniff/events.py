@@ -61,6 +61,25 @@ class MessageEvent:
 
 
 @dataclass(slots=True)
+class EspFlowSummary:
+    """Data-plane packets of one SPI in one direction: tells a live CHILD_SA from a dead one."""
+
+    spi: str
+    """The SPI as 8 lowercase hex digits."""
+    protocol: str
+    """'esp', 'udp-encap' (ESP in UDP), 'tcp-encap' (ESP in RFC 8229 TCP) or 'ah'."""
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    packets: int
+    first_frame: int
+    last_frame: int
+    first_time: float
+    last_time: float
+
+
+@dataclass(slots=True)
 class SummaryEvent:
     """The last line: what was read and how long it took."""
 
@@ -80,3 +99,5 @@ class SummaryEvent:
     ip_fragments: int
     reassembly_timeouts: int
     seconds: float
+    esp: list[EspFlowSummary] = field(default_factory=list)
+    """Every ESP / ESP-in-UDP / AH flow seen (per SPI and direction), exact counts."""
