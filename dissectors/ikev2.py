@@ -976,14 +976,20 @@ def _parse_ts(raw: RawPayload, name: str, errors: list[str]) -> Payload:
 
 # --- SK, SKF --------------------------------------------------------------------------------------
 
+def _inner_name(payload_type: int) -> str:
+    """Name of the first payload inside SK/SKF: NONE (0) when the plaintext carries no payload
+    (an empty INFORMATIONAL, i.e. a liveness check) or, in SKF, in every fragment but the first."""
+    return "NONE" if payload_type == 0 else _name(registry.PAYLOAD_NAMES, payload_type)
+
+
 def _parse_encrypted(raw: RawPayload, name: str, errors: list[str]) -> Payload:
     return Encrypted(raw.type, name, raw.offset, raw.length, bool(raw.flags & 0x80), raw.next_type,
-                     _name(registry.PAYLOAD_NAMES, raw.next_type), bytes(raw.body))
+                     _inner_name(raw.next_type), bytes(raw.body))
 
 
 def _parse_encrypted_fragment(raw: RawPayload, name: str, errors: list[str]) -> Payload:
     payload = EncryptedFragment(raw.type, name, raw.offset, raw.length, bool(raw.flags & 0x80),
-                                raw.next_type, _name(registry.PAYLOAD_NAMES, raw.next_type))
+                                raw.next_type, _inner_name(raw.next_type))
     body = raw.body
     if len(body) < 4:
         _short_body(raw, name, len(body), "fragment number and total", errors)
