@@ -81,7 +81,8 @@ class Analysis:
                 notifies.append(NotifyRef(payload.notify_name, payload.notify_type))
             elif payload.type in ENCRYPTED_TYPES and message.version == 2:
                 encrypted = True
-        seen = self.tracker.observe(message, raw, datagram.frame, datagram.src, datagram.dst, notifies)
+        seen = self.tracker.observe(message, raw, datagram.frame, datagram.time, datagram.src, datagram.dst,
+                                    notifies)
         self.messages += 1
         if message.errors:
             self.decode_errors += 1

@@ -32,8 +32,16 @@ from .events import NotifyRef
 
 R_U_THERE_ACK = 36137
 ZERO_SPI = bytes(8)
-DIGESTS_KEPT_PER_SA = 64
-"""Enough for every retransmission series of one SA; bounds memory per SA, not per capture."""
+DIGESTS_KEPT_PER_SA = 16
+"""Distinct recent messages remembered per SA. A retransmission repeats one of the last few
+messages of its side (RFC 7296 §2.1 keeps one request in flight per window slot; IKEv1 peers
+resend their last message), so 16 catches every series while bounding memory per SA."""
+
+RETRANSMISSION_HORIZON = 300.0
+"""Seconds of silence after which an SA's recent messages are forgotten: longer than any
+retransmission schedule (strongSwan gives up after about 165 s, libreswan after 60)."""
+SWEEP_EVERY = 4096
+"""Messages between two looks for idle SAs."""
 
 
 @dataclass(slots=True)
@@ -49,6 +57,7 @@ class IkeSa:
     initiator_address: str | None = None
     first_frame: int = 0
     last_frame: int = 0
+    last_time: float = 0.0
     messages: int = 0
     requesters: dict[int, str] = field(default_factory=dict)
     """IKEv1: message id -> address of the side that sent its first message."""
@@ -69,11 +78,12 @@ class Observation:
 class Tracker:
     def __init__(self) -> None:
         self.ike_sas: dict[tuple[int, bytes], IkeSa] = {}
+        self.observed = 0
 
     def peer_pairs(self) -> list[frozenset[str]]:
         return [ike_sa.peers for ike_sa in self.ike_sas.values()]
 
-    def observe(self, message: Message, raw: bytes, frame: int, src: str, dst: str,
+    def observe(self, message: Message, raw: bytes, frame: int, time: float, src: str, dst: str,
                 notifies: Sequence[NotifyRef]) -> Observation:
         header = message.header
         key = (message.version, header.spi_i)
@@ -86,6 +96,10 @@ class Tracker:
             ike_sa.spi_r = header.spi_r
         ike_sa.messages += 1
         ike_sa.last_frame = frame
+        ike_sa.last_time = time
+        self.observed += 1
+        if self.observed % SWEEP_EVERY == 0:
+            self._forget_idle(time)
 
         if message.version == 2:
             initiator = message.is_initiator
@@ -100,6 +114,14 @@ class Tracker:
             if len(ike_sa.digests) > DIGESTS_KEPT_PER_SA:
                 del ike_sa.digests[next(iter(ike_sa.digests))]
         return Observation(ike_sa, initiator, response, earlier is not None, earlier)
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop the message memory of SAs silent for longer than any retransmission series, so
+        that memory follows the SAs still talking, not the length of the capture."""
+        for ike_sa in self.ike_sas.values():
+            if ike_sa.digests and now - ike_sa.last_time > RETRANSMISSION_HORIZON:
+                ike_sa.digests = {}
+                ike_sa.requesters = {}
 
     @staticmethod
     def _ikev1_roles(ike_sa: IkeSa, message: Message, src: str,
