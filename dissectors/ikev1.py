@@ -38,6 +38,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from . import ikev1_registry as registry
+from .asn1 import dn_text, printable
 from .common import PayloadMemo, RawPayload, message_end, parse_attributes, walk_payloads
 from .model import ISAKMP_HEADER_LENGTH, Attribute, Header, Message, Notify, OpaquePayload, Payload
 from .vendor_ids import identify_vendor
@@ -548,7 +549,7 @@ def _parse_certificate_request(buf: memoryview, raw: RawPayload, errors: list[st
     request.encoding_name = registry.CERT_ENCODING_NAMES.get(encoding) or f"UNKNOWN_{encoding}"
     request.authority = authority = bytes(body[1:])
     if authority:
-        request.authority_name = _render_dn(authority) or ""
+        request.authority_name = dn_text(authority) or ""
     return request
 
 
@@ -596,20 +597,13 @@ def render_identity(id_type: int, data: bytes) -> tuple[str, str | None]:
             return f"{ipaddress.IPv4Address(data[:4])}-{ipaddress.IPv4Address(data[4:])}", None
         return f"{ipaddress.IPv6Address(data[:16])}-{ipaddress.IPv6Address(data[16:])}", None
     if id_type in (registry.ID_FQDN, registry.ID_USER_FQDN):
-        return _printable(data.decode("utf-8", "backslashreplace")), None
+        return printable(data.decode("utf-8", "backslashreplace")), None
     if id_type == registry.ID_DER_ASN1_DN:
-        dn = _render_dn(data)
+        dn = dn_text(data)
         if dn is None:
             return data.hex(), "is not a well-formed DER distinguished name"
         return dn, None
     return data.hex(), None
-
-
-def _printable(text: str) -> str:
-    """`text` with control characters shown as \\xNN escapes (an identity may hold any octet)."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 def _subnet_text(address: str, mask: bytes, bits: int) -> str:
@@ -619,65 +613,6 @@ def _subnet_text(address: str, mask: bytes, bits: int) -> str:
         return f"{address}/{prefix}"
     netmask = ipaddress.IPv4Address(mask) if bits == 32 else ipaddress.IPv6Address(mask)
     return f"{address}/{netmask}"
-
-
-def _der_item(data: bytes, position: int) -> tuple[int, int, int]:
-    """(tag, start of content, end of content) of the DER item at `position`; ValueError if malformed."""
-    if position + 2 > len(data):
-        raise ValueError("truncated DER header")
-    tag = data[position]
-    length = data[position + 1]
-    position += 2
-    if length & 0x80:
-        count = length & 0x7F
-        if count == 0 or count > 4 or position + count > len(data):
-            raise ValueError("bad DER length")
-        length = int.from_bytes(data[position:position + count], "big")
-        position += count
-    if position + length > len(data):
-        raise ValueError("DER content runs past the end")
-    return tag, position, position + length
-
-
-def _oid_text(raw: bytes) -> str:
-    if not raw:
-        raise ValueError("empty OID")
-    parts = [str(min(raw[0] // 40, 2)), str(raw[0] - 40 * min(raw[0] // 40, 2))]
-    value = 0
-    for octet in raw[1:]:
-        value = (value << 7) | (octet & 0x7F)
-        if not octet & 0x80:
-            parts.append(str(value))
-            value = 0
-    return ".".join(parts)
-
-
-def _render_dn(data: bytes) -> str | None:
-    """RFC 4514-like text ("C=CH, O=strongSwan, CN=moon") of a DER Name, None when malformed."""
-    try:
-        tag, position, end = _der_item(data, 0)
-        if tag != 0x30 or end != len(data):
-            return None
-        parts: list[str] = []
-        while position < end:
-            set_tag, set_start, set_end = _der_item(data, position)
-            if set_tag != 0x31:
-                return None
-            inner = set_start
-            while inner < set_end:
-                sequence_tag, sequence_start, sequence_end = _der_item(data, inner)
-                oid_tag, oid_start, oid_end = _der_item(data, sequence_start)
-                if sequence_tag != 0x30 or oid_tag != 0x06:
-                    return None
-                oid = _oid_text(data[oid_start:oid_end])
-                _value_tag, value_start, value_end = _der_item(data, oid_end)
-                text = _printable(data[value_start:value_end].decode("utf-8", "backslashreplace"))
-                parts.append(f"{registry.DN_ATTRIBUTE_NAMES.get(oid, oid)}={text}")
-                inner = sequence_end
-            position = set_end
-        return ", ".join(parts)
-    except ValueError:
-        return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -856,7 +791,7 @@ def _cfg_attribute(attribute_type: int, name: str, value: bytes) -> Attribute:
     if attribute_type in registry.CFG_SECRET_ATTRIBUTES:
         return Attribute(attribute_type, name, b"", f"<{len(value)} octets not kept>")
     if attribute_type in registry.CFG_TEXT_ATTRIBUTES:
-        return Attribute(attribute_type, name, value, _printable(value.decode("utf-8", "backslashreplace")))
+        return Attribute(attribute_type, name, value, printable(value.decode("utf-8", "backslashreplace")))
     if attribute_type in registry.CFG_IPV4_ATTRIBUTES and len(value) % 4 == 0:
         addresses = [str(ipaddress.IPv4Address(value[i:i + 4])) for i in range(0, len(value), 4)]
         return Attribute(attribute_type, name, value, " ".join(addresses))

@@ -598,22 +598,3 @@ OAKLEY_ENCRYPTION_SHORT: dict[int, str] = {
 }
 LIFE_UNIT_SHORT: dict[int, str] = {1: "s", 2: "KB"}
 
-# X.500 attribute types for rendering DER_ASN1_DN identities (RFC 4514 §3 short names).
-DN_ATTRIBUTE_NAMES: dict[str, str] = {
-    "2.5.4.3": "CN",
-    "2.5.4.4": "SN",
-    "2.5.4.5": "serialNumber",
-    "2.5.4.6": "C",
-    "2.5.4.7": "L",
-    "2.5.4.8": "ST",
-    "2.5.4.9": "street",
-    "2.5.4.10": "O",
-    "2.5.4.11": "OU",
-    "2.5.4.12": "title",
-    "2.5.4.42": "GN",
-    "2.5.4.43": "initials",
-    "2.5.4.46": "dnQualifier",
-    "1.2.840.113549.1.9.1": "E",
-    "0.9.2342.19200300.100.1.25": "DC",
-    "0.9.2342.19200300.100.1.1": "UID",
-}

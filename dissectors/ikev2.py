@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from ipaddress import IPv6Address
 
 from . import ikev2_registry as registry
+from .asn1 import algorithm_identifier_oid, dn_text, oid_text
 from .common import PayloadMemo, RawPayload, message_end, parse_attributes, walk_payloads
 from .model import ISAKMP_HEADER_LENGTH, Attribute, Header, Message, Notify, OpaquePayload, Payload
 from .vendor_ids import identify_vendor
@@ -307,84 +308,12 @@ def _at(payload: Payload) -> str:
     return f"{payload.name} at offset {payload.offset}"
 
 
-# A few DER readers, enough to print a Distinguished Name and an RFC 7427 AlgorithmIdentifier.
-
-_DER_STRING_TAGS = {0x0C: "utf-8", 0x13: "latin-1", 0x14: "latin-1", 0x16: "latin-1", 0x1E: "utf-16-be"}
-
-
-def _der_item(der: bytes, pos: int) -> tuple[int, int, int]:
-    """(tag, content start, content end) of the TLV at `pos`; ValueError when it does not fit."""
-    if pos + 2 > len(der):
-        raise ValueError("truncated")
-    tag, first = der[pos], der[pos + 1]
-    start = pos + 2
-    if first & 0x80:
-        count = first & 0x7F
-        if count == 0 or count > 3 or start + count > len(der):
-            raise ValueError("bad length")
-        size = int.from_bytes(der[start:start + count], "big")
-        start += count
-    else:
-        size = first
-    if start + size > len(der):
-        raise ValueError("overrun")
-    return tag, start, start + size
-
-
-def _oid_text(oid: bytes) -> str:
-    if not oid:
-        return ""
-    arcs = [str(oid[0] // 40), str(oid[0] % 40)] if oid[0] < 80 else ["2", str(oid[0] - 80)]
-    value = 0
-    for octet in oid[1:]:
-        value = (value << 7) | (octet & 0x7F)
-        if not octet & 0x80:
-            arcs.append(str(value))
-            value = 0
-    return ".".join(arcs)
-
-
-def _dn_text(der: bytes) -> str | None:
-    """'C=FI, O=Example, CN=gw.example' for a DER Name, None when it does not read simply."""
-    try:
-        tag, pos, end = _der_item(der, 0)
-        if tag != 0x30 or end != len(der):
-            return None
-        parts: list[str] = []
-        while pos < end:
-            tag, inner, set_end = _der_item(der, pos)
-            if tag != 0x31:
-                return None
-            while inner < set_end:
-                tag, attribute, attribute_end = _der_item(der, inner)
-                tag_oid, oid_start, oid_end = _der_item(der, attribute)
-                tag_value, value_start, value_end = _der_item(der, oid_end)
-                if tag != 0x30 or tag_oid != 0x06:
-                    return None
-                oid = der[oid_start:oid_end]
-                label = registry.DN_ATTRIBUTE_OIDS.get(oid) or _oid_text(oid)
-                encoding = _DER_STRING_TAGS.get(tag_value)
-                raw_value = der[value_start:value_end]
-                value = raw_value.decode(encoding, "replace") if encoding else raw_value.hex()
-                parts.append(f"{label}={value}")
-                inner = attribute_end
-            pos = set_end
-        return ", ".join(parts)
-    except (ValueError, IndexError):
-        return None
-
-
 def _algorithm_identifier_name(der: bytes) -> str | None:
     """The algorithm of a DER AlgorithmIdentifier, by name when known, else as a dotted OID."""
-    try:
-        tag, pos, _ = _der_item(der, 0)
-        tag_oid, oid_start, oid_end = _der_item(der, pos)
-    except (ValueError, IndexError):
+    oid = algorithm_identifier_oid(der)
+    if oid is None:
         return None
-    if tag != 0x30 or tag_oid != 0x06:
-        return None
-    oid = der[oid_start:oid_end]
-    return registry.SIGNATURE_ALGORITHM_OIDS.get(oid) or _oid_text(oid)
+    return registry.SIGNATURE_ALGORITHM_OIDS.get(oid) or oid_text(oid)
 
 
 # --- SA -------------------------------------------------------------------------------------------
@@ -591,7 +520,7 @@ def _identity_value(id_type: int, data: bytes, payload: Payload, errors: list[st
     if id_type == 2 or id_type == 3:
         return _text(data)
     if id_type == 9:
-        return _dn_text(data) or data.hex()
+        return dn_text(data) or data.hex()
     return data.hex()
 
 

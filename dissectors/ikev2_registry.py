@@ -530,24 +530,6 @@ SIGNATURE_ALGORITHM_OIDS: dict[bytes, str] = {
     bytes.fromhex("2b6571"): "Ed448",
 }
 
-# --- Distinguished-name attribute OIDs (X.520 / RFC 4519 short names) for readable ID_DER_ASN1_DN.
-DN_ATTRIBUTE_OIDS: dict[bytes, str] = {
-    bytes.fromhex("550403"): "CN",
-    bytes.fromhex("550404"): "SN",
-    bytes.fromhex("550405"): "serialNumber",
-    bytes.fromhex("550406"): "C",
-    bytes.fromhex("550407"): "L",
-    bytes.fromhex("550408"): "ST",
-    bytes.fromhex("550409"): "street",
-    bytes.fromhex("55040a"): "O",
-    bytes.fromhex("55040b"): "OU",
-    bytes.fromhex("55040c"): "title",
-    bytes.fromhex("55042a"): "GN",
-    bytes.fromhex("2a864886f70d010901"): "E",
-    bytes.fromhex("0992268993f22c640119"): "DC",
-    bytes.fromhex("0992268993f22c640101"): "UID",
-}
-
 # --- IP protocol numbers used in traffic selector texts (IANA "Protocol Numbers", the usual few).
 IP_PROTOCOLS: dict[int, str] = {
     1: "icmp",
