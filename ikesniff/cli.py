@@ -6,15 +6,18 @@ Exit status: 0 all tunnels healthy, 1 a failure was diagnosed, 2 bad usage or un
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import gc
 import os
 import sys
+import textwrap
 import time
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
-from . import __version__
+from . import __version__, catalog
 from .analysis import Analysis, DecodedMessage
 from .capture import CaptureError
 from .capture.events import FrameProblem
@@ -110,13 +113,101 @@ def _summary(analysis: Analysis, files: list[str], seconds: float) -> SummaryEve
                             key=lambda flow: flow.first_frame)])
 
 
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("code", required=False)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per cause (JSON Lines), nothing else.")
+def causes_command(code: str | None, as_json: bool) -> None:
+    """Print the cause catalog, or one cause (CODE, or a Huawei fault-cause name) in full."""
+    try:
+        entries = catalog.causes() if code is None else (_find_cause(code),)
+    except catalog.CatalogError as error:
+        fail(str(error))
+    if as_json:
+        writer = JsonLinesWriter(sys.stdout.buffer)
+        for entry in entries:
+            writer.write(_cause_event(entry))
+        writer.flush()
+    elif code is not None:
+        _print_cause(entries[0])
+    else:
+        _print_catalog(entries)
+    sys.exit(EXIT_OK)
+
+
+def _find_cause(code: str) -> catalog.Cause:
+    known = catalog.catalog()
+    folded = {cause.code.lower(): cause for cause in known.causes}
+    for lookup in (known.cause, lambda text: folded[text.lower()], known.huawei_cause):
+        try:
+            return lookup(code)
+        except KeyError:
+            pass
+    close = difflib.get_close_matches(code, [cause.code for cause in known.causes], n=1)
+    fail(f"unknown cause code {code!r}" + (f" (did you mean {close[0]}?)" if close else "")
+         + "; 'ikesniff causes' lists them")
+
+
+def _cause_event(cause: catalog.Cause) -> dict[str, Any]:
+    fields = dataclasses.asdict(cause)
+    fields["keyword_variants"] = {keyword: list(spellings) for keyword, spellings in cause.keyword_variants}
+    return {"event": "cause", **fields}
+
+
+def _print_catalog(causes: tuple[catalog.Cause, ...]) -> None:
+    rows = [(c.code, "-" if c.phase is None else str(c.phase), c.huawei or "-", c.summary) for c in causes]
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.table import Table
+        table = Table(header_style="bold")
+        table.add_column("code", no_wrap=True)
+        table.add_column("phase", justify="center")
+        table.add_column("Huawei")
+        table.add_column("summary")
+        for row in rows:
+            table.add_row(*row)
+        Console(highlight=False).print(table)
+        return
+    widths = [max(len(row[column]) for row in [("CODE", "PHASE", "HUAWEI", ""), *rows]) for column in range(3)]
+    for row in [("CODE", "PHASE", "HUAWEI", "SUMMARY"), *rows]:
+        click.echo("  ".join(text.ljust(width) for text, width in zip(row, widths)) + "  " + row[3])
+
+
+def _print_cause(cause: catalog.Cause) -> None:
+    def paragraph(title: str, text: str) -> None:
+        click.echo(f"\n{title}:")
+        click.echo(textwrap.fill(text, 100, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False))
+
+    phase = "either phase" if cause.phase is None else f"phase {cause.phase}"
+    console = f" ({cause.console_name})" if cause.console_name else ""
+    click.echo(f"{cause.code}{console}, {phase}: {cause.summary}")
+    paragraph("What went wrong", cause.message)
+    paragraph("What to change", cause.remedy)
+    if cause.match_keywords:
+        click.echo("\nLog keywords:")
+        for keyword in cause.match_keywords:
+            click.echo(f"  {keyword}")
+    click.echo(f"\nHuawei name: {cause.huawei or '-'}")
+    if cause.huawei_causes:
+        click.echo(f"Huawei causes read as {cause.code}: {'; '.join(cause.huawei_causes)}")
+    if cause.related:
+        click.echo(f"Related: {', '.join(cause.related)}")
+    if cause.notes:
+        paragraph("Notes", cause.notes)
+    click.echo("\nSources:")
+    for source in cause.sources:
+        click.echo(f"  {source.seed}: {source.section}")
+
+
 def main() -> None:
     # Messages are short-lived and free of reference cycles: collect cycles rarely, and never
     # walk the objects that exist at start-up (registries, tables).
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)
     try:
-        main_command(standalone_mode=False)
+        if sys.argv[1:2] == ["causes"]:
+            causes_command(args=sys.argv[2:], prog_name="ikesniff causes", standalone_mode=False)
+        else:
+            main_command(standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(130)
     except click.ClickException as error:
