@@ -122,15 +122,19 @@ def causes_command(code: str | None, as_json: bool) -> None:
         entries = catalog.causes() if code is None else (_find_cause(code),)
     except catalog.CatalogError as error:
         fail(str(error))
-    if as_json:
-        writer = JsonLinesWriter(sys.stdout.buffer)
-        for entry in entries:
-            writer.write(_cause_event(entry))
-        writer.flush()
-    elif code is not None:
-        _print_cause(entries[0])
-    else:
-        _print_catalog(entries)
+    try:
+        if as_json:
+            writer = JsonLinesWriter(sys.stdout.buffer)
+            for entry in entries:
+                writer.write(_cause_event(entry))
+            writer.flush()
+        elif code is not None:
+            _print_cause(entries[0])
+        else:
+            _print_catalog(entries)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `| head`: caught here, because click turns it into exit status 1
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     sys.exit(EXIT_OK)
 
 
