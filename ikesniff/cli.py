@@ -13,6 +13,8 @@ import os
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import click
@@ -47,6 +49,22 @@ def fail(text: str) -> NoReturn:
 def main_command(read: tuple[str, ...], more_files: tuple[str, ...], as_json: bool, verbose: bool,
                  quiet: bool, ike_ports: tuple[int, ...], count: int | None) -> None:
     """Read IKEv1/IKEv2 traffic and show every message."""
+    with reader_may_leave():
+        _read(read, more_files, as_json, verbose, quiet, ike_ports, count)
+
+
+@contextmanager
+def reader_may_leave() -> Iterator[None]:
+    """`ikesniff ... | head`: a reader that stops early is no error (click would exit with status 1)."""
+    try:
+        yield
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_OK)
+
+
+def _read(read: tuple[str, ...], more_files: tuple[str, ...], as_json: bool, verbose: bool,
+          quiet: bool, ike_ports: tuple[int, ...], count: int | None) -> None:
     files = list(read) + list(more_files)
     if not read:
         fail("no input: give a capture with -r FILE (see ikesniff --help)")
@@ -122,7 +140,7 @@ def causes_command(code: str | None, as_json: bool) -> None:
         entries = catalog.causes() if code is None else (_find_cause(code),)
     except catalog.CatalogError as error:
         fail(str(error))
-    try:
+    with reader_may_leave():
         if as_json:
             writer = JsonLinesWriter(sys.stdout.buffer)
             for entry in entries:
@@ -133,8 +151,6 @@ def causes_command(code: str | None, as_json: bool) -> None:
         else:
             _print_catalog(entries)
         sys.stdout.flush()
-    except BrokenPipeError:  # `| head`: caught here, because click turns it into exit status 1
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     sys.exit(EXIT_OK)
 
 

@@ -148,3 +148,14 @@ def test_standard_input_is_read_as_a_live_stream() -> None:
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_reader_that_stops_early_is_no_error() -> None:
+    """`ikesniff -r F -v | head -1` ends with status 0, like tcpdump. The tree (1.3 MB) overflows the
+    pipe, so ikesniff is still writing when head leaves."""
+    big = CORPUS / "ndpi" / "ipsec_isakmp_esp.pcap"
+    pipeline = subprocess.run(f"{sys.executable} -m ikesniff -r {big} -v | head -1; exit ${{PIPESTATUS[0]}}",
+                              shell=True, executable="/bin/bash", cwd=REPO, capture_output=True, timeout=60,
+                              check=False)
+    assert pipeline.returncode == 0, pipeline.stderr
+    assert len(pipeline.stdout.splitlines()) == 1 and b"Traceback" not in pipeline.stderr
