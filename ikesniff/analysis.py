@@ -41,7 +41,6 @@ class Analysis:
     memo: PayloadMemo = field(default_factory=PayloadMemo)
     messages: int = 0
     decode_errors: int = 0
-    problems: list[FrameProblem] = field(default_factory=list)
 
     def run(self, source: str) -> Iterator[DecodedMessage | FrameProblem]:
         """Events of one capture file, in capture order. Opening errors raise CaptureError."""
