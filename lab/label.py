@@ -91,6 +91,35 @@ def expect_problems(expect: dict[str, Any], observed: dict[str, Any], logs: dict
     return problems
 
 
+def timeline_problems(expect: dict[str, Any], timeline: list[dict[str, Any]]) -> list[str]:
+    """What the scenario promised about notifies, payloads inside encryption and retransmissions.
+
+    ``wire`` keys: ``notifies`` (readable in clear), ``inner_notifies`` and ``inner_payloads`` (only with the
+    key table), ``repeats`` (messages identical to an earlier one), ``icmp`` (ICMP errors, e.g. ``"3/3"``);
+    each maps a name to a count (``2``, ``">=1"``, ``0``).
+    """
+    problems = []
+    wire_expect = expect.get("wire", {})
+    counted: dict[str, dict[str, int]] = {"notifies": {}, "inner_notifies": {}, "inner_payloads": {}, "icmp": {}}
+    for entry in timeline:
+        if "icmp" in entry:
+            counted["icmp"][entry["icmp"]] = counted["icmp"].get(entry["icmp"], 0) + 1
+            continue
+        for key, field in (("notifies", "notifies"), ("inner_notifies", "inner_notifies"),
+                           ("inner_payloads", "inner")):
+            for name in entry[field]:
+                counted[key][name] = counted[key].get(name, 0) + 1
+    for key, table in counted.items():
+        for name, count in wire_expect.get(key, {}).items():
+            if not wire.check_count(count, table.get(name, 0)):
+                problems.append(f"{key}: {table.get(name, 0)} {name} in the capture, expected {count}")
+    if "repeats" in wire_expect:
+        repeats = sum(1 for entry in timeline if entry.get("repeat_of"))
+        if not wire.check_count(wire_expect["repeats"], repeats):
+            problems.append(f"{repeats} retransmitted messages in the capture, expected {wire_expect['repeats']}")
+    return problems
+
+
 def spi_problems(observed: dict[str, Any], facts: dict[str, Any]) -> list[str]:
     problems = []
     wire_spis = {(m["spi_i"], m["spi_r"]) for m in facts["ike_messages"]}
@@ -133,6 +162,11 @@ def check_against_pcap(label: dict[str, Any], pcap: Path, tables: dict[str, str]
         child_spis = {s for c in label["observed"]["child_sas"] for s in (c["spi_moon_in"], c["spi_moon_out"])}
         if set(facts["esp_spis"]) != child_spis:
             problems.append(f"ESP SPIs {facts['esp_spis']} differ from the label's CHILD_SA SPIs")
+    if "timeline" in claimed:
+        now = wire.timeline(pcap, tables)
+        if now != claimed["timeline"]:
+            problems.append("the timeline tshark gives differs from the label's")
+        problems += timeline_problems(expect, now)
     if tables:
         view = decryption_check(pcap, tables, label)
         if view != claimed["decrypted"]:

@@ -95,11 +95,83 @@ def wait_outcome(scenario: dict[str, Any], daemons: dict[str, netlab.Charon],
         if finished and initiate.returncode == 0 and up:
             return "established", initiate.stdout.read() if initiate.stdout else ""
         if finished and initiate.returncode != 0:
-            time.sleep(1.0)  # let the last notifies and deletes reach the capture
+            time.sleep(scenario["linger"])  # let the last notifies, deletes and retransmissions reach the capture
             return "failed", initiate.stdout.read() if initiate.stdout else ""
         time.sleep(0.1)
     netlab.stop_process(initiate)
     return "timeout", initiate.stdout.read() if initiate.stdout else ""
+
+
+def log_matches(path: Path, pattern: str, after_line: int = 0) -> list[tuple[int, str]]:
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return [(n, m) for n, m in charonlog.messages(text, pattern) if n > after_line]
+
+
+def log_length(path: Path) -> int:
+    return len(path.read_text(errors="replace").splitlines()) if path.exists() else 0
+
+
+def run_steps(steps: list[dict[str, Any]], network: netlab.Network, daemons: dict[str, netlab.Charon],
+              paths: dict[str, dict[str, Path]], name: str) -> list[dict[str, Any]]:
+    """The scenario's ``after`` steps, in order; returns what each did (for the label).
+
+    ``{"sleep": s}``; ``{"iptables": {side: [rule, ...]}}``; ``{"swanctl": [side, arg, ...]}``;
+    ``{"wait_log": [side, regex, timeout]}`` (a log line written after the step began, else LabError);
+    ``{"pings": n}`` (moon to sun's inner address, through the tunnel).
+    """
+    done: list[dict[str, Any]] = []
+    started = time.monotonic()
+    for step in steps:
+        record: dict[str, Any] = {"step": step, "at": round(time.monotonic() - started, 1)}
+        if "sleep" in step:
+            time.sleep(float(step["sleep"]))
+        elif "iptables" in step:
+            for side, rules in step["iptables"].items():
+                for rule in rules:
+                    network.run_in(side, ["iptables", *rule])
+        elif "swanctl" in step:
+            side, *args = step["swanctl"]
+            result = daemons[side].swanctl(*args, check=False)
+            record["returncode"] = result.returncode
+        elif "wait_log" in step:
+            side, pattern, timeout = step["wait_log"]
+            mark = log_length(paths[side]["log"])
+            deadline = time.monotonic() + float(timeout)
+            found: list[tuple[int, str]] = []
+            while time.monotonic() < deadline and not found:
+                found = log_matches(paths[side]["log"], pattern, mark)
+                time.sleep(0.1)
+            if not found:
+                raise netlab.LabError(f"{name}: {side}'s log did not say {pattern!r} within {timeout}s")
+            record["line"] = {"line": found[0][0], "text": found[0][1]}
+        elif "pings" in step:
+            result = netlab.run(network.exec_cmd("moon", [
+                sys.executable, str(LAB_DIR / "pinger.py"), scenarios.INNER["moon"]["address"],
+                scenarios.INNER["sun"]["address"], str(step["pings"])]), timeout=60)
+            record["result"] = json.loads(result.stdout)
+        else:
+            raise netlab.LabError(f"{name}: unknown step {step}")
+        say(f"{name}: {step} done")
+        done.append(record)
+    return done
+
+
+def final_outcome(daemons: dict[str, netlab.Charon], moon_log: Path, established_at: int) -> str:
+    """After the ``after`` steps of a tunnel that came up: still ``established``, ``torn_down``
+    (moon holds no IKE SA of the connection any more), or ``failed`` (a later exchange was refused
+    or never answered: a rekey that failed, a CHILD_SA that could not be built)."""
+    sas = lab_sas(daemons["moon"].vici)
+    if not any(sa.get("state") == "ESTABLISHED" for sa in sas):
+        return "torn_down"
+    if log_matches(moon_log, LATER_FAILURE, established_at):
+        return "failed"
+    if not any(c.get("state") == "INSTALLED" for sa in sas for c in sa.get("child-sas", {}).values()):
+        return "failed"
+    return "established"
+
+
+# what moon's log says when an exchange after the tunnel came up failed
+LATER_FAILURE = r"rekeying failed|no CHILD_SA built|failed to establish CHILD_SA|giving up after \d+ retransmits"
 
 
 def vici_snapshot(sas: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -117,18 +189,27 @@ def vici_snapshot(sas: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def observe(scenario: dict[str, Any], logs: dict[str, str], outcome: str, pings: dict[str, Any],
-            snapshots: dict[str, list[dict[str, Any]]]) -> tuple[dict[str, Any], list[str]]:
-    """What happened, from the charon logs (and vici), with the disagreements found on the way."""
+            snapshots: dict[str, list[dict[str, Any]]], negotiated: str | None = None,
+            ) -> tuple[dict[str, Any], list[str]]:
+    """What happened, from the charon logs (and vici), with the disagreements found on the way.
+
+    ``negotiated`` is the outcome of the initiation; ``outcome`` the final one, which differs after
+    the scenario's ``after`` steps (a tunnel torn down by DPD or a Delete, a rekey that failed).
+    """
     problems: list[str] = []
+    negotiated = negotiated or outcome
     facts = {side: charonlog.ike_sas(text) for side, text in logs.items()}
     established = {side: [sa for sa in sas.values() if sa.established] for side, sas in facts.items()}
     ike_up = {side: bool(sas) for side, sas in established.items()}
     child_up = {side: any(sa.children for sa in sas) for side, sas in established.items()}
-    log_outcome = "established" if all(ike_up.values()) and all(child_up.values()) else outcome
-    if outcome == "established" and log_outcome != "established":
+    both_up = all(ike_up.values()) and all(child_up.values())
+    log_outcome = "established" if both_up else negotiated
+    if negotiated == "established" and log_outcome != "established":
         problems.append("vici says established but a charon log lacks 'IKE_SA/CHILD_SA ... established'")
-    if outcome != "established" and all(ike_up.values()) and all(child_up.values()):
-        problems.append(f"initiation ended as {outcome} but both logs say the tunnel was established")
+    if negotiated != "established" and both_up:
+        problems.append(f"initiation ended as {negotiated} but both logs say the tunnel was established")
+    if scenario["after"] and negotiated == "established":
+        log_outcome = outcome  # what became of the tunnel after the steps (vici and moon's log)
     attempts = {
         side: [{"unique_id": sa.unique_id, "version": sa.version, "spi_i": sa.spi_i, "spi_r": sa.spi_r,
                 "proposal": sa.ike_proposal, "established": sa.established,
@@ -191,6 +272,9 @@ def observe(scenario: dict[str, Any], logs: dict[str, str], outcome: str, pings:
             text, r"^IKE_SA \S+ established|^CHILD_SA \S+ established|behind NAT|^splitting IKE message|"
                   r"received (\S+ )?notify|^received [A-Z_]+ notify error|failed|^sending packet|^received packet")[:60]
     nat = {side: label.find_lines(text, r"behind NAT") for side, text in logs.items()}
+    decisive = {side: [{"pattern": pattern, **line} for pattern in patterns
+                       for line in label.find_lines(logs[side], pattern)[:3]]
+                for side, patterns in scenario["expect"].get("log", {}).items()}
     observed = {
         "outcome": log_outcome,
         "ike_established": ike_up,
@@ -204,6 +288,8 @@ def observe(scenario: dict[str, Any], logs: dict[str, str], outcome: str, pings:
         "vici": snapshots,
         "log_evidence": evidence,
     }
+    if decisive:
+        observed["decisive_log_lines"] = decisive
     return observed, problems
 
 
@@ -253,13 +339,16 @@ def run_scenario(name: str, out_dir: Path, work_root: Path, keep: bool = False) 
         network.up()
         for side in scenarios.SIDES:
             network.add_address(side, scenarios.INNER[side]["address"] + "/32")
+        for side, rules in scenario["iptables"].items():  # the path's faults, before any IKE packet
+            for rule in rules:
+                network.run_in(side, ["iptables", *rule])
         capture_side, capture_if = topology["capture"]
         capture = netlab.Capture(network, capture_side, capture_if, work / "capture.pcap", work / "tcpdump.log")
         capture.wait_ready()
-        for side in scenarios.SIDES:
+        for side in scenario["start"]:
             daemons[side] = netlab.Charon(network, side, paths[side]["conf"], paths[side]["run"],
                                           paths[side]["dir"] / "charon.stdout")
-        for side in scenarios.SIDES:
+        for side in scenario["start"]:
             daemons[side].wait_ready()
             daemons[side].swanctl("--load-all", "--file", str(paths[side]["swanctl"] / "swanctl.conf"))
 
@@ -277,9 +366,17 @@ def run_scenario(name: str, out_dir: Path, work_root: Path, keep: bool = False) 
                 scenarios.INNER["sun"]["address"], str(scenario["pings"])]), timeout=60)
             pings = json.loads(result.stdout)
             say(f"{name}: pings {pings['received']}/{pings['sent']}")
+        steps: list[dict[str, Any]] = []
+        negotiated = outcome
+        if scenario["after"] and outcome == "established":
+            established_at = log_length(paths["moon"]["log"])
+            steps = run_steps(scenario["after"], network, daemons, paths, name)
+            outcome = final_outcome(daemons, paths["moon"]["log"], established_at)
+            say(f"{name}: after the steps: {outcome}")
         snapshots = {side: vici_snapshot(lab_sas(d.vici)) for side, d in daemons.items()}
 
         # --- clean teardown: a Delete exchange on the wire, then stop everything by PID ---
+        # (only for a healthy tunnel: a failed one is left as it is, so the capture ends with the failure)
         if outcome == "established":
             daemons["moon"].swanctl("--terminate", "--ike", "lab", "--timeout", "10", check=False)
             deadline = time.monotonic() + 5
@@ -287,13 +384,16 @@ def run_scenario(name: str, out_dir: Path, work_root: Path, keep: bool = False) 
                 time.sleep(0.1)
         time.sleep(0.3)
         capture.stop()
-        for side in scenarios.SIDES:
-            daemons[side].stop()
+        for daemon in daemons.values():
+            daemon.stop()
         network.down()
 
         # --- what happened, checked ---
-        logs = {side: paths[side]["log"].read_text(errors="replace") for side in scenarios.SIDES}
-        observed, problems = observe(scenario, logs, outcome, pings, snapshots)
+        logs = {side: paths[side]["log"].read_text(errors="replace") if paths[side]["log"].exists() else ""
+                for side in scenarios.SIDES}
+        observed, problems = observe(scenario, logs, outcome, pings, snapshots, negotiated)
+        if steps:
+            observed["after_steps"] = steps
         pcap = work / "capture.pcap"
         facts = wire.pcap_facts(pcap)
         facts["nat_seen"] = nat_seen(facts, topology)
@@ -302,8 +402,10 @@ def run_scenario(name: str, out_dir: Path, work_root: Path, keep: bool = False) 
         tables = charonlog.decryption_tables(logs["moon"])
         if scenario["expect"]["outcome"] == "established" and not tables:
             problems.append("no key table could be built from moon's charon log")
-        if tables != charonlog.decryption_tables(logs["sun"]):
-            problems.append("moon's and sun's logs give different key tables")
+        keys_differ = tables != charonlog.decryption_tables(logs["sun"]) if logs["sun"] else False
+        if keys_differ != bool(scenario["expect"].get("keys_differ")):
+            problems.append("moon's and sun's logs give different key tables" if keys_differ
+                            else "expected moon and sun to derive different keys, the logs give the same")
 
         the_label: dict[str, Any] = {
             "label_version": label.LABEL_VERSION,
@@ -347,11 +449,16 @@ def run_scenario(name: str, out_dir: Path, work_root: Path, keep: bool = False) 
         decrypted = the_label["wire"]["decrypted"]
         if tables and decrypted["encrypted_frames"] != decrypted["decrypted_frames"]:
             missing = sorted(set(decrypted["encrypted_frames"]) - set(decrypted["decrypted_frames"]))
-            problems.append(f"tshark could not decrypt frames {missing} with the key table")
-        if tables:
+            # with different keys on the two sides (a PSK mismatch in IKEv1), what sun encrypted stays closed
+            from_sun = {m["frame"] for m in facts["ike_messages"] if m["src"] == topology["address"]["sun"]}
+            if not (scenario["expect"].get("keys_differ") and set(missing) <= from_sun):
+                problems.append(f"tshark could not decrypt frames {missing} with the key table")
+        if tables and scenario["expect"]["outcome"] == "established":  # failures may stop before IDs
             wanted = {scenarios.IDENTITY["moon"], scenarios.IDENTITY["sun"]}
             if not wanted <= set(decrypted["identities"]):
                 problems.append(f"identities read with the key table: {decrypted['identities']}")
+        the_label["wire"]["timeline"] = wire.timeline(pcap, tables)
+        problems += label.timeline_problems(scenario["expect"], the_label["wire"]["timeline"])
         if problems:
             raise netlab.LabError(f"{name}: the label's claims do not hold:\n  - " + "\n  - ".join(problems))
 

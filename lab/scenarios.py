@@ -113,6 +113,10 @@ ESTABLISHED: dict[str, Any] = {
     "wire": {},
 }
 
+# Failures end in seconds: charon gives up on an unanswered request after 3 retransmissions
+# (requests at 0, 1.0, 2.4, 4.4 s; gives up at 7.1 s) instead of its default 5 (165 s).
+FAST_GIVE_UP = {"retransmit_timeout": 1.0, "retransmit_base": 1.4, "retransmit_tries": 3}
+
 SCENARIOS: dict[str, dict[str, Any]] = {
     "ikev2-psk": {
         "description": "IKEv2 with a pre-shared key, moon initiates, MOBIKE on (IKE_AUTH moves to 4500), "
@@ -183,6 +187,122 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                    "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": 2},
                             "min_ip_fragments": 4}},
     },
+    # --- failures of IKEv2 phase 1: proposals (IKE_SA_INIT, in clear) ---
+    "ikev2-proposal-mismatch": {
+        "description": "IKEv2, moon offers only AES-CBC-256/HMAC-SHA2-384/ECP-384 and sun accepts only "
+                       "AES-CBC-128/HMAC-SHA2-256/MODP-2048: sun answers IKE_SA_INIT with NO_PROPOSAL_CHOSEN",
+        "conn": {"version": 2},
+        "moon": {"conn": {"proposals": "aes256-sha384-ecp384"}},
+        "charon": FAST_GIVE_UP,
+        "expect": {"outcome": "failed", "code": "ProposalMismatch", "phase": 1, "child": False, "esp": False,
+                   "alternatives": ["EncryptionAlgorithmMismatch", "AuthenticationAlgorithmMismatch",
+                                    "DhGroupMismatch"],
+                   "log": {"sun": [r"received proposals: IKE:AES_CBC_256/HMAC_SHA2_384_192/PRF_HMAC_SHA2_384/ECP_384",
+                                   r"configured proposals: IKE:AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048",
+                                   r"received proposals unacceptable"],
+                           "moon": [r"received NO_PROPOSAL_CHOSEN notify error"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2}, "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
+    "ikev2-encryption-mismatch": {
+        "description": "IKEv2, only the encryption algorithm differs: moon offers AES-CBC-256, sun accepts "
+                       "AES-CBC-128 (integrity, PRF and DH group the same): NO_PROPOSAL_CHOSEN in IKE_SA_INIT",
+        "conn": {"version": 2},
+        "moon": {"conn": {"proposals": "aes256-sha256-prfsha256-modp2048"}},
+        "sun": {"conn": {"proposals": "aes128-sha256-prfsha256-modp2048"}},
+        "charon": FAST_GIVE_UP,
+        "expect": {"outcome": "failed", "code": "EncryptionAlgorithmMismatch", "phase": 1, "child": False,
+                   "esp": False,
+                   "log": {"sun": [r"received proposals: IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048",
+                                   r"received proposals unacceptable"],
+                           "moon": [r"received NO_PROPOSAL_CHOSEN notify error"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2}, "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
+    "ikev2-integrity-mismatch": {
+        "description": "IKEv2, only the integrity algorithm differs: moon offers HMAC-SHA2-384, sun accepts "
+                       "HMAC-SHA2-256 (both with PRF-HMAC-SHA2-256, AES-CBC-128, MODP-2048): NO_PROPOSAL_CHOSEN",
+        "conn": {"version": 2},
+        "moon": {"conn": {"proposals": "aes128-sha384-prfsha256-modp2048"}},
+        "sun": {"conn": {"proposals": "aes128-sha256-prfsha256-modp2048"}},
+        "charon": FAST_GIVE_UP,
+        "expect": {"outcome": "failed", "code": "AuthenticationAlgorithmMismatch", "phase": 1, "child": False,
+                   "esp": False,
+                   "log": {"sun": [r"received proposals: IKE:AES_CBC_128/HMAC_SHA2_384_192/PRF_HMAC_SHA2_256/MODP_2048",
+                                   r"received proposals unacceptable"],
+                           "moon": [r"received NO_PROPOSAL_CHOSEN notify error"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2}, "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
+    "ikev2-dh-mismatch-recovered": {
+        "description": "IKEv2, moon offers ECP-256 first and MODP-2048 second and sends its key exchange for "
+                       "ECP-256; sun accepts only MODP-2048 and answers INVALID_KE_PAYLOAD; moon retries "
+                       "IKE_SA_INIT with MODP-2048 (same initiator SPI) and the tunnel comes up",
+        "conn": {"version": 2},
+        "moon": {"conn": {"proposals": "aes128-sha256-ecp256-modp2048"}},
+        "expect": {**ESTABLISHED, "findings": ["invalid_ke_recovered"],
+                   "log": {"sun": [r"DH group ECP_256 unacceptable, requesting MODP_2048"],
+                           "moon": [r"peer didn't accept DH group ECP_256, it requested MODP_2048"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 4, "IKE_AUTH": 2, "INFORMATIONAL": 2},
+                            "notifies": {"INVALID_KE_PAYLOAD": 1}}},
+    },
+    "ikev2-dh-mismatch": {
+        "description": "IKEv2, the DH groups have nothing in common: moon offers only ECP-256, sun only "
+                       "MODP-2048 (encryption, integrity and PRF the same): NO_PROPOSAL_CHOSEN in IKE_SA_INIT",
+        "conn": {"version": 2},
+        "moon": {"conn": {"proposals": "aes128-sha256-ecp256"}},
+        "charon": FAST_GIVE_UP,
+        "expect": {"outcome": "failed", "code": "DhGroupMismatch", "phase": 1, "child": False, "esp": False,
+                   "log": {"sun": [r"received proposals: IKE:AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/ECP_256",
+                                   r"received proposals unacceptable"],
+                           "moon": [r"received NO_PROPOSAL_CHOSEN notify error"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2}, "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
+    # --- failures of phase 1: authentication ---
+    "ikev2-psk-mismatch": {
+        "description": "IKEv2, sun holds a different pre-shared key: IKE_SA_INIT succeeds, sun cannot verify "
+                       "moon's AUTH and answers IKE_AUTH with AUTHENTICATION_FAILED (inside encryption: the SK "
+                       "keys do not depend on the PSK, so the key table opens it)",
+        "conn": {"version": 2},
+        "sun": {"secret": "not-the-lab-psk-9876543210"},
+        "charon": FAST_GIVE_UP,
+        "expect": {"outcome": "failed", "code": "PskMismatch", "phase": 1, "child": False, "esp": False,
+                   "alternatives": ["PeerIdMismatch"],
+                   "log": {"sun": [r"tried 1 shared key for 'sun\.example' - 'moon\.example', but MAC mismatched"],
+                           "moon": [r"received AUTHENTICATION_FAILED notify error"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2},
+                            "inner_notifies": {"AUTHENTICATION_FAILED": 1}}},
+    },
+    "ikev1-main-psk-mismatch": {
+        "description": "IKEv1 main mode, sun holds a different pre-shared key: messages 1-4 succeed, moon's "
+                       "message 5 (encrypted with a key derived from its PSK) cannot be decrypted by sun, "
+                       "which ignores it; moon retransmits message 5 and gives up",
+        "conn": {"version": 1},
+        "sun": {"secret": "not-the-lab-psk-9876543210"},
+        "charon": FAST_GIVE_UP,
+        "timeout": 25,
+        "expect": {"outcome": "failed", "code": "PskMismatch", "phase": 1, "child": False, "esp": False,
+                   "keys_differ": True,
+                   "log": {"moon": [r"invalid HASH_V1 payload length, decryption failed\?",
+                                    r"giving up after 3 retransmits"],
+                           "sun": [r"invalid ID_V1 payload length, decryption failed\?",
+                                   r"generating INFORMATIONAL_V1 request \d+ \[ HASH N\(PLD_MAL\) \]"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 8, "INFORMATIONAL": 4}, "repeats": 3}},
+    },
+    "ikev1-aggressive-psk-mismatch": {
+        "description": "IKEv1 aggressive mode, sun holds a different pre-shared key: sun's answer (message 2) "
+                       "carries a HASH_R moon cannot verify; moon sends an encrypted AUTHENTICATION_FAILED "
+                       "(keyed from its own PSK, so sun cannot read it) instead of message 3; sun repeats "
+                       "message 2 until it gives up",
+        "conn": {"version": 1, "aggressive": True},
+        "charon": {"i_dont_care_about_security_and_use_aggressive_mode_psk": True, **FAST_GIVE_UP},
+        "sun": {"secret": "not-the-lab-psk-9876543210"},
+        "linger": 8.0,  # sun repeats message 2 three times, then gives up
+        "expect": {"outcome": "failed", "code": "PskMismatch", "phase": 1, "child": False, "esp": False,
+                   "keys_differ": True,
+                   "log": {"moon": [r"calculated HASH does not match HASH payload",
+                                    r"generating INFORMATIONAL_V1 request \d+ \[ HASH N\(AUTH_FAILED\) \]"],
+                           "sun": [r"sending retransmit 1 of response message ID 0",
+                                   r"giving up after 3 retransmits"]},
+                   "wire": {"exchanges": {"AGGRESSIVE": 5, "INFORMATIONAL": 1}, "repeats": 3}},
+    },
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -197,6 +317,10 @@ DEFAULTS: dict[str, Any] = {
     "mtu": None,
     "pings": 3,
     "timeout": 20,
+    "linger": 1.0,
+    "iptables": {},
+    "start": ["moon", "sun"],
+    "after": [],
 }
 
 

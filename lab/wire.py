@@ -23,7 +23,7 @@ EXCHANGES = {
 }
 
 FIELDS = [
-    "frame.number", "frame.len", "ip.src", "ip.dst", "ip.flags.mf", "ip.frag_offset", "ip.proto",
+    "frame.number", "frame.len", "frame.time_relative", "icmp.type", "icmp.code", "ip.src", "ip.dst", "ip.flags.mf", "ip.frag_offset", "ip.proto",
     "udp.srcport", "udp.dstport", "udpencap.non_esp_marker", "esp.spi",
     "isakmp.ispi", "isakmp.rspi", "isakmp.mjver", "isakmp.exchangetype", "isakmp.flag_e", "isakmp.flag_i", "isakmp.flag_r",
     "isakmp.messageid", "isakmp.length", "isakmp.typepayload", "isakmp.notify.msgtype",
@@ -33,6 +33,42 @@ FIELDS = [
 
 SKF = 53  # IKEv2 Encrypted and Authenticated Fragment payload (RFC 7383)
 SK = 46
+
+# payload and notify names (IANA registries; SPEC section 4 spells notifies in upper snake case)
+PAYLOADS = {
+    1: {1: "SA", 2: "P", 3: "T", 4: "KE", 5: "ID", 6: "CERT", 7: "CR", 8: "HASH", 9: "SIG", 10: "NONCE", 11: "N",
+        12: "D", 13: "V", 14: "ATTR", 15: "SAK", 20: "NAT-D", 21: "NAT-OA", 130: "NAT-D-DRAFT",
+        131: "NAT-OA-DRAFT", 132: "FRAG"},
+    2: {33: "SA", 34: "KE", 35: "IDi", 36: "IDr", 37: "CERT", 38: "CERTREQ", 39: "AUTH", 40: "Ni/Nr", 41: "N",
+        42: "D", 43: "V", 44: "TSi", 45: "TSr", 46: "SK", 47: "CP", 48: "EAP", 53: "SKF"},
+}
+NOTIFIES = {
+    1: {1: "INVALID_PAYLOAD_TYPE", 2: "DOI_NOT_SUPPORTED", 3: "SITUATION_NOT_SUPPORTED", 4: "INVALID_COOKIE",
+        5: "INVALID_MAJOR_VERSION", 6: "INVALID_MINOR_VERSION", 7: "INVALID_EXCHANGE_TYPE", 8: "INVALID_FLAGS",
+        9: "INVALID_MESSAGE_ID", 10: "INVALID_PROTOCOL_ID", 11: "INVALID_SPI", 12: "INVALID_TRANSFORM_ID",
+        13: "ATTRIBUTES_NOT_SUPPORTED", 14: "NO_PROPOSAL_CHOSEN", 15: "BAD_PROPOSAL_SYNTAX",
+        16: "PAYLOAD_MALFORMED", 17: "INVALID_KEY_INFORMATION", 18: "INVALID_ID_INFORMATION",
+        19: "INVALID_CERT_ENCODING", 20: "INVALID_CERTIFICATE", 21: "CERT_TYPE_UNSUPPORTED",
+        22: "INVALID_CERT_AUTHORITY", 23: "INVALID_HASH_INFORMATION", 24: "AUTHENTICATION_FAILED",
+        25: "INVALID_SIGNATURE", 26: "ADDRESS_NOTIFICATION", 27: "NOTIFY_SA_LIFETIME",
+        28: "CERTIFICATE_UNAVAILABLE", 29: "UNSUPPORTED_EXCHANGE_TYPE", 30: "UNEQUAL_PAYLOAD_LENGTHS",
+        24576: "RESPONDER_LIFETIME", 24577: "REPLAY_STATUS", 24578: "INITIAL_CONTACT",
+        36136: "R_U_THERE", 36137: "R_U_THERE_ACK"},
+    2: {1: "UNSUPPORTED_CRITICAL_PAYLOAD", 4: "INVALID_IKE_SPI", 5: "INVALID_MAJOR_VERSION", 7: "INVALID_SYNTAX",
+        9: "INVALID_MESSAGE_ID", 11: "INVALID_SPI", 14: "NO_PROPOSAL_CHOSEN", 17: "INVALID_KE_PAYLOAD",
+        24: "AUTHENTICATION_FAILED", 34: "SINGLE_PAIR_REQUIRED", 35: "NO_ADDITIONAL_SAS",
+        36: "INTERNAL_ADDRESS_FAILURE", 37: "FAILED_CP_REQUIRED", 38: "TS_UNACCEPTABLE", 39: "INVALID_SELECTORS",
+        43: "TEMPORARY_FAILURE", 44: "CHILD_SA_NOT_FOUND", 16384: "INITIAL_CONTACT", 16385: "SET_WINDOW_SIZE",
+        16386: "ADDITIONAL_TS_POSSIBLE", 16387: "IPCOMP_SUPPORTED", 16388: "NAT_DETECTION_SOURCE_IP",
+        16389: "NAT_DETECTION_DESTINATION_IP", 16390: "COOKIE", 16391: "USE_TRANSPORT_MODE",
+        16392: "HTTP_CERT_LOOKUP_SUPPORTED", 16393: "REKEY_SA", 16394: "ESP_TFC_PADDING_NOT_SUPPORTED",
+        16395: "NON_FIRST_FRAGMENTS_ALSO", 16396: "MOBIKE_SUPPORTED", 16397: "ADDITIONAL_IP4_ADDRESS",
+        16398: "ADDITIONAL_IP6_ADDRESS", 16399: "NO_ADDITIONAL_ADDRESSES", 16400: "UPDATE_SA_ADDRESSES",
+        16401: "COOKIE2", 16402: "NO_NATS_ALLOWED", 16403: "AUTH_LIFETIME", 16404: "MULTIPLE_AUTH_SUPPORTED",
+        16405: "ANOTHER_AUTH_FOLLOWS", 16406: "REDIRECT_SUPPORTED", 16407: "REDIRECT",
+        16417: "EAP_ONLY_AUTHENTICATION", 16418: "CHILDLESS_IKEV2_SUPPORTED",
+        16430: "IKEV2_FRAGMENTATION_SUPPORTED", 16431: "SIGNATURE_HASH_ALGORITHMS"},
+}
 
 
 def tshark_path() -> str | None:
@@ -168,6 +204,79 @@ def decrypted_view(pcap: Path, tables: dict[str, str]) -> dict[str, Any]:
         if row["isakmp.enc.pad_length"]:
             opened.append(int(row["frame.number"]))
     return {"identities": sorted(identities), "payloads": payloads, "opened": opened}
+
+
+def _names(values: str, table: dict[int, str], unknown: str) -> list[str]:
+    return [table.get(int(v), f"{unknown}_{v}") for v in values.split(",") if v]
+
+
+def _no_substructures(values: str) -> str:
+    """tshark lists the proposal (2) and transform (3) substructures of an SA among the payload types."""
+    return ",".join(v for v in values.split(",") if v not in ("2", "3"))
+
+
+def _minus(longer: list[str], shorter: list[str]) -> list[str]:
+    rest = list(longer)
+    for item in shorter:
+        if item in rest:
+            rest.remove(item)
+    return rest
+
+
+def timeline(pcap: Path, tables: dict[str, str]) -> list[dict[str, Any]]:
+    """The capture as a list of IKE messages and ICMP errors, in frame order, for a label.
+
+    Per IKE message: time since the first frame, endpoints, exchange, message id, direction, ISAKMP length,
+    the payloads and notifies readable in clear, those only the key tables open (``inner``,
+    ``inner_notifies``), and ``repeat_of``: the first frame of an identical earlier message (same endpoints,
+    header and length: a retransmission).
+    """
+    plain = _tshark_fields(pcap)
+    if tables:
+        with tempfile.TemporaryDirectory(prefix="ikslab-ws-") as config_dir:
+            for name, content in tables.items():
+                Path(config_dir, name).write_text(content)
+            opened = _tshark_fields(pcap, Path(config_dir))
+    else:
+        opened = plain
+    seen: dict[tuple[Any, ...], int] = {}
+    result: list[dict[str, Any]] = []
+    for row, row_open in zip(plain, opened):
+        frame = int(row["frame.number"])
+        when = round(float(row["frame.time_relative"] or 0), 3)
+        if row["icmp.type"] and row["icmp.type"].split(",")[0] != "8" and row["icmp.type"].split(",")[0] != "0":
+            result.append({"frame": frame, "time": when, "src": row["ip.src"].split(",")[0],
+                           "dst": row["ip.dst"].split(",")[0],
+                           "icmp": f"{row['icmp.type'].split(',')[0]}/{row['icmp.code'].split(',')[0]}"})
+            continue
+        if not row["isakmp.ispi"]:
+            continue
+        version = _int(row["isakmp.mjver"]) or 0
+        exchange_type = _int(row["isakmp.exchangetype"])
+        payload_names = PAYLOADS.get(version, {})
+        notify_names = NOTIFIES.get(version, {})
+        payloads = _names(_no_substructures(row["isakmp.typepayload"]), payload_names, "UNKNOWN")
+        notifies = _names(row["isakmp.notify.msgtype"], notify_names, "UNKNOWN")
+        inner = _minus(_names(_no_substructures(row_open["isakmp.typepayload"]), payload_names, "UNKNOWN"),
+                       payloads)
+        inner_notifies = _minus(_names(row_open["isakmp.notify.msgtype"], notify_names, "UNKNOWN"), notifies)
+        entry: dict[str, Any] = {
+            "frame": frame, "time": when,
+            "src": f"{row['ip.src'].split(',')[0]}:{_int(row['udp.srcport'])}",
+            "dst": f"{row['ip.dst'].split(',')[0]}:{_int(row['udp.dstport'])}",
+            "version": version,
+            "exchange": EXCHANGES.get(version, {}).get(exchange_type or -1, f"UNKNOWN_{exchange_type}"),
+            "message_id": _int(row["isakmp.messageid"]),
+            "response": _flag(row["isakmp.flag_r"]) if version == 2 else None,
+            "length": _int(row["isakmp.length"]),
+            "payloads": payloads, "notifies": notifies, "inner": inner, "inner_notifies": inner_notifies,
+        }
+        key = (entry["src"], entry["dst"], row["isakmp.ispi"], row["isakmp.rspi"], entry["exchange"],
+               entry["message_id"], entry["response"], entry["length"], tuple(payloads))
+        entry["repeat_of"] = seen.get(key)
+        seen.setdefault(key, frame)
+        result.append(entry)
+    return result
 
 
 def check_count(expected: int | str, actual: int) -> bool:

@@ -1,8 +1,9 @@
 """The lab (lab/): committed captures keep their promises, and the lab still produces them.
 
 Fast tests (no root, need tshark): every ``pcaps/*.pcap`` has a label whose claims hold in
-the capture, and whose key table, rebuilt from the committed charon log, opens the
-encrypted messages. The ``lab`` test runs one scenario end to end with real strongSwan
+the capture (exchanges, SPIs, the timeline of notifies and retransmissions), whose key table,
+rebuilt from the committed charon log, opens the encrypted messages, and whose expected
+failure (SPEC section 5 code, phase) is what the committed charon logs say. The ``lab`` test runs one scenario end to end with real strongSwan
 daemons in network namespaces (root only; skipped with the reason otherwise).
 """
 
@@ -95,6 +96,41 @@ def test_spis_in_the_label_are_the_ones_both_logs_name(pcap: Path) -> None:
         logged = {(sa.spi_i, sa.spi_r) for sa in facts.values() if sa.established}
         for sa in the_label["observed"]["ike_sas"]:
             assert (sa["spi_i"], sa["spi_r"]) in logged
+
+
+SPEC_CODES = {
+    "PeerMismatch", "AlgorithmMismatch", "EncryptionAlgorithmMismatch", "AuthenticationAlgorithmMismatch",
+    "DhGroupMismatch", "PskMismatch", "PeerIdMismatch", "DpdHashNotifyCompatibility", "DpdTimeout",
+    "IkeVersionMismatch", "NegotiationModeMismatch", "NatTMismatch", "LifetimeMismatch", "SecurityProtocolMismatch",
+    "EncapsulationModeMismatch", "AlgorithmCompatibility", "TrafficSelectorMismatch", "PfsMismatch",
+    "CommitMismatch", "ProposalMismatch", "NegotiationFailed", "Phase1NegotiationTimeout",
+    "Phase2NegotiationTimeout", "NoResponse", "ReceiveDeleteNotify", "NoExceptionFound", "Established",
+}
+
+
+@pytest.mark.parametrize("pcap", COMMITTED, ids=[p.stem for p in COMMITTED])
+def test_expected_code_is_a_spec_code_and_failures_name_their_phase(pcap: Path) -> None:
+    expected = load_label(pcap)["expected"]
+    assert expected["code"] in SPEC_CODES
+    for alternative in expected.get("alternatives", []):
+        assert alternative in SPEC_CODES and alternative != expected["code"]
+    if expected["outcome"] != "established":
+        assert expected["code"] != "Established"
+        assert expected.get("phase") in (1, 2), "a failure says in which phase it happens"
+        assert not expected["esp"] or expected["outcome"] == "torn_down"
+
+
+@pytest.mark.parametrize("pcap", COMMITTED, ids=[p.stem for p in COMMITTED])
+def test_the_committed_charon_logs_say_what_the_label_expects(pcap: Path) -> None:
+    the_label = load_label(pcap)
+    for side, patterns in the_label["expected"].get("log", {}).items():
+        text = (PCAPS / the_label["files"][f"{side}_log"]).read_text()
+        for pattern in patterns:
+            assert charonlog.messages(text, pattern), f"{side}'s log has no line matching {pattern!r}"
+    for side, lines in the_label["observed"].get("decisive_log_lines", {}).items():
+        numbered = dict(charonlog.messages((PCAPS / the_label["files"][f"{side}_log"]).read_text(), ""))
+        for line in lines:
+            assert numbered.get(line["line"]) == line["text"]
 
 
 # --- fast: the lab's own pieces --------------------------------------------------------------
