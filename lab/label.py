@@ -77,6 +77,9 @@ def expect_problems(expect: dict[str, Any], observed: dict[str, Any], logs: dict
                         f"expected at least {wire_expect['min_ip_fragments']}")
     if wire_expect.get("nat") and not facts.get("nat_seen"):
         problems.append("the capture does not show the NAT (initiator seen from its private address or port 500)")
+    if "ike_established" in expect and set(observed["ike_established"].values()) != {expect["ike_established"]}:
+        problems.append(f"IKE SA established per side {observed['ike_established']}, "
+                        f"expected {expect['ike_established']} on both")
     if expect["child"] and not observed["child_sas"]:
         problems.append("no CHILD_SA established in the logs")
     if expect["esp"]:

@@ -213,6 +213,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "expect": {"outcome": "failed", "code": "EncryptionAlgorithmMismatch", "phase": 1, "child": False,
                    "esp": False,
                    "log": {"sun": [r"received proposals: IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048",
+                                   r"no acceptable ENCRYPTION_ALGORITHM found",
                                    r"received proposals unacceptable"],
                            "moon": [r"received NO_PROPOSAL_CHOSEN notify error"]},
                    "wire": {"exchanges": {"IKE_SA_INIT": 2}, "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
@@ -227,6 +228,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "expect": {"outcome": "failed", "code": "AuthenticationAlgorithmMismatch", "phase": 1, "child": False,
                    "esp": False,
                    "log": {"sun": [r"received proposals: IKE:AES_CBC_128/HMAC_SHA2_384_192/PRF_HMAC_SHA2_256/MODP_2048",
+                                   r"no acceptable INTEGRITY_ALGORITHM found",
                                    r"received proposals unacceptable"],
                            "moon": [r"received NO_PROPOSAL_CHOSEN notify error"]},
                    "wire": {"exchanges": {"IKE_SA_INIT": 2}, "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
@@ -251,6 +253,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "charon": FAST_GIVE_UP,
         "expect": {"outcome": "failed", "code": "DhGroupMismatch", "phase": 1, "child": False, "esp": False,
                    "log": {"sun": [r"received proposals: IKE:AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/ECP_256",
+                                   r"no acceptable KEY_EXCHANGE_METHOD found",
                                    r"received proposals unacceptable"],
                            "moon": [r"received NO_PROPOSAL_CHOSEN notify error"]},
                    "wire": {"exchanges": {"IKE_SA_INIT": 2}, "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
@@ -302,6 +305,84 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                            "sun": [r"sending retransmit 1 of response message ID 0",
                                    r"giving up after 3 retransmits"]},
                    "wire": {"exchanges": {"AGGRESSIVE": 5, "INFORMATIONAL": 1}, "repeats": 3}},
+    },
+    # --- failures of IKEv2 phase 1: identity ---
+    "ikev2-peer-id-mismatch": {
+        "description": "IKEv2, sun expects moon to be 'gw.example' but moon says 'moon.example': sun finds no "
+                       "peer configuration for that identity and answers IKE_AUTH with AUTHENTICATION_FAILED "
+                       "(on the wire, without keys, the same as a wrong PSK)",
+        "conn": {"version": 2},
+        "sun": {"conn": {"remote.id": "gw.example"}},
+        "charon": FAST_GIVE_UP,
+        "expect": {"outcome": "failed", "code": "PeerIdMismatch", "phase": 1, "child": False, "esp": False,
+                   "alternatives": ["PskMismatch"],
+                   "log": {"sun": [r"looking for peer configs matching .*\[sun\.example\]\.\.\..*\[moon\.example\]",
+                                   r"no matching peer config found"],
+                           "moon": [r"received AUTHENTICATION_FAILED notify error"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2},
+                            "inner_notifies": {"AUTHENTICATION_FAILED": 1}}},
+    },
+    # --- failures of phase 2 ---
+    "ikev2-ts-mismatch": {
+        "description": "IKEv2, the traffic selectors do not meet: moon asks for 192.0.2.128/28 === 192.0.2.144/28, "
+                       "sun's CHILD_SA covers 192.0.2.176/28 === 192.0.2.128/28; sun answers IKE_AUTH with "
+                       "TS_UNACCEPTABLE: the IKE SA is established without a CHILD_SA (and left so: no Delete)",
+        "conn": {"version": 2},
+        "sun": {"child": {"local_ts": "192.0.2.176/28"}},
+        "expect": {"outcome": "failed", "code": "TrafficSelectorMismatch", "phase": 2, "child": False,
+                   "esp": False, "ike_established": True,
+                   "log": {"sun": [r"traffic selectors 192\.0\.2\.144/28 === 192\.0\.2\.128/28 unacceptable",
+                                   r"failed to establish CHILD_SA, keeping IKE_SA"],
+                           "moon": [r"received TS_UNACCEPTABLE notify, no CHILD_SA built"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2},
+                            "inner_notifies": {"TS_UNACCEPTABLE": 1}}},
+    },
+    "ikev2-esp-proposal-mismatch": {
+        "description": "IKEv2, the ESP proposals differ (moon AES-CBC-256/HMAC-SHA2-256, sun AES-CBC-128/"
+                       "HMAC-SHA2-256): the IKE SA comes up, sun answers the CHILD_SA part of IKE_AUTH with "
+                       "NO_PROPOSAL_CHOSEN: a childless IKE SA",
+        "conn": {"version": 2},
+        "moon": {"child": {"esp_proposals": "aes256-sha256"}},
+        "expect": {"outcome": "failed", "code": "EncryptionAlgorithmMismatch", "phase": 2, "child": False,
+                   "esp": False, "ike_established": True, "alternatives": ["ProposalMismatch"],
+                   "log": {"sun": [r"received proposals: ESP:AES_CBC_256/HMAC_SHA2_256_128/NO_EXT_SEQ",
+                                   r"no acceptable ENCRYPTION_ALGORITHM found",
+                                   r"no acceptable proposal found"],
+                           "moon": [r"received NO_PROPOSAL_CHOSEN notify, no CHILD_SA built"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2},
+                            "inner_notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
+    "ikev2-pfs-mismatch": {
+        "description": "IKEv2, moon wants PFS (ESP proposal with MODP-2048), sun has none: the first CHILD_SA, "
+                       "made inside IKE_AUTH without a key exchange, comes up; moon's CHILD_SA rekey_time is 10 s "
+                       "(rand_time 0), and its CREATE_CHILD_SA with a KE payload is refused (NO_PROPOSAL_CHOSEN)",
+        "conn": {"version": 2},
+        "moon": {"child": {"esp_proposals": "aes128-sha256-modp2048", "rekey_time": "10s", "rand_time": "0s",
+                           "life_time": "60s"}},
+        "after": [{"wait_log": ["moon", r"received NO_PROPOSAL_CHOSEN notify|rekeying failed", 20]},
+                  {"sleep": 1.0}],
+        "expect": {"outcome": "failed", "code": "PfsMismatch", "phase": 2, "child": True, "esp": True,
+                   "log": {"moon": [r"received NO_PROPOSAL_CHOSEN notify, no CHILD_SA built",
+                                    r"CHILD_SA rekeying failed, trying again in \d+ seconds"],
+                           "sun": [r"received proposals: ESP:AES_CBC_128/HMAC_SHA2_256_128/MODP_2048/NO_EXT_SEQ",
+                                   r"no acceptable KEY_EXCHANGE_METHOD found"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "CREATE_CHILD_SA": ">=2"},
+                            "inner_notifies": {"NO_PROPOSAL_CHOSEN": ">=1"}, "inner_payloads": {"KE": ">=1"}}},
+    },
+    "ikev1-quick-mode-proposal-mismatch": {
+        "description": "IKEv1 main mode succeeds, quick mode fails: moon offers ESP AES-CBC-256/HMAC-SHA2-256, "
+                       "sun accepts AES-CBC-128/HMAC-SHA2-256 and answers with an encrypted INFORMATIONAL "
+                       "NO_PROPOSAL_CHOSEN",
+        "conn": {"version": 1},
+        "moon": {"child": {"esp_proposals": "aes256-sha256"}},
+        "expect": {"outcome": "failed", "code": "EncryptionAlgorithmMismatch", "phase": 2, "child": False,
+                   "esp": False, "ike_established": True, "alternatives": ["ProposalMismatch"],
+                   "log": {"sun": [r"received proposals: ESP:AES_CBC_256/HMAC_SHA2_256_128/NO_EXT_SEQ",
+                                   r"no acceptable ENCRYPTION_ALGORITHM found",
+                                   r"no matching proposal found, sending NO_PROPOSAL_CHOSEN"],
+                           "moon": [r"received NO_PROPOSAL_CHOSEN error notify"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "QUICK_MODE": 1, "INFORMATIONAL": ">=1"},
+                            "inner_notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
     },
 }
 
