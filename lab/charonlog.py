@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 LINE = re.compile(
     r"^(?P<time>.*?) (?P<thread>\d{2,})\[(?P<group>[A-Z]{2,4})\] "
@@ -22,13 +23,18 @@ LINE = re.compile(
 )
 DUMP_HEAD = re.compile(r"^(?P<what>.*?) => (?P<size>\d+) bytes @ (?:0x)?[0-9a-fA-F]+$")
 DUMP_ROW = re.compile(r"^\s*(?P<offset>\d+): (?P<rest>.*)$")
-CHECKIN = re.compile(r"check(?:in|out) (?P<version>IKEv[12]) SA .*?with SPIs (?P<spi_i>[0-9a-f]{16})_i (?P<spi_r>[0-9a-f]{16})_r")
+CHECKIN = re.compile(
+    r"check(?:in|out) (?P<version>IKEv[12]) SA (?:(?P<name>[^\s\[]+)\[(?P<id>\d+)\] )?.*?"
+    r"with SPIs (?P<spi_i>[0-9a-f]{16})_i (?P<spi_r>[0-9a-f]{16})_r"
+)
+# "established" for a new IKE SA; "rekeyed" for the IKE SA that replaces another (logged in the old one's context)
 IKE_ESTABLISHED = re.compile(
-    r"^IKE_SA (?P<name>\S+)\[(?P<id>\d+)\] established between "
+    r"^IKE_SA (?P<name>\S+)\[(?P<id>\d+)\] (?P<how>established|rekeyed) between "
     r"(?P<local>[^\[]+)\[(?P<local_id>[^\]]*)\]\.\.\.(?P<remote>[^\[]+)\[(?P<remote_id>[^\]]*)\]"
 )
+# a rekeyed CHILD_SA is logged twice, once per direction as its SAs are installed
 CHILD_ESTABLISHED = re.compile(
-    r"^CHILD_SA (?P<name>\S+)\{(?P<id>\d+)\} established with SPIs (?P<spi_in>[0-9a-f]{8})_i "
+    r"^(?:inbound |outbound )?CHILD_SA (?P<name>\S+)\{(?P<id>\d+)\} established with SPIs (?P<spi_in>[0-9a-f]{8})_i "
     r"(?P<spi_out>[0-9a-f]{8})_o and TS (?P<local_ts>.*?) === (?P<remote_ts>.*?)\s*$"
 )
 SELECTED = re.compile(r"^selected proposal: (?P<protocol>IKE|ESP|AH):(?P<proposal>\S+)")
@@ -140,28 +146,68 @@ def ike_sas(text: str) -> dict[int, IkeSaFacts]:
             sas[line.ike_id] = IkeSaFacts(name=line.ike_name or "", unique_id=line.ike_id)
         return sas[line.ike_id]
 
+    def sa_by_id(unique_id: int, name: str) -> IkeSaFacts:
+        if unique_id not in sas:
+            sas[unique_id] = IkeSaFacts(name=name, unique_id=unique_id)
+        return sas[unique_id]
+
+    # An IKE SA rekey is negotiated by the old SA: charon logs the new SA's proposal (and, as initiator,
+    # its keys) in the old SA's context, then names the new one ("IKE_SA lab[2] rekeyed", "checkin ...
+    # lab[2]"). What an established SA selects or derives is held per (SA, thread) until then.
+    pending: dict[tuple[int, str], dict[str, Any]] = {}
+    dumps = {line.number: (what, data) for line, what, data in hexdumps(lines)}
+
+    def hand_over(line: LogLine, target: IkeSaFacts) -> None:
+        held = pending.pop((line.ike_id or 0, line.thread), None)
+        if held is None:
+            return
+        if held.get("proposal") and not target.ike_proposal:
+            target.ike_proposal = held["proposal"]
+        for key, value in held.get("keys", {}).items():
+            target.keys.setdefault(key, value)
+
     for line in lines:
         sa = sa_of(line)
         if sa is None:
             continue
         msg = line.msg
-        if match := CHECKIN.search(msg):
-            sa.version = int(match["version"][-1])
-            sa.spi_i = match["spi_i"]
+        if line.number in dumps:
+            what, data = dumps[line.number]
+            if what in KEY_NAMES:
+                if sa.established:
+                    held = pending.setdefault((sa.unique_id, line.thread), {})
+                    held.setdefault("keys", {})[KEY_NAMES[what]] = data.hex()
+                else:
+                    # the last dump wins: a rekeyed SA is a new unique id, so this only matters for retries
+                    sa.keys[KEY_NAMES[what]] = data.hex()
+        elif match := CHECKIN.search(msg):
+            target = sa_by_id(int(match["id"]), match["name"]) if match["id"] else sa
+            if target is not sa:
+                hand_over(line, target)
+            target.version = int(match["version"][-1])
+            target.spi_i = match["spi_i"]
             if match["spi_r"] != "0" * 16:
-                sa.spi_r = match["spi_r"]
+                target.spi_r = match["spi_r"]
         elif match := SELECTED.match(msg):
             if match["protocol"] == "IKE":
-                sa.ike_proposal = match["proposal"]
+                if sa.established:
+                    pending.setdefault((sa.unique_id, line.thread), {})["proposal"] = match["proposal"]
+                else:
+                    sa.ike_proposal = match["proposal"]
             else:
                 sa.esp_proposals.append(match["proposal"])
         elif match := IKE_ESTABLISHED.match(msg):
-            sa.established = True
-            sa.established_line = line.number
-            sa.local_id = match["local_id"]
-            sa.remote_id = match["remote_id"]
-            sa.notes.append((line.number, msg))
+            target = sa_by_id(int(match["id"]), match["name"])
+            if target is not sa:
+                hand_over(line, target)
+            target.established = True
+            target.established_line = line.number
+            target.local_id = match["local_id"]
+            target.remote_id = match["remote_id"]
+            target.notes.append((line.number, msg))
         elif match := CHILD_ESTABLISHED.match(msg):
+            if any(c["unique_id"] == int(match["id"]) for c in sa.children):
+                continue  # the outbound half of a rekeyed CHILD_SA
             sa.children.append({
                 "name": match["name"], "unique_id": int(match["id"]),
                 "spi_in": match["spi_in"], "spi_out": match["spi_out"],
@@ -173,11 +219,6 @@ def ike_sas(text: str) -> dict[int, IkeSaFacts]:
             sa.notes.append((line.number, msg))
         elif NOTEWORTHY.search(msg):
             sa.notes.append((line.number, msg))
-    for line, what, data in hexdumps(lines):
-        sa = sa_of(line)
-        if sa is not None and what in KEY_NAMES:
-            # the last dump wins: a rekeyed SA is a new unique id, so this only matters for retries
-            sa.keys[KEY_NAMES[what]] = data.hex()
     return sas
 
 
@@ -272,3 +313,14 @@ def decryption_tables(text: str) -> dict[str, str]:
             rows["ikev1_decryption_table"].append(ikev1_table_row(sa))
     header = "# Wireshark {} written by ikesniff lab/ from a charon log at ike 4\n"
     return {name: header.format(name) + "\n".join(r) + "\n" for name, r in rows.items() if r}
+
+
+def table_conflicts(a: dict[str, str], b: dict[str, str]) -> list[str]:
+    """Rows of two sets of decryption tables that name the same SA (by its SPIs) with different keys."""
+    conflicts = []
+    for name in set(a) & set(b):
+        width = 2 if name.startswith("ikev2") else 1  # IKEv2 rows start with both SPIs, IKEv1 with the cookie
+        rows_a = {tuple(r.split(",")[:width]): r for r in a[name].splitlines() if r and not r.startswith("#")}
+        rows_b = {tuple(r.split(",")[:width]): r for r in b[name].splitlines() if r and not r.startswith("#")}
+        conflicts += [rows_a[k] for k in rows_a.keys() & rows_b.keys() if rows_a[k] != rows_b[k]]
+    return conflicts

@@ -384,6 +384,161 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                    "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "QUICK_MODE": 1, "INFORMATIONAL": ">=1"},
                             "inner_notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
     },
+    # --- version and mode ---
+    "ike-version-mismatch": {
+        "description": "moon speaks only IKEv2, sun only IKEv1: sun finds no IKE config for an IKEv2 "
+                       "IKE_SA_INIT and answers NO_PROPOSAL_CHOSEN (strongSwan's answer for any missing "
+                       "config, so the wire alone cannot tell a version mismatch from a proposal mismatch)",
+        "moon": {"conn": {"version": 2}},
+        "sun": {"conn": {"version": 1}},
+        "charon": FAST_GIVE_UP,
+        "expect": {"outcome": "failed", "code": "IkeVersionMismatch", "phase": 1, "child": False, "esp": False,
+                   "alternatives": ["ProposalMismatch", "PeerMismatch"],
+                   "log": {"sun": [r"looking for an IKEv2 config for 192\.0\.2\.2\.\.\.192\.0\.2\.1",
+                                   r"no IKE config found for 192\.0\.2\.2\.\.\.192\.0\.2\.1, sending NO_PROPOSAL_CHOSEN"],
+                           "moon": [r"received NO_PROPOSAL_CHOSEN notify error"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2}, "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
+    "ike-version-mismatch-v1": {
+        "description": "moon speaks only IKEv1 (main mode), sun only IKEv2: sun finds no IKEv1 config for "
+                       "main mode message 1 and answers with an unencrypted INFORMATIONAL NO_PROPOSAL_CHOSEN",
+        "moon": {"conn": {"version": 1}},
+        "sun": {"conn": {"version": 2}},
+        "charon": FAST_GIVE_UP,
+        "timeout": 25,
+        "expect": {"outcome": "failed", "code": "IkeVersionMismatch", "phase": 1, "child": False, "esp": False,
+                   "alternatives": ["ProposalMismatch", "PeerMismatch"],
+                   "log": {"sun": [r"looking for an IKEv1 config for 192\.0\.2\.2\.\.\.192\.0\.2\.1",
+                                   r"no IKE config found for 192\.0\.2\.2\.\.\.192\.0\.2\.1, sending NO_PROPOSAL_CHOSEN"],
+                           "moon": [r"received NO_PROPOSAL_CHOSEN error notify"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 1, "INFORMATIONAL": 1},
+                            "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
+    "ikev1-mode-mismatch": {
+        "description": "IKEv1, moon initiates aggressive mode (PSK), sun's connection is main mode only: sun "
+                       "finds the peer config but none allowing PSK in aggressive mode, and answers message 1 with "
+                       "an unencrypted INFORMATIONAL AUTHENTICATION_FAILED",
+        "conn": {"version": 1},
+        "moon": {"conn": {"aggressive": True}},
+        "charon": {"i_dont_care_about_security_and_use_aggressive_mode_psk": True, **FAST_GIVE_UP},
+        "timeout": 25,
+        "expect": {"outcome": "failed", "code": "NegotiationModeMismatch", "phase": 1, "child": False,
+                   "esp": False, "alternatives": ["PskMismatch", "PeerIdMismatch"],
+                   "log": {"sun": [r"found 1 matching config, but none allows pre-shared key authentication using Aggressive Mode"],
+                           "moon": [r"received AUTHENTICATION_FAILED error notify"]},
+                   "wire": {"exchanges": {"AGGRESSIVE": 1, "INFORMATIONAL": 1},
+                            "notifies": {"AUTHENTICATION_FAILED": 1}}},
+    },
+    # --- nothing or part of it answered ---
+    "ikev2-no-response": {
+        "description": "IKEv2, sun's namespace drops every UDP datagram to port 500 (iptables INPUT DROP): "
+                       "moon sends IKE_SA_INIT, retransmits it 3 times (1.0, 1.4, 1.96 s apart) and gives up "
+                       "after 7.1 s",
+        "conn": {"version": 2},
+        "iptables": {"sun": [["-A", "INPUT", "-p", "udp", "--dport", "500", "-j", "DROP"]]},
+        "charon": FAST_GIVE_UP,
+        "expect": {"outcome": "failed", "code": "NoResponse", "phase": 1, "child": False, "esp": False,
+                   "log": {"moon": [r"retransmit 3 of request with message ID 0",
+                                    r"giving up after 3 retransmits",
+                                    r"establishing IKE_SA failed, peer not responding"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 4}, "repeats": 3}},
+    },
+    "ikev2-not-listening": {
+        "description": "IKEv2, no IKE daemon on sun (its charon is not started): every IKE_SA_INIT draws an ICMP "
+                       "port unreachable, which charon ignores; it retransmits 3 times and gives up",
+        "conn": {"version": 2},
+        "start": ["moon"],
+        "charon": FAST_GIVE_UP,
+        "expect": {"outcome": "failed", "code": "NoResponse", "phase": 1, "child": False, "esp": False,
+                   "log": {"moon": [r"giving up after 3 retransmits",
+                                    r"establishing IKE_SA failed, peer not responding"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 4}, "repeats": 3, "icmp": {"3/3": 4}}},
+    },
+    "ikev2-auth-blocked": {
+        "description": "IKEv2, sun's namespace drops UDP 4500: IKE_SA_INIT (port 500) is answered, IKE_AUTH "
+                       "(floated to 4500) never arrives; moon retransmits it 3 times and gives up",
+        "conn": {"version": 2},
+        "iptables": {"sun": [["-A", "INPUT", "-p", "udp", "--dport", "4500", "-j", "DROP"]]},
+        "charon": FAST_GIVE_UP,
+        "expect": {"outcome": "failed", "code": "Phase1NegotiationTimeout", "phase": 1, "child": False,
+                   "esp": False, "alternatives": ["NoResponse"],
+                   "log": {"moon": [r"retransmit 3 of request with message ID 1",
+                                    r"giving up after 3 retransmits",
+                                    r"establishing IKE_SA failed, peer not responding"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 4}, "repeats": 3}},
+    },
+    "ikev2-ipfrag-dropped": {
+        "description": "IKEv2 with RSA 3072 certificates, IKE fragmentation off, 1000-byte MTU and sun's namespace "
+                       "dropping IP fragments (iptables -f): IKE_SA_INIT passes, every IKE_AUTH leaves in IP "
+                       "fragments that never reach charon; moon retransmits and gives up",
+        "auth": "pubkey",
+        "certs": {"type": "rsa", "size": 3072},
+        "mtu": 1000,
+        "conn": {"version": 2, "fragmentation": "no"},
+        "iptables": {"sun": [["-t", "raw", "-A", "PREROUTING", "-f", "-j", "DROP"]]},
+        "charon": FAST_GIVE_UP,
+        "expect": {"outcome": "failed", "code": "Phase1NegotiationTimeout", "phase": 1, "child": False,
+                   "esp": False, "alternatives": ["NoResponse"],
+                   "log": {"moon": [r"giving up after 3 retransmits",
+                                    r"establishing IKE_SA failed, peer not responding"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 4}, "repeats": 3, "min_ip_fragments": 8}},
+    },
+    # --- established, then lost ---
+    "ikev2-dpd-timeout": {
+        "description": "IKEv2, the tunnel comes up and carries pings; then sun's namespace drops everything it "
+                       "sends (iptables OUTPUT DROP); moon's DPD (dpd_delay 2 s) sends empty INFORMATIONAL "
+                       "requests that go unanswered, retransmits 3 times and deletes the IKE SA",
+        "conn": {"version": 2},
+        "moon": {"conn": {"dpd_delay": "2s"}},
+        "charon": FAST_GIVE_UP,
+        "after": [{"iptables": {"sun": [["-A", "OUTPUT", "-p", "udp", "-j", "DROP"]]}},
+                  {"wait_log": ["moon", r"giving up after 3 retransmits", 20]},
+                  {"sleep": 0.5}],
+        "expect": {"outcome": "torn_down", "code": "DpdTimeout", "phase": 1, "child": True, "esp": True,
+                   "log": {"moon": [r"sending DPD request",
+                                    r"giving up after 3 retransmits",
+                                    r"IKE_SA lab\[1\] state change: ESTABLISHED => DESTROYING"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": ">=4"},
+                            "repeats": ">=3"}},
+    },
+    "ikev2-delete": {
+        "description": "IKEv2, the tunnel comes up and carries pings; then sun's administrator terminates it "
+                       "(swanctl --terminate --ike lab on sun): sun sends an INFORMATIONAL with a Delete of the "
+                       "IKE SA, moon answers and removes the tunnel",
+        "conn": {"version": 2},
+        "after": [{"swanctl": ["sun", "--terminate", "--ike", "lab", "--timeout", "10"]},
+                  {"wait_log": ["moon", r"IKE_SA lab\[1\] state change: ESTABLISHED => DELETING|IKE_SA deleted", 5]},
+                  {"sleep": 0.5}],
+        "expect": {"outcome": "torn_down", "code": "ReceiveDeleteNotify", "phase": 1, "child": True, "esp": True,
+                   "log": {"sun": [r"deleting IKE_SA lab\[1\] between"],
+                           "moon": [r"received DELETE for IKE_SA lab\[1\]"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": 2},
+                            "inner_payloads": {"D": 1}}},
+    },
+    "ikev2-rekey": {
+        "description": "IKEv2, healthy tunnel rekeyed on moon's command (swanctl --rekey, the same exchanges "
+                       "as a lifetime-driven rekey): a CREATE_CHILD_SA with REKEY_SA replaces the CHILD_SA, "
+                       "another (with KE, no REKEY_SA) replaces the IKE SA; each old SA is then deleted "
+                       "(housekeeping, not a failure); pings before and after",
+        "conn": {"version": 2},
+        "after": [{"swanctl": ["moon", "--rekey", "--child", "net"]},
+                  {"wait_log": ["moon", r"CHILD_SA closed", 5]},
+                  {"swanctl": ["moon", "--rekey", "--ike", "lab"]},
+                  {"wait_log": ["moon", r"^IKE_SA lab\[2\] rekeyed", 5]},
+                  {"wait_log": ["moon", r"IKE_SA lab\[1\] state change: DELETING => DESTROYING", 5]},
+                  {"pings": 3}],
+        "expect": {**ESTABLISHED, "findings": ["rekey"],
+                   "log": {"moon": [r"^inbound CHILD_SA net\{2\} established",
+                                    r"closing CHILD_SA net\{1\}",
+                                    r"^IKE_SA lab\[2\] rekeyed between",
+                                    r"sending DELETE for IKE_SA lab\[1\]"],
+                           "sun": [r"^inbound CHILD_SA net\{2\} established",
+                                   r"^IKE_SA lab\[2\] rekeyed between",
+                                   r"received DELETE for IKE_SA lab\[1\]"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "CREATE_CHILD_SA": 4,
+                                          "INFORMATIONAL": 6},
+                            "inner_notifies": {"REKEY_SA": 1}, "inner_payloads": {"D": 4, "KE": 2}}},
+    },
 }
 
 DEFAULTS: dict[str, Any] = {
