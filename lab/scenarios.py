@@ -539,6 +539,74 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                                           "INFORMATIONAL": 6},
                             "inner_notifies": {"REKEY_SA": 1}, "inner_payloads": {"D": 4, "KE": 2}}},
     },
+    # --- IKEv1 counterparts ---
+    "ikev1-main-peer-id-mismatch": {
+        "description": "IKEv1 main mode, sun expects moon to be 'gw.example' but moon says 'moon.example' "
+                       "(the PSK is the same): messages 1-4 succeed, sun decrypts message 5, finds no peer config "
+                       "for that identity and answers with an encrypted INFORMATIONAL AUTHENTICATION_FAILED",
+        "conn": {"version": 1},
+        "sun": {"conn": {"remote.id": "gw.example"}},
+        "charon": FAST_GIVE_UP,
+        "timeout": 25,
+        "expect": {"outcome": "failed", "code": "PeerIdMismatch", "phase": 1, "child": False, "esp": False,
+                   "alternatives": ["PskMismatch"],
+                   "log": {"sun": [r"looking for pre-shared key peer configs matching .*\[moon\.example\]",
+                                   r"no peer config found",
+                                   r"generating INFORMATIONAL_V1 request \d+ \[ HASH N\(AUTH_FAILED\) \]"],
+                           "moon": [r"received AUTHENTICATION_FAILED error notify"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 5, "INFORMATIONAL": 1},
+                            "inner_notifies": {"AUTHENTICATION_FAILED": 1}}},
+    },
+    "ikev1-aggressive-peer-id-mismatch": {
+        "description": "IKEv1 aggressive mode, sun expects moon to be 'gw.example' but moon says 'moon.example' "
+                       "(in clear, in message 1): sun finds no peer config and answers with an unencrypted "
+                       "INFORMATIONAL AUTHENTICATION_FAILED (the same wire as a mode mismatch)",
+        "conn": {"version": 1, "aggressive": True},
+        "charon": {"i_dont_care_about_security_and_use_aggressive_mode_psk": True, **FAST_GIVE_UP},
+        "sun": {"conn": {"remote.id": "gw.example"}},
+        "timeout": 25,
+        "expect": {"outcome": "failed", "code": "PeerIdMismatch", "phase": 1, "child": False, "esp": False,
+                   "alternatives": ["NegotiationModeMismatch", "PskMismatch"],
+                   "log": {"sun": [r"no peer config found",
+                                   r"generating INFORMATIONAL_V1 request \d+ \[ N\(AUTH_FAILED\) \]"],
+                           "moon": [r"received AUTHENTICATION_FAILED error notify"]},
+                   "wire": {"exchanges": {"AGGRESSIVE": 1, "INFORMATIONAL": 1},
+                            "notifies": {"AUTHENTICATION_FAILED": 1}}},
+    },
+    "ikev1-dpd-timeout": {
+        "description": "IKEv1 main mode, the tunnel comes up and carries pings; then sun's namespace drops "
+                       "everything it sends; moon's DPD (dpd_delay 2 s, dpd_timeout 6 s) sends R_U_THERE "
+                       "notifies that get no R_U_THERE_ACK; at the timeout moon destroys the IKE SA without a "
+                       "word on the wire",
+        "conn": {"version": 1},
+        "moon": {"conn": {"dpd_delay": "2s", "dpd_timeout": "6s"}},
+        "charon": FAST_GIVE_UP,
+        "after": [{"iptables": {"sun": [["-A", "OUTPUT", "-p", "udp", "-j", "DROP"]]}},
+                  {"wait_log": ["moon", r"DPD check timed out", 20]},
+                  {"sleep": 1.0}],
+        "expect": {"outcome": "torn_down", "code": "DpdTimeout", "phase": 1, "child": True, "esp": True,
+                   "log": {"moon": [r"sending DPD request",
+                                    r"DPD check timed out, enforcing DPD action",
+                                    r"IKE_SA lab\[1\] state change: ESTABLISHED => DESTROYING"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "QUICK_MODE": 3, "INFORMATIONAL": ">=2"},
+                            "inner_notifies": {"R_U_THERE": ">=2", "R_U_THERE_ACK": 0}}},
+    },
+    "ikev1-delete": {
+        "description": "IKEv1 main mode, the tunnel comes up and carries pings; then sun's administrator "
+                       "terminates it (swanctl --terminate --ike lab on sun): encrypted INFORMATIONALs with "
+                       "Delete payloads for the ESP SA and the ISAKMP SA",
+        "conn": {"version": 1},
+        "after": [{"swanctl": ["sun", "--terminate", "--ike", "lab", "--timeout", "10"]},
+                  {"wait_log": ["moon", r"deleting IKE_SA lab\[1\]|IKE_SA lab\[1\] state change: \S+ => DESTROYING", 5]},
+                  {"sleep": 0.5}],
+        "expect": {"outcome": "torn_down", "code": "ReceiveDeleteNotify", "phase": 1, "child": True, "esp": True,
+                   "log": {"sun": [r"sending DELETE for ESP CHILD_SA with SPI",
+                                   r"sending DELETE for IKE_SA lab\[1\]"],
+                           "moon": [r"received DELETE for ESP CHILD_SA with SPI",
+                                    r"received DELETE for IKE_SA lab\[1\]"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "QUICK_MODE": 3, "INFORMATIONAL": 2},
+                            "inner_payloads": {"D": 2}}},
+    },
 }
 
 DEFAULTS: dict[str, Any] = {
