@@ -378,6 +378,8 @@ def run_scenario(name: str, out_dir: Path, work_root: Path, keep: bool = False) 
             steps = run_steps(scenario["after"], network, daemons, paths, name)
             outcome = final_outcome(daemons, paths["moon"]["log"], established_at)
             say(f"{name}: after the steps: {outcome}")
+        elif scenario["after_failure"] and outcome != "established":
+            steps = run_steps(scenario["after_failure"], network, daemons, paths, name)
         snapshots = {side: vici_snapshot(lab_sas(d.vici)) for side, d in daemons.items()}
 
         # --- clean teardown: a Delete exchange on the wire, then stop everything by PID ---

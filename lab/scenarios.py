@@ -607,6 +607,27 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                    "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "QUICK_MODE": 3, "INFORMATIONAL": 2},
                             "inner_payloads": {"D": 2}}},
     },
+    # --- both gateways initiate: each offer is on the wire ---
+    "ikev2-encryption-mismatch-both-ways": {
+        "description": "IKEv2, only the encryption algorithm differs (moon AES-CBC-256, sun AES-CBC-128): moon "
+                       "initiates and gets NO_PROPOSAL_CHOSEN, then sun initiates and gets NO_PROPOSAL_CHOSEN; "
+                       "both offers are in clear, so the exact difference can be named",
+        "conn": {"version": 2},
+        "moon": {"conn": {"proposals": "aes256-sha256-prfsha256-modp2048"}},
+        "sun": {"conn": {"proposals": "aes128-sha256-prfsha256-modp2048"}},
+        "charon": FAST_GIVE_UP,
+        "after_failure": [{"swanctl": ["sun", "--initiate", "--child", "net", "--timeout", "10"]},
+                          {"wait_log": ["sun", r"received NO_PROPOSAL_CHOSEN notify error", 5]},
+                          {"sleep": 0.5}],
+        "expect": {"outcome": "failed", "code": "EncryptionAlgorithmMismatch", "phase": 1, "child": False,
+                   "esp": False,
+                   "log": {"sun": [r"received proposals: IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048",
+                                   r"received NO_PROPOSAL_CHOSEN notify error"],
+                           "moon": [r"received proposals: IKE:AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048",
+                                    r"no acceptable ENCRYPTION_ALGORITHM found",
+                                    r"received NO_PROPOSAL_CHOSEN notify error"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 4}, "notifies": {"NO_PROPOSAL_CHOSEN": 2}}},
+    },
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -625,6 +646,7 @@ DEFAULTS: dict[str, Any] = {
     "iptables": {},
     "start": ["moon", "sun"],
     "after": [],
+    "after_failure": [],
 }
 
 
