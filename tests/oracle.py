@@ -47,7 +47,9 @@ def captures() -> list[Path]:
 def tshark_frames(path: Path) -> dict[int, FrameFields]:
     """Per-frame fields as tshark 4.x reports them, default preferences, no keys."""
     with tempfile.TemporaryDirectory() as config:
-        command = ["tshark", "-n", "-r", str(path), "-Y", "isakmp", "-T", "fields", "-E", "separator=/t",
+        # An ICMP error quoting an IKE packet is not an IKE message seen on the wire (ikesniff reports
+        # it as an ICMP error about IKE); tshark dissects the quoted bytes as ISAKMP.
+        command = ["tshark", "-n", "-r", str(path), "-Y", "isakmp and not icmp and not icmpv6", "-T", "fields", "-E", "separator=/t",
                    "-E", "occurrence=a", "-E", "aggregator=,"]
         for name in TSHARK_FIELDS:
             command += ["-e", name]
