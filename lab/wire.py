@@ -2,7 +2,7 @@
 
 Used twice: by ``lab/run.py`` to write the ``wire`` section of a label, and by
 ``tests/test_lab.py`` to check that every committed label still matches its pcap.
-Needs only tshark and the standard library; no root.
+Needs tshark and the dissectors' registries (names only); no root.
 """
 
 from __future__ import annotations
@@ -14,13 +14,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-# SPEC section 4 exchange names by (IKE major version, exchange type)
-EXCHANGES = {
-    1: {1: "BASE", 2: "IDENTITY_PROTECTION", 3: "AUTHENTICATION_ONLY", 4: "AGGRESSIVE", 5: "INFORMATIONAL",
-        6: "TRANSACTION", 32: "QUICK_MODE", 33: "NEW_GROUP_MODE"},
-    2: {34: "IKE_SA_INIT", 35: "IKE_AUTH", 36: "CREATE_CHILD_SA", 37: "INFORMATIONAL", 38: "IKE_SESSION_RESUME",
-        43: "IKE_INTERMEDIATE", 44: "IKE_FOLLOWUP_KE"},
-}
+from dissectors import ikev1_registry, ikev2_registry
+
+# SPEC section 4 exchange names and the IANA notify names come from the registries the dissectors
+# use; tshark still does all the parsing here, only the spelling of names is shared.
+EXCHANGES = {1: ikev1_registry.EXCHANGE_TYPES, 2: ikev2_registry.EXCHANGE_TYPES}
+NOTIFIES = {1: ikev1_registry.NOTIFY_NAMES, 2: ikev2_registry.NOTIFY_TYPES}
 
 FIELDS = [
     "frame.number", "frame.len", "frame.time_relative", "icmp.type", "icmp.code", "ip.src", "ip.dst", "ip.flags.mf", "ip.frag_offset", "ip.proto",
@@ -34,46 +33,13 @@ FIELDS = [
 SKF = 53  # IKEv2 Encrypted and Authenticated Fragment payload (RFC 7383)
 SK = 46
 
-# payload and notify names (IANA registries; SPEC section 4 spells notifies in upper snake case)
+# payload names as the labels spell them
 PAYLOADS = {
     1: {1: "SA", 2: "P", 3: "T", 4: "KE", 5: "ID", 6: "CERT", 7: "CR", 8: "HASH", 9: "SIG", 10: "NONCE", 11: "N",
         12: "D", 13: "V", 14: "ATTR", 15: "SAK", 20: "NAT-D", 21: "NAT-OA", 130: "NAT-D-DRAFT",
         131: "NAT-OA-DRAFT", 132: "FRAG"},
     2: {33: "SA", 34: "KE", 35: "IDi", 36: "IDr", 37: "CERT", 38: "CERTREQ", 39: "AUTH", 40: "Ni/Nr", 41: "N",
         42: "D", 43: "V", 44: "TSi", 45: "TSr", 46: "SK", 47: "CP", 48: "EAP", 53: "SKF"},
-}
-NOTIFIES = {
-    1: {1: "INVALID_PAYLOAD_TYPE", 2: "DOI_NOT_SUPPORTED", 3: "SITUATION_NOT_SUPPORTED", 4: "INVALID_COOKIE",
-        5: "INVALID_MAJOR_VERSION", 6: "INVALID_MINOR_VERSION", 7: "INVALID_EXCHANGE_TYPE", 8: "INVALID_FLAGS",
-        9: "INVALID_MESSAGE_ID", 10: "INVALID_PROTOCOL_ID", 11: "INVALID_SPI", 12: "INVALID_TRANSFORM_ID",
-        13: "ATTRIBUTES_NOT_SUPPORTED", 14: "NO_PROPOSAL_CHOSEN", 15: "BAD_PROPOSAL_SYNTAX",
-        16: "PAYLOAD_MALFORMED", 17: "INVALID_KEY_INFORMATION", 18: "INVALID_ID_INFORMATION",
-        19: "INVALID_CERT_ENCODING", 20: "INVALID_CERTIFICATE", 21: "CERT_TYPE_UNSUPPORTED",
-        22: "INVALID_CERT_AUTHORITY", 23: "INVALID_HASH_INFORMATION", 24: "AUTHENTICATION_FAILED",
-        25: "INVALID_SIGNATURE", 26: "ADDRESS_NOTIFICATION", 27: "NOTIFY_SA_LIFETIME",
-        28: "CERTIFICATE_UNAVAILABLE", 29: "UNSUPPORTED_EXCHANGE_TYPE", 30: "UNEQUAL_PAYLOAD_LENGTHS",
-        24576: "RESPONDER_LIFETIME", 24577: "REPLAY_STATUS", 24578: "INITIAL_CONTACT",
-        36136: "R_U_THERE", 36137: "R_U_THERE_ACK"},
-    2: {1: "UNSUPPORTED_CRITICAL_PAYLOAD", 4: "INVALID_IKE_SPI", 5: "INVALID_MAJOR_VERSION", 7: "INVALID_SYNTAX",
-        9: "INVALID_MESSAGE_ID", 11: "INVALID_SPI", 14: "NO_PROPOSAL_CHOSEN", 17: "INVALID_KE_PAYLOAD",
-        24: "AUTHENTICATION_FAILED", 34: "SINGLE_PAIR_REQUIRED", 35: "NO_ADDITIONAL_SAS",
-        36: "INTERNAL_ADDRESS_FAILURE", 37: "FAILED_CP_REQUIRED", 38: "TS_UNACCEPTABLE", 39: "INVALID_SELECTORS",
-        43: "TEMPORARY_FAILURE", 44: "CHILD_SA_NOT_FOUND", 16384: "INITIAL_CONTACT", 16385: "SET_WINDOW_SIZE",
-        16386: "ADDITIONAL_TS_POSSIBLE", 16387: "IPCOMP_SUPPORTED", 16388: "NAT_DETECTION_SOURCE_IP",
-        16389: "NAT_DETECTION_DESTINATION_IP", 16390: "COOKIE", 16391: "USE_TRANSPORT_MODE",
-        16392: "HTTP_CERT_LOOKUP_SUPPORTED", 16393: "REKEY_SA", 16394: "ESP_TFC_PADDING_NOT_SUPPORTED",
-        16395: "NON_FIRST_FRAGMENTS_ALSO", 16396: "MOBIKE_SUPPORTED", 16397: "ADDITIONAL_IP4_ADDRESS",
-        16398: "ADDITIONAL_IP6_ADDRESS", 16399: "NO_ADDITIONAL_ADDRESSES", 16400: "UPDATE_SA_ADDRESSES",
-        16401: "COOKIE2", 16402: "NO_NATS_ALLOWED", 16403: "AUTH_LIFETIME", 16404: "MULTIPLE_AUTH_SUPPORTED",
-        16405: "ANOTHER_AUTH_FOLLOWS", 16406: "REDIRECT_SUPPORTED", 16407: "REDIRECT",
-        16408: "REDIRECTED_FROM", 16409: "TICKET_LT_OPAQUE", 16410: "TICKET_REQUEST", 16411: "TICKET_ACK",
-        16412: "TICKET_NACK", 16413: "TICKET_OPAQUE", 16414: "LINK_ID", 16415: "USE_WESP_MODE",
-        16416: "ROHC_SUPPORTED", 16417: "EAP_ONLY_AUTHENTICATION", 16418: "CHILDLESS_IKEV2_SUPPORTED",
-        16419: "QUICK_CRASH_DETECTION", 16420: "IKEV2_MESSAGE_ID_SYNC_SUPPORTED",
-        16421: "IPSEC_REPLAY_COUNTER_SYNC_SUPPORTED", 16422: "IKEV2_MESSAGE_ID_SYNC",
-        16423: "IPSEC_REPLAY_COUNTER_SYNC", 16424: "SECURE_PASSWORD_METHODS", 16425: "PSK_PERSIST",
-        16426: "PSK_CONFIRM", 16427: "ERX_SUPPORTED", 16428: "IFOM_CAPABILITY", 16429: "SENDER_REQUEST_ID",
-        16430: "IKEV2_FRAGMENTATION_SUPPORTED", 16431: "SIGNATURE_HASH_ALGORITHMS"},
 }
 
 
