@@ -17,8 +17,6 @@ from .events import MessageEvent, NotifyRef
 from .tracker import Tracker
 
 CISCO_FRAGMENT = 132
-ENCRYPTED_TYPES = (46, 53)
-"""IKEv2 SK and SKF: the message is encrypted (the IKEv1 E flag says so for IKEv1)."""
 
 
 @dataclass(slots=True)
@@ -72,14 +70,11 @@ class Analysis:
         names: list[str] = []
         types: list[int] = []
         notifies: list[NotifyRef] = []
-        encrypted = message.version == 1 and bool(header.flags & 0x01)
         for payload in message.payloads:
             names.append(payload.name)
             types.append(payload.type)
             if isinstance(payload, Notify):
                 notifies.append(NotifyRef(payload.notify_name, payload.notify_type))
-            elif payload.type in ENCRYPTED_TYPES and message.version == 2:
-                encrypted = True
         seen = self.tracker.observe(message, raw, datagram.frame, datagram.time, datagram.src, datagram.dst,
                                     notifies)
         self.messages += 1
@@ -89,6 +84,6 @@ class Analysis:
             "message", datagram.frame, datagram.time, datagram.src, datagram.sport, datagram.dst,
             datagram.dport, datagram.transport, message.version, header.spi_i.hex(), header.spi_r.hex(),
             header.exchange_type, message.exchange_name, header.message_id, seen.response, seen.initiator,
-            header.length, names, notifies, encrypted, False, seen.retransmission, seen.ike_sa.id,
+            header.length, names, notifies, message.encrypted, False, seen.retransmission, seen.ike_sa.id,
             message.errors, types, frames, label)
         return DecodedMessage(event, message)
