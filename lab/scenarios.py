@@ -258,6 +258,27 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                            "moon": [r"received NO_PROPOSAL_CHOSEN notify error"]},
                    "wire": {"exchanges": {"IKE_SA_INIT": 2}, "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
     },
+    "ikev1-main-proposal-mismatch": {
+        "description": "IKEv1 main mode, only the encryption algorithm differs: moon offers AES-CBC-256, sun accepts "
+                       "AES-CBC-128 (HMAC-SHA2-256, MODP-2048 on both): sun answers message 1 with an unencrypted "
+                       "INFORMATIONAL NO_PROPOSAL_CHOSEN (56 bytes: the notify carries the ISAKMP SPI, unlike the "
+                       "40-byte answer of a responder with no IKEv1 config)",
+        "conn": {"version": 1},
+        "moon": {"conn": {"proposals": "aes256-sha256-modp2048"}},
+        "sun": {"conn": {"proposals": "aes128-sha256-modp2048"}},
+        "charon": FAST_GIVE_UP,
+        "timeout": 25,
+        "expect": {"outcome": "failed", "code": "EncryptionAlgorithmMismatch", "phase": 1, "child": False,
+                   "esp": False, "alternatives": ["ProposalMismatch"],
+                   "log": {"sun": [r"received proposals: IKE:AES_CBC_256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048",
+                                   r"configured proposals: IKE:AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048",
+                                   r"no acceptable ENCRYPTION_ALGORITHM found",
+                                   r"^no proposal found",
+                                   r"generating INFORMATIONAL_V1 request \d+ \[ N\(NO_PROP\) \]"],
+                           "moon": [r"received NO_PROPOSAL_CHOSEN error notify"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 1, "INFORMATIONAL": 1},
+                            "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
     # --- failures of phase 1: authentication ---
     "ikev2-psk-mismatch": {
         "description": "IKEv2, sun holds a different pre-shared key: IKE_SA_INIT succeeds, sun cannot verify "
