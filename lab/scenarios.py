@@ -279,6 +279,30 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                    "wire": {"exchanges": {"IDENTITY_PROTECTION": 1, "INFORMATIONAL": 1},
                             "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
     },
+    # --- established after a COOKIE challenge ---
+    "ikev2-cookie": {
+        "description": "IKEv2, sun's charon demands a COOKIE as soon as it holds one half-open IKE SA "
+                       "(cookie_threshold = 1); sun's first IKE_SA_INIT answer is lost (iptables on sun drops the first "
+                       "datagram it sends from port 500 to a peer, xt_recent), so when moon retransmits, sun still holds "
+                       "that half-open SA and answers with N(COOKIE) only; moon repeats IKE_SA_INIT with the cookie as "
+                       "first payload and the tunnel comes up (sun's first half-open SA is left to half_open_timeout)",
+        "conn": {"version": 2},
+        "sun": {"charon": {"cookie_threshold": 1}},
+        "charon": FAST_GIVE_UP,
+        "iptables": {"sun": [["-A", "OUTPUT", "-p", "udp", "--sport", "500", "-m", "recent", "--name", "answered",
+                              "--rdest", "--rcheck", "-j", "ACCEPT"],
+                             ["-A", "OUTPUT", "-p", "udp", "--sport", "500", "-m", "recent", "--name", "answered",
+                              "--rdest", "--set", "-j", "DROP"]]},
+        "expect": {**ESTABLISHED, "findings": ["cookie_challenge"],
+                   "log": {"sun": [r"sending COOKIE notify to 192\.0\.2\.1",
+                                   r"generating IKE_SA_INIT response 0 \[ N\(COOKIE\) \]",
+                                   r"parsed IKE_SA_INIT request 0 \[ N\(COOKIE\) SA KE No"],
+                           "moon": [r"retransmit 1 of request with message ID 0",
+                                    r"received COOKIE notify",
+                                    r"generating IKE_SA_INIT request 0 \[ N\(COOKIE\) SA KE No"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 5, "IKE_AUTH": 2, "INFORMATIONAL": 2},
+                            "notifies": {"COOKIE": 2}, "repeats": 1}},
+    },
     # --- failures of phase 1: authentication ---
     "ikev2-psk-mismatch": {
         "description": "IKEv2, sun holds a different pre-shared key: IKE_SA_INIT succeeds, sun cannot verify "
