@@ -528,6 +528,37 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                                     r"establishing IKE_SA failed, peer not responding"]},
                    "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 4}, "repeats": 3, "min_ip_fragments": 8}},
     },
+    "ikev1-no-response": {
+        "description": "IKEv1 main mode, sun's namespace drops every UDP datagram to port 500 (iptables INPUT DROP): "
+                       "moon sends main mode message 1, retransmits it 3 times (1.0, 1.4, 1.96 s apart, the same "
+                       "schedule as IKEv2) and gives up",
+        "conn": {"version": 1},
+        "iptables": {"sun": [["-A", "INPUT", "-p", "udp", "--dport", "500", "-j", "DROP"]]},
+        "charon": FAST_GIVE_UP,
+        "timeout": 25,
+        "expect": {"outcome": "failed", "code": "NoResponse", "phase": 1, "child": False, "esp": False,
+                   "log": {"moon": [r"sending retransmit 3 of request message ID 0, seq 1",
+                                    r"giving up after 3 retransmits",
+                                    r"establishing IKE_SA failed, peer not responding"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 4}, "repeats": 3}},
+    },
+    "ikev2-nat-4500-blocked": {
+        "description": "IKEv2, moon behind the masquerading NAT, sun's namespace drops UDP 4500: IKE_SA_INIT (port 500) "
+                       "is answered and both sides detect the NAT; IKE_AUTH, floated to 4500 (from a remapped NAT port), "
+                       "never arrives; moon retransmits it 3 times and gives up",
+        "topology": "nat",
+        "conn": {"version": 2},
+        "iptables": {"sun": [["-A", "INPUT", "-p", "udp", "--dport", "4500", "-j", "DROP"]]},
+        "charon": FAST_GIVE_UP,
+        "expect": {"outcome": "failed", "code": "Phase1NegotiationTimeout", "phase": 1, "child": False,
+                   "esp": False, "alternatives": ["NatTMismatch", "NoResponse"],
+                   "log": {"moon": [r"local host is behind NAT, sending keep alives",
+                                    r"retransmit 3 of request with message ID 1",
+                                    r"giving up after 3 retransmits",
+                                    r"establishing IKE_SA failed, peer not responding"],
+                           "sun": [r"remote host is behind NAT"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 4}, "repeats": 3, "nat": True}},
+    },
     # --- established, then lost ---
     "ikev2-dpd-timeout": {
         "description": "IKEv2, the tunnel comes up and carries pings; then sun's namespace drops everything it "
