@@ -429,6 +429,45 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                    "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "QUICK_MODE": 1, "INFORMATIONAL": ">=1"},
                             "inner_notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
     },
+    "ikev1-encapsulation-mismatch": {
+        "description": "IKEv1, moon's CHILD_SA is in transport mode, sun's in tunnel mode (host-to-host traffic "
+                       "selectors on both, so transport mode is possible): main mode succeeds, sun finds the child "
+                       "config and the traffic selectors match, but the mode differs, so charon rejects the quick "
+                       "mode with an encrypted INFORMATIONAL INVALID_ID_INFORMATION (the same answer as a traffic "
+                       "selector mismatch)",
+        "conn": {"version": 1},
+        "child": {"local_ts": "dynamic", "remote_ts": "dynamic"},
+        "moon": {"child": {"mode": "transport"}},
+        "charon": FAST_GIVE_UP,
+        "timeout": 25,
+        "expect": {"outcome": "failed", "code": "EncapsulationModeMismatch", "phase": 2, "child": False,
+                   "esp": False, "ike_established": True, "alternatives": ["TrafficSelectorMismatch"],
+                   "log": {"sun": [r"found matching child config \"net\" with prio \d+",
+                                   r"config: 192\.0\.2\.1/32, received: 192\.0\.2\.1/32 => match: 192\.0\.2\.1/32",
+                                   r"config: 192\.0\.2\.2/32, received: 192\.0\.2\.2/32 => match: 192\.0\.2\.2/32",
+                                   r"no matching CHILD_SA config found for 192\.0\.2\.1/32 === 192\.0\.2\.2/32",
+                                   r"generating INFORMATIONAL_V1 request \d+ \[ HASH N\(INVAL_ID\) \]"],
+                           "moon": [r"received INVALID_ID_INFORMATION error notify"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "QUICK_MODE": 1, "INFORMATIONAL": 1},
+                            "inner_notifies": {"INVALID_ID_INFORMATION": 1}}},
+    },
+    "ikev2-ah-esp-mismatch": {
+        "description": "IKEv2, moon's CHILD_SA asks for AH (ah_proposals HMAC-SHA2-256, no ESP), sun's offers only "
+                       "ESP: the IKE SA comes up, sun skips moon's proposal for its protocol and answers the CHILD_SA "
+                       "part of IKE_AUTH with NO_PROPOSAL_CHOSEN: a childless IKE SA (the same 160-byte answer as an "
+                       "ESP proposal mismatch)",
+        "conn": {"version": 2},
+        "moon": {"child": {"ah_proposals": "sha256", "esp_proposals": None}},
+        "expect": {"outcome": "failed", "code": "SecurityProtocolMismatch", "phase": 2, "child": False,
+                   "esp": False, "ike_established": True, "alternatives": ["ProposalMismatch"],
+                   "log": {"sun": [r"received proposals: AH:HMAC_SHA2_256_128/NO_EXT_SEQ",
+                                   r"configured proposals: ESP:AES_CBC_128/HMAC_SHA2_256_128/NO_EXT_SEQ",
+                                   r"protocol mismatch, skipping",
+                                   r"no acceptable proposal found"],
+                           "moon": [r"received NO_PROPOSAL_CHOSEN notify, no CHILD_SA built"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2},
+                            "inner_notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
     # --- version and mode ---
     "ike-version-mismatch": {
         "description": "moon speaks only IKEv2, sun only IKEv1: sun finds no IKE config for an IKEv2 "
