@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from dissectors import Message, Notify, PayloadMemo, parse_message
 from dissectors.ikev1 import CiscoFragmentPayload, CiscoFragmentReassembler
 
+from . import diagnosis
 from .capture import read_capture
-from .capture.events import CaptureStats, FrameProblem, IkeDatagram
-from .events import MessageEvent, NotifyRef
-from .tracker import Tracker
+from .capture.events import CaptureStats, EspSighting, FrameProblem, IcmpError, IkeDatagram
+from .events import DiagnosisEvent, FindingEvent, MessageEvent, NotifyRef, VerdictEvent
+from .tracker import EspFlow, IkeSa, Tracker
 
 CISCO_FRAGMENT = 132
 
@@ -39,16 +40,22 @@ class Analysis:
     memo: PayloadMemo = field(default_factory=PayloadMemo)
     messages: int = 0
     decode_errors: int = 0
+    label: str = ""
 
     def run(self, source: str) -> Iterator[DecodedMessage | FrameProblem]:
         """Events of one capture file, in capture order. Opening errors raise CaptureError."""
-        label = source
+        label = self.label = source
         for item in read_capture(source, self.stats, self.ike_ports):
             if isinstance(item, IkeDatagram):
                 message = parse_message(item.data, self.memo)
                 yield self._event(message, item.data, item, label, list(item.frames))
                 if message.version == 1 and message.header.next_payload == CISCO_FRAGMENT:
                     yield from self._cisco_fragments(message, item, label)
+            elif isinstance(item, EspSighting):
+                self.tracker.esp(item)
+            elif isinstance(item, IcmpError):
+                self.tracker.icmp(item.frame, item.time, item.src, item.description, item.quoted_src,
+                                  item.quoted_sport, item.quoted_dst, item.quoted_dport)
             elif isinstance(item, FrameProblem):
                 self.decode_errors += 1
                 yield item
@@ -76,7 +83,8 @@ class Analysis:
             if isinstance(payload, Notify):
                 notifies.append(NotifyRef(payload.notify_name, payload.notify_type))
         seen = self.tracker.observe(message, raw, datagram.frame, datagram.time, datagram.src, datagram.dst,
-                                    notifies)
+                                    notifies, sport=datagram.sport, dport=datagram.dport,
+                                    transport=datagram.transport, frames=frames)
         self.messages += 1
         if message.errors:
             self.decode_errors += 1
@@ -87,3 +95,60 @@ class Analysis:
             header.length, names, notifies, message.encrypted, False, seen.retransmission, seen.ike_sa.id,
             message.errors, types, frames, label)
         return DecodedMessage(event, message)
+
+
+@dataclass(slots=True)
+class Conclusions:
+    """What the diagnosis made of the whole input."""
+
+    diagnoses: list[DiagnosisEvent]
+    findings: list[FindingEvent]
+    verdicts: list[VerdictEvent]
+
+    @property
+    def failed(self) -> bool:
+        return any(diagnosis.is_failure(v) for v in self.verdicts)
+
+    def outcomes(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for verdict in self.verdicts:
+            counts[verdict.outcome] = counts.get(verdict.outcome, 0) + 1
+        return counts
+
+
+def conclude(analysis: Analysis) -> Conclusions:
+    """Diagnose every IKE SA and every tunnel from what the tracker kept (at the end of the input)."""
+    tracker = analysis.tracker
+    stats = analysis.stats
+    if stats.esp_flows or stats.ah_flows:  # exact totals replace the windowed sightings
+        tracker.esp_flows = {key: _flow(sighting) for key, sighting in stats.esp_flows.items()}
+    ah = [_flow(sighting) for sighting in stats.ah_flows.values()]
+    tunnels: dict[tuple[str, str], list[IkeSa]] = {}
+    for ike_sa in sorted(tracker.ike_sas.values(), key=lambda sa: (sa.first_time, sa.first_frame)):
+        tunnels.setdefault(ike_sa.tunnel, []).append(ike_sa)
+    esp_by_pair: dict[frozenset[str], list[EspFlow]] = {}
+    for flow in tracker.esp_flows.values():
+        esp_by_pair.setdefault(frozenset((flow.src, flow.dst)), []).append(flow)
+    result = Conclusions([], [], [])
+    for peers, ike_sas in tunnels.items():
+        pair = frozenset(peers)
+        esp = sorted(esp_by_pair.get(pair, []), key=lambda flow: flow.first_frame)
+        tunnel_ah = [flow for flow in ah if frozenset((flow.src, flow.dst)) == pair]
+        diagnoses = []
+        seen_findings: set[tuple[str, str]] = set()
+        for ike_sa in ike_sas:
+            context = diagnosis.Context(tracker.last_time, [sa for sa in ike_sas if sa is not ike_sa], esp,
+                                        tunnel_ah)
+            diagnoses.append(diagnosis.diagnose(ike_sa, context, analysis.label))
+            for finding in diagnosis.findings(ike_sa, context, analysis.label):
+                if (finding.kind, finding.detail) not in seen_findings:
+                    seen_findings.add((finding.kind, finding.detail))
+                    result.findings.append(finding)
+        result.diagnoses.extend(diagnoses)
+        result.verdicts.append(diagnosis.verdict(peers, diagnoses))
+    return result
+
+
+def _flow(sighting: EspSighting) -> EspFlow:
+    return EspFlow(sighting.spi, sighting.src, sighting.dst, sighting.transport, sighting.packets,
+                   sighting.first_frame, sighting.last_frame, sighting.first_time, sighting.last_time)

@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 import click
 
 from . import __version__, catalog
-from .analysis import Analysis, DecodedMessage
+from .analysis import Analysis, Conclusions, DecodedMessage, conclude
 from .capture import CaptureError
 from .capture.events import FrameProblem
 from .events import EspFlowSummary, SummaryEvent
@@ -95,11 +95,16 @@ def _read(read: tuple[str, ...], more_files: tuple[str, ...], as_json: bool, ver
             fail(str(error))
         if count is not None and analysis.messages >= count:
             break
+    conclusions = conclude(analysis)
     summary = _summary(analysis, files, time.perf_counter() - started)
+    summary.outcomes = conclusions.outcomes()
     if writer is not None:
+        for event in [*conclusions.diagnoses, *conclusions.findings, *conclusions.verdicts]:
+            writer.write(event)
         writer.write(summary)
         writer.flush()
     else:
+        _print_conclusions(conclusions, verbose, quiet)
         if verbose:
             for flow in summary.esp:
                 click.echo(f"ESP spi 0x{flow.spi} {flow.src}:{flow.sport} > {flow.dst}:{flow.dport} "
@@ -108,7 +113,31 @@ def _read(read: tuple[str, ...], more_files: tuple[str, ...], as_json: bool, ver
         click.echo(f"{summary.frames} frames, {summary.ike_messages} IKE messages, {summary.ike_sas} IKE SAs, "
                    f"{summary.esp_packets + summary.esp_in_udp_packets} ESP packets in {summary.esp_flows} flows, "
                    f"{summary.decode_errors} decode errors, {summary.seconds:.2f} s", err=not quiet)
-    sys.exit(EXIT_OK)
+    sys.exit(EXIT_FAILURE if conclusions.failed else EXIT_OK)
+
+
+def _print_conclusions(conclusions: Conclusions, verbose: bool, quiet: bool) -> None:
+    if verbose:
+        for diagnosis in conclusions.diagnoses:
+            click.echo(f"\nIKE SA {diagnosis.ike_sa} (IKEv{diagnosis.version}) {diagnosis.initiator} -> "
+                       f"{diagnosis.responder}: {diagnosis.outcome} {diagnosis.code} ({diagnosis.confidence})")
+            for line in diagnosis.exchanges:
+                click.echo(f"    {line}")
+    if not quiet:
+        for finding in conclusions.findings:
+            frames = ", ".join(str(frame) for frame in finding.frames)
+            click.echo(f"finding {finding.kind} [{finding.ike_sa}] frame {frames}: {finding.detail}")
+    for verdict in conclusions.verdicts:
+        phase = f", phase {verdict.phase}" if verdict.phase else ""
+        also = f"; also possible: {', '.join(verdict.alternatives)}" if verdict.alternatives else ""
+        click.echo(f"\n{' <-> '.join(verdict.peers)}: {verdict.outcome.upper()} {verdict.code} "
+                   f"({verdict.confidence}{also}){phase}")
+        wrap = textwrap.TextWrapper(100, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False)
+        click.echo(wrap.fill(verdict.message))
+        for item in verdict.evidence:
+            click.echo(wrap.fill(f"frame {item.frame}: {item.why}"))
+        if verdict.code != "Established":
+            click.echo(wrap.fill(f"fix: {verdict.remedy}"))
 
 
 def _print_message(item: DecodedMessage, start: float, verbose: bool) -> None:
@@ -226,6 +255,9 @@ def main() -> None:
     try:
         if sys.argv[1:2] == ["causes"]:
             causes_command(args=sys.argv[2:], prog_name="ikesniff causes", standalone_mode=False)
+        elif sys.argv[1:2] == ["explain"]:
+            from .explain_cli import explain_command
+            explain_command(args=sys.argv[2:], prog_name="ikesniff explain", standalone_mode=False)
         else:
             main_command(standalone_mode=False)
     except click.exceptions.Abort:

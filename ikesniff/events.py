@@ -101,3 +101,74 @@ class SummaryEvent:
     seconds: float
     esp: list[EspFlowSummary] = field(default_factory=list)
     """Every ESP / ESP-in-UDP / AH flow seen (per SPI and direction), exact counts."""
+
+
+@dataclass(slots=True)
+class Evidence:
+    """A frame that supports a conclusion, and why."""
+
+    frame: int
+    why: str
+
+
+@dataclass(slots=True)
+class DiagnosisEvent:
+    """The fate of one IKE SA (one attempt), when it is known or the input ends."""
+
+    event: str
+    ike_sa: str
+    version: int
+    initiator: str
+    """'ip:port' of the original initiator."""
+    responder: str
+    outcome: str
+    """'established', 'failed', 'incomplete' or 'torn_down'."""
+    code: str
+    """Cause code (SPEC §5), `Established` for a healthy SA."""
+    huawei: str | None
+    """Huawei fault-cause name of the code, or None."""
+    phase: int | None
+    confidence: str
+    """'certain' (the decisive notify or payload was read), 'likely' (a strong wire pattern) or 'possible'."""
+    alternatives: list[str]
+    """Other codes the evidence does not rule out (at most three)."""
+    evidence: list[Evidence]
+    message: str
+    """What went wrong (or right), specific to what was seen."""
+    remedy: str
+    """What to change, on which side."""
+    exchanges: list[str] = field(default_factory=list)
+    """One line per exchange: name, message id, who asked, answered or not, retransmissions."""
+    file: str = ""
+    """The capture file the frame numbers refer to."""
+
+
+@dataclass(slots=True)
+class VerdictEvent:
+    """The conclusion for one tunnel (unordered pair of gateway addresses)."""
+
+    event: str
+    peers: list[str]
+    code: str
+    outcome: str
+    confidence: str
+    ike_sas: list[str]
+    evidence: list[Evidence]
+    message: str
+    remedy: str
+    huawei: str | None = None
+    phase: int | None = None
+    alternatives: list[str] = field(default_factory=list)
+    file: str = ""
+
+
+@dataclass(slots=True)
+class FindingEvent:
+    """Something worth knowing that is not a failure (weak crypto, NAT, a recovered retry...)."""
+
+    event: str
+    kind: str
+    ike_sa: str
+    frames: list[int]
+    detail: str
+    file: str = ""

@@ -1,15 +1,16 @@
-"""IKE SA bookkeeping: which IKE SA a message belongs to, who sent it, whether it answers a
-request, and whether it repeats a message already seen.
+"""IKE SA bookkeeping: which IKE SA a message belongs to, who sent it, which request it answers,
+whether it repeats a message already seen, and what the data plane and ICMP say about the tunnel.
 
-Sans-IO and output-agnostic: messages and the addresses that carried them go in, an
-`Observation` comes out. It knows nothing of files, sockets or JSON.
+Sans-IO and output-agnostic: messages, ESP sightings and ICMP errors go in (in capture order),
+plain records come out. It knows nothing of files, sockets, JSON or of what a failure is called;
+the diagnosis rules (`diagnosis.py`) read what it kept.
 
 Theory of operation
 -------------------
 An IKE SA is named by its initiator SPI (IKEv2) or initiator cookie (IKEv1): the responder's
 half is zero in the first message and a retry after INVALID_KE_PAYLOAD or a COOKIE challenge
-keeps the initiator's half, so the initiator half alone follows an attempt from its first
-packet on.
+keeps the initiator's half, so the initiator half alone follows an attempt from its first packet
+on, from port 500 to 4500 and across a NAT rebinding (the addresses are not part of the name).
 
 IKEv2 says in its flags who sent a message (I) and whether it is a response (R). IKEv1 says
 neither, so they are inferred:
@@ -19,6 +20,21 @@ neither, so they are inferred:
 - in the other exchanges the first sender of a message id is the requester, and messages
   from the other side with that id are its responses (an R-U-THERE-ACK answers too).
 A retransmission is a message whose bytes were already sent by the same side of the same SA.
+
+Messages are grouped into exchanges, one per request (table `EXCHANGE_KEY` below):
+
+    version  exchange                 key                        a response is expected
+    2        any                      (message id, requester)    always
+    1        main / aggressive mode   (0, initiator)             after messages 1, 3, 5 (main), 1 (aggressive)
+    1        quick mode, transaction  (message id, requester)    after the first message
+    1        informational            (message id, requester)    only for R-U-THERE
+
+IKEv1 phase 1 is one exchange of several round trips; `Exchange.steps` counts the distinct
+messages of each side, which is how far the negotiation got.
+
+Memory is bounded per IKE SA (recent digests, at most `EXCHANGES_KEPT` exchanges, the messages
+that carry offers and NAT detection) and SAs silent for longer than any retransmission schedule
+lose their retransmission memory, so memory follows the SAs alive, not the capture length.
 """
 
 from __future__ import annotations
@@ -26,22 +42,150 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from dissectors import Message
+from dissectors import Message, Notify
+from dissectors.ikev2 import EncryptedFragment
 
+from . import natd
 from .events import NotifyRef
 
+R_U_THERE = 36136
 R_U_THERE_ACK = 36137
 ZERO_SPI = bytes(8)
 DIGESTS_KEPT_PER_SA = 16
 """Distinct recent messages remembered per SA. A retransmission repeats one of the last few
 messages of its side (RFC 7296 §2.1 keeps one request in flight per window slot; IKEv1 peers
 resend their last message), so 16 catches every series while bounding memory per SA."""
+EXCHANGES_KEPT = 48
+"""Exchanges remembered per SA: the first ones (how it was set up) and the most recent ones."""
+COPIES_KEPT = 12
+"""Copies of one request or response remembered (a retransmission series is rarely longer)."""
 
 RETRANSMISSION_HORIZON = 300.0
 """Seconds of silence after which an SA's recent messages are forgotten: longer than any
 retransmission schedule (strongSwan gives up after about 165 s, libreswan after 60)."""
 SWEEP_EVERY = 4096
 """Messages between two looks for idle SAs."""
+
+IKEV1_PHASE1 = {2: "main", 4: "aggressive"}
+IKEV1_PHASE1_ROUND_TRIPS = {2: 3, 4: 1}
+"""Initiator messages of phase 1 that the responder answers: main mode 1, 3, 5; aggressive mode 1
+(its message 3 is answered by nothing)."""
+IKEV1_INFORMATIONAL = 5
+IKEV1_ANSWERED = {32: "quick mode", 6: "transaction"}
+"""IKEv1 exchanges other than phase 1 whose first message expects an answer."""
+
+
+@dataclass(slots=True)
+class Sent:
+    """One IKE message as the tracker remembers it."""
+
+    frame: int
+    time: float
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    transport: str
+    exchange: str
+    exchange_type: int
+    message_id: int
+    response: bool
+    initiator: bool
+    length: int
+    encrypted: bool
+    notifies: tuple[NotifyRef, ...]
+    payloads: tuple[str, ...]
+    retransmission: bool
+    frames: tuple[int, ...] = ()
+    """All frames that carried it when it spanned several (IP fragments, TCP segments)."""
+    fragment: tuple[int, int] | None = None
+    """IKEv2 SKF (RFC 7383): (fragment number, total fragments)."""
+    sk_length: int = 0
+    """Length of the SK/SKF payload (IV + ciphertext + ICV), 0 when none."""
+
+    @property
+    def sender(self) -> str:
+        return endpoint(self.src, self.sport)
+
+    def notify(self, *codes: int) -> NotifyRef | None:
+        for ref in self.notifies:
+            if ref.code in codes:
+                return ref
+        return None
+
+
+@dataclass(slots=True)
+class Exchange:
+    """A request and its answers (IKEv1 phase 1: all its round trips)."""
+
+    name: str
+    exchange_type: int
+    message_id: int
+    by_initiator: bool
+    """The request came from the original initiator of the IKE SA."""
+    expects_response: bool
+    requests: list[Sent] = field(default_factory=list)
+    """Every copy of the request (retransmissions and SKF fragments included), capped."""
+    responses: list[Sent] = field(default_factory=list)
+    request_messages: int = 0
+    """Copies of requests seen, including those beyond the cap."""
+    response_messages: int = 0
+    steps: list[int] = field(default_factory=lambda: [0, 0])
+    """Distinct messages sent by [requester, answerer] (IKEv1 phase 1 progress)."""
+    retransmissions: int = 0
+    """Request copies that repeated one already seen."""
+    response_retransmissions: int = 0
+
+    @property
+    def first(self) -> Sent:
+        return self.requests[0] if self.requests else self.responses[0]
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.responses)
+
+    @property
+    def last_request(self) -> Sent | None:
+        return self.requests[-1] if self.requests else None
+
+    def response_time(self) -> float | None:
+        if not self.requests or not self.responses:
+            return None
+        return self.responses[0].time - self.requests[0].time
+
+    def add(self, sent: Sent, answer: bool) -> None:
+        side = 1 if answer else 0
+        if not sent.retransmission:
+            self.steps[side] += 1
+        if answer:
+            self.response_messages += 1
+            if sent.retransmission:
+                self.response_retransmissions += 1
+            if len(self.responses) < COPIES_KEPT:
+                self.responses.append(sent)
+            else:
+                self.responses[-1] = sent
+            return
+        self.request_messages += 1
+        if sent.retransmission:
+            self.retransmissions += 1
+        if len(self.requests) < COPIES_KEPT:
+            self.requests.append(sent)
+        else:
+            self.requests[-1] = sent
+
+
+@dataclass(slots=True)
+class IcmpSeen:
+    """An ICMP error quoting a message of the SA."""
+
+    frame: int
+    time: float
+    reporter: str
+    """The host that sent the ICMP error."""
+    description: str
+    quoted: str
+    """'src:sport > dst:dport' of the quoted datagram."""
 
 
 @dataclass(slots=True)
@@ -55,14 +199,52 @@ class IkeSa:
     peers: frozenset[str] = frozenset()
     """The two addresses of the first message seen (the tunnel it belongs to)."""
     initiator_address: str | None = None
+    initiator: str = ""
+    """ip:port the original initiator sent its first message seen from."""
+    responder: str = ""
     first_frame: int = 0
     last_frame: int = 0
+    first_time: float = 0.0
     last_time: float = 0.0
     messages: int = 0
+    started_by_first_message: bool = False
+    """The first message seen opened the SA (IKE_SA_INIT request, IKEv1 phase-1 message 1); False
+    when the capture began later or the SA was made by a rekey inside another one."""
+    phase1: str | None = None
+    """IKEv1: 'main' or 'aggressive'."""
     requesters: dict[int, str] = field(default_factory=dict)
     """IKEv1: message id -> address of the side that sent its first message."""
     digests: dict[tuple[int, str], int] = field(default_factory=dict)
     """(hash of the message bytes, sender address) -> frame first seen; oldest dropped first."""
+    exchanges: dict[tuple[int, bool, int], Exchange] = field(default_factory=dict)
+    """(message id, requester is the initiator, exchange type) -> exchange, in order of first message."""
+    exchanges_dropped: int = 0
+    offer: Message | None = None
+    """The first initiator message with an SA payload in clear (its offer)."""
+    offer_frame: int = 0
+    choice: Message | None = None
+    """The first responder message with an SA payload in clear (its choice)."""
+    choice_frame: int = 0
+    clear_messages: list[tuple[Sent, Message]] = field(default_factory=list)
+    """The first few messages in clear (IKE_SA_INIT, IKEv1 phase 1 in clear, clear notifies)."""
+    nat: list[tuple[Sent, natd.NatAssessment]] = field(default_factory=list)
+    """NAT detection of every message that carried it, checked against its packet."""
+    icmp: list[IcmpSeen] = field(default_factory=list)
+    ports: set[int] = field(default_factory=set)
+    """UDP/TCP ports the initiator used (a float 500 -> 4500 adds 4500)."""
+    transports: set[str] = field(default_factory=set)
+    addresses: dict[bool, set[str]] = field(default_factory=lambda: {True: set(), False: set()})
+    """Endpoints each side (True: initiator) sent from: more than one means a float or a NAT rebinding."""
+    errors: int = 0
+    """Messages with a decode error."""
+
+    @property
+    def tunnel(self) -> tuple[str, str]:
+        first, second = sorted(self.peers) if len(self.peers) == 2 else (*self.peers, *self.peers)
+        return first, second
+
+    def ordered_exchanges(self) -> list[Exchange]:
+        return list(self.exchanges.values())
 
 
 @dataclass(slots=True)
@@ -75,22 +257,50 @@ class Observation:
     """Frame of the message this one repeats."""
 
 
+@dataclass(slots=True)
+class EspFlow:
+    """Data-plane packets of one SPI in one direction (accumulated from sightings)."""
+
+    spi: int
+    src: str
+    dst: str
+    transport: str
+    packets: int = 0
+    first_frame: int = 0
+    last_frame: int = 0
+    first_time: float = 0.0
+    last_time: float = 0.0
+
+
+CLEAR_MESSAGES_KEPT = 8
+
+
+def endpoint(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
 class Tracker:
     def __init__(self) -> None:
         self.ike_sas: dict[tuple[int, bytes], IkeSa] = {}
+        self.esp_flows: dict[tuple[int, str, str, str], EspFlow] = {}
         self.observed = 0
+        self.last_time = 0.0
+        self.first_time: float | None = None
 
     def peer_pairs(self) -> list[frozenset[str]]:
         return [ike_sa.peers for ike_sa in self.ike_sas.values()]
 
+    # --- input -----------------------------------------------------------------------------
     def observe(self, message: Message, raw: bytes, frame: int, time: float, src: str, dst: str,
-                notifies: Sequence[NotifyRef]) -> Observation:
+                notifies: Sequence[NotifyRef], *, sport: int = 0, dport: int = 0, transport: str = "udp",
+                frames: Sequence[int] = ()) -> Observation:
         header = message.header
         key = (message.version, header.spi_i)
         ike_sa = self.ike_sas.get(key)
+        self._clock(time)
         if ike_sa is None:
             ike_sa = IkeSa(f"v{message.version}-{header.spi_i.hex()}", message.version, header.spi_i,
-                           header.spi_r, frozenset((src, dst)), first_frame=frame)
+                           header.spi_r, frozenset((src, dst)), first_frame=frame, first_time=time)
             self.ike_sas[key] = ike_sa
         if header.spi_r != ZERO_SPI:
             ike_sa.spi_r = header.spi_r
@@ -113,7 +323,135 @@ class Tracker:
             ike_sa.digests[digest] = frame
             if len(ike_sa.digests) > DIGESTS_KEPT_PER_SA:
                 del ike_sa.digests[next(iter(ike_sa.digests))]
-        return Observation(ike_sa, initiator, response, earlier is not None, earlier)
+        seen = Observation(ike_sa, initiator, response, earlier is not None, earlier)
+        self._record(ike_sa, message, seen, frame, time, src, sport, dst, dport, transport, notifies, frames)
+        return seen
+
+    def esp(self, sighting: object) -> None:
+        """An ESP/AH sighting of the capture layer (`capture.events.EspSighting`)."""
+        spi = sighting.spi
+        key = (spi, sighting.src, sighting.dst, sighting.transport)
+        flow = self.esp_flows.get(key)
+        if flow is None:
+            flow = self.esp_flows[key] = EspFlow(*key, first_frame=sighting.first_frame,
+                                                  first_time=sighting.first_time)
+        flow.packets += sighting.packets
+        flow.last_frame = max(flow.last_frame, sighting.last_frame)
+        flow.last_time = max(flow.last_time, sighting.last_time)
+        self._clock(flow.last_time)
+
+    def icmp(self, frame: int, time: float, reporter: str, description: str, quoted_src: str,
+             quoted_sport: int, quoted_dst: str, quoted_dport: int) -> IkeSa | None:
+        """An ICMP error quoting an IKE datagram: attached to the latest SA between the quoted
+        addresses that sent from the quoted endpoint."""
+        self._clock(time)
+        wanted = frozenset((quoted_src, quoted_dst))
+        chosen: IkeSa | None = None
+        for ike_sa in self.ike_sas.values():
+            if ike_sa.peers == wanted and (chosen is None or ike_sa.last_time >= chosen.last_time):
+                chosen = ike_sa
+        if chosen is not None:
+            chosen.icmp.append(IcmpSeen(frame, time, reporter, description,
+                                        f"{endpoint(quoted_src, quoted_sport)} > "
+                                        f"{endpoint(quoted_dst, quoted_dport)}"))
+            del chosen.icmp[:-COPIES_KEPT]
+        return chosen
+
+    # --- internals -------------------------------------------------------------------------
+    def _clock(self, time: float) -> None:
+        if self.first_time is None:
+            self.first_time = time
+        self.last_time = max(self.last_time, time)
+
+    def _record(self, ike_sa: IkeSa, message: Message, seen: Observation, frame: int, time: float,
+                src: str, sport: int, dst: str, dport: int, transport: str,
+                notifies: Sequence[NotifyRef], frames: Sequence[int]) -> None:
+        header = message.header
+        fragment: tuple[int, int] | None = None
+        sk_length = 0
+        for payload in message.payloads:
+            if payload.type in (46, 53) and message.version == 2:
+                sk_length = payload.length
+                if isinstance(payload, EncryptedFragment):
+                    fragment = (payload.fragment_number, payload.total_fragments)
+        sent = Sent(frame, time, src, sport, dst, dport, transport, message.exchange_name, header.exchange_type,
+                    header.message_id, seen.response, seen.initiator, header.length, message.encrypted,
+                    tuple(notifies), tuple(message.payload_names), seen.retransmission,
+                    tuple(frames) if len(frames) > 1 else (), fragment, sk_length)
+        if message.errors:
+            ike_sa.errors += 1
+        side = seen.initiator
+        own = endpoint(src, sport)
+        if ike_sa.messages == 1:
+            opening = (header.exchange_type == 34 if message.version == 2 else
+                       header.exchange_type in IKEV1_PHASE1) and header.spi_r == ZERO_SPI and not seen.response
+            ike_sa.started_by_first_message = opening
+        if side and not ike_sa.initiator:
+            ike_sa.initiator = own
+        if not side and not ike_sa.responder:
+            ike_sa.responder = own
+        if not ike_sa.initiator and seen.response:
+            ike_sa.initiator = endpoint(dst, dport)
+        if not ike_sa.responder and not seen.response and side:
+            ike_sa.responder = endpoint(dst, dport)
+        ike_sa.addresses[side].add(own)
+        ike_sa.ports.add(sport)
+        ike_sa.transports.add(transport)
+        if message.version == 1 and header.exchange_type in IKEV1_PHASE1 and ike_sa.phase1 is None:
+            ike_sa.phase1 = IKEV1_PHASE1[header.exchange_type]
+
+        self._exchange(ike_sa, message, sent)
+        if not message.encrypted or message.version == 2:
+            self._clear(ike_sa, message, sent)
+
+    def _exchange(self, ike_sa: IkeSa, message: Message, sent: Sent) -> None:
+        header = message.header
+        by_initiator = sent.initiator != sent.response  # a response comes from the other side
+        exchange_type = header.exchange_type
+        if message.version == 1 and exchange_type in IKEV1_PHASE1:
+            key = (0, True, -1)
+            by_initiator = True
+        else:
+            key = (header.message_id, by_initiator, exchange_type if message.version == 1 else -1)
+        exchange = ike_sa.exchanges.get(key)
+        if exchange is None:
+            expects = True
+            if message.version == 1 and exchange_type not in IKEV1_PHASE1:
+                expects = exchange_type in IKEV1_ANSWERED or sent.notify(R_U_THERE) is not None
+            exchange = Exchange(sent.exchange, exchange_type, header.message_id, by_initiator, expects)
+            ike_sa.exchanges[key] = exchange
+            if len(ike_sa.exchanges) > EXCHANGES_KEPT:
+                # keep the first four (how the SA was set up), drop the oldest of the rest
+                victim = list(ike_sa.exchanges)[4]
+                del ike_sa.exchanges[victim]
+                ike_sa.exchanges_dropped += 1
+        answer = sent.response if message.version == 2 or exchange_type not in IKEV1_PHASE1 else not sent.initiator
+        exchange.add(sent, answer)
+
+    def _clear(self, ike_sa: IkeSa, message: Message, sent: Sent) -> None:
+        """Keep what the diagnosis reads in clear: offers, choices, clear notifies, NAT detection."""
+        has_sa = "SA" in sent.payloads
+        interesting = has_sa or any(ref.code < 16384 or ref.code in (16388, 16389, 16390)
+                                    for ref in sent.notifies) or "ID" in sent.payloads
+        if has_sa and not message.encrypted:
+            if sent.initiator and not sent.response and ike_sa.offer is None:
+                ike_sa.offer, ike_sa.offer_frame = message, sent.frame
+            elif not sent.initiator and ike_sa.choice is None:
+                ike_sa.choice, ike_sa.choice_frame = message, sent.frame
+        if interesting and len(ike_sa.clear_messages) < CLEAR_MESSAGES_KEPT and not sent.retransmission:
+            ike_sa.clear_messages.append((sent, message))
+        if any(isinstance(p, Notify) and p.notify_type in (16388, 16389) for p in message.payloads) or (
+                message.version == 1 and "NAT-D" in sent.payloads):
+            if sent.retransmission or len(ike_sa.nat) >= 4:
+                return
+            hash_name = natd.negotiated_hash(ike_sa.choice) if ike_sa.choice is not None else None
+            try:
+                assessment = natd.assess_message(message, sent.src, sent.sport, sent.dst, sent.dport,
+                                                 hash_name=hash_name)
+            except ValueError:
+                return
+            if assessment is not None:
+                ike_sa.nat.append((sent, assessment))
 
     def _forget_idle(self, now: float) -> None:
         """Drop the message memory of SAs silent for longer than any retransmission series, so

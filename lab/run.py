@@ -382,15 +382,16 @@ def run_scenario(name: str, out_dir: Path, work_root: Path, keep: bool = False) 
             steps = run_steps(scenario["after_failure"], network, daemons, paths, name)
         snapshots = {side: vici_snapshot(lab_sas(d.vici)) for side, d in daemons.items()}
 
-        # --- clean teardown: a Delete exchange on the wire, then stop everything by PID ---
-        # (only for a healthy tunnel: a failed one is left as it is, so the capture ends with the failure)
+        # --- stop the capture, then tear down: a healthy tunnel's capture ends while it is up (a
+        # Delete on the wire would be a teardown to diagnose, which is what the delete scenarios are
+        # for); a failed one is left as it is, so the capture ends with the failure ---
+        time.sleep(0.3)
+        capture.stop()
         if outcome == "established":
             daemons["moon"].swanctl("--terminate", "--ike", "lab", "--timeout", "10", check=False)
             deadline = time.monotonic() + 5
             while time.monotonic() < deadline and lab_sas(daemons["sun"].vici):
                 time.sleep(0.1)
-        time.sleep(0.3)
-        capture.stop()
         for daemon in daemons.values():
             daemon.stop()
         network.down()

@@ -54,8 +54,12 @@ def test_default_output_is_one_line_per_message_with_role_and_notifies() -> None
     result = ikesniff("-r", str(IKEV2_COOKIE))
     assert result.returncode == 0
     lines = result.stdout.decode().splitlines()
-    assert len(lines) == 21
+    assert all(line.startswith(f"{n:>6} ") for n, line in zip(range(1, 22), lines[:21]))
     assert "IKEv2 IKE_SA_INIT #0 R rsp" in lines[1] and "N(COOKIE)" in lines[1]
+    # after the messages: findings, then the verdict of the tunnel
+    rest = lines[21:]
+    assert any(line.startswith("finding cookie_challenge") for line in rest)
+    assert "192.168.1.1 <-> 192.168.1.2: ESTABLISHED Established (likely)" in rest
     assert "192.168.1.1:500 > 192.168.1.2:500" in lines[1]
 
 
