@@ -48,7 +48,7 @@ or how findings are printed.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dissectors import ikev1, ikev2
 from dissectors import ikev1_registry as v1
@@ -67,6 +67,7 @@ __all__ = [
     "offers_of",
     "offers_text",
     "weaknesses",
+    "without_key_exchange",
 ]
 
 
@@ -571,6 +572,14 @@ def agree(a: Sequence[Offer], b: Sequence[Offer], *, lifetime: bool = True) -> b
     With `lifetime=False` lifetimes are left out (many IKEv1 responders accept a shorter lifetime, or
     answer a longer one with RESPONDER-LIFETIME rather than refuse it)."""
     return common(a, b, lifetime=lifetime) is not None
+
+
+def without_key_exchange(offers: Sequence[Offer]) -> list[Offer]:
+    """The offers as they take part in the first CHILD_SA, created inside IKE_AUTH: RFC 7296 §1.2 sends
+    no KE there, so PFS groups play no role (strongSwan drops them from both sides before selecting).
+    Compare IKE_AUTH ESP/AH offers with the other side's configured ones through this."""
+    return [replace(offer, dh_groups=(), additional_key_exchanges=()) if offer.protocol != "IKE" else offer
+            for offer in offers]
 
 
 def code_for(kinds: Sequence[str]) -> str:
