@@ -25,6 +25,7 @@ from ikesniff.capture import read_capture
 from ikesniff.capture.events import CaptureStats, IkeDatagram
 from ikesniff.offers import (
     CODES,
+    ENCAPSULATION_MODE,
     GROUPS,
     V1_ESP_ENCRYPTION,
     V1_IKE_ENCRYPTION,
@@ -466,6 +467,36 @@ def test_quick_mode_offer_against_the_peer_configuration_names_the_cipher() -> N
     difference = compare([moon], sun.configured)
     assert difference is not None and difference.code == "EncryptionAlgorithmMismatch"
     assert "one side offers AES-CBC-256, the other AES-CBC-128" in difference.text
+
+
+def test_ikev1_quick_mode_states_the_configured_mode_and_transport_against_tunnel_is_named() -> None:
+    checked = 0
+    for name in _lab_captures():
+        wanted = _label(name)["configured"]["moon"]["child_mode"]  # type: ignore[index]
+        for s in seen(name):
+            if s.decrypted and s.message.version == 1 and s.src == "192.0.2.1":
+                for offer in offers_of(s.payloads):
+                    assert {ENCAPSULATION_MODE[mode] for mode in offer.encapsulation} == {wanted}, (name, s.frame)
+                    checked += 1
+    assert checked >= 5
+    (transport,) = offers_in("ikev1-encapsulation-mismatch", 7)
+    (tunnel,) = offers_in("ikev1-main", 7)  # the same lab, sun's child config in tunnel mode
+    difference = compare([transport], [tunnel], names=("moon", "sun"))
+    assert difference is not None and difference.code == "EncapsulationModeMismatch"
+    assert difference.text.startswith("encapsulation mode differs: moon offers UDP-TRANSPORT (RFC 3947), "
+                                      "sun UDP-TUNNEL (RFC 3947); ")
+    assert _label("ikev1-encapsulation-mismatch")["expected"]["code"] == difference.code  # type: ignore[index]
+
+
+def test_ah_offered_to_an_esp_only_peer_is_a_security_protocol_mismatch() -> None:
+    if not (PCAPS / "ikev2-ah-esp-mismatch.pcap").exists():
+        pytest.skip("capture not committed")
+    (moon,) = offers_in("ikev2-ah-esp-mismatch", 3)
+    assert moon.text == "AH:HMAC-SHA2-256-128" and moon.encryption == ()
+    (sun,) = [n for n in negotiations("ikev2-ah-esp-mismatch") if n.received.protocol == "AH"]
+    difference = compare([moon], without_key_exchange(sun.configured), names=("moon", "sun"))
+    assert difference == Difference("SecurityProtocolMismatch", "security protocol differs: moon offers AH, sun ESP",
+                                    ("protocol",), moon, sun.configured[0])
 
 
 def test_lab_offers_are_not_weak() -> None:
