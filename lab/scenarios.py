@@ -300,7 +300,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                            "moon": [r"retransmit 1 of request with message ID 0",
                                     r"received COOKIE notify",
                                     r"generating IKE_SA_INIT request 0 \[ N\(COOKIE\) SA KE No"]},
-                   "wire": {"exchanges": {"IKE_SA_INIT": 5, "IKE_AUTH": 2, "INFORMATIONAL": 2},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 5, "IKE_AUTH": 2, "INFORMATIONAL": 0},
                             "notifies": {"COOKIE": 2}, "repeats": 1}},
     },
     # --- failures of phase 1: authentication ---
@@ -654,6 +654,32 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                                           "INFORMATIONAL": 6},
                             "inner_notifies": {"REKEY_SA": 1}, "inner_payloads": {"D": 4, "KE": 2}}},
     },
+    "ikev2-rekey-ike": {
+        "description": "IKEv2, healthy tunnel whose IKE SA alone is rekeyed on moon's command (swanctl --rekey --ike, "
+                       "a rekey, not a reauthentication): one CREATE_CHILD_SA with SA, nonces and KE (no REKEY_SA, no "
+                       "TS) makes the new IKE SA, an INFORMATIONAL on the old one deletes it; the CHILD_SA moves to "
+                       "the new IKE SA unchanged (same ESP SPIs before and after); pings before and after; moon's DPD "
+                       "(dpd_delay 2 s) then checks the idle tunnel with an empty INFORMATIONAL on the new IKE SA, "
+                       "so its SPIs appear on the wire (the capture stops before the teardown)",
+        "conn": {"version": 2},
+        "moon": {"conn": {"dpd_delay": "2s"}},
+        "after": [{"swanctl": ["moon", "--rekey", "--ike", "lab"]},
+                  {"wait_log": ["moon", r"^IKE_SA lab\[2\] rekeyed", 5]},
+                  {"wait_log": ["moon", r"IKE_SA lab\[1\] state change: DELETING => DESTROYING", 5]},
+                  {"pings": 3},
+                  {"wait_log": ["moon", r"sending DPD request", 8]},
+                  {"wait_log": ["moon", r"parsed INFORMATIONAL response 0 \[ \]", 3]}],
+        "expect": {**ESTABLISHED, "findings": ["rekey"],
+                   "log": {"moon": [r"^IKE_SA lab\[2\] rekeyed between",
+                                    r"sending DELETE for IKE_SA lab\[1\]",
+                                    r"sending DPD request",
+                                    r"parsed INFORMATIONAL response 0 \[ \]"],
+                           "sun": [r"^IKE_SA lab\[2\] rekeyed between",
+                                   r"received DELETE for IKE_SA lab\[1\]"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "CREATE_CHILD_SA": 2,
+                                          "INFORMATIONAL": 4},
+                            "inner_notifies": {"REKEY_SA": 0}, "inner_payloads": {"D": 1, "KE": 2, "TSi": 2}}},
+    },
     # --- IKEv1 counterparts ---
     "ikev1-main-peer-id-mismatch": {
         "description": "IKEv1 main mode, sun expects moon to be 'gw.example' but moon says 'moon.example' "
@@ -721,6 +747,37 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                                     r"received DELETE for IKE_SA lab\[1\]"]},
                    "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "QUICK_MODE": 3, "INFORMATIONAL": 2},
                             "inner_payloads": {"D": 2}}},
+    },
+    # --- healthy, with something worth a note ---
+    "ikev1-lifetime-mismatch": {
+        "description": "IKEv1 main mode, the lifetimes differ: moon's IKE SA rekey_time is 1 h (it offers a 3960 s "
+                       "phase-1 lifetime, in clear in message 1; sun's own is 4 h) and its CHILD_SA life_time 30 min "
+                       "(offered 1800 s in quick mode; sun's is 3960 s). charon fails nothing and sends no "
+                       "RESPONDER-LIFETIME: sun keeps its own IKE SA lifetime and adopts moon's 1800 s for the "
+                       "CHILD_SA (echoed in its quick mode answer); the tunnel comes up",
+        "conn": {"version": 1},
+        "moon": {"conn": {"rekey_time": "1h"}, "child": {"rekey_time": "20m", "life_time": "30m"}},
+        "expect": {**ESTABLISHED, "findings": ["lifetime_differs"],
+                   "log": {"sun": [r"received 1800s lifetime, configured 3960s",
+                                   r"maximum IKE_SA lifetime 1[45]\d\d\ds"],
+                           "moon": [r"maximum IKE_SA lifetime 3\d\d\ds"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "QUICK_MODE": 3, "INFORMATIONAL": 0}}},
+    },
+    "ikev1-dpd-ok": {
+        "description": "IKEv1 main mode, moon runs DPD (dpd_delay 2 s) on a healthy, idle tunnel: every 2 s an "
+                       "encrypted INFORMATIONAL R_U_THERE from moon, each answered by sun's R_U_THERE_ACK (the "
+                       "healthy counterpart of ikev1-dpd-timeout)",
+        "conn": {"version": 1},
+        "moon": {"conn": {"dpd_delay": "2s"}},
+        "after": [{"wait_log": ["moon", r"sending DPD request", 10]},
+                  {"sleep": 4.5}],
+        "expect": {**ESTABLISHED, "findings": ["dpd"],
+                   "log": {"moon": [r"sending DPD request",
+                                    r"generating INFORMATIONAL_V1 request \d+ \[ HASH N\(DPD\) \]",
+                                    r"parsed INFORMATIONAL_V1 request \d+ \[ HASH N\(DPD_ACK\) \]"],
+                           "sun": [r"generating INFORMATIONAL_V1 request \d+ \[ HASH N\(DPD_ACK\) \]"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "QUICK_MODE": 3, "INFORMATIONAL": ">=4"},
+                            "inner_notifies": {"R_U_THERE": ">=2", "R_U_THERE_ACK": ">=2"}}},
     },
     # --- both gateways initiate: each offer is on the wire ---
     "ikev2-encryption-mismatch-both-ways": {
