@@ -123,14 +123,14 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                        "three pings cross the tunnel as ESP in UDP 4500",
         "conn": {"version": 2},
         "expect": {**ESTABLISHED,
-                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": 2}}},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": 0}}},
     },
     "ikev1-main": {
         "description": "IKEv1 main mode (identity protection) with a pre-shared key, then quick mode; "
                        "pings cross the tunnel",
         "conn": {"version": 1},
         "expect": {**ESTABLISHED,
-                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "QUICK_MODE": 3, "INFORMATIONAL": ">=1"}}},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "QUICK_MODE": 3, "INFORMATIONAL": 0}}},
     },
     "ikev1-aggressive": {
         "description": "IKEv1 aggressive mode with a pre-shared key (identities and hashes in clear), "
@@ -139,7 +139,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         # strongSwan refuses aggressive mode with PSK unless told it is fine (both roles)
         "charon": {"i_dont_care_about_security_and_use_aggressive_mode_psk": True},
         "expect": {**ESTABLISHED,
-                   "wire": {"exchanges": {"AGGRESSIVE": 3, "QUICK_MODE": 3, "INFORMATIONAL": ">=1"}}},
+                   "wire": {"exchanges": {"AGGRESSIVE": 3, "QUICK_MODE": 3, "INFORMATIONAL": 0}}},
     },
     "ikev2-nat": {
         "description": "IKEv2 PSK with moon behind a masquerading NAT: NAT-D hashes show the NAT, "
@@ -148,7 +148,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "conn": {"version": 2},
         "expect": {**ESTABLISHED,
                    "log": {"moon": [r"local host is behind NAT"], "sun": [r"remote host is behind NAT"]},
-                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": 2}, "nat": True}},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": 0}, "nat": True}},
     },
     "ikev2-cert": {
         "description": "IKEv2 with X.509 certificates (RSA 2048, one lab CA, made at run time by pki); "
@@ -161,7 +161,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "expect": {**ESTABLISHED,
                    "log": {"moon": [r"authentication of 'sun\.example' with RSA.* successful"],
                            "sun": [r"authentication of 'moon\.example' with RSA.* successful"]},
-                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": 2}}},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": 0}}},
     },
     "ikev2-fragmentation": {
         "description": "IKEv2 with RSA 3072 certificates and RFC 7383 fragmentation: charon.fragment_size = 512 "
@@ -173,7 +173,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "expect": {**ESTABLISHED,
                    "log": {"moon": [r"splitting IKE message \(\d+ bytes\) into \d+ fragments"],
                            "sun": [r"splitting IKE message \(\d+ bytes\) into \d+ fragments"]},
-                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": ">=6", "INFORMATIONAL": 2},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": ">=6", "INFORMATIONAL": 0},
                             "min_ikev2_fragments": 6}},
     },
     "ikev2-ipfrag": {
@@ -184,7 +184,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "mtu": 1000,
         "conn": {"version": 2, "fragmentation": "no"},
         "expect": {**ESTABLISHED,
-                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": 2},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": 0},
                             "min_ip_fragments": 4}},
     },
     # --- failures of IKEv2 phase 1: proposals (IKE_SA_INIT, in clear) ---
@@ -242,7 +242,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "expect": {**ESTABLISHED, "findings": ["invalid_ke_recovered"],
                    "log": {"sun": [r"DH group ECP_256 unacceptable, requesting MODP_2048"],
                            "moon": [r"peer didn't accept DH group ECP_256, it requested MODP_2048"]},
-                   "wire": {"exchanges": {"IKE_SA_INIT": 4, "IKE_AUTH": 2, "INFORMATIONAL": 2},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 4, "IKE_AUTH": 2, "INFORMATIONAL": 0},
                             "notifies": {"INVALID_KE_PAYLOAD": 1}}},
     },
     "ikev2-dh-mismatch": {
@@ -634,14 +634,19 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "description": "IKEv2, healthy tunnel rekeyed on moon's command (swanctl --rekey, the same exchanges "
                        "as a lifetime-driven rekey): a CREATE_CHILD_SA with REKEY_SA replaces the CHILD_SA, "
                        "another (with KE, no REKEY_SA) replaces the IKE SA; each old SA is then deleted "
-                       "(housekeeping, not a failure); pings before and after",
+                       "(housekeeping, not a failure); pings before and after; moon's DPD (dpd_delay 2 s) then "
+                       "checks the idle tunnel on the new IKE SA, so its SPIs appear on the wire (the capture stops "
+                       "before the teardown)",
         "conn": {"version": 2},
+        "moon": {"conn": {"dpd_delay": "2s"}},
         "after": [{"swanctl": ["moon", "--rekey", "--child", "net"]},
                   {"wait_log": ["moon", r"CHILD_SA closed", 5]},
                   {"swanctl": ["moon", "--rekey", "--ike", "lab"]},
                   {"wait_log": ["moon", r"^IKE_SA lab\[2\] rekeyed", 5]},
                   {"wait_log": ["moon", r"IKE_SA lab\[1\] state change: DELETING => DESTROYING", 5]},
-                  {"pings": 3}],
+                  {"pings": 3},
+                  {"wait_log": ["moon", r"sending DPD request", 8]},
+                  {"wait_log": ["moon", r"parsed INFORMATIONAL response 0 \[ \]", 3]}],
         "expect": {**ESTABLISHED, "findings": ["rekey"],
                    "log": {"moon": [r"^inbound CHILD_SA net\{2\} established",
                                     r"closing CHILD_SA net\{1\}",
@@ -652,7 +657,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                                    r"received DELETE for IKE_SA lab\[1\]"]},
                    "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "CREATE_CHILD_SA": 4,
                                           "INFORMATIONAL": 6},
-                            "inner_notifies": {"REKEY_SA": 1}, "inner_payloads": {"D": 4, "KE": 2}}},
+                            "inner_notifies": {"REKEY_SA": 1}, "inner_payloads": {"D": 3, "KE": 2}}},
     },
     "ikev2-rekey-ike": {
         "description": "IKEv2, healthy tunnel whose IKE SA alone is rekeyed on moon's command (swanctl --rekey --ike, "
