@@ -685,6 +685,23 @@ SCENARIOS: dict[str, dict[str, Any]] = {
                                           "INFORMATIONAL": 4},
                             "inner_notifies": {"REKEY_SA": 0}, "inner_payloads": {"D": 1, "KE": 2, "TSi": 2}}},
     },
+    "ikev2-childless": {
+        "description": "IKEv2 childless initiation (RFC 6023; moon childless = force, sun announced "
+                       "CHILDLESS_IKEV2_SUPPORTED in IKE_SA_INIT): IKE_AUTH carries no SA or traffic selectors "
+                       "(192/144 bytes), the CHILD_SA follows in a CREATE_CHILD_SA without KE or REKEY_SA; "
+                       "pings cross the tunnel (a healthy IKE SA without a CHILD_SA in IKE_AUTH, not a failure)",
+        "conn": {"version": 2},
+        "moon": {"conn": {"childless": "force"}},
+        "expect": {**ESTABLISHED, "findings": ["childless"],
+                   "log": {"moon": [r"received CHILDLESS_IKEV2_SUPPORTED notify",
+                                    r"generating IKE_AUTH request 1 \[ IDi N\(INIT_CONTACT\) IDr AUTH N\(MOBIKE_SUP\)",
+                                    r"generating CREATE_CHILD_SA request 2 \[ SA No TSi TSr \]"],
+                           "sun": [r"generating IKE_AUTH response 1 \[ IDr AUTH N\(MOBIKE_SUP\) N\(NO_ADD_ADDR\) \]",
+                                   r"generating CREATE_CHILD_SA response 2 \[ SA No TSi TSr \]"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "CREATE_CHILD_SA": 2, "INFORMATIONAL": 0},
+                            "notifies": {"CHILDLESS_IKEV2_SUPPORTED": 1},
+                            "inner_payloads": {"SA": 2, "TSi": 2, "KE": 0}, "inner_notifies": {"REKEY_SA": 0}}},
+    },
     # --- IKEv1 counterparts ---
     "ikev1-main-peer-id-mismatch": {
         "description": "IKEv1 main mode, sun expects moon to be 'gw.example' but moon says 'moon.example' "
