@@ -17,7 +17,7 @@ import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, NoReturn
+from typing import IO, NoReturn, cast
 
 import click
 
@@ -165,7 +165,7 @@ def _open(path: str) -> IO[str]:
     raw: IO[bytes] = io.BytesIO(sys.stdin.buffer.read()) if path == "-" else open(path, "rb")  # noqa: SIM115
     head = raw.read(2)
     raw.seek(0)
-    binary: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if head == GZIP_MAGIC else raw
+    binary = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb")) if head == GZIP_MAGIC else raw
     return io.TextIOWrapper(binary, encoding="utf-8", errors="replace", newline="\n")
 
 
