@@ -29,17 +29,24 @@ earliest such pair in offer order) and names what differs, with a code of SPEC ย
   mean nothing across protocols); IKEv1 authentication method or ESN -> ProposalMismatch (not algorithms:
   Huawei's "phase1 proposal mismatch" lists the authentication method with the proposal parameters).
 * several attributes, all cryptographic algorithms (encryption, integrity, PRF, DH/PFS group, additional
-  key exchanges) -> AlgorithmMismatch ("the encryption algorithm, authentication algorithm, or DH group
-  parameter does not match"); anything else mixed in (lifetime, mode, authentication method, ESN) ->
-  ProposalMismatch.
+  key exchanges) -> AlgorithmMismatch: seeds 000/001 define it as "the encryption algorithm, authentication
+  algorithm, or DH group parameter does not match", which is more specific than ProposalMismatch ("the
+  proposal does not match"), and SPEC ยง5 wants the most specific code. Anything else mixed in (lifetime,
+  mode, authentication method, ESN) -> ProposalMismatch. `code_for` holds this decision in one place.
 
 Lifetimes are compared only where both sides state them (IKEv1); IKEv2 does not negotiate lifetimes,
-so it never yields LifetimeMismatch. NegotiationModeMismatch is not a property of SA payloads and is
-left to the caller.
+so it never yields LifetimeMismatch. The first CHILD_SA, made inside IKE_AUTH, has no key exchange, so
+PFS groups do not count there: pass such offers through `without_key_exchange`. Compare IKE offers of
+one IKE version (another version is IkeVersionMismatch, not an SA difference); NegotiationModeMismatch
+is not a property of SA payloads either and is left to the caller.
 
 `weaknesses(offers)` names what RFC 8247 (IKEv2: encryption, PRF, integrity, DH groups) and RFC 8221
 (ESP and AH) put at SHOULD NOT or MUST NOT, once per algorithm, with where it was offered. RFC 8247 is
 written for IKEv2 only; IKEv1 phase 1 offers are judged by the same table and the detail says so.
+Levels differ between the two: 3DES is MAY for IKEv2 (not reported) but SHOULD NOT for ESP; HMAC-SHA1
+is MUST- in both (not reported). ESP with NULL encryption is reported as weak_cipher although RFC 8221
+keeps it (no confidentiality is worth knowing), and ESP or AH without integrity where no AEAD cipher
+provides it as weak_integrity (MUST NOT).
 
 This module does no I/O, keeps no state and knows nothing of captures, the tracker, the cause catalog
 or how findings are printed.
@@ -62,6 +69,7 @@ __all__ = [
     "Offer",
     "Weakness",
     "agree",
+    "code_for",
     "common",
     "compare",
     "offers_of",
@@ -127,6 +135,7 @@ GROUP_NUMBERS: dict[str, int] = {name: number for number, name in GROUPS.items()
 V2_ESN: dict[int, str] = {number: _readable(name) for number, name in v2.SEQUENCE_NUMBERS.items()}
 NO_ESN = "NO-ESN"
 ESN = "ESN"
+IPSEC_EXTENDED_SEQUENCE_NUMBER = 11  # the IPsec DOI attribute of RFC 4304 (value 1: 64-bit sequence numbers)
 
 # IKEv1 phase 1 AUTHENTICATION_METHOD: registry names with the long words shortened
 # ('XAUTH_INIT_PRESHARED' -> 'XAUTH-INIT-PSK', 'RSA_SIGNATURES' -> 'RSA-SIG').
@@ -280,7 +289,8 @@ def offers_of(message: Message | Iterable[Payload]) -> list[Offer]:
 
     Pass a `Message` (its clear payloads) or the payloads decrypted from its SK / E payload. IKEv1:
     each transform is its own offer (the alternatives of IKEv1 are transforms), numbered by its proposal
-    and transform; IKEv2: one offer per proposal."""
+    and transform; IKEv1 proposals sharing a number (an AND-bundle such as ESP with IPCOMP) come out as
+    separate offers of that number. IKEv2: one offer per proposal."""
     payloads = message.payloads if isinstance(message, Message) else message
     for payload in payloads:
         if isinstance(payload, ikev2.SecurityAssociation):
@@ -402,7 +412,7 @@ def _v1_offer(proposal: ikev1.ProposalPayload, transform: ikev1.TransformPayload
         if mode is not None:
             encapsulation = (V1_ENCAPSULATION.get(mode) or f"MODE-{mode}",)
         if proposal.protocol_id in (v1.PROTOCOL_IPSEC_ESP, v1.PROTOCOL_IPSEC_AH):
-            esn = (ESN,) if values.get(11) == 1 else (NO_ESN,)  # EXTENDED_SEQUENCE_NUMBER, RFC 4304
+            esn = (ESN,) if values.get(IPSEC_EXTENDED_SEQUENCE_NUMBER) == 1 else (NO_ESN,)
     return Offer(
         number=proposal.number, protocol=protocol, encryption=encryption, integrity=integrity, prf=prf,
         dh_groups=groups, auth_methods=auth_methods, lifetime_seconds=seconds, lifetime_kilobytes=kilobytes,
