@@ -18,6 +18,11 @@ from .events import DiagnosisEvent, FindingEvent, MessageEvent, NotifyRef, Verdi
 from .tracker import EspFlow, IkeSa, Tracker
 
 CISCO_FRAGMENT = 132
+RETIRE_AFTER = 300.0
+"""Seconds of capture time an IKE SA may stay silent before it is diagnosed and forgotten: longer
+than any retransmission schedule, so an SA is never judged while its peers may still speak."""
+RETIRE_EVERY = 4096
+"""IKE messages between two looks for SAs to retire."""
 
 
 @dataclass(slots=True)
@@ -41,9 +46,12 @@ class Analysis:
     messages: int = 0
     decode_errors: int = 0
     label: str = ""
+    tunnels: dict[tuple[str, str], TunnelState] = field(default_factory=dict)
+    """What is kept of the IKE SAs already diagnosed, per tunnel (for its verdict)."""
 
-    def run(self, source: str) -> Iterator[DecodedMessage | FrameProblem]:
-        """Events of one capture file, in capture order. Opening errors raise CaptureError."""
+    def run(self, source: str) -> Iterator[DecodedMessage | FrameProblem | DiagnosisEvent | FindingEvent]:
+        """Events of one capture file, in capture order; the diagnosis of an IKE SA comes as soon as
+        it has been silent for `RETIRE_AFTER` seconds. Opening errors raise CaptureError."""
         label = self.label = source
         for item in read_capture(source, self.stats, self.ike_ports):
             if isinstance(item, IkeDatagram):
@@ -51,6 +59,8 @@ class Analysis:
                 yield self._event(message, item.data, item, label, list(item.frames))
                 if message.version == 1 and message.header.next_payload == CISCO_FRAGMENT:
                     yield from self._cisco_fragments(message, item, label)
+                if self.messages % RETIRE_EVERY == 0:
+                    yield from self.retire(self.tracker.last_time - RETIRE_AFTER)
             elif isinstance(item, EspSighting):
                 self.tracker.esp(item)
             elif isinstance(item, IcmpError):
@@ -97,9 +107,59 @@ class Analysis:
         return DecodedMessage(event, message)
 
 
+    def retire(self, before: float) -> Iterator[DiagnosisEvent | FindingEvent]:
+        """Diagnose and forget the IKE SAs silent since `before` (memory follows the live SAs)."""
+        tracker = self.tracker
+        by_tunnel: dict[tuple[str, str], list[IkeSa]] = {}
+        for ike_sa in tracker.ike_sas.values():
+            by_tunnel.setdefault(ike_sa.tunnel, []).append(ike_sa)
+        done = [key for key, ike_sa in tracker.ike_sas.items() if ike_sa.last_time < before]
+        esp = self._esp_by_pair()
+        for key in done:
+            ike_sa = tracker.ike_sas.pop(key)
+            yield from self._diagnose(ike_sa, by_tunnel[ike_sa.tunnel], esp, [])
+
+    def _diagnose(self, ike_sa: IkeSa, tunnel: list[IkeSa], esp: dict[frozenset[str], list[EspFlow]],
+                  ah: list[EspFlow]) -> Iterator[DiagnosisEvent | FindingEvent]:
+        pair = frozenset(ike_sa.tunnel)
+        context = diagnosis.Context(self.tracker.last_time, [sa for sa in tunnel if sa is not ike_sa],
+                                    esp.get(pair, []), [flow for flow in ah if frozenset((flow.src, flow.dst)) == pair])
+        event = diagnosis.diagnose(ike_sa, context, self.label)
+        state = self.tunnels.setdefault(ike_sa.tunnel, TunnelState())
+        state.ike_sas.append(ike_sa.id)
+        state.latest = event
+        if event.outcome != "incomplete":
+            state.definite = event
+        yield event
+        for finding in diagnosis.findings(ike_sa, context, self.label):
+            if (finding.kind, finding.detail) not in state.findings and len(state.findings) < FINDINGS_PER_TUNNEL:
+                state.findings.add((finding.kind, finding.detail))
+                yield finding
+
+    def _esp_by_pair(self) -> dict[frozenset[str], list[EspFlow]]:
+        esp: dict[frozenset[str], list[EspFlow]] = {}
+        for flow in sorted(self.tracker.esp_flows.values(), key=lambda flow: flow.first_frame):
+            esp.setdefault(frozenset((flow.src, flow.dst)), []).append(flow)
+        return esp
+
+
+FINDINGS_PER_TUNNEL = 64
+
+
+@dataclass(slots=True)
+class TunnelState:
+    """What a tunnel's verdict needs of its IKE SAs once they are diagnosed."""
+
+    ike_sas: list[str] = field(default_factory=list)
+    latest: DiagnosisEvent | None = None
+    definite: DiagnosisEvent | None = None
+    """The latest diagnosis that is not `incomplete`."""
+    findings: set[tuple[str, str]] = field(default_factory=set)
+
+
 @dataclass(slots=True)
 class Conclusions:
-    """What the diagnosis made of the whole input."""
+    """What the diagnosis made of the rest of the input, at its end."""
 
     diagnoses: list[DiagnosisEvent]
     findings: list[FindingEvent]
@@ -117,35 +177,25 @@ class Conclusions:
 
 
 def conclude(analysis: Analysis) -> Conclusions:
-    """Diagnose every IKE SA and every tunnel from what the tracker kept (at the end of the input)."""
+    """At the end of the input: diagnose every IKE SA still tracked, then give each tunnel its verdict."""
     tracker = analysis.tracker
     stats = analysis.stats
-    if stats.esp_flows or stats.ah_flows:  # exact totals replace the windowed sightings
+    if stats.esp_flows:  # exact totals replace the windowed sightings
         tracker.esp_flows = {key: _flow(sighting) for key, sighting in stats.esp_flows.items()}
     ah = [_flow(sighting) for sighting in stats.ah_flows.values()]
+    esp = analysis._esp_by_pair()
     tunnels: dict[tuple[str, str], list[IkeSa]] = {}
     for ike_sa in sorted(tracker.ike_sas.values(), key=lambda sa: (sa.first_time, sa.first_frame)):
         tunnels.setdefault(ike_sa.tunnel, []).append(ike_sa)
-    esp_by_pair: dict[frozenset[str], list[EspFlow]] = {}
-    for flow in tracker.esp_flows.values():
-        esp_by_pair.setdefault(frozenset((flow.src, flow.dst)), []).append(flow)
     result = Conclusions([], [], [])
-    for peers, ike_sas in tunnels.items():
-        pair = frozenset(peers)
-        esp = sorted(esp_by_pair.get(pair, []), key=lambda flow: flow.first_frame)
-        tunnel_ah = [flow for flow in ah if frozenset((flow.src, flow.dst)) == pair]
-        diagnoses = []
-        seen_findings: set[tuple[str, str]] = set()
+    for ike_sas in tunnels.values():
         for ike_sa in ike_sas:
-            context = diagnosis.Context(tracker.last_time, [sa for sa in ike_sas if sa is not ike_sa], esp,
-                                        tunnel_ah)
-            diagnoses.append(diagnosis.diagnose(ike_sa, context, analysis.label))
-            for finding in diagnosis.findings(ike_sa, context, analysis.label):
-                if (finding.kind, finding.detail) not in seen_findings:
-                    seen_findings.add((finding.kind, finding.detail))
-                    result.findings.append(finding)
-        result.diagnoses.extend(diagnoses)
-        result.verdicts.append(diagnosis.verdict(peers, diagnoses))
+            for event in analysis._diagnose(ike_sa, ike_sas, esp, ah):
+                (result.diagnoses if isinstance(event, DiagnosisEvent) else result.findings).append(event)
+    tracker.ike_sas.clear()
+    for peers, state in analysis.tunnels.items():
+        if state.latest is not None:
+            result.verdicts.append(diagnosis.verdict(peers, state.ike_sas, state.latest, state.definite))
     return result
 
 

@@ -23,7 +23,7 @@ from . import __version__, catalog
 from .analysis import Analysis, Conclusions, DecodedMessage, conclude
 from .capture import CaptureError
 from .capture.events import FrameProblem
-from .events import EspFlowSummary, SummaryEvent
+from .events import DiagnosisEvent, EspFlowSummary, FindingEvent, SummaryEvent
 from .output import JsonLinesWriter, message_line, message_tree
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -75,12 +75,19 @@ def _read(read: tuple[str, ...], more_files: tuple[str, ...], as_json: bool, ver
     live_stream = "-" in files  # e.g. tcpdump -U -w - | ikesniff -r -: every event goes out at once
     writer = JsonLinesWriter(sys.stdout.buffer, batch=1 if live_stream else 512) if as_json else None
     first_time: float | None = None
+    retired: list[DiagnosisEvent | FindingEvent] = []
     for path in files:
         try:
             for item in analysis.run(path):
                 if isinstance(item, FrameProblem):
                     if writer is None and not quiet:
                         click.echo(f"{item.frame:>6} frame problem: {item.text}", err=True)
+                    continue
+                if isinstance(item, (DiagnosisEvent, FindingEvent)):  # an IKE SA silent long enough
+                    if writer is not None:
+                        writer.write(item)
+                    elif verbose or (isinstance(item, FindingEvent) and not quiet):
+                        retired.append(item)
                     continue
                 if writer is not None:
                     writer.write(item.event)
@@ -96,6 +103,8 @@ def _read(read: tuple[str, ...], more_files: tuple[str, ...], as_json: bool, ver
         if count is not None and analysis.messages >= count:
             break
     conclusions = conclude(analysis)
+    conclusions.diagnoses[:0] = [event for event in retired if isinstance(event, DiagnosisEvent)]
+    conclusions.findings[:0] = [event for event in retired if isinstance(event, FindingEvent)]
     summary = _summary(analysis, files, time.perf_counter() - started)
     summary.outcomes = conclusions.outcomes()
     if writer is not None:
@@ -149,9 +158,9 @@ def _print_message(item: DecodedMessage, start: float, verbose: bool) -> None:
 
 def _summary(analysis: Analysis, files: list[str], seconds: float) -> SummaryEvent:
     stats = analysis.stats
-    addresses = {frozenset(pair) for pair in analysis.tracker.peer_pairs()}
     return SummaryEvent(
-        "summary", files, stats.frames, analysis.messages, len(analysis.tracker.ike_sas), len(addresses),
+        "summary", files, stats.frames, analysis.messages, sum(len(t.ike_sas) for t in analysis.tunnels.values()),
+        len(analysis.tunnels),
         {}, analysis.decode_errors, stats.esp_packets, stats.esp_in_udp_packets, stats.nat_keepalives,
         len(stats.esp_flows), stats.ip_fragments, stats.reassembly_timeouts, round(seconds, 3),
         [EspFlowSummary(f"{flow.spi:08x}", flow.transport, flow.src, flow.sport, flow.dst, flow.dport,

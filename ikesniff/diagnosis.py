@@ -29,12 +29,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from dissectors.ikev1 import VendorIdPayload
-from dissectors.ikev2 import KeyExchange, SecurityAssociation, VendorID, sk_layout
+from dissectors.ikev2 import sk_layout
 
 from . import catalog, natd
+from . import offers as offer_module
 from .events import DiagnosisEvent, Evidence, FindingEvent, VerdictEvent
-from .tracker import EspFlow, Exchange, IkeSa, Sent
+from .tracker import EspFlow, Exchange, IkeSa, Sent, nat_assessments
 
 GIVE_UP_RETRANSMISSIONS = 3
 """Retransmissions of one request after which its sender has given up or is about to (strongSwan's
@@ -133,20 +133,10 @@ def retransmission_text(exchange: Exchange) -> str:
     return f"sent {count + 1} times over {span:.1f} s"
 
 
-def chosen_transforms(ike_sa: IkeSa) -> dict[int, tuple[int, int | None]]:
-    """IKEv2: transform type -> (id, key length) of the proposal the responder chose."""
-    if ike_sa.choice is None:
-        return {}
-    for payload in ike_sa.choice.payloads:
-        if isinstance(payload, SecurityAssociation) and len(payload.proposals) == 1:
-            return {t.transform_type: (t.transform_id, t.key_length) for t in payload.proposals[0].transforms}
-    return {}
-
-
 def plaintext_room(ike_sa: IkeSa, sents: Sequence[Sent]) -> int | None:
     """Octets of plaintext (payloads and padding) an IKEv2 encrypted message can hold, from the SK
     length and the chosen cipher; summed over SKF fragments; None when the layout is unknown."""
-    chosen = chosen_transforms(ike_sa)
+    chosen = ike_sa.chosen
     if 1 not in chosen:
         return None
     encr, bits = chosen[1]
@@ -166,16 +156,7 @@ def plaintext_room(ike_sa: IkeSa, sents: Sequence[Sent]) -> int | None:
 
 
 def prf_output(ike_sa: IkeSa) -> int:
-    return PRF_OUTPUT.get(chosen_transforms(ike_sa).get(2, (5, None))[0], 32)
-
-
-def ke_size(ike_sa: IkeSa) -> int | None:
-    if ike_sa.choice is None:
-        return None
-    for payload in ike_sa.choice.payloads:
-        if isinstance(payload, KeyExchange):
-            return payload.length
-    return None
+    return PRF_OUTPUT.get(ike_sa.chosen.get(2, (5, None))[0], 32)
 
 
 def established_at(ike_sa: IkeSa) -> Sent | None:
@@ -199,10 +180,8 @@ def established_at(ike_sa: IkeSa) -> Sent | None:
         if phase1.steps[1] >= needed and (ike_sa.phase1 == "main" or phase1.steps[0] >= 2):
             return phase1.responses[-1] if ike_sa.phase1 == "main" else phase1.requests[-1]
     for exchange in exchanges(ike_sa, 32, 5, 6):
-        if exchange.exchange_type == 32 and exchange.answered:
-            return exchange.requests[0]
-        if exchange.exchange_type == 32 and not ike_sa.started_by_first_message:
-            return exchange.requests[0]
+        if exchange.exchange_type == 32 and (exchange.answered or not ike_sa.started_by_first_message):
+            return exchange.first
     return None
 
 
@@ -263,8 +242,7 @@ NOTIFY_CAUSES: dict[str, tuple[str, str, tuple[str, ...]]] = {
 
 def clear_errors(ike_sa: IkeSa) -> list[Sent]:
     """Messages carrying an error notify (type below 16384) in clear."""
-    return [sent for sent, _ in ike_sa.clear_messages
-            if any(ref.code < 16384 for ref in sent.notifies)]
+    return [sent for sent in ike_sa.clear if any(ref.code < 16384 for ref in sent.notifies)]
 
 
 def first_error(sent: Sent) -> str:
@@ -340,8 +318,7 @@ def rule_no_proposal_chosen(ike_sa: IkeSa, context: Context) -> Conclusion | Non
     refusal = next((s for s in clear_errors(ike_sa) if s.notify(14) and not s.initiator), None)
     if refusal is None or established_at(ike_sa) is not None:
         return None
-    from . import offers as offer_module
-    ours = offer_module.offers_of(ike_sa.offer) if ike_sa.offer is not None else []
+    ours = ike_sa.offers
     initiator, responder = names(ike_sa)
     evidence = [Evidence(ike_sa.offer_frame, f"{initiator} offers {offer_module.offers_text(ours)}")
                 ] if ours else []
@@ -358,9 +335,9 @@ def rule_no_proposal_chosen(ike_sa: IkeSa, context: Context) -> Conclusion | Non
                               f"{responder} refused {offered}, and itself speaks IKEv{other.version} while "
                               f"the initiator speaks IKEv{ike_sa.version}",
                               "Configure the same IKE version on both gateways.", evidence)
-        theirs = offer_module.offers_of(other.offer) if other.offer is not None else []
+        theirs = other.offers
         if ours and theirs:
-            difference = offer_module.compare(ours, theirs)
+            difference = offer_module.compare(ours, theirs, names=(address(ike_sa.initiator), address(other.initiator)))
             if difference is not None:
                 evidence.append(Evidence(other.offer_frame, f"{address(ike_sa.responder)} itself offers "
                                          f"{offer_module.offers_text(theirs)}"))
@@ -418,13 +395,7 @@ def rule_clear_notify(ike_sa: IkeSa, context: Context) -> Conclusion | None:
 
 
 def identity_text(ike_sa: IkeSa) -> str:
-    for sent, message in ike_sa.clear_messages:
-        if sent.initiator and "ID" in sent.payloads:
-            for payload in message.payloads:
-                value = getattr(payload, "value", None) or getattr(payload, "identification", None)
-                if payload.name == "ID" and isinstance(value, str):
-                    return f" ({value})"
-    return ""
+    return f" ({ike_sa.identity})" if ike_sa.identity else ""
 
 
 def rule_no_response(ike_sa: IkeSa, context: Context) -> Conclusion | None:
@@ -457,7 +428,7 @@ def rule_phase1_unanswered(ike_sa: IkeSa, context: Context) -> Conclusion | None
         return None
     init = opening(ike_sa)
     auth = next((e for e in exchanges(ike_sa, 35) if e.requests), None)
-    if init is None or not init.answered or auth is None or auth.answered:
+    if init is None or not init.answered or not init.requests or auth is None or auth.answered:
         return None
     first = auth.requests[0]
     evidence = [Evidence(init.responses[-1].frame, f"IKE_SA_INIT answered by {init.responses[-1].sender}")]
@@ -473,7 +444,7 @@ def rule_phase1_unanswered(ike_sa: IkeSa, context: Context) -> Conclusion | None
     if floated:
         reasons.append(f"IKE moved from port {init.requests[0].dport} (answered) to {first.dport} (silent): "
                        f"UDP {first.dport} may be blocked between the peers")
-    if any(a.sender_behind_nat or a.receiver_behind_nat for _, a in ike_sa.nat):
+    if any(a.sender_behind_nat or a.receiver_behind_nat for _, a in nat_assessments(ike_sa)):
         alternatives.append("NatTMismatch")
     text = f"IKE_SA_INIT worked but IKE_AUTH from {first.sender} was {retransmission_text(auth)} and never answered"
     if reasons:
@@ -496,7 +467,7 @@ def rule_auth_refused(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     if ike_sa.version != 2:
         return None
     for auth in exchanges(ike_sa, 35):
-        if not auth.answered:
+        if not auth.answered or not auth.requests:
             continue
         room = plaintext_room(ike_sa, auth.responses)
         needed = MIN_ID + 8 + prf_output(ike_sa)
@@ -562,7 +533,7 @@ def rule_child_refused(ike_sa: IkeSa, context: Context) -> Conclusion | None:
         return None
     creates = exchanges(ike_sa, 36)
     for exchange in creates:
-        if not exchange.answered:
+        if not exchange.answered or not exchange.requests:
             continue
         room = plaintext_room(ike_sa, exchange.responses)
         if room is None or room >= MIN_CREATE_CHILD_RESPONSE:
@@ -572,7 +543,7 @@ def rule_child_refused(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                for later in creates):
             continue  # a later CREATE_CHILD_SA succeeded: this refusal did not last
         request_room = plaintext_room(ike_sa, exchange.requests) or 0
-        ke = ke_size(ike_sa)
+        ke = ike_sa.ke_length
         response = exchange.responses[0]
         evidence = [Evidence(exchange.requests[0].frame, f"CREATE_CHILD_SA request, {exchange.requests[0].length} "
                              "octets"),
@@ -700,7 +671,7 @@ def rule_liveness(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                 return Conclusion("failed", "Phase2NegotiationTimeout", "likely", 2,
                                   f"CREATE_CHILD_SA from {sender} was {retransmission_text(exchange)} and never "
                                   "answered", "", evidence, ["DpdTimeout"])
-            return Conclusion("torn_down", "DpdTimeout", "likely", None,
+            return Conclusion("torn_down", "DpdTimeout", "likely", 1,
                               f"{sender} checked that its peer is alive ({retransmission_text(exchange)}) and "
                               f"{peer} never answered: the peer is down or the path between them is broken",
                               f"Check that {address(first.dst)} is up and that UDP {first.dport} passes both ways "
@@ -718,7 +689,7 @@ def rule_liveness(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                   and e.by_initiator != side]
         if len(sizes) == 1 and spread >= BURST and not theirs:
             sender, peer = names(ike_sa) if side else names(ike_sa)[::-1]
-            return Conclusion("torn_down", "DpdTimeout", "likely", None,
+            return Conclusion("torn_down", "DpdTimeout", "likely", 1,
                               f"{sender} sent {len(ours)} encrypted notifications of one size ({ours[0].length} "
                               f"octets) over {spread:.1f} s, the pattern of R-U-THERE liveness checks, and {peer} "
                               "answered none", f"Check that {address(ours[0].dst)} is up and that IKE passes both "
@@ -758,7 +729,7 @@ def rule_delete(ike_sa: IkeSa, context: Context) -> Conclusion | None:
         if answered:
             return None
         confidence = "likely" if len(burst) >= 2 else "possible"
-        return Conclusion("torn_down", "ReceiveDeleteNotify", confidence, None,
+        return Conclusion("torn_down", "ReceiveDeleteNotify", confidence, 1,
                           f"{sender} ended the tunnel: {len(burst)} encrypted notification(s) sent together "
                           f"({', '.join(str(s.length) for s in burst)} octets), unanswered, after which neither "
                           "IKE nor ESP was seen: the pattern of Delete payloads for the IPsec SA and then the "
@@ -768,7 +739,7 @@ def rule_delete(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                           [Evidence(s.frame, "encrypted INFORMATIONAL, unanswered") for s in burst[:3]])
     if not last.answered:
         return None
-    return Conclusion("torn_down", "ReceiveDeleteNotify", "possible", None,
+    return Conclusion("torn_down", "ReceiveDeleteNotify", "possible", 1,
                       f"{sender} sent an INFORMATIONAL request ({first.length} octets) that {receiver} answered, "
                       "after which neither IKE nor ESP was seen: most likely a Delete; without keys it cannot be "
                       "told from a liveness check at the end of the capture",
@@ -865,18 +836,14 @@ def diagnose(ike_sa: IkeSa, context: Context, file: str = "") -> DiagnosisEvent:
 FAILING = ("failed", "torn_down")
 
 
-def verdict(peers: Sequence[str], diagnoses: Sequence[DiagnosisEvent]) -> VerdictEvent:
+def verdict(peers: Sequence[str], ike_sas: Sequence[str], latest: DiagnosisEvent,
+            definite: DiagnosisEvent | None) -> VerdictEvent:
     """The conclusion for a tunnel: the latest attempt's diagnosis, unless the latest is only
-    incomplete and an earlier attempt concluded."""
-    chosen = diagnoses[-1]
-    if chosen.outcome == "incomplete":
-        for earlier in reversed(diagnoses[:-1]):
-            if earlier.outcome != "incomplete":
-                chosen = earlier
-                break
-    return VerdictEvent("verdict", sorted(peers), chosen.code, chosen.outcome, chosen.confidence,
-                        [d.ike_sa for d in diagnoses], chosen.evidence, chosen.message, chosen.remedy,
-                        chosen.huawei, chosen.phase, chosen.alternatives, chosen.file)
+    incomplete and an earlier attempt concluded (`definite`)."""
+    chosen = definite if latest.outcome == "incomplete" and definite is not None else latest
+    return VerdictEvent("verdict", sorted(peers), chosen.code, chosen.outcome, chosen.confidence, list(ike_sas),
+                        chosen.evidence, chosen.message, chosen.remedy, chosen.huawei, chosen.phase,
+                        chosen.alternatives, chosen.file)
 
 
 def is_failure(event: VerdictEvent | DiagnosisEvent) -> bool:
@@ -903,12 +870,11 @@ def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEve
         if cookies:
             add("cookie_challenge", [cookies[0].frame], "the responder demanded a COOKIE before committing state "
                 "(RFC 7296 §2.6): it is under load or its DoS protection is set low")
-    if ike_sa.offer is not None:
-        from . import offers as offer_module
-        for weakness in offer_module.weaknesses(offer_module.offers_of(ike_sa.offer)):
+    if ike_sa.offers:
+        for weakness in offer_module.weaknesses(ike_sa.offers):
             add(weakness.kind, [ike_sa.offer_frame], weakness.detail)
         if ike_sa.version == 1 and ike_sa.phase1 == "aggressive" and any(
-                "PSK" in method for offer in offer_module.offers_of(ike_sa.offer) for method in offer.auth_methods):
+                "PSK" in method for offer in ike_sa.offers for method in offer.auth_methods):
             add("aggressive_mode_psk", [ike_sa.offer_frame], "IKEv1 aggressive mode with a pre-shared key: the "
                 "responder's hash travels in clear and can be attacked offline to recover the key; prefer main mode "
                 "or IKEv2")
@@ -925,11 +891,11 @@ def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEve
             "fragments; paths that drop fragments break them (enable IKE fragmentation if the peers support it)")
     rekeys = [e for e in exchanges(ike_sa, 36) if e.answered]
     if rekeys:
-        add("rekey", [e.requests[0].frame for e in rekeys][:4], f"{len(rekeys)} CREATE_CHILD_SA exchange(s) answered "
+        add("rekey", [e.first.frame for e in rekeys][:4], f"{len(rekeys)} CREATE_CHILD_SA exchange(s) answered "
             "(rekeys or new CHILD_SAs)")
-    vendors = vendor_names(ike_sa)
+    vendors = ike_sa.vendors
     if vendors:
-        add("vendor", [ike_sa.first_frame], "; ".join(vendors))
+        add("vendor", [ike_sa.first_frame], "; ".join(vendors).replace("\n", "\\n"))
     if context.ah:
         add("ah_seen", [context.ah[0].first_frame], f"AH packets between the peers ({sum(f.packets for f in context.ah)}): "
             "check that both sides agree on ESP or AH")
@@ -937,8 +903,9 @@ def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEve
 
 
 def nat_detail(ike_sa: IkeSa) -> tuple[list[int], str] | None:
-    from_initiator = next(((s, a) for s, a in ike_sa.nat if s.initiator), None)
-    from_responder = next(((s, a) for s, a in ike_sa.nat if not s.initiator), None)
+    assessed = nat_assessments(ike_sa)
+    from_initiator = next(((s, a) for s, a in assessed if s.initiator), None)
+    from_responder = next(((s, a) for s, a in assessed if not s.initiator), None)
     if from_initiator is None and from_responder is None:
         return None
     parts = []
@@ -955,16 +922,5 @@ def nat_detail(ike_sa: IkeSa) -> tuple[list[int], str] | None:
     if not parts:
         return None
     return frames, "; ".join(parts)
-
-
-def vendor_names(ike_sa: IkeSa) -> list[str]:
-    seen: list[str] = []
-    for sent, message in ike_sa.clear_messages:
-        for payload in message.payloads:
-            if isinstance(payload, (VendorID, VendorIdPayload)) and payload.vendor:
-                label = f"{'initiator' if sent.initiator else 'responder'}: {payload.vendor}"
-                if label not in seen:
-                    seen.append(label)
-    return seen[:8]
 
 

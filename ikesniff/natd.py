@@ -53,6 +53,7 @@ import ipaddress
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import NamedTuple
 
 from dissectors import Message, Notify
@@ -212,7 +213,9 @@ def expected_hash(version: int, spi_i: bytes, spi_r: bytes, address: str, port: 
         raise ValueError(f"SPIs must be 8 octets each, not {len(spi_i)} and {len(spi_r)}")
     if not 0 <= port <= 0xFFFF:
         raise ValueError(f"port {port} is outside 0..65535")
-    packed = ipaddress.ip_address(address).packed
+    packed = _packed(address)
+    if packed is None:
+        raise ValueError(f"{address!r} is not an IP address")
     return function(bytes(spi_i) + bytes(spi_r) + packed + port.to_bytes(2, "big"))
 
 
@@ -443,11 +446,16 @@ def _candidates(packet_source: Endpoint, packet_destination: Endpoint,
 
 
 def _valid(endpoint: Endpoint) -> bool:
+    return _packed(endpoint.address) is not None and 0 <= endpoint.port <= 0xFFFF
+
+
+@lru_cache(maxsize=4096)
+def _packed(address: str) -> bytes | None:
+    """The address in network order, None when it is not one (parsed once per address)."""
     try:
-        ipaddress.ip_address(endpoint.address)
+        return ipaddress.ip_address(address).packed
     except ValueError:
-        return False
-    return 0 <= endpoint.port <= 0xFFFF
+        return None
 
 
 def _classify(matched: list[list[Endpoint]], packet: Endpoint) -> tuple[Match, Endpoint | None]:

@@ -42,11 +42,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from dissectors import Message, Notify
-from dissectors.ikev2 import EncryptedFragment
+from dissectors import Message
+from dissectors.ikev1 import IdentificationPayload, SecurityAssociationPayload, VendorIdPayload
+from dissectors.ikev2 import EncryptedFragment, KeyExchange, SecurityAssociation, VendorID
 
 from . import natd
 from .events import NotifyRef
+from .offers import Offer, offers_of
 
 R_U_THERE = 36136
 R_U_THERE_ACK = 36137
@@ -219,16 +221,25 @@ class IkeSa:
     exchanges: dict[tuple[int, bool, int], Exchange] = field(default_factory=dict)
     """(message id, requester is the initiator, exchange type) -> exchange, in order of first message."""
     exchanges_dropped: int = 0
-    offer: Message | None = None
-    """The first initiator message with an SA payload in clear (its offer)."""
+    offers: list[Offer] = field(default_factory=list)
+    """The proposals of the first initiator message with an SA payload in clear (its offer)."""
     offer_frame: int = 0
-    choice: Message | None = None
-    """The first responder message with an SA payload in clear (its choice)."""
+    chosen: dict[int, tuple[int, int | None]] = field(default_factory=dict)
+    """IKEv2: transform type -> (id, key length) of the proposal the responder chose in clear."""
     choice_frame: int = 0
-    clear_messages: list[tuple[Sent, Message]] = field(default_factory=list)
-    """The first few messages in clear (IKE_SA_INIT, IKEv1 phase 1 in clear, clear notifies)."""
-    nat: list[tuple[Sent, natd.NatAssessment]] = field(default_factory=list)
-    """NAT detection of every message that carried it, checked against its packet."""
+    choice_hash: str | None = None
+    """IKEv1: the phase-1 hash the responder chose (NAT-D hashes are made with it)."""
+    ke_length: int | None = None
+    """IKEv2: length of the responder's KE payload in IKE_SA_INIT (the size a PFS key exchange adds)."""
+    clear: list[Sent] = field(default_factory=list)
+    """The first few messages in clear that carry an SA, an ID or a notify worth reading."""
+    identity: str | None = None
+    """The initiator's identity, when sent in clear (IKEv1 aggressive mode)."""
+    vendors: list[str] = field(default_factory=list)
+    """'initiator: <vendor>' / 'responder: <vendor>' from the Vendor ID payloads in clear."""
+    natd: list[tuple[Sent, natd.NatdHashes, bytes, bytes]] = field(default_factory=list)
+    """NAT detection hashes (and the SPIs they cover) of the first messages that carried them; checked
+    against the addresses when the diagnosis asks (`nat_assessments`)."""
     icmp: list[IcmpSeen] = field(default_factory=list)
     ports: set[int] = field(default_factory=set)
     """UDP/TCP ports the initiator used (a float 500 -> 4500 adds 4500)."""
@@ -273,6 +284,21 @@ class EspFlow:
 
 
 CLEAR_MESSAGES_KEPT = 8
+VENDORS_KEPT = 8
+COOKIE = 16390
+
+
+def nat_assessments(ike_sa: IkeSa) -> list[tuple[Sent, natd.NatAssessment]]:
+    """The NAT detection hashes of the SA checked against the addresses of their packets."""
+    found = []
+    for sent, hashes, spi_i, spi_r in ike_sa.natd:
+        try:
+            assessment = natd.assess(ike_sa.version, spi_i, spi_r, hashes.source, hashes.destination, sent.src,
+                                     sent.sport, sent.dst, sent.dport, hash_name=ike_sa.choice_hash)
+        except ValueError:
+            continue
+        found.append((sent, assessment))
+    return found
 
 
 def endpoint(address: str, port: int) -> str:
@@ -401,7 +427,7 @@ class Tracker:
             ike_sa.phase1 = IKEV1_PHASE1[header.exchange_type]
 
         self._exchange(ike_sa, message, sent)
-        if not message.encrypted or message.version == 2:
+        if not message.encrypted:
             self._clear(ike_sa, message, sent)
 
     def _exchange(self, ike_sa: IkeSa, message: Message, sent: Sent) -> None:
@@ -429,29 +455,40 @@ class Tracker:
         exchange.add(sent, answer)
 
     def _clear(self, ike_sa: IkeSa, message: Message, sent: Sent) -> None:
-        """Keep what the diagnosis reads in clear: offers, choices, clear notifies, NAT detection."""
-        has_sa = "SA" in sent.payloads
-        interesting = has_sa or any(ref.code < 16384 or ref.code in (16388, 16389, 16390)
-                                    for ref in sent.notifies) or "ID" in sent.payloads
-        if has_sa and not message.encrypted:
-            if sent.initiator and not sent.response and ike_sa.offer is None:
-                ike_sa.offer, ike_sa.offer_frame = message, sent.frame
-            elif not sent.initiator and ike_sa.choice is None:
-                ike_sa.choice, ike_sa.choice_frame = message, sent.frame
-        if interesting and len(ike_sa.clear_messages) < CLEAR_MESSAGES_KEPT and not sent.retransmission:
-            ike_sa.clear_messages.append((sent, message))
-        if any(isinstance(p, Notify) and p.notify_type in (16388, 16389) for p in message.payloads) or (
-                message.version == 1 and "NAT-D" in sent.payloads):
-            if sent.retransmission or len(ike_sa.nat) >= 4:
-                return
-            hash_name = natd.negotiated_hash(ike_sa.choice) if ike_sa.choice is not None else None
-            try:
-                assessment = natd.assess_message(message, sent.src, sent.sport, sent.dst, sent.dport,
-                                                 hash_name=hash_name)
-            except ValueError:
-                return
-            if assessment is not None:
-                ike_sa.nat.append((sent, assessment))
+        """Keep what the diagnosis reads in clear: offers, choices, clear notifies, identities,
+        vendors and NAT detection hashes (extracted now, so no dissected message is kept)."""
+        if sent.retransmission:
+            return
+        responder_side = not sent.initiator
+        for payload in message.payloads:
+            if isinstance(payload, (SecurityAssociation, SecurityAssociationPayload)):
+                if not responder_side and not sent.response and not ike_sa.offers:
+                    ike_sa.offers, ike_sa.offer_frame = offers_of(message), sent.frame
+                elif responder_side and not ike_sa.choice_frame:
+                    ike_sa.choice_frame = sent.frame
+                    if isinstance(payload, SecurityAssociation):
+                        if len(payload.proposals) == 1:
+                            ike_sa.chosen = {t.transform_type: (t.transform_id, t.key_length)
+                                             for t in payload.proposals[0].transforms}
+                    else:
+                        ike_sa.choice_hash = natd.negotiated_hash(message)
+            elif isinstance(payload, KeyExchange) and responder_side and ike_sa.ke_length is None:
+                ike_sa.ke_length = payload.length
+            elif isinstance(payload, (VendorID, VendorIdPayload)) and payload.vendor \
+                    and len(ike_sa.vendors) < VENDORS_KEPT:
+                label = f"{'initiator' if sent.initiator else 'responder'}: {payload.vendor.strip()}"
+                if label not in ike_sa.vendors:
+                    ike_sa.vendors.append(label)
+            elif isinstance(payload, IdentificationPayload) and sent.initiator and ike_sa.identity is None:
+                ike_sa.identity = payload.value or None
+        worth = "SA" in sent.payloads or "ID" in sent.payloads or any(
+            ref.code < 16384 or ref.code == COOKIE for ref in sent.notifies)
+        if worth and len(ike_sa.clear) < CLEAR_MESSAGES_KEPT:
+            ike_sa.clear.append(sent)
+        if len(ike_sa.natd) < 4:
+            hashes = natd.natd_hashes(message)
+            if hashes is not None:
+                ike_sa.natd.append((sent, hashes, message.header.spi_i, message.header.spi_r))
 
     def _forget_idle(self, now: float) -> None:
         """Drop the message memory of SAs silent for longer than any retransmission series, so

@@ -1,0 +1,228 @@
+"""Diagnosis from the wire alone: every lab scenario (real strongSwan failures, pcaps/) gets the
+verdict its label expects, or, where the wire without keys cannot tell, the likelier cause with the
+true one still open, for the reason given in `WIRE_ONLY`. Plus the rules' finer points on lab and
+corpus captures.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ikesniff import catalog
+from ikesniff.analysis import Analysis, Conclusions, conclude
+
+REPO = Path(__file__).resolve().parent.parent
+PCAPS = REPO / "pcaps"
+CORPUS = REPO.parent / "shared" / "corpus" / "external"
+SCENARIOS = sorted(path.stem for path in PCAPS.glob("*.json"))
+
+GENERIC = {
+    "ProposalMismatch": {"EncryptionAlgorithmMismatch", "AuthenticationAlgorithmMismatch", "DhGroupMismatch",
+                         "AlgorithmMismatch", "EncapsulationModeMismatch", "SecurityProtocolMismatch",
+                         "PfsMismatch", "LifetimeMismatch"},
+}
+"""A code and the more specific codes it stands for when the offers of both sides are not on the wire."""
+
+WIRE_ONLY: dict[str, tuple[str, str]] = {
+    # scenario: (code the wire supports without keys, why the label's code cannot be reached)
+    "ike-version-mismatch": ("ProposalMismatch", ("strongSwan answers an IKE version it has no connection for "
+                             "with the same 36-octet NO_PROPOSAL_CHOSEN as refused proposals")),
+    "ike-version-mismatch-v1": ("ProposalMismatch", ("the IKEv2-only responder answers IKEv1 main mode with an "
+                                "IKEv1 NO_PROPOSAL_CHOSEN, as a refused IKEv1 proposal would be")),
+    "ikev1-mode-mismatch": ("PeerIdMismatch", ("AUTHENTICATION_FAILED in clear answering aggressive mode's first "
+                            "message: the same 56 octets as for an identity the responder has no connection for")),
+    "ikev1-main-proposal-mismatch": ("ProposalMismatch", ("only the initiator's offer is on the wire; which "
+                                     "transform the responder lacks is in its configuration")),
+    "ikev1-quick-mode-proposal-mismatch": ("ProposalMismatch", "quick mode and the refusal are encrypted"),
+    "ikev1-encapsulation-mismatch": ("ProposalMismatch", "quick mode and the refusal are encrypted"),
+    "ikev2-dh-mismatch": ("ProposalMismatch", "one offer on the wire, refused with NO_PROPOSAL_CHOSEN"),
+    "ikev2-encryption-mismatch": ("ProposalMismatch", "one offer on the wire, refused with NO_PROPOSAL_CHOSEN"),
+    "ikev2-integrity-mismatch": ("ProposalMismatch", "one offer on the wire, refused with NO_PROPOSAL_CHOSEN"),
+    "ikev2-esp-proposal-mismatch": ("TrafficSelectorMismatch", ("the childless IKE_AUTH answer holds "
+                                    "NO_PROPOSAL_CHOSEN or TS_UNACCEPTABLE: the same size")),
+    "ikev2-ah-esp-mismatch": ("TrafficSelectorMismatch", ("the childless IKE_AUTH answer holds "
+                              "NO_PROPOSAL_CHOSEN or TS_UNACCEPTABLE: the same size")),
+    "ikev2-peer-id-mismatch": ("PskMismatch", ("AUTHENTICATION_FAILED for an unknown identity and for a wrong "
+                               "PSK are the same 80-octet encrypted answer")),
+}
+
+
+def label(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((PCAPS / f"{name}.json").read_text())
+    return data
+
+
+@cache
+def analysed(path: Path) -> Conclusions:
+    analysis = Analysis()
+    for _ in analysis.run(str(path)):
+        pass
+    return conclude(analysis)
+
+
+def test_every_wire_only_entry_is_a_lab_scenario() -> None:
+    assert set(WIRE_ONLY) <= set(SCENARIOS)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_lab_scenario_gets_the_labelled_verdict(name: str) -> None:
+    expected = label(name)["expected"]
+    conclusions = analysed(PCAPS / f"{name}.pcap")
+    assert len(conclusions.verdicts) == 1, [v.peers for v in conclusions.verdicts]
+    verdict = conclusions.verdicts[0]
+    assert verdict.outcome == expected["outcome"], (verdict.code, verdict.message)
+    if name not in WIRE_ONLY:
+        assert verdict.code == expected["code"], verdict.message
+        if expected.get("phase") is not None and verdict.code != "Established":
+            assert verdict.phase == expected["phase"]
+        return
+    code, _reason = WIRE_ONLY[name]
+    assert verdict.code == code, verdict.message
+    assert verdict.confidence != "certain", "the decisive bytes are encrypted or absent: never certain"
+    still_open = {verdict.code, *verdict.alternatives}
+    for open_code in list(still_open):
+        still_open |= GENERIC.get(open_code, set())
+    assert expected["code"] in still_open, (expected["code"], verdict.alternatives)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_every_diagnosis_holds_the_contract(name: str) -> None:
+    conclusions = analysed(PCAPS / f"{name}.pcap")
+    known = {cause.code for cause in catalog.causes()}
+    frames = {frame for frame in range(1, label(name)["wire"]["frames"] + 1)}
+    for diagnosis in conclusions.diagnoses:
+        assert diagnosis.outcome in ("established", "failed", "incomplete", "torn_down")
+        assert diagnosis.code in known
+        assert diagnosis.huawei == catalog.catalog().cause(diagnosis.code).huawei
+        assert diagnosis.confidence in ("certain", "likely", "possible")
+        assert len(diagnosis.alternatives) <= 3 and diagnosis.code not in diagnosis.alternatives
+        assert diagnosis.evidence and all(item.frame in frames and item.why for item in diagnosis.evidence)
+        assert diagnosis.message and diagnosis.remedy
+
+
+def test_both_gateways_initiating_name_the_exact_difference() -> None:
+    verdict = analysed(PCAPS / "ikev2-encryption-mismatch-both-ways.pcap").verdicts[0]
+    assert (verdict.code, verdict.confidence) == ("EncryptionAlgorithmMismatch", "certain")
+    assert "AES-CBC-256" in verdict.message and "AES-CBC-128" in verdict.message
+    # the latest attempt (sun initiating at frame 3, refused at 4) and moon's own offer at frame 1
+    assert {item.frame for item in verdict.evidence} == {1, 3, 4}
+
+
+def test_refused_proposals_are_quoted_in_the_message() -> None:
+    verdict = analysed(PCAPS / "ikev2-proposal-mismatch.pcap").verdicts[0]
+    assert "AES-CBC-256" in verdict.message and "ECP-384" in verdict.message
+    assert {"IkeVersionMismatch", "PeerMismatch"} <= set(verdict.alternatives)
+
+
+def test_invalid_ke_followed_by_success_is_not_a_failure() -> None:
+    conclusions = analysed(PCAPS / "ikev2-dh-mismatch-recovered.pcap")
+    assert conclusions.verdicts[0].code == "Established"
+    assert [f.frames[0] for f in conclusions.findings if f.kind == "invalid_ke_recovered"] == [2]
+    corpus = analysed(CORPUS / "zeek-plugin-ikev2" / "ikev2.pcap")
+    assert any(f.kind == "invalid_ke_recovered" for f in corpus.findings)
+
+
+def test_cookie_challenge_is_a_finding_not_a_failure() -> None:
+    conclusions = analysed(CORPUS / "tcpdump" / "ikev2four.pcap")
+    assert [f.frames for f in conclusions.findings if f.kind == "cookie_challenge"] == [[2]]
+    assert conclusions.verdicts[0].outcome == "established"
+
+
+def test_refused_create_child_sa_followed_by_successes_is_not_a_failure() -> None:
+    # ikev2four: CREATE_CHILD_SA #2 and #3 are answered with 76-octet refusals, #4..#8 succeed
+    assert analysed(CORPUS / "tcpdump" / "ikev2four.pcap").verdicts[0].code == "Established"
+
+
+def test_icmp_port_unreachable_is_decisive() -> None:
+    verdict = analysed(PCAPS / "ikev2-not-listening.pcap").verdicts[0]
+    assert (verdict.code, verdict.confidence) == ("NoResponse", "certain")
+    assert "port unreachable" in verdict.message
+    assert {2, 4} <= {item.frame for item in verdict.evidence}
+
+
+def test_fragmented_ike_auth_without_answer_names_the_fragments() -> None:
+    verdict = analysed(PCAPS / "ikev2-ipfrag-dropped.pcap").verdicts[0]
+    assert verdict.code == "Phase1NegotiationTimeout" and "IP fragments" in verdict.message
+    assert "fragment" in verdict.remedy
+
+
+def test_port_4500_silent_after_500_answered_is_said() -> None:
+    verdict = analysed(PCAPS / "ikev2-auth-blocked.pcap").verdicts[0]
+    assert "from port 500 (answered) to 4500 (silent)" in verdict.message
+
+
+def test_ikev1_psk_mismatch_and_identity_mismatch_are_told_apart_by_who_gave_up() -> None:
+    psk = analysed(PCAPS / "ikev1-main-psk-mismatch.pcap").verdicts[0]
+    identity = analysed(PCAPS / "ikev1-main-peer-id-mismatch.pcap").verdicts[0]
+    assert (psk.code, psk.alternatives[:1]) == ("PskMismatch", ["PeerIdMismatch"])
+    assert (identity.code, identity.alternatives) == ("PeerIdMismatch", ["PskMismatch"])
+
+
+def test_pfs_refused_at_the_first_rekey() -> None:
+    verdict = analysed(PCAPS / "ikev2-pfs-mismatch.pcap").verdicts[0]
+    assert (verdict.code, verdict.phase) == ("PfsMismatch", 2)
+    assert "key exchange" in verdict.message
+
+
+def test_deletes_after_a_rekey_are_housekeeping() -> None:
+    conclusions = analysed(PCAPS / "ikev2-rekey.pcap")
+    assert conclusions.verdicts[0].outcome == "established"
+    assert any(f.kind == "rekey" for f in conclusions.findings)
+
+
+def test_nat_is_reported_with_the_side_behind_it() -> None:
+    findings = [f for f in analysed(PCAPS / "ikev2-nat.pcap").findings if f.kind == "nat_detected"]
+    assert findings and findings[0].detail.startswith("the initiator is behind NAT")
+
+
+def test_weak_groups_and_aggressive_mode_psk_are_findings() -> None:
+    kinds = {f.kind for f in analysed(CORPUS / "tcpdump" / "ikev2four.pcap").findings}
+    assert {"weak_dh_group", "weak_integrity"} <= kinds
+    assert any(f.kind == "aggressive_mode_psk" for f in analysed(PCAPS / "ikev1-aggressive.pcap").findings)
+
+
+def test_single_unanswered_informational_is_not_a_dpd_timeout() -> None:
+    # ndpi: gateways send one INFORMATIONAL each to a client that has moved on; no retransmission series
+    verdicts = analysed(CORPUS / "ndpi" / "ipsec_isakmp_esp.pcap").verdicts
+    assert len(verdicts) == 9 and not any(v.code == "DpdTimeout" for v in verdicts)
+
+
+def ikesniff(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ikesniff", *args], capture_output=True, text=True, check=False)
+
+
+def test_exit_status_says_whether_a_failure_was_diagnosed() -> None:
+    assert ikesniff("-q", "-r", str(PCAPS / "ikev2-psk.pcap")).returncode == 0
+    failed = ikesniff("-q", "-r", str(PCAPS / "ikev2-psk-mismatch.pcap"))
+    assert failed.returncode == 1
+    assert "FAILED PskMismatch (likely; also possible: PeerIdMismatch), phase 1" in failed.stdout
+
+
+def test_unanswered_request_when_the_input_ends_is_incomplete_not_failed() -> None:
+    result = ikesniff("--json", "-c", "2", "-r", str(PCAPS / "ikev2-no-response.pcap"))
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    verdict = next(e for e in events if e["event"] == "verdict")
+    assert (verdict["outcome"], verdict["confidence"]) == ("incomplete", "possible")
+    assert result.returncode == 0
+
+
+def test_json_conclusions_come_before_the_summary() -> None:
+    result = ikesniff("--json", "-r", str(PCAPS / "ikev2-dh-mismatch-recovered.pcap"))
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    kinds = [e["event"] for e in events]
+    assert kinds[-1] == "summary" and kinds[-2] == "verdict"
+    assert kinds.index("diagnosis") > max(i for i, k in enumerate(kinds) if k == "message")
+    diagnosis = next(e for e in events if e["event"] == "diagnosis")
+    assert set(diagnosis) >= {"ike_sa", "version", "initiator", "responder", "outcome", "code", "huawei", "phase",
+                              "confidence", "alternatives", "evidence", "message", "remedy"}
+    assert all(set(item) == {"frame", "why"} for item in diagnosis["evidence"])
+    verdict = events[-2]
+    assert verdict["peers"] == sorted(verdict["peers"]) and verdict["ike_sas"] == [diagnosis["ike_sa"]]
+    assert events[-1]["outcomes"] == {"established": 1}
