@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from oracle import CORPUS
 
 from dissectors import Message, Notify, parse_message
 from ikesniff.capture import read_capture
 from ikesniff.capture.events import CaptureStats, IkeDatagram
 from ikesniff.events import NotifyRef
-from ikesniff.tracker import RETRANSMISSION_HORIZON, SWEEP_EVERY, Tracker
+from ikesniff.tracker import EXCHANGES_KEPT, RETRANSMISSION_HORIZON, SWEEP_EVERY, Observation, Tracker
 
 
 def datagrams(name: str) -> list[IkeDatagram]:
@@ -52,3 +54,71 @@ def test_an_idle_sa_forgets_its_messages_but_keeps_its_identity() -> None:
     assert not sa.digests
     again = observe(tracker, message, first, time=later)
     assert again.ike_sa is sa and not again.retransmission
+
+
+def lab_datagrams(name: str) -> list[IkeDatagram]:
+    path = Path(__file__).resolve().parent.parent / "pcaps" / name
+    return [i for i in read_capture(str(path), CaptureStats()) if isinstance(i, IkeDatagram)]
+
+
+def feed(tracker: Tracker, items: list[IkeDatagram]) -> list[Observation]:
+    seen = []
+    for d in items:
+        message = parse_message(d.data)
+        notifies = [NotifyRef(p.notify_name, p.notify_type) for p in message.payloads if isinstance(p, Notify)]
+        seen.append(tracker.observe(message, d.data, d.frame, d.time, d.src, d.dst, notifies, sport=d.sport,
+                                    dport=d.dport, transport=d.transport, frames=d.frames))
+    return seen
+
+
+def test_one_ike_sa_from_port_500_to_4500_across_the_nat() -> None:
+    tracker = Tracker()
+    seen = feed(tracker, lab_datagrams("ikev2-nat.pcap"))
+    assert len({s.ike_sa.id for s in seen}) == 1
+    ike_sa = seen[0].ike_sa
+    assert len(ike_sa.addresses[True]) == 2, ike_sa.addresses  # 203.0.113.1:40800 then :40226 after the float
+    assert ike_sa.transports == {"udp", "udp-encap"}
+
+
+def test_requests_and_responses_pair_into_exchanges() -> None:
+    tracker = Tracker()
+    ike_sa = feed(tracker, lab_datagrams("ikev2-dh-mismatch-recovered.pcap"))[0].ike_sa
+    init, auth = list(ike_sa.exchanges.values())[:2]
+    assert (init.name, [s.frame for s in init.requests], [s.frame for s in init.responses]) == \
+        ("IKE_SA_INIT", [1, 3], [2, 4])
+    assert init.steps == [2, 2] and init.retransmissions == 0  # the retry after INVALID_KE is new bytes
+    assert (auth.name, auth.answered, auth.by_initiator) == ("IKE_AUTH", True, True)
+    assert 0 < (auth.response_time() or 0) < 1
+
+
+def test_ikev1_main_mode_is_one_exchange_of_three_round_trips() -> None:
+    tracker = Tracker()
+    ike_sa = feed(tracker, lab_datagrams("ikev1-main-psk-mismatch.pcap"))[0].ike_sa
+    phase1 = next(iter(ike_sa.exchanges.values()))
+    assert phase1.name == "IDENTITY_PROTECTION" and phase1.steps == [3, 2]
+    assert phase1.retransmissions == 3  # message 5 sent four times
+    informational = [e for e in ike_sa.exchanges.values() if e.name == "INFORMATIONAL"]
+    assert len(informational) == 4 and not any(e.expects_response for e in informational)
+
+
+def test_exchanges_kept_per_sa_are_bounded() -> None:
+    tracker = Tracker()
+    items = lab_datagrams("ikev2-psk.pcap")
+    feed(tracker, items[:4])
+    request = items[2]  # IKE_AUTH request, replayed with ever new message ids
+    for message_id in range(2, 2 + 3 * EXCHANGES_KEPT):
+        data = request.data[:20] + message_id.to_bytes(4, "big") + request.data[24:]
+        feed(tracker, [IkeDatagram(request.frame + message_id, request.time + message_id, request.src,
+                                   request.sport, request.dst, request.dport, request.transport, data)])
+    ike_sa = next(iter(tracker.ike_sas.values()))
+    assert len(ike_sa.exchanges) == EXCHANGES_KEPT
+    assert [e.name for e in list(ike_sa.exchanges.values())[:2]] == ["IKE_SA_INIT", "IKE_AUTH"]
+    assert ike_sa.exchanges_dropped == 2 + 3 * EXCHANGES_KEPT - EXCHANGES_KEPT
+
+
+def test_icmp_errors_attach_to_the_sa_they_quote() -> None:
+    tracker = Tracker()
+    ike_sa = feed(tracker, lab_datagrams("ikev2-not-listening.pcap")[:1])[0].ike_sa
+    assert tracker.icmp(2, 0.0, "192.0.2.2", "port unreachable", "192.0.2.1", 500, "192.0.2.2", 500) is ike_sa
+    assert tracker.icmp(3, 0.0, "198.51.100.9", "port unreachable", "198.51.100.1", 500, "198.51.100.9", 500) is None
+    assert [i.frame for i in ike_sa.icmp] == [2]
