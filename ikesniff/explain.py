@@ -13,10 +13,11 @@ the Huawei names, the longest match winning.
 
 Theory of operation. Most lines speak for themselves; the few rules that need more than one line are here:
 
-* Per log file, what its lines said about each IKE SA (charon's `<name|n>` tag or `IKE_SA name[n]`,
-  pluto's `#n`): set up in this log, initiated by this gateway, established, rekeyed. A pattern may hold
-  only while its IKE SA is (not) established: a request retransmitted on a live SA is a dead peer, on
-  a half-made one a negotiation timeout.
+* Per log file, marks on each IKE SA (charon's `<name|n>` tag or `IKE_SA name[n]`, pluto's `#n`), set
+  and cleared by the lines as the data file says: created in this log, initiated by this gateway,
+  established, rekeyed, a child config found... A pattern may hold only while its IKE SA has (or has
+  not) a mark: a request retransmitted on an established SA is a dead peer, on a half-made one a
+  negotiation timeout; an error notify may mean another thing once the IKE SA is up (`in_phase_2`).
 * Retransmissions, then "giving up": the last line takes the code of the retransmissions before it.
 * "received proposals" then "configured proposals": the transform types with nothing in common name
   the mismatch (only the cipher: EncryptionAlgorithmMismatch; several: ProposalMismatch).
@@ -31,6 +32,7 @@ The verdict, as an engineer reads two logs:
 2. A line that names a cause beats a timeout (timeouts are how many causes end; see `symptom_codes`).
 3. Then the code with the most confident line, then the one both gateways show, then the one with
    more lines. When both gateways show the winning code, the verdict is one step more confident.
+   The alternatives are what the winner's strongest lines leave open and rival codes shown as strongly.
 4. No failure left: Established if a line said so, NoExceptionFound if no line matched at all.
 """
 
@@ -122,6 +124,8 @@ class Pattern:
     mark: tuple[str, ...] = ()
     unmark: tuple[str, ...] = ()
     notify: bool = False
+    anchor: str = ""
+    """Text every match contains (from the regex): a line without it is not searched."""
     """The regex names an error notify: code, confidence and alternatives are the notify's."""
 
 
@@ -149,8 +153,8 @@ class Keyword:
 
     regex: re.Pattern[str]
     text: str
-    anchor: str
-    """Its longest word, lower case: a line without it is not searched (most lines have none)."""
+    literals: tuple[str, ...]
+    """Its fixed parts, folded like `_folded_line`: a line without all of them is not searched."""
     codes: tuple[str, ...]
     """Preferred code first."""
     huawei: str | None
@@ -167,6 +171,10 @@ class LogPatterns:
     protocol_code: str
     symptom_codes: frozenset[str]
     keywords: tuple[Keyword, ...]
+    pattern_gate: re.Pattern[str] | None
+    """Any pattern's anchor: a line without one is no daemon line (None: some pattern has no anchor)."""
+    keyword_gate: re.Pattern[str]
+    """Any keyword's first fixed part, over the line in lower case."""
 
 
 def parse(text: str, causes: catalog.Catalog, origin: str = DATA_FILE) -> LogPatterns:
@@ -223,7 +231,18 @@ def parse(text: str, causes: catalog.Catalog, origin: str = DATA_FILE) -> LogPat
         checker.code(checker.field(proposals, "several_codes", str, "proposals"), "proposals"),
         checker.code(checker.field(proposals, "protocol_code", str, "proposals"), "proposals"),
         frozenset(checker.codes(checker.field(symptoms, "codes", list, "symptom_codes"), "symptom_codes")),
-        keywords)
+        keywords, _any_of([pattern.anchor for pattern in patterns], flexible=False),
+        _any_of([keyword.literals[0] for keyword in keywords], flexible=True) or re.compile(r"(?!)"))
+
+
+def _any_of(texts: list[str], flexible: bool) -> re.Pattern[str] | None:
+    """One regex for 'contains one of these texts' (None if one is empty); flexible: any spacing."""
+    if not texts or not all(texts):
+        return None
+    parts = [re.escape(text) for text in sorted(set(texts), key=len, reverse=True)]
+    if flexible:
+        parts = [part.replace(r"\ ", r"\s+").replace(",", r",\s*") for part in parts]
+    return re.compile("|".join(parts))
 
 
 @dataclass
@@ -308,9 +327,43 @@ class _Checker:
         if found is None or (NOTIFY_PLACEHOLDER in source and found["notify"] not in notifies):
             raise self.fail(where, f"the example does not match: {example!r}")
         condition = None if when is None else (when.removeprefix("not ").strip(), not when.startswith("not "))
+        anchor = _anchor(regex.pattern)
+        if anchor not in example:
+            raise self.fail(where, f"the text {anchor!r} taken as always matched is not in the example")
         return Pattern(daemon, regex, code, self.confidence(entry, where),
                        self.codes(entry.get("alternatives", []), where), self.field(entry, "reason", str, where),
-                       condition, track, tuple(mark), tuple(unmark), NOTIFY_PLACEHOLDER in source)
+                       condition, track, tuple(mark), tuple(unmark), NOTIFY_PLACEHOLDER in source, anchor)
+
+
+def _anchor(source: str) -> str:
+    """The longest plain text of a regex outside groups, classes and quantifiers: every match contains it.
+    Empty when the regex has a top-level alternative or no such text."""
+    runs, run, depth, index = [], "", 0, 0
+    while index < len(source):
+        char = source[index]
+        if char == "\\":
+            runs.append(run)
+            run, index = "", index + 2
+            continue
+        if char == "[":  # a class: skip to its closing bracket (a first ']' or an escaped one belongs to it)
+            index += 2 if source[index + 1:index + 2] == "^" else 1
+            index += 1 if source[index:index + 1] == "]" else 0
+            while source[index] != "]":
+                index += 2 if source[index] == "\\" else 1
+            runs.append(run)
+            run, index = "", index + 1
+            continue
+        if char == "|" and depth == 0:
+            return ""
+        if depth == 0 and (char.isalnum() or char in " _,:;'=<>!/-"):
+            run += char
+        else:
+            runs.append(run[:-1] if char in "?*+{" else run)
+            run = ""
+            depth += {"(": 1, ")": -1}.get(char, 0)
+        index += 1
+    runs.append(run)
+    return max(runs, key=len)
 
 
 def _keywords(document: dict[str, Any], checker: _Checker, causes: catalog.Catalog) -> tuple[Keyword, ...]:
@@ -336,12 +389,12 @@ def _keywords(document: dict[str, Any], checker: _Checker, causes: catalog.Catal
         if folded in preferred:
             codes = [preferred[folded], *(code for code in codes if code != preferred[folded])]
         names = " or ".join(codes)
-        keywords.append(Keyword(_keyword_regex(text), text, _anchor(text), tuple(codes),
+        keywords.append(Keyword(_keyword_regex(text), text, _literals(text), tuple(codes),
                                 causes.by_code[codes[0]].huawei,
                                 f"a log keyword the vendors' guides give for {names}"))
     for cause in causes.causes:
         for name in cause.huawei_causes:
-            keywords.append(Keyword(_keyword_regex(name), name, _anchor(name), (cause.code,), name,
+            keywords.append(Keyword(_keyword_regex(name), name, _literals(name), (cause.code,), name,
                                     f"Huawei fault cause '{name}'"))
     return tuple(keywords)
 
@@ -350,8 +403,12 @@ def _folded(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def _anchor(keyword: str) -> str:
-    return max(re.split(r"xxxx?|\s+|,", keyword.lower()), key=len)
+def _folded_line(text: str) -> str:
+    return re.sub(r",\s*", ",", " ".join(text.lower().split()))
+
+
+def _literals(keyword: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in re.split(r"xxxx?", _folded_line(keyword)) if part.strip())
 
 
 def _keyword_regex(keyword: str) -> re.Pattern[str]:
@@ -416,7 +473,10 @@ class Explainer:
             if found:
                 tag = log.current = found["sa"]
                 break
-        for pattern in self.patterns.patterns:
+        gate = self.patterns.pattern_gate
+        for pattern in self.patterns.patterns if gate is None or gate.search(text) else ():
+            if pattern.anchor not in text:
+                continue
             match = pattern.regex.search(text)
             if match is None:
                 continue
@@ -475,10 +535,15 @@ class Explainer:
         return role_known and "initiated" not in marks
 
     def _keyword_line(self, file: str, line: int, text: str) -> Explanation | None:
-        folded = text.lower()
+        if not self.patterns.keyword_gate.search(text.lower()):
+            return None
+        folded = _folded_line(text)
         best: tuple[Keyword, re.Match[str]] | None = None
         for keyword in self.patterns.keywords:
-            match = keyword.regex.search(text) if keyword.anchor in folded else None
+            if keyword.literals[0] not in folded or len(keyword.literals) > 1 and not all(
+                    part in folded for part in keyword.literals[1:]):
+                continue
+            match = keyword.regex.search(text)
             if match and (best is None or len(match.group(0)) > len(best[1].group(0))):
                 best = keyword, match
         if best is None:
@@ -516,7 +581,8 @@ def compare_proposals(received: str, configured: str,
         offered, configured_kinds = _by_kind(offer, patterns), _by_kind(accept, patterns)
         codes: list[str] = []
         kinds: list[str] = []
-        for transform in patterns.transforms:
+        order = list(dict.fromkeys([*offered, *configured_kinds]))  # the transform types as charon lists them
+        for transform in sorted(patterns.transforms, key=lambda t: order.index(t.kind) if t.kind in order else 99):
             mine, theirs = offered.get(transform.kind, set()), configured_kinds.get(transform.kind, set())
             if (mine or theirs) and not mine & theirs:
                 code = transform.codes.get(protocol, transform.codes.get("*"))
@@ -547,6 +613,7 @@ def _proposals(text: str) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def _by_kind(algorithms: tuple[str, ...], patterns: LogPatterns) -> dict[str, set[str]]:
+    """Transform kind -> algorithms, the kinds in the order the proposal lists them."""
     kinds: dict[str, set[str]] = {}
     for name in algorithms:
         transform = next(t for t in patterns.transforms if t.regex.search(name))
@@ -585,10 +652,11 @@ def verdict(explanations: Iterable[Explanation], patterns: LogPatterns | None = 
     rank = strength(winner)[0]
     if len({item.file for _, item in support}) > 1:
         rank = min(rank + 1, len(CONFIDENCES) - 1)
-    alternatives: list[str] = []
-    for _, item in sorted(support, key=lambda pair: -CONFIDENCES.index(pair[1].confidence)):
-        alternatives.extend(item.alternatives)
-    alternatives.extend(ranked[1:])
+    # what the strongest lines leave open, and rival codes shown as strongly; weaker lines are outweighed
+    top = strength(winner)[0]
+    alternatives = [code for _, item in support if CONFIDENCES.index(item.confidence) == top
+                    for code in item.alternatives]
+    alternatives += [code for code in ranked[1:] if strength(code)[0] == top]
     alternatives = [code for code in dict.fromkeys(alternatives) if code not in (winner, ESTABLISHED, NO_EXCEPTION)]
     return Verdict(winner, CONFIDENCES[rank], tuple(Evidence(item.file, item.line) for _, item in support),
                    tuple(alternatives))
