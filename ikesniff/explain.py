@@ -124,9 +124,9 @@ class Pattern:
     mark: tuple[str, ...] = ()
     unmark: tuple[str, ...] = ()
     notify: bool = False
+    """The regex names an error notify: code, confidence and alternatives are the notify's."""
     anchor: str = ""
     """Text every match contains (from the regex): a line without it is not searched."""
-    """The regex names an error notify: code, confidence and alternatives are the notify's."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ class Keyword:
     regex: re.Pattern[str]
     text: str
     literals: tuple[str, ...]
-    """Its fixed parts, folded like `_folded_line`: a line without all of them is not searched."""
+    """Its fixed parts, folded like `_folded`: a line without all of them is not searched."""
     codes: tuple[str, ...]
     """Preferred code first."""
     huawei: str | None
@@ -189,10 +189,13 @@ def parse(text: str, causes: catalog.Catalog, origin: str = DATA_FILE) -> LogPat
     daemons = checker.field(document, "daemons", dict, origin)
     sa_tags = tuple(checker.regex(checker.field(entry, "sa_tag", str, f"daemon {name}"), f"daemon {name}")
                     for name, entry in daemons.items())
+    if not all("sa" in tag.groupindex for tag in sa_tags):
+        raise PatternError(f"{origin}: daemons: each sa_tag needs a named group (?P<sa>...)")
     notifies: dict[str, Notify] = {}
     for index, entry in enumerate(checker.field(document, "notifies", list, origin)):
         where = f"notify #{index + 1}"
-        in_phase_2 = checker.notify(entry["in_phase_2"], f"{where} in_phase_2") if "in_phase_2" in entry else None
+        phase_2 = entry.get("in_phase_2") if isinstance(entry, dict) else None
+        in_phase_2 = None if phase_2 is None else checker.notify(phase_2, f"{where} in_phase_2")
         notify = checker.notify(entry, where, in_phase_2)
         for name in checker.field(entry, "names", list, where):
             if not (isinstance(name, str) and re.fullmatch(r"[A-Z0-9_]+", name)) or name in notifies:
@@ -314,8 +317,8 @@ class _Checker:
         if NOTIFY_PLACEHOLDER in source or track in ("proposals_received", "proposals_configured"):
             if code is not None:
                 raise self.fail(where, "code must be null: it comes from the notify table or the line")
-        elif code is None and not (mark or unmark) or track is not None and code is None:
-            raise self.fail(where, "a line that neither marks its IKE SA nor has a rule needs a code")
+        elif code is None and (track is not None or not (mark or unmark)):
+            raise self.fail(where, "code is missing (only a line that just marks its IKE SA has none)")
         elif code is not None:
             code = self.code(code, where)
         if track in ("delete_received", "delete_sent") and "sa" not in regex.groupindex:
@@ -353,12 +356,16 @@ def _anchor(source: str) -> str:
             runs.append(run)
             run, index = "", index + 1
             continue
+        if char == "{":  # a counted repeat of the character before it
+            runs.append(run[:-1])
+            run, index = "", source.index("}", index) + 1
+            continue
         if char == "|" and depth == 0:
             return ""
         if depth == 0 and (char.isalnum() or char in " _,:;'=<>!/-"):
             run += char
         else:
-            runs.append(run[:-1] if char in "?*+{" else run)
+            runs.append(run[:-1] if char in "?*+" else run)
             run = ""
             depth += {"(": 1, ")": -1}.get(char, 0)
         index += 1
@@ -400,15 +407,12 @@ def _keywords(document: dict[str, Any], checker: _Checker, causes: catalog.Catal
 
 
 def _folded(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
-def _folded_line(text: str) -> str:
+    """Lower case, single spaces, none after commas: keywords and lines compared so."""
     return re.sub(r",\s*", ",", " ".join(text.lower().split()))
 
 
 def _literals(keyword: str) -> tuple[str, ...]:
-    return tuple(part.strip() for part in re.split(r"xxxx?", _folded_line(keyword)) if part.strip())
+    return tuple(part.strip() for part in re.split(r"xxxx?", _folded(keyword)) if part.strip())
 
 
 def _keyword_regex(keyword: str) -> re.Pattern[str]:
@@ -486,12 +490,11 @@ class Explainer:
                 continue
             marks.update(pattern.mark)
             marks.difference_update(pattern.unmark)
-            return self._daemon_line(pattern, match, marks, log, file, line, text)
+            return self._daemon_line(pattern, match, sa, marks, log, file, line, text)
         return self._keyword_line(file, line, text)
 
-    def _daemon_line(self, pattern: Pattern, match: re.Match[str], marks: set[str], log: _LogState,
-                     file: str, line: int, text: str) -> Explanation | None:
-        sa = match.groupdict().get("sa") or log.current
+    def _daemon_line(self, pattern: Pattern, match: re.Match[str], sa: str | None, marks: set[str],
+                     log: _LogState, file: str, line: int, text: str) -> Explanation | None:
         code, confidence, alternatives, reason = pattern.code, pattern.confidence, pattern.alternatives, pattern.reason
         track = pattern.track
         if track == "proposals_received":
@@ -537,7 +540,7 @@ class Explainer:
     def _keyword_line(self, file: str, line: int, text: str) -> Explanation | None:
         if not self.patterns.keyword_gate.search(text.lower()):
             return None
-        folded = _folded_line(text)
+        folded = _folded(text)
         best: tuple[Keyword, re.Match[str]] | None = None
         for keyword in self.patterns.keywords:
             if keyword.literals[0] not in folded or len(keyword.literals) > 1 and not all(
