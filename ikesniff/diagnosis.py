@@ -368,6 +368,17 @@ def rule_clear_notify(ike_sa: IkeSa, context: Context) -> Conclusion | None:
             if ike_sa.version == 1 and ike_sa.phase1 == "aggressive" and phase1 is not None \
                     and phase1.steps[1] == 0:
                 identity = identity_text(ike_sa)
+                main = next((other for other in context.others if other.version == 1 and other.phase1 == "main"
+                             and address(other.initiator) == address(ike_sa.responder)), None)
+                if main is not None:
+                    return Conclusion(
+                        "failed", "NegotiationModeMismatch", "likely", 1,
+                        f"{sender} refused aggressive mode with AUTHENTICATION_FAILED in clear, and itself "
+                        "initiates main mode: the two gateways are set to different IKEv1 modes",
+                        "Set the same IKEv1 exchange mode (main or aggressive) on both gateways.",
+                        [Evidence(sent.frame, "AUTHENTICATION_FAILED in clear, answering aggressive mode"),
+                         Evidence(main.first_frame, f"{address(main.initiator)} initiates main mode")],
+                        ["PeerIdMismatch"])
                 return Conclusion(
                     "failed", "PeerIdMismatch", "possible", 1,
                     f"{sender} refused aggressive mode's first message with AUTHENTICATION_FAILED in clear, "
@@ -446,6 +457,15 @@ def rule_phase1_unanswered(ike_sa: IkeSa, context: Context) -> Conclusion | None
                        f"UDP {first.dport} may be blocked between the peers")
     if any(a.sender_behind_nat or a.receiver_behind_nat for _, a in nat_assessments(ike_sa)):
         alternatives.append("NatTMismatch")
+    nat_seen = "NatTMismatch" in alternatives
+    if nat_seen and not floated and first.dport == 500:
+        evidence.append(Evidence(init.responses[-1].frame, "NAT detection shows a NAT between the peers"))
+        return Conclusion(
+            "failed" if gave_up(auth, ike_sa, context) else "incomplete", "NatTMismatch", "likely", 1,
+            f"the NAT-D hashes show a NAT between the peers, yet IKE_AUTH from {first.sender} stayed on port 500 "
+            f"(no NAT traversal) and was {retransmission_text(auth)} without answer",
+            "Enable NAT traversal on both gateways so that IKE and ESP move to UDP 4500 behind the NAT.",
+            evidence, ["Phase1NegotiationTimeout", "NoResponse"])
     text = f"IKE_SA_INIT worked but IKE_AUTH from {first.sender} was {retransmission_text(auth)} and never answered"
     if reasons:
         text += ": " + "; ".join(reasons)
@@ -723,6 +743,9 @@ def rule_delete(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     if forth or back:
         return None
     if ike_sa.version == 1:
+        if any(e.exchange_type == 5 and e.by_initiator != last.by_initiator and e.requests
+               and 0 <= first.time - e.requests[0].time <= BURST for e in ordered):
+            return None  # the other side spoke just before: an R-U-THERE and its ACK (IKEv1 DPD)
         burst = [e.requests[0] for e in ordered if e.exchange_type == 5 and e.requests
                  and e.by_initiator == last.by_initiator and 0 <= first.time - e.requests[0].time <= BURST]
         answered = any(e.by_initiator != last.by_initiator and e.first.time >= burst[0].time for e in ordered)
@@ -746,6 +769,26 @@ def rule_delete(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                       f"Find why {address(first.src)} deleted the SA (administrator, lifetime, its own error).",
                       [Evidence(first.frame, "INFORMATIONAL request"),
                        Evidence(last.responses[0].frame, "its answer; nothing follows")])
+
+
+def rule_protocol(ike_sa: IkeSa, context: Context) -> Conclusion | None:
+    """After establishment, AH packets one way and ESP the other: the two sides protect the traffic
+    with different security protocols."""
+    up = established_at(ike_sa)
+    if up is None or not context.ah:
+        return None
+    ah_from = {flow.src for flow in context.ah}
+    esp_from = {flow.src for flow in context.esp if flow.last_time >= up.time}
+    if not esp_from or ah_from & esp_from:
+        return None
+    flow = context.ah[0]
+    other = next(f for f in context.esp if f.src in esp_from)
+    return Conclusion("failed", "SecurityProtocolMismatch", "likely", 2,
+                      f"{flow.src} sends AH ({sum(f.packets for f in context.ah)} packets) while {other.src} sends ESP: "
+                      "the two sides protect the tunnel with different security protocols",
+                      "Configure the same security protocol (ESP, or AH) in the IPsec proposals of both sides.",
+                      [Evidence(flow.first_frame, f"AH from {flow.src}"), Evidence(other.first_frame, f"ESP from {other.src}")],
+                      ["ProposalMismatch"])
 
 
 def rule_established(ike_sa: IkeSa, context: Context) -> Conclusion | None:
@@ -796,6 +839,7 @@ RULES: tuple[Callable[[IkeSa, Context], Conclusion | None], ...] = (
     rule_childless,
     rule_liveness,
     rule_delete,
+    rule_protocol,
     rule_established,
 )
 

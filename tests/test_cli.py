@@ -148,7 +148,8 @@ def test_standard_input_is_read_as_a_live_stream() -> None:
         process.stdin.write(b"".join(records[1:]))
         process.stdin.close()
         rest = [json.loads(line) for line in process.stdout.read().splitlines()]
-        assert rest[-1]["event"] == "summary" and rest[-1]["ike_messages"] == 6
+        assert rest[-1]["event"] == "summary" and rest[-1]["ike_messages"] == 4  # IKE_SA_INIT and IKE_AUTH
+        assert rest[-2]["event"] == "verdict" and rest[-2]["code"] == "Established"
     finally:
         process.kill()
         process.wait()
