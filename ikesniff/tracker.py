@@ -240,6 +240,7 @@ class IkeSa:
     natd: list[tuple[Sent, natd.NatdHashes, bytes, bytes]] = field(default_factory=list)
     """NAT detection hashes (and the SPIs they cover) of the first messages that carried them; checked
     against the addresses when the diagnosis asks (`nat_assessments`)."""
+    nat_assessed: list[tuple[Sent, natd.NatAssessment]] | None = None
     icmp: list[IcmpSeen] = field(default_factory=list)
     ports: set[int] = field(default_factory=set)
     """UDP/TCP ports the initiator used (a float 500 -> 4500 adds 4500)."""
@@ -289,15 +290,23 @@ COOKIE = 16390
 
 
 def nat_assessments(ike_sa: IkeSa) -> list[tuple[Sent, natd.NatAssessment]]:
-    """The NAT detection hashes of the SA checked against the addresses of their packets."""
+    """The NAT detection hashes of the first message of each side, checked against the addresses of
+    their packets (computed once per SA: hashing every candidate address is the costly part)."""
+    if ike_sa.nat_assessed is not None:
+        return ike_sa.nat_assessed
     found = []
+    sides: set[bool] = set()
     for sent, hashes, spi_i, spi_r in ike_sa.natd:
+        if sent.initiator in sides:
+            continue
+        sides.add(sent.initiator)
         try:
             assessment = natd.assess(ike_sa.version, spi_i, spi_r, hashes.source, hashes.destination, sent.src,
                                      sent.sport, sent.dst, sent.dport, hash_name=ike_sa.choice_hash)
         except ValueError:
             continue
         found.append((sent, assessment))
+    ike_sa.nat_assessed = found
     return found
 
 
