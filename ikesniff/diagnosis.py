@@ -874,7 +874,7 @@ def diagnose(ike_sa: IkeSa, context: Context, file: str = "") -> DiagnosisEvent:
     return DiagnosisEvent(
         "diagnosis", ike_sa.id, ike_sa.version, ike_sa.initiator, ike_sa.responder, conclusion.outcome,
         conclusion.code, cause.huawei, conclusion.phase, conclusion.confidence, conclusion.alternatives,
-        conclusion.evidence, message, remedy, exchange_lines(ike_sa), file)
+        sorted(conclusion.evidence, key=lambda item: item.frame), message, remedy, exchange_lines(ike_sa), file)
 
 
 FAILING = ("failed", "torn_down")
