@@ -647,6 +647,15 @@ def rule_quick_mode(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     if ike_sa.version != 1:
         return None
     for exchange in exchanges(ike_sa, 32):
+        committed = [s for s in exchange.requests + exchange.responses if s.commit]
+        if committed and exchange.steps[0] < 2 and (exchange.answered or gave_up(exchange, ike_sa, context)):
+            sender = who(ike_sa, committed[0])[0]
+            return Conclusion("failed", "CommitMismatch", "possible", 2,
+                              f"{sender} set the commit flag in quick mode, which then never completed: one side "
+                              "waits for a CONNECTED notification the other does not send",
+                              "Set the commit-bit option the same way on both gateways (usually off).",
+                              [Evidence(s.frame, "quick mode message with the commit flag") for s in committed[:2]],
+                              ["Phase2NegotiationTimeout"])
         if exchange.answered or not exchange.requests:
             continue
         first = exchange.requests[0]
@@ -687,10 +696,13 @@ def rule_liveness(ike_sa: IkeSa, context: Context) -> Conclusion | None:
             first = exchange.requests[0]
             sender, peer = who(ike_sa, first)
             evidence = [Evidence(s.frame, f"{s.exchange} request, no answer") for s in exchange.requests[:4]]
+            alive = [f for f in context.esp if f.src == address(first.dst) and f.last_time > first.time]
             if exchange.exchange_type == 36:
                 return Conclusion("failed", "Phase2NegotiationTimeout", "likely", 2,
                                   f"CREATE_CHILD_SA from {sender} was {retransmission_text(exchange)} and never "
                                   "answered", "", evidence, ["DpdTimeout"])
+            if alive:
+                return peer_alive(sender, peer, alive, evidence)
             return Conclusion("torn_down", "DpdTimeout", "likely", 1,
                               f"{sender} checked that its peer is alive ({retransmission_text(exchange)}) and "
                               f"{peer} never answered: the peer is down or the path between them is broken",
@@ -709,6 +721,10 @@ def rule_liveness(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                   and e.by_initiator != side]
         if len(sizes) == 1 and spread >= BURST and not theirs:
             sender, peer = names(ike_sa) if side else names(ike_sa)[::-1]
+            alive = [f for f in context.esp if f.src == address(ours[0].dst) and f.last_time > ours[1].time]
+            if alive:
+                return peer_alive(sender, peer, alive, [Evidence(s.frame, "encrypted INFORMATIONAL (liveness "
+                                                                 "check), no answer") for s in ours[:3]])
             return Conclusion("torn_down", "DpdTimeout", "likely", 1,
                               f"{sender} sent {len(ours)} encrypted notifications of one size ({ours[0].length} "
                               f"octets) over {spread:.1f} s, the pattern of R-U-THERE liveness checks, and {peer} "
@@ -717,6 +733,19 @@ def rule_liveness(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                               [Evidence(s.frame, "encrypted INFORMATIONAL (liveness check), no answer")
                                for s in ours[:4]])
     return None
+
+
+def peer_alive(sender: str, peer: str, alive: list[EspFlow], evidence: list[Evidence]) -> Conclusion:
+    """Liveness checks unanswered while the peer's ESP keeps coming: the peer is up but does not
+    understand (or does not accept) the checks, e.g. IKEv1 DPD whose HASH and NOTIFY payload order it
+    rejects."""
+    flow = alive[0]
+    return Conclusion("failed", "DpdHashNotifyCompatibility", "possible", 1,
+                      f"{sender}'s liveness checks went unanswered while {peer} kept sending ESP (frame "
+                      f"{flow.last_frame}): the peer is alive but ignores the checks", "Make the DPD settings of "
+                      "both gateways compatible (DPD on or off on both; for IKEv1, the payload order of DPD "
+                      "messages).", evidence + [Evidence(flow.last_frame, f"ESP from {flow.src} after the checks")],
+                      ["DpdTimeout"])
 
 
 def rule_delete(ike_sa: IkeSa, context: Context) -> Conclusion | None:
@@ -937,6 +966,12 @@ def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEve
     if rekeys:
         add("rekey", [e.first.frame for e in rekeys][:4], f"{len(rekeys)} CREATE_CHILD_SA exchange(s) answered "
             "(rekeys or new CHILD_SAs)")
+    dialects = {side: {v.split(": ", 1)[1] for v in ike_sa.vendors if v.startswith(side) and "nat-t" in v.lower()}
+                for side in ("initiator", "responder")}
+    if dialects["initiator"] and dialects["responder"] and not dialects["initiator"] & dialects["responder"]:
+        add("nat_t_mismatch", [ike_sa.first_frame], f"the peers advertise no NAT-T dialect in common: the initiator "
+            f"{', '.join(sorted(dialects['initiator']))}; the responder {', '.join(sorted(dialects['responder']))} "
+            "(draft against RFC 3947 NAT traversal: behind a NAT the tunnel would not float to UDP 4500)")
     vendors = ike_sa.vendors
     if vendors:
         add("vendor", [ike_sa.first_frame], "; ".join(vendors).replace("\n", "\\n"))

@@ -104,6 +104,8 @@ class Sent:
     """IKEv2 SKF (RFC 7383): (fragment number, total fragments)."""
     sk_length: int = 0
     """Length of the SK/SKF payload (IV + ciphertext + ICV), 0 when none."""
+    commit: bool = False
+    """IKEv1 commit flag (RFC 2408 §3.1): the sender waits for a CONNECTED notify before using the SA."""
 
     @property
     def sender(self) -> str:
@@ -412,7 +414,8 @@ class Tracker:
         sent = Sent(frame, time, src, sport, dst, dport, transport, message.exchange_name, header.exchange_type,
                     header.message_id, seen.response, seen.initiator, header.length, message.encrypted,
                     tuple(notifies), tuple(message.payload_names), seen.retransmission,
-                    tuple(frames) if len(frames) > 1 else (), fragment, sk_length)
+                    tuple(frames) if len(frames) > 1 else (), fragment, sk_length,
+                    message.version == 1 and bool(header.flags & 0x02))
         if message.errors:
             ike_sa.errors += 1
         side = seen.initiator

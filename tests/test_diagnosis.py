@@ -226,3 +226,26 @@ def test_json_conclusions_come_before_the_summary() -> None:
     verdict = events[-2]
     assert verdict["peers"] == sorted(verdict["peers"]) and verdict["ike_sas"] == [diagnosis["ike_sa"]]
     assert events[-1]["outcomes"] == {"established": 1}
+
+
+def test_liveness_checks_unanswered_while_the_peer_sends_esp_point_at_dpd_compatibility() -> None:
+    """ikev2-dpd-timeout with one change: ESP from sun keeps arriving after moon's checks (as when sun
+    is up but drops the checks). The verdict must move from DpdTimeout to DpdHashNotifyCompatibility."""
+    from ikesniff import diagnosis
+    from ikesniff.tracker import EspFlow
+
+    analysis = Analysis()
+    for _ in analysis.run(str(PCAPS / "ikev2-dpd-timeout.pcap")):
+        pass
+    ike_sa = next(iter(analysis.tracker.ike_sas.values()))
+    flows = list(analysis.stats.esp_flows.values())
+    context = diagnosis.Context(analysis.tracker.last_time + 5, [], [
+        EspFlow(f.spi, f.src, f.dst, f.transport, f.packets, f.first_frame, f.last_frame, f.first_time, f.last_time)
+        for f in flows])
+    assert diagnosis.conclude(ike_sa, context).code == "DpdTimeout"
+    sun = next(flow for flow in context.esp if flow.src == "192.0.2.2")
+    sun.last_time, sun.last_frame = analysis.tracker.last_time + 1, 99
+    conclusion = diagnosis.conclude(ike_sa, context)
+    assert (conclusion.code, conclusion.confidence, conclusion.alternatives) == (
+        "DpdHashNotifyCompatibility", "possible", ["DpdTimeout"])
+    assert 99 in {item.frame for item in conclusion.evidence}
