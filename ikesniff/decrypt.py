@@ -14,7 +14,7 @@ Theory of operation.
   tables, `ENCRYPTION` and `INTEGRITY`, map each name to a small record: the IKEv2 transform ID (so
   that `dissectors.ikev2.sk_layout` says where IV, ciphertext and ICV lie), key and salt sizes, the
   mode. Algorithms Wireshark cannot decrypt (ChaCha20-Poly1305, AES-XCBC-96, AES-CMAC-96) carry names
-  in the same style, listed with the table.
+  in the same style, the ones `keys.py` gives them.
 - Direction comes from the header's I flag: a message from the original initiator is protected with
   SK_ei/SK_ai, one from the original responder with SK_er/SK_ar (RFC 7296 §2.14).
 - Integrity. With an integrity transform the ICV is the MAC of the whole message from the first
@@ -113,7 +113,8 @@ class IntegrityAlgorithm:
     """How to compute the ICV of SK payloads for one integrity transform."""
 
     transform_id: int | None
-    """IKEv2 INTEG transform ID (IANA), for `sk_layout`; None for Wireshark's no-checking rows."""
+    """IKEv2 INTEG transform ID (IANA), for `sk_layout`; None where IANA assigned none (Wireshark's
+    no-checking rows, the draft HMAC-SHA2-256-96): then `icv_octets` alone gives the ICV size."""
     mac: str
     """'hmac', 'xcbc', 'cmac', 'none' (no ICV) or 'unchecked' (an ICV of `icv_octets`, not checked)."""
     icv_octets: int
@@ -148,14 +149,16 @@ INTEGRITY: dict[str, IntegrityAlgorithm] = {
     "HMAC_SHA1_96 [RFC2404]": IntegrityAlgorithm(2, "hmac", 12, "sha1"),
     "HMAC_MD5_128 [RFC4595]": IntegrityAlgorithm(6, "hmac", 16, "md5"),
     "HMAC_SHA1_160 [RFC4595]": IntegrityAlgorithm(7, "hmac", 20, "sha1"),
+    # a pre-RFC 4868 truncation some old peers used; IANA never assigned it a number
+    "HMAC_SHA2_256_96 [draft-ietf-ipsec-ciph-sha-256-00]": IntegrityAlgorithm(None, "hmac", 12, "sha256"),
     "HMAC_SHA2_256_128 [RFC4868]": IntegrityAlgorithm(12, "hmac", 16, "sha256"),
     "HMAC_SHA2_384_192 [RFC4868]": IntegrityAlgorithm(13, "hmac", 24, "sha384"),
     "HMAC_SHA2_512_256 [RFC4868]": IntegrityAlgorithm(14, "hmac", 32, "sha512"),
     **{f"ANY {bits}-bits of Authentication [No Checking]": IntegrityAlgorithm(None, "unchecked", bits // 8)
        for bits in (64, 96, 128, 160, 192, 256)},
     # Not in Wireshark's table (it cannot check them); named in its style.
-    "AES-XCBC-96 [RFC3566]": IntegrityAlgorithm(5, "xcbc", 12),
-    "AES-CMAC-96 [RFC4494]": IntegrityAlgorithm(8, "cmac", 12),
+    "AES_XCBC_96 [RFC3566]": IntegrityAlgorithm(5, "xcbc", 12),
+    "AES_CMAC_96 [RFC4494]": IntegrityAlgorithm(8, "cmac", 12),
 }
 """Integrity algorithms by their key-table name."""
 
