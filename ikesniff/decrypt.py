@@ -8,13 +8,11 @@ what the decrypted payloads mean is the tracker's. Nothing here raises on bad in
 every problem is a string in `Decrypted.errors`.
 
 Theory of operation.
-- The key material is any object with the attributes of `keys.Ikev2Keys` (`Ikev2KeyMaterial`
-  below): SPIs, SK_ei/SK_er/SK_ai/SK_ar and the algorithm names exactly as Wireshark 4.x writes them
-  in its `ikev2_decryption_table` ("AES-CBC-128 [RFC3602]", "HMAC_SHA2_256_128 [RFC4868]"). Two
-  tables, `ENCRYPTION` and `INTEGRITY`, map each name to a small record: the IKEv2 transform ID (so
-  that `dissectors.ikev2.sk_layout` says where IV, ciphertext and ICV lie), key and salt sizes, the
-  mode. Algorithms Wireshark cannot decrypt (ChaCha20-Poly1305, AES-XCBC-96, AES-CMAC-96) carry names
-  in the same style, the ones `keys.py` gives them.
+- The keys are a `keys.Ikev2Keys`: SPIs, SK_ei/SK_er/SK_ai/SK_ar and the algorithm names exactly
+  as Wireshark 4.x writes them in its `ikev2_decryption_table` ("AES-CBC-128 [RFC3602]",
+  "HMAC_SHA2_256_128 [RFC4868]"). The algorithm tables are `keys.py`'s (`ENCRYPTION_ALGORITHMS`,
+  `INTEGRITY_ALGORITHMS`: transform ID, key and salt sizes, mode), one source for loading and for
+  decrypting; where IV, ciphertext and ICV lie comes from the dissector's `sk_layout`, by transform ID.
 - Direction comes from the header's I flag: a message from the original initiator is protected with
   SK_ei/SK_ai, one from the original responder with SK_er/SK_ar (RFC 7296 §2.14).
 - Integrity. With an integrity transform the ICV is the MAC of the whole message from the first
@@ -42,7 +40,6 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
@@ -60,107 +57,13 @@ from dissectors.ikev2 import (
 )
 from dissectors.model import ISAKMP_HEADER_LENGTH, Message, Notify, Payload
 
+from .keys import ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, INTEGRITY_NONE, EncryptionAlgorithm, Ikev2Keys
+
 SK_HEADER = 4
 """Octets of the generic payload header that precede the IV in SK."""
 SKF_HEADER = 8
 """Generic payload header plus Fragment Number and Total Fragments (RFC 7383 §2.5)."""
 
-
-class Ikev2KeyMaterial(Protocol):
-    """What decryption needs of an IKE SA's keys: the attributes of `keys.Ikev2Keys`."""
-
-    @property
-    def spi_i(self) -> bytes: ...
-    @property
-    def spi_r(self) -> bytes: ...
-    @property
-    def encryption(self) -> str: ...
-    @property
-    def sk_ei(self) -> bytes: ...
-    @property
-    def sk_er(self) -> bytes: ...
-    @property
-    def integrity(self) -> str: ...
-    @property
-    def sk_ai(self) -> bytes: ...
-    @property
-    def sk_ar(self) -> bytes: ...
-
-
-# --- the algorithm tables ------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class EncryptionAlgorithm:
-    """How to use one encryption transform on SK payloads."""
-
-    transform_id: int
-    """IKEv2 ENCR transform ID (IANA), for `sk_layout`."""
-    mode: str
-    """'cbc', 'ctr', 'gcm', 'ccm', 'chacha20-poly1305' or 'null'."""
-    key_octets: int
-    """Octets of the cipher key proper."""
-    salt_octets: int = 0
-    """Octets after the key in SK_e*: the nonce of AES-CTR (RFC 5930 §2), the salt of AES-GCM and
-    ChaCha20-Poly1305 (RFC 5282 §7.1, RFC 7634 §2) or AES-CCM (3 octets, RFC 5282 §7.1)."""
-
-    @property
-    def aead(self) -> bool:
-        return self.mode in ("gcm", "ccm", "chacha20-poly1305")
-
-
-@dataclass(frozen=True, slots=True)
-class IntegrityAlgorithm:
-    """How to compute the ICV of SK payloads for one integrity transform."""
-
-    transform_id: int | None
-    """IKEv2 INTEG transform ID (IANA), for `sk_layout`; None where IANA assigned none (Wireshark's
-    no-checking rows, the draft HMAC-SHA2-256-96): then `icv_octets` alone gives the ICV size."""
-    mac: str
-    """'hmac', 'xcbc', 'cmac', 'none' (no ICV) or 'unchecked' (an ICV of `icv_octets`, not checked)."""
-    icv_octets: int
-    digest: str = ""
-    """hashlib name of the HMAC's hash."""
-
-
-_CIPHERS_BY_SIZE = {128: 16, 192: 24, 256: 32}
-
-ENCRYPTION: dict[str, EncryptionAlgorithm] = {
-    # Wireshark 4.x names (epan/dissectors/packet-isakmp.c, vs_ikev2_encr_algs; strongSwan's save-keys
-    # plugin writes the same ones).
-    "NULL [RFC2410]": EncryptionAlgorithm(11, "null", 0),
-    "3DES [RFC2451]": EncryptionAlgorithm(3, "cbc", 24),
-    **{f"AES-CBC-{bits} [RFC3602]": EncryptionAlgorithm(12, "cbc", size)
-       for bits, size in _CIPHERS_BY_SIZE.items()},
-    **{f"AES-CTR-{bits} [RFC5930]": EncryptionAlgorithm(13, "ctr", size, 4)
-       for bits, size in _CIPHERS_BY_SIZE.items()},
-    **{f"AES-GCM-{bits} with {icv} octet ICV [RFC5282]": EncryptionAlgorithm(transform, "gcm", size, 4)
-       for bits, size in _CIPHERS_BY_SIZE.items() for icv, transform in ((8, 18), (12, 19), (16, 20))},
-    **{f"AES-CCM-{bits} with {icv} octet ICV [RFC5282]": EncryptionAlgorithm(transform, "ccm", size, 3)
-       for bits, size in _CIPHERS_BY_SIZE.items() for icv, transform in ((8, 14), (12, 15), (16, 16))},
-    # Not in Wireshark's table (it cannot decrypt it); named in its style.
-    "ChaCha20-Poly1305 [RFC7634]": EncryptionAlgorithm(28, "chacha20-poly1305", 32, 4),
-}
-"""Encryption algorithms by their key-table name."""
-
-INTEGRITY: dict[str, IntegrityAlgorithm] = {
-    # Wireshark 4.x names (vs_ikev2_auth_algs).
-    "NONE [RFC4306]": IntegrityAlgorithm(0, "none", 0),
-    "HMAC_MD5_96 [RFC2403]": IntegrityAlgorithm(1, "hmac", 12, "md5"),
-    "HMAC_SHA1_96 [RFC2404]": IntegrityAlgorithm(2, "hmac", 12, "sha1"),
-    "HMAC_MD5_128 [RFC4595]": IntegrityAlgorithm(6, "hmac", 16, "md5"),
-    "HMAC_SHA1_160 [RFC4595]": IntegrityAlgorithm(7, "hmac", 20, "sha1"),
-    # a pre-RFC 4868 truncation some old peers used; IANA never assigned it a number
-    "HMAC_SHA2_256_96 [draft-ietf-ipsec-ciph-sha-256-00]": IntegrityAlgorithm(None, "hmac", 12, "sha256"),
-    "HMAC_SHA2_256_128 [RFC4868]": IntegrityAlgorithm(12, "hmac", 16, "sha256"),
-    "HMAC_SHA2_384_192 [RFC4868]": IntegrityAlgorithm(13, "hmac", 24, "sha384"),
-    "HMAC_SHA2_512_256 [RFC4868]": IntegrityAlgorithm(14, "hmac", 32, "sha512"),
-    **{f"ANY {bits}-bits of Authentication [No Checking]": IntegrityAlgorithm(None, "unchecked", bits // 8)
-       for bits in (64, 96, 128, 160, 192, 256)},
-    # Not in Wireshark's table (it cannot check them); named in its style.
-    "AES_XCBC_96 [RFC3566]": IntegrityAlgorithm(5, "xcbc", 12),
-    "AES_CMAC_96 [RFC4494]": IntegrityAlgorithm(8, "cmac", 12),
-}
-"""Integrity algorithms by their key-table name."""
 
 _AES_MAC_KEY_OCTETS = 16
 """AES-XCBC-MAC-96 (RFC 3566 §4) and AES-CMAC-96 (RFC 4494 §2) take a 128-bit key in IPsec."""
@@ -235,9 +138,9 @@ def _aes_cmac(key: bytes, data: bytes) -> bytes:
 def compute_icv(integrity: str, key: bytes, data: bytes) -> bytes:
     """The ICV an integrity algorithm (by key-table name) gives over `data`, truncated as IKEv2
     truncates it. Raises KeyError for an unknown name, ValueError for a key it cannot use."""
-    algorithm = INTEGRITY[integrity]
+    algorithm = INTEGRITY_ALGORITHMS[integrity]
     if algorithm.mac == "hmac":
-        return hmac.digest(key, data, algorithm.digest)[:algorithm.icv_octets]
+        return hmac.digest(key, data, algorithm.hash or "")[:algorithm.icv_octets]
     if algorithm.mac in ("xcbc", "cmac"):
         if len(key) != _AES_MAC_KEY_OCTETS:
             raise ValueError(f"{short_name(integrity)} needs a {_AES_MAC_KEY_OCTETS}-octet key, "
@@ -252,13 +155,13 @@ def compute_icv(integrity: str, key: bytes, data: bytes) -> bytes:
 def _cipher_key(cipher: EncryptionAlgorithm, name: str, material: bytes, label: str,
                 errors: list[str]) -> tuple[bytes, bytes] | None:
     """(key, salt or nonce) out of SK_e*, or None (and an error) when its length does not fit."""
-    wanted = cipher.key_octets + cipher.salt_octets
+    wanted, key_octets = cipher.key_octets, cipher.key_bits // 8
     if len(material) != wanted:
         errors.append(f"{label} has {len(material)} octets, {short_name(name)} needs {wanted}"
-                      + (f" ({cipher.key_octets} of key and {cipher.salt_octets} of salt)"
+                      + (f" ({key_octets} of key and {cipher.salt_octets} of salt)"
                          if cipher.salt_octets else ""))
         return None
-    return material[:cipher.key_octets], material[cipher.key_octets:]
+    return material[:key_octets], material[key_octets:]
 
 
 def _stream(algorithm: algorithms.AES | algorithms.ChaCha20 | TripleDES, mode: modes.CBC | modes.CTR | None,
@@ -302,20 +205,21 @@ def _decrypt_aead(cipher: EncryptionAlgorithm, key: bytes, salt: bytes, iv: byte
 
 # --- one SK or SKF payload -------------------------------------------------------------------------
 
-def _open(message_bytes: bytes, message: Message, payload: Encrypted, keys: Ikev2KeyMaterial) -> _Opened:
+def _open(message_bytes: bytes, message: Message, payload: Encrypted, keys: Ikev2Keys) -> _Opened:
     errors: list[str] = []
     where = f"{payload.name} at offset {payload.offset}"
-    cipher = ENCRYPTION.get(keys.encryption)
+    cipher = ENCRYPTION_ALGORITHMS.get(keys.encryption)
     if cipher is None:
         return _Opened(None, None, [f"encryption algorithm {keys.encryption!r} is not supported"])
-    integrity = INTEGRITY["NONE [RFC4306]"] if cipher.aead else INTEGRITY.get(keys.integrity)
+    integrity_name = INTEGRITY_NONE if cipher.aead else keys.integrity
+    integrity = INTEGRITY_ALGORITHMS.get(integrity_name)
     if integrity is None:
         return _Opened(None, None, [f"integrity algorithm {keys.integrity!r} is not supported"])
     if integrity.transform_id is None:
-        iv_octets, _ = sk_layout(cipher.transform_id, cipher.key_octets * 8, 0)
+        iv_octets, _ = sk_layout(cipher.transform_id, cipher.key_bits, 0)
         icv_octets = integrity.icv_octets
     else:
-        iv_octets, icv_octets = sk_layout(cipher.transform_id, cipher.key_octets * 8,
+        iv_octets, icv_octets = sk_layout(cipher.transform_id, cipher.key_bits,
                                           None if cipher.aead else integrity.transform_id)
     initiator = message.is_initiator
     side = "i" if initiator else "r"
@@ -353,12 +257,12 @@ def _open(message_bytes: bytes, message: Message, payload: Encrypted, keys: Ikev
         return _Opened(None, icv_ok, errors)
     key, salt = split
     if cipher.mode == "cbc":
-        block = 8 if cipher.transform_id == 3 else 16
+        block = cipher.block_octets
         if not ciphertext or len(ciphertext) % block:
             errors.append(f"{where}: {len(ciphertext)} octets of ciphertext, not a positive multiple of "
                           f"the {block}-octet block")
             return _Opened(None, icv_ok, errors)
-        plain = _decrypt_cbc(key, iv, ciphertext, cipher.transform_id == 3)
+        plain = _decrypt_cbc(key, iv, ciphertext, cipher.cipher == "3des")
     elif cipher.mode == "ctr":
         # RFC 5930 §2 / RFC 3686 §4: counter block = nonce || IV || 1.
         plain = _stream(algorithms.AES(key), modes.CTR(salt + iv + (1).to_bytes(4, "big")), ciphertext)
@@ -414,7 +318,7 @@ def _truncated_encrypted(message_bytes: bytes, message: Message) -> str | None:
             f"at hand")
 
 
-def decrypt_message(message_bytes: bytes, message: Message, keys: Ikev2KeyMaterial) -> Decrypted | None:
+def decrypt_message(message_bytes: bytes, message: Message, keys: Ikev2Keys) -> Decrypted | None:
     """Decrypt and check the SK payload of one IKEv2 message, dissect what it holds.
 
     `message` is `dissectors.parse_message(message_bytes)`. Returns None when the message has no SK
@@ -492,7 +396,7 @@ class SkfReassembler:
         """The messages still missing fragments, oldest first."""
         return [fragments.status for fragments in self._sets.values()]
 
-    def feed(self, message_bytes: bytes, message: Message, keys: Ikev2KeyMaterial | None) -> Decrypted | None:
+    def feed(self, message_bytes: bytes, message: Message, keys: Ikev2Keys | None) -> Decrypted | None:
         """Take one IKEv2 message. For an SKF fragment: the `Decrypted` of the whole message when this
         fragment completes it (None without keys, or while fragments are missing). For a message
         with an SK payload: its `decrypt_message` result at once. None for anything else."""
@@ -557,6 +461,6 @@ def _combined(checks: list[bool | None]) -> bool | None:
 
 
 __all__ = [
-    "ENCRYPTION", "INTEGRITY", "Decrypted", "EncryptionAlgorithm", "Ikev2KeyMaterial", "IntegrityAlgorithm",
-    "PendingFragments", "SkfReassembler", "aes_xcbc_mac", "compute_icv", "decrypt_message", "short_name",
+    "Decrypted", "PendingFragments", "SkfReassembler", "aes_xcbc_mac", "compute_icv", "decrypt_message",
+    "short_name",
 ]

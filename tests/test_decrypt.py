@@ -11,12 +11,11 @@
 - Damage: a flipped bit, a cut message, wrong or malformed keys give errors and a failing ICV, never
   an exception.
 
-The key tables are read here with a tiny local reader (the product's loader is ikesniff.keys).
+Key tables are read with the product's loader, ikesniff.keys.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 from dataclasses import dataclass
@@ -25,16 +24,10 @@ from pathlib import Path
 import pytest
 
 from dissectors import Message, parse_message
+from dissectors.ikev2 import sk_layout
 from ikesniff.capture import CaptureStats, IkeDatagram, read_capture
-from ikesniff.decrypt import (
-    ENCRYPTION,
-    INTEGRITY,
-    Decrypted,
-    SkfReassembler,
-    aes_xcbc_mac,
-    compute_icv,
-    decrypt_message,
-)
+from ikesniff.decrypt import Decrypted, SkfReassembler, aes_xcbc_mac, compute_icv, decrypt_message
+from ikesniff.keys import ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, Ikev2Keys, load_key_file
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "external"
@@ -45,25 +38,8 @@ LABEL_PAYLOAD_NAMES = {40: "Ni/Nr"}
 """Where the lab labels (lab/wire.py, after tshark) spell a payload otherwise than the dissector."""
 
 
-@dataclass(frozen=True)
-class TableRow:
-    """One row of a Wireshark ikev2_decryption_table (the attributes ikesniff.keys.Ikev2Keys has)."""
-
-    spi_i: bytes
-    spi_r: bytes
-    sk_ei: bytes
-    sk_er: bytes
-    encryption: str
-    sk_ai: bytes
-    sk_ar: bytes
-    integrity: str
-
-
-def key_table(path: Path) -> dict[tuple[bytes, bytes], TableRow]:
-    lines = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
-    rows = [TableRow(bytes.fromhex(c[0]), bytes.fromhex(c[1]), bytes.fromhex(c[2]), bytes.fromhex(c[3]), c[4],
-                     bytes.fromhex(c[5]), bytes.fromhex(c[6]), c[7]) for c in csv.reader(lines)]
-    return {(row.spi_i, row.spi_r): row for row in rows}
+def key_table(path: Path) -> dict[tuple[bytes, bytes], Ikev2Keys]:
+    return load_key_file(str(path)).ikev2
 
 
 @dataclass
@@ -84,17 +60,17 @@ def encrypted_ikev2(path: Path) -> list[Captured]:
     return found
 
 
-def keys_for(table: dict[tuple[bytes, bytes], TableRow], captured: Captured) -> TableRow:
+def keys_for(table: dict[tuple[bytes, bytes], Ikev2Keys], captured: Captured) -> Ikev2Keys:
     return table[(captured.message.header.spi_i, captured.message.header.spi_r)]
 
 
-def decrypt(captured: Captured, keys: TableRow) -> Decrypted:
+def decrypt(captured: Captured, keys: Ikev2Keys) -> Decrypted:
     result = decrypt_message(captured.data, captured.message, keys)
     assert result is not None
     return result
 
 
-def wiki_message(frame: int) -> tuple[Captured, TableRow]:
+def wiki_message(frame: int) -> tuple[Captured, Ikev2Keys]:
     table = key_table(CORPUS / WIKI.replace("capture.pcapng", "ikev2_decryption_table"))
     captured = next(c for c in encrypted_ikev2(CORPUS / WIKI) if c.frame == frame)
     return captured, keys_for(table, captured)
@@ -215,7 +191,7 @@ def test_lab_capture_decrypts_fully_as_its_label_says(table_path: Path) -> None:
 
 # --- RFC 7383 fragments --------------------------------------------------------------------------
 
-def fragments() -> tuple[list[Captured], TableRow]:
+def fragments() -> tuple[list[Captured], Ikev2Keys]:
     table = key_table(FRAGMENTATION.with_suffix(".ikev2_decryption_table"))
     found = encrypted_ikev2(FRAGMENTATION)
     return found, keys_for(table, found[0])
@@ -289,9 +265,9 @@ RFC7634_MESSAGE = bytes.fromhex(
 RFC7634_KEY = bytes(range(0x80, 0xa4))    # 32 octets of key, then the salt a0a1a2a3
 
 
-def rfc7634_keys() -> TableRow:
-    return TableRow(RFC7634_MESSAGE[:8], RFC7634_MESSAGE[8:16], RFC7634_KEY, RFC7634_KEY,
-                    "ChaCha20-Poly1305 [RFC7634]", b"", b"", "NONE [RFC4306]")
+def rfc7634_keys() -> Ikev2Keys:
+    return Ikev2Keys(RFC7634_MESSAGE[:8], RFC7634_MESSAGE[8:16], "ChaCha20-Poly1305 [RFC7634]", RFC7634_KEY,
+                     RFC7634_KEY, "NONE [RFC4306]", b"", b"", "RFC 7634 Appendix B")
 
 
 def test_rfc7634_ikev2_example_decrypts() -> None:
@@ -343,7 +319,7 @@ def test_aes_cmac_96_is_the_rfc4493_mac_cut_to_96_bits(message: str, mac: str) -
 def test_hmac_icvs_are_the_rfc_test_vectors_truncated_as_ikev2_truncates(integrity: str, key_octets: int,
                                                                           mac: str) -> None:
     icv = compute_icv(integrity, b"\x0b" * key_octets, b"Hi There")
-    assert icv.hex() == mac[:2 * INTEGRITY[integrity].icv_octets]
+    assert icv.hex() == mac[:2 * INTEGRITY_ALGORITHMS[integrity].icv_octets]
     assert len(icv) == {"MD5_96": 12, "SHA1_96": 12, "256_128": 16, "384_192": 24, "512_256": 32}[
         integrity.split(" ")[0].split("HMAC_", 1)[1].replace("SHA2_", "")]
 
@@ -362,7 +338,7 @@ def flip(data: bytes, position: int, bit: int = 0) -> bytes:
     return bytes(damaged)
 
 
-def damage_cases() -> list[tuple[str, bytes, TableRow]]:
+def damage_cases() -> list[tuple[str, bytes, Ikev2Keys]]:
     cases = []
     for frame, what in ((14, "AES-GCM-16"), (32, "AES-CTR"), (50, "AES-CBC"), (13, "AES-GCM-16 D")):
         captured, keys = wiki_message(frame)
@@ -382,7 +358,7 @@ SK payload is then no longer there to decrypt."""
 
 
 @pytest.mark.parametrize(("data", "keys"), [case[1:] for case in DAMAGE], ids=[case[0] for case in DAMAGE])
-def test_a_flipped_bit_anywhere_fails_the_icv_and_never_raises(data: bytes, keys: TableRow) -> None:
+def test_a_flipped_bit_anywhere_fails_the_icv_and_never_raises(data: bytes, keys: Ikev2Keys) -> None:
     clean = decrypt_message(data, parse_message(data), keys)
     assert clean is not None and clean.icv_ok is True and clean.errors == []
     for position in range(len(data)):
@@ -397,7 +373,7 @@ def test_a_flipped_bit_anywhere_fails_the_icv_and_never_raises(data: bytes, keys
 
 
 @pytest.mark.parametrize(("data", "keys"), [case[1:] for case in DAMAGE], ids=[case[0] for case in DAMAGE])
-def test_a_message_cut_anywhere_gives_errors_not_exceptions(data: bytes, keys: TableRow) -> None:
+def test_a_message_cut_anywhere_gives_errors_not_exceptions(data: bytes, keys: Ikev2Keys) -> None:
     for length in range(len(data)):
         cut = data[:length]
         result = decrypt_message(cut, parse_message(cut), keys)
@@ -409,7 +385,7 @@ def test_a_message_cut_anywhere_gives_errors_not_exceptions(data: bytes, keys: T
 
 
 @pytest.mark.parametrize(("data", "keys"), [case[1:] for case in DAMAGE], ids=[case[0] for case in DAMAGE])
-def test_an_sk_payload_shorter_than_iv_and_icv_is_reported(data: bytes, keys: TableRow) -> None:
+def test_an_sk_payload_shorter_than_iv_and_icv_is_reported(data: bytes, keys: Ikev2Keys) -> None:
     for keep in range(24):               # octets of encrypted data kept, lengths made consistent
         short = bytearray(data[:32 + keep])
         short[24:28] = len(short).to_bytes(4, "big")
@@ -501,17 +477,14 @@ def test_a_message_without_sk_is_not_decrypted() -> None:
                 assert SkfReassembler().feed(item.data, message, keys) is None
 
 
-# --- the tables agree with ikesniff.keys, where that module is present --------------------------------
+# --- the key loader's algorithm table and the dissector's SK layout agree ------------------------------
 
-def test_algorithm_names_and_sizes_agree_with_the_key_loader() -> None:
-    keys = pytest.importorskip("ikesniff.keys")
-    assert set(keys.ENCRYPTION_ALGORITHMS) == set(ENCRYPTION)
-    for name, theirs in keys.ENCRYPTION_ALGORITHMS.items():
-        ours = ENCRYPTION[name]
-        assert (ours.transform_id, ours.key_octets, ours.salt_octets, ours.aead) == \
-            (theirs.transform_id, theirs.key_bits // 8, theirs.salt_octets, theirs.aead), name
-    assert set(keys.INTEGRITY_ALGORITHMS) == set(INTEGRITY)
-    for name, theirs in keys.INTEGRITY_ALGORITHMS.items():
-        ours = INTEGRITY[name]
-        assert (ours.transform_id, ours.icv_octets, ours.mac) == \
-            (theirs.transform_id, theirs.icv_octets, theirs.mac), name
+def test_every_algorithm_of_the_key_tables_has_the_iv_and_icv_the_dissector_expects() -> None:
+    for name, cipher in ENCRYPTION_ALGORITHMS.items():
+        if cipher.aead:
+            assert sk_layout(cipher.transform_id, cipher.key_bits, None) == (cipher.iv_octets, cipher.icv_octets)
+            continue
+        for integrity_name, integrity in INTEGRITY_ALGORITHMS.items():
+            if integrity.transform_id is not None:
+                layout = sk_layout(cipher.transform_id, cipher.key_bits, integrity.transform_id)
+                assert layout == (cipher.iv_octets, integrity.icv_octets), (name, integrity_name)
