@@ -34,7 +34,7 @@ import dataclasses
 import difflib
 import gzip
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
 
@@ -374,9 +374,9 @@ IKEV2_COLUMNS = ("spi_i", "spi_r", "SK_ei", "SK_er", "encryption algorithm", "SK
 IKEV1_COLUMNS = ("initiator cookie", "encryption key")
 
 
-def _uat_fields(line: str, name: str, number: int) -> list[tuple[str, bool]]:
-    """Split one UAT line into (value, was_quoted) fields. Quoted fields may hold commas and ``\\xNN`` escapes."""
-    fields: list[tuple[str, bool]] = []
+def _uat_fields(line: str, name: str, number: int) -> list[str]:
+    """Split one UAT line into its fields. Quoted fields may hold commas and ``\\xNN`` escapes."""
+    fields: list[str] = []
     position, length = 0, len(line)
     while True:
         while position < length and line[position] in " \t":
@@ -402,7 +402,7 @@ def _uat_fields(line: str, name: str, number: int) -> list[tuple[str, bool]]:
                     continue
                 value.append(char)
                 position += 1
-            fields.append(("".join(value), True))
+            fields.append("".join(value))
             while position < length and line[position] in " \t":
                 position += 1
             if position < length and line[position] != ",":
@@ -410,7 +410,7 @@ def _uat_fields(line: str, name: str, number: int) -> list[tuple[str, bool]]:
         else:
             end = line.find(",", position)
             end = length if end < 0 else end
-            fields.append((line[position:end].strip(), False))
+            fields.append(line[position:end].strip())
             position = end
         if position >= length:
             return fields
@@ -421,13 +421,14 @@ def _hex_field(value: str, what: str, name: str, number: int) -> bytes:
     digits = value[2:] if value[:2] in ("0x", "0X") else value
     if not re.fullmatch(r"[0-9a-fA-F]*", digits):
         bad = next(i for i, c in enumerate(digits, 1) if c not in "0123456789abcdefABCDEF")
-        raise KeyFileError(name, number, f"{what} is not hexadecimal (character {bad} of {len(digits)} is not a hex digit)")
+        raise KeyFileError(name, number,
+                           f"{what} is not hexadecimal (character {bad} of {len(digits)} is not a hex digit)")
     if len(digits) % 2:
         raise KeyFileError(name, number, f"{what} has an odd number of hex digits ({len(digits)})")
     return bytes.fromhex(digits)
 
 
-def _suggest(value: str, known: dict[str, object], aliases: dict[str, str]) -> str:
+def _suggest(value: str, known: Mapping[str, object], aliases: Mapping[str, str]) -> str:
     """' (did you mean "X"?)' for a misspelt algorithm string, or ''."""
     folded = {k.casefold(): k for k in known}
     if value.casefold() in folded:
@@ -504,11 +505,10 @@ def _parse_ikev2_table(text: str, name: str) -> KeyStore:
         if len(fields) != len(IKEV2_COLUMNS):
             raise KeyFileError(name, number, f"{len(fields)} fields, an ikev2_decryption_table row has "
                                f"{len(IKEV2_COLUMNS)} ({', '.join(IKEV2_COLUMNS)})")
-        values = [value for value, _ in fields]
         spi_i, spi_r, sk_ei, sk_er, sk_ai, sk_ar = (
-            _hex_field(values[i], IKEV2_COLUMNS[i], name, number) for i in (0, 1, 2, 3, 5, 6))
-        keys = Ikev2Keys(spi_i, spi_r, _encryption(values[4], name, number), sk_ei, sk_er,
-                         _integrity(values[7], name, number), sk_ai, sk_ar, f"{name}:{number}")
+            _hex_field(fields[i], IKEV2_COLUMNS[i], name, number) for i in (0, 1, 2, 3, 5, 6))
+        keys = Ikev2Keys(spi_i, spi_r, _encryption(fields[4], name, number), sk_ei, sk_er,
+                         _integrity(fields[7], name, number), sk_ai, sk_ar, f"{name}:{number}")
         store.add_ikev2(_check_ikev2(keys, name, number))
     return store
 
@@ -529,7 +529,7 @@ def _parse_ikev1_table(text: str, name: str) -> KeyStore:
         if len(fields) != len(IKEV1_COLUMNS):
             raise KeyFileError(name, number, f"{len(fields)} fields, an ikev1_decryption_table row has "
                                f"{len(IKEV1_COLUMNS)} ({', '.join(IKEV1_COLUMNS)})")
-        cookie, key = (_hex_field(fields[i][0], IKEV1_COLUMNS[i], name, number) for i in (0, 1))
+        cookie, key = (_hex_field(fields[i], IKEV1_COLUMNS[i], name, number) for i in (0, 1))
         store.add_ikev1(_check_ikev1(Ikev1Keys(cookie, key, f"{name}:{number}"), name, number))
     return store
 
@@ -583,6 +583,7 @@ CHARON_CHECKIN = re.compile(
     r"with SPIs (?P<spi_i>[0-9a-f]{16})_i (?P<spi_r>[0-9a-f]{16})_r"
 )
 CHARON_IKE_SA_UP = re.compile(r"^IKE_SA (?P<name>\S+)\[(?P<id>\d+)\] (?:established|rekeyed) between ")
+CHARON_START = "Starting IKE charon daemon"
 CHARON_SELECTED = re.compile(r"^selected proposal: IKE:(?P<proposal>\S+)")
 
 # key dumps charon writes at ike 4 (keymat_v1.c / keymat_v2.c) -> our field names; nothing else is kept
@@ -650,9 +651,10 @@ def _charon_dumps(lines: list[_CharonLine], notes: list[str], name: str) -> dict
             continue
         size = int(head["size"])
         data = bytearray()
-        for row in lines[index + 1:]:
+        for position in range(index + 1, len(lines)):
             if len(data) >= size:
                 break
+            row = lines[position]
             if row.thread != line.thread or row.ike_id != line.ike_id:
                 continue
             match = CHARON_DUMP_ROW.match(row.msg)
@@ -670,16 +672,20 @@ def _charon_dumps(lines: list[_CharonLine], notes: list[str], name: str) -> dict
     return dumps
 
 
-def _charon_sas(text: str, notes: list[str], name: str) -> dict[int, _CharonSa]:
+def _charon_sas(text: str, notes: list[str], name: str) -> list[_CharonSa]:
     """Every IKE SA of the log with its SPIs, selected IKE proposal and keys.
 
     An IKE SA rekey is negotiated inside the old SA: charon logs the new SA's proposal (and, as initiator,
     its keys) in the old SA's context, then names the new one ("IKE_SA lab[2] rekeyed", "checkin ...
     lab[2] ... with SPIs"). So what an already established SA selects or derives is held per (SA, thread)
     and handed to the SA that thread names next.
+
+    A log appended to across daemon restarts starts counting unique ids at 1 again: each "Starting IKE
+    charon daemon" line closes the SAs seen so far.
     """
     lines = _charon_lines(text)
     dumps = _charon_dumps(lines, notes, name)
+    finished: list[_CharonSa] = []
     sas: dict[int, _CharonSa] = {}
     held: dict[tuple[int, str], _CharonSa] = {}  # what an established SA derived for its successor
 
@@ -697,6 +703,10 @@ def _charon_sas(text: str, notes: list[str], name: str) -> dict[int, _CharonSa]:
 
     for line in lines:
         if line.ike_id is None:
+            if line.msg.startswith(CHARON_START):
+                finished.extend(sas.values())
+                sas.clear()
+                held.clear()
             continue
         sa = sa_by_id(line.ike_id)
         msg = line.msg
@@ -720,31 +730,38 @@ def _charon_sas(text: str, notes: list[str], name: str) -> dict[int, _CharonSa]:
             if target is not sa:
                 hand_over(line, target)
             target.established = True
-    return sas
+    return finished + list(sas.values())
 
 
-def _charon_algorithms(proposal: str, name: str, line: int) -> tuple[str, str]:
-    """``AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048`` -> Wireshark (encryption, integrity)."""
+def _charon_algorithms(proposal: str) -> tuple[str, str] | str:
+    """``AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048`` -> Wireshark (encryption, integrity),
+    or the name of the transform ikesniff cannot use."""
     parts = proposal.split("/")
     if parts[0] not in CHARON_ENCRYPTION:
-        raise KeyFileError(name, line, f"no decryption for the negotiated IKE cipher {parts[0]}")
+        return parts[0]
     integrity = [part for part in parts[1:] if part in CHARON_INTEGRITY]
     unknown = [part for part in parts[1:] if part.startswith(("HMAC_", "AES_XCBC", "AES_CMAC", "AES_GMAC"))
                and part not in CHARON_INTEGRITY]
     if unknown:
-        raise KeyFileError(name, line, f"no verification for the negotiated IKE integrity algorithm {unknown[0]}")
+        return unknown[0]
     return CHARON_ENCRYPTION[parts[0]], CHARON_INTEGRITY[integrity[0]] if integrity else INTEGRITY_NONE
 
 
 def _parse_charon_log(text: str, name: str) -> KeyStore:
     store = KeyStore()
-    for sa in _charon_sas(text, store.notes, name).values():
+    notes = store.notes
+    for sa in _charon_sas(text, notes, name):
         keys = {key: data for key, (data, _) in sa.keys.items()}
         if sa.version == 2 or (sa.version is None and "sk_ei" in keys):
             if not ("sk_ei" in keys and "sk_er" in keys and sa.spi_i and sa.spi_r and sa.proposal):
                 continue  # an SA that never got its keys, SPIs or proposal logged: nothing to decrypt with
             line = sa.keys["sk_ei"][1]
-            encryption, integrity = _charon_algorithms(sa.proposal, name, sa.proposal_line or line)
+            algorithms = _charon_algorithms(sa.proposal)
+            if isinstance(algorithms, str):
+                notes.append(f"{name}:{sa.proposal_line or line}: the IKE SA negotiated {algorithms}, which "
+                             "ikesniff cannot decrypt; its keys are left out")
+                continue
+            encryption, integrity = algorithms
             needs_integrity = INTEGRITY_ALGORITHMS[integrity].key_octets > 0
             v2 = Ikev2Keys(
                 sa.spi_i, sa.spi_r, encryption, keys["sk_ei"], keys["sk_er"], integrity,
@@ -838,7 +855,7 @@ def parse_keys(text: str, name: str) -> KeyStore:
     head = text[:200_000]
     if any(CHARON_LINE.match(line) for line in head.splitlines()[:200]):
         store = _parse_charon_log(text, name)
-        if not store:
+        if not store and not store.notes:
             # not an error: a negotiation that failed before IKE_AUTH derives no keys
             store.notes.append(f"{name}: no IKE keys in this charon log (no IKE SA got as far as deriving them, "
                                "or charon did not log 'ike' at level 4)")
