@@ -34,9 +34,9 @@ import dataclasses
 import difflib
 import gzip
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, TypeVar
+from typing import Literal, NoReturn, TypeVar
 
 # --- algorithms ---------------------------------------------------------------------------------------------
 
@@ -186,6 +186,16 @@ TCPDUMP_INTEGRITY: dict[str, str] = {
     "sha2_512": "HMAC_SHA2_512_256 [RFC4868]",
     "aes_xcbc": "AES_XCBC_96 [RFC3566]",
     "aes_cmac": "AES_CMAC_96 [RFC4494]",
+}
+
+# strongSwan's swanctl.conf / ipsec.conf keywords (aes128, aes256gcm16, ...), for suggestions only
+SWANCTL_ENCRYPTION: dict[str, str] = {
+    "3des": "3DES [RFC2451]",
+    "chacha20poly1305": "ChaCha20-Poly1305 [RFC7634]",
+    **{f"aes{b}": f"AES-CBC-{b} [RFC3602]" for b in (128, 192, 256)},
+    **{f"aes{b}ctr": f"AES-CTR-{b} [RFC5930]" for b in (128, 192, 256)},
+    **{f"aes{b}gcm{i}": f"AES-GCM-{b} with {i} octet ICV [RFC5282]" for i in (8, 12, 16) for b in (128, 192, 256)},
+    **{f"aes{b}ccm{i}": f"AES-CCM-{b} with {i} octet ICV [RFC5282]" for i in (8, 12, 16) for b in (128, 192, 256)},
 }
 
 TCPDUMP_EXAMPLES = ("aes128, aes256, 3des, aes_ctr128, aes_gcm_16256, chacha20_poly1305, null",
@@ -428,16 +438,22 @@ def _hex_field(value: str, what: str, name: str, number: int) -> bytes:
     return bytes.fromhex(digits)
 
 
-def _suggest(value: str, known: Mapping[str, object], aliases: Mapping[str, str]) -> str:
-    """' (did you mean "X"?)' for a misspelt algorithm string, or ''."""
+def _suggest(value: str, known: Mapping[str, object], aliases: Mapping[str, str],
+             fits: Callable[[str], bool] = lambda _: True) -> str:
+    """'; did you mean "X"?' for a misspelt or foreign algorithm name, or ''.
+
+    ``fits`` says whether a candidate suits the row's key lengths: of several close strings (AES-GCM
+    at 128, 192 and 256 bits) the one the keys fit is offered.
+    """
     folded = {k.casefold(): k for k in known}
     if value.casefold() in folded:
         return f'; did you mean "{folded[value.casefold()]}"?'
     for alias, target in aliases.items():
         if value.strip().casefold() == alias.casefold():
             return f'; did you mean "{target}"?'
-    close = difflib.get_close_matches(value, list(known), n=1, cutoff=0.6)
-    return f'; did you mean "{close[0]}"?' if close else ""
+    close = difflib.get_close_matches(value, list(known), n=8, cutoff=0.6)
+    best = next((candidate for candidate in close if fits(candidate)), close[0] if close else None)
+    return f'; did you mean "{best}"?' if best else ""
 
 
 def _show(text: str) -> str:
@@ -445,24 +461,30 @@ def _show(text: str) -> str:
     return '"' + (text if len(text) <= 60 else text[:57] + "...") + '"'
 
 
-def _encryption(value: str, name: str, number: int) -> str:
+def _encryption(value: str, key_octets: int, name: str, number: int) -> str:
     if value in ENCRYPTION_ALGORITHMS:
         return value
     if value in INTEGRITY_ALGORITHMS:
         raise KeyFileError(name, number, f"{_show(value)} is an integrity algorithm, found in the encryption column")
-    aliases = {**CHARON_ENCRYPTION, **TCPDUMP_ENCRYPTION}
-    raise KeyFileError(name, number, f"unknown encryption algorithm {_show(value)}"
-                       + _suggest(value, ENCRYPTION_ALGORITHMS, aliases))
+    aliases = {**CHARON_ENCRYPTION, **TCPDUMP_ENCRYPTION, **SWANCTL_ENCRYPTION}
+    return _unknown("encryption", value, name, number, _suggest(
+        value, ENCRYPTION_ALGORITHMS, aliases, lambda c: ENCRYPTION_ALGORITHMS[c].key_octets == key_octets))
 
 
-def _integrity(value: str, name: str, number: int) -> str:
+def _integrity(value: str, key_octets: int, name: str, number: int) -> str:
     if value in INTEGRITY_ALGORITHMS:
         return value
     if value in ENCRYPTION_ALGORITHMS:
         raise KeyFileError(name, number, f"{_show(value)} is an encryption algorithm, found in the integrity column")
     aliases = {**CHARON_INTEGRITY, **TCPDUMP_INTEGRITY}
-    raise KeyFileError(name, number, f"unknown integrity algorithm {_show(value)}"
-                       + _suggest(value, INTEGRITY_ALGORITHMS, aliases))
+    return _unknown("integrity", value, name, number, _suggest(
+        value, INTEGRITY_ALGORITHMS, aliases, lambda c: INTEGRITY_ALGORITHMS[c].key_octets == key_octets))
+
+
+def _unknown(kind: str, value: str, name: str, number: int, suggestion: str) -> NoReturn:
+    if not suggestion and "[RFC4106]" in value:  # the ESP SA table's strings, not the IKEv2 table's
+        suggestion = "; that is an ESP SA string, the IKEv2 table names AES-GCM with its key size"
+    raise KeyFileError(name, number, f"unknown {kind} algorithm {_show(value)}{suggestion}")
 
 
 def _short_name(algorithm: str) -> str:
@@ -507,8 +529,8 @@ def _parse_ikev2_table(text: str, name: str) -> KeyStore:
                                f"{len(IKEV2_COLUMNS)} ({', '.join(IKEV2_COLUMNS)})")
         spi_i, spi_r, sk_ei, sk_er, sk_ai, sk_ar = (
             _hex_field(fields[i], IKEV2_COLUMNS[i], name, number) for i in (0, 1, 2, 3, 5, 6))
-        keys = Ikev2Keys(spi_i, spi_r, _encryption(fields[4], name, number), sk_ei, sk_er,
-                         _integrity(fields[7], name, number), sk_ai, sk_ar, f"{name}:{number}")
+        keys = Ikev2Keys(spi_i, spi_r, _encryption(fields[4], len(sk_ei), name, number), sk_ei, sk_er,
+                         _integrity(fields[7], len(sk_ai), name, number), sk_ai, sk_ar, f"{name}:{number}")
         store.add_ikev2(_check_ikev2(keys, name, number))
     return store
 

@@ -340,6 +340,13 @@ BROKEN = [
      'keys.txt:1: unknown encryption algorithm "AES_CBC_128"; did you mean "AES-CBC-128 [RFC3602]"?'),
     ("keys.txt", V2_ROW.replace(CBC, '"aes-cbc-128 [rfc3602]"'),
      'keys.txt:1: unknown encryption algorithm "aes-cbc-128 [rfc3602]"; did you mean "AES-CBC-128 [RFC3602]"?'),
+    ("keys.txt", (f'{SPI_I},{SPI_R},{"11" * 36},{"22" * 36},"AES-GCM with 16 octet ICV [RFC4106]",,,'
+                 '"NONE [RFC4306]"'),
+     ('keys.txt:1: unknown encryption algorithm "AES-GCM with 16 octet ICV [RFC4106]"; did you mean '
+     '"AES-GCM-256 with 16 octet ICV [RFC5282]"?')),
+    ("keys.txt", f'{SPI_I},{SPI_R},{"11" * 20},{"22" * 20},"aes128gcm16",,,"NONE [RFC4306]"',
+     ('keys.txt:1: unknown encryption algorithm "aes128gcm16"; did you mean '
+     '"AES-GCM-128 with 16 octet ICV [RFC5282]"?')),
     ("keys.txt", V2_ROW.replace(SHA256, '"HMAC_SHA2_256_128"'),
      'keys.txt:1: unknown integrity algorithm "HMAC_SHA2_256_128"; did you mean "HMAC_SHA2_256_128 [RFC4868]"?'),
     ("keys.txt", V2_ROW.replace(CBC, SHA256),
