@@ -6,8 +6,11 @@
 - The lab captures (pcaps/) with their key tables: every encrypted message opens with a verified ICV
   and holds what the label's tshark timeline (`wire.timeline[].inner`, `inner_notifies`) lists,
   RFC 7383 fragments included.
-- ChaCha20-Poly1305: the IKEv2 example of RFC 7634 Appendix B. The MACs no capture uses: the RFC test
-  vectors (RFC 3566 XCBC, RFC 4493 CMAC, RFC 2202 / RFC 4231 HMAC).
+- Every cipher and MAC (3DES, AES-CBC/CTR/GCM/CCM of each size and ICV length, ChaCha20-Poly1305,
+  NULL; HMAC-MD5/SHA1/SHA2, AES-XCBC): the Delete that ends an IKE SA of two strongSwan daemons in the
+  lab, and its response, embedded below with the keys charon logged.
+- ChaCha20-Poly1305 also on the IKEv2 example of RFC 7634 Appendix B; the MACs on the RFC test vectors
+  (RFC 3566 XCBC, RFC 4493 CMAC, which no recorded traffic uses, RFC 2202 / RFC 4231 HMAC).
 - Damage: a flipped bit, a cut message, wrong or malformed keys give errors and a failing ICV, never
   an exception.
 
@@ -275,6 +278,193 @@ def test_rfc7634_ikev2_example_decrypts() -> None:
     assert result is not None and result.icv_ok is True and result.errors == []
     (notify,) = result.notifies
     assert (notify.notify_name, notify.data) == ("SET_WINDOW_SIZE", (10).to_bytes(4, "big"))
+
+
+# --- every cipher and MAC on real strongSwan traffic ------------------------------------------------
+
+@dataclass(frozen=True)
+class StrongswanSa:
+    """An IKE SA negotiated by two strongSwan 5.9.8 daemons in the lab (lab/run.py, the ikev2-delete
+    scenario with both sides' IKE proposal set to the algorithms named), its keys as moon's charon log
+    (ike 4) gives them, and the two INFORMATIONAL messages that end it: sun's request with the Delete of
+    the IKE SA (sent by the original responder: SK_er, SK_ar) and moon's empty response (SK_ei, SK_ai).
+    tshark 4.0 decrypts both with the same keys for every cipher it knows (all but ChaCha20-Poly1305 and
+    AES-XCBC-96)."""
+
+    encryption: str
+    integrity: str
+    sk_ei: str
+    sk_er: str
+    sk_ai: str
+    sk_ar: str
+    delete: str
+    response: str
+
+    def keys(self) -> Ikev2Keys:
+        data = bytes.fromhex(self.delete)
+        return Ikev2Keys(data[:8], data[8:16], self.encryption, bytes.fromhex(self.sk_ei),
+                         bytes.fromhex(self.sk_er), self.integrity, bytes.fromhex(self.sk_ai),
+                         bytes.fromhex(self.sk_ar), "lab")
+
+
+STRONGSWAN = [
+    StrongswanSa(
+        "3DES [RFC2451]", "HMAC_MD5_96 [RFC2403]",
+        "31eca75e8d2c57429f17368adfa91d9166a86ec0dd922b50",
+        "f1a8963f1feac4db784831d082a33d26e599eb09ac42c51c",
+        "7ff6a125e85eb752e00b8a2368baeaef",
+        "5917690a48f51b21f2c337bdb08d5270",
+        """d4486099961cede58dc3bb99bc9b5b5b2e20250000000000000000442a0000284a5b80144bdf094c27d57ede
+           5adb047e3543b1fd1858712874604172abd2c34099a2c719""",
+        """d4486099961cede58dc3bb99bc9b5b5b2e202528000000000000003c00000020b57065f32d27155cfe8859ad
+           e8edf76dd8c2b6970949bd481dfa16d9"""),
+    StrongswanSa(
+        "AES-CBC-192 [RFC3602]", "HMAC_SHA2_384_192 [RFC4868]",
+        "d317f837f1ccfce692c2cb617403d66b1ebebe40b6c4a1b0",
+        "acf83ac10415283e6d0382065161d9e2f6ec14380f7e3acd",
+        """30b7cb60bbb720d68d9a3f9752bcbf4e35a6f3e9d716d02c9a5a4ead7ed184e6366e296e28bc1638f5bfa1a5
+           911b74a3""",
+        """e793dc171c3c4039c2e4ea4d8334704c401b4c8067df041db05529eb79e64ccee4f18baf639e68d5e6c2142b
+           d8b05585""",
+        """c9bb6c874a818b335373fd9934b8a1d32e20250000000000000000582a00003c1aca6618b526fe997398e63c
+           80d3f6b3bd0f200042dd3fb1c7c84900d17908a39f165a1b61e71d9d592306d0b8080d8bd4a7484053e668cc""",
+        """c9bb6c874a818b335373fd9934b8a1d32e20252800000000000000580000003cee81f6e14b1bad361ff65a86
+           25fc59304f3912ed06de3ccd0eac6d86dfc0acac74d3ecb4929ad60e79a7b6ac52bd62ab466a322ac76a46b8"""),
+    StrongswanSa(
+        "AES-CTR-128 [RFC5930]", "HMAC_SHA1_96 [RFC2404]",
+        "491f59892e4529ed2d4bee90a1cd54d1bd9ea23e",
+        "0beafbac7b6574b34726e416561d343639e28659",
+        "6156dd99d3ae4082288cfc4efe3315faa4e5f68e",
+        "b49f34b30116d26a72317bf4d64d0ae3eb68c412",
+        """2bdec40ec5e90006c57e4eaa27dbcafe2e202500000000000000003d2a00002189eb9bbcb2d65d4844d15db1
+           c6ace07c814eb68fb7934727f497981193""",
+        """2bdec40ec5e90006c57e4eaa27dbcafe2e202528000000000000003500000019d921ec473542edb20da1f720
+           a3fee209b4f0c98a0f"""),
+    StrongswanSa(
+        "AES-CTR-256 [RFC5930]", "HMAC_SHA2_512_256 [RFC4868]",
+        "dcae0548d80420b68b5b7456d77ed4064657cb150f355be3de05d1e89ff73437dff27123",
+        "9f1f5214048a9a4ba7cbdea3b42e70ba3a05879e460ab096f54b3bfbb10b9f61be2a546e",
+        """9ce232390e2153046d26fb1a9bffe0a5ac3fc291f3f9966ba099c245bf337f1cb05efbe8c687ef6792f4b552
+           c7be1773fb65e2879759723f591e649feadfa041""",
+        """9144908b3a1c310d0832e7298206fc61a5a94c512c972895839487d1bf359fa763dec53dd7f9c20531764923
+           1b8abda20371d9dfea0d05cc18976bfa61985171""",
+        """3a9d4719b68aeff3581bfe6d7046c2b32e20250000000000000000512a0000354f7c5588a28b0fbf86448da9
+           0bac24184411409045df4dcad3dbdc3263e1dac08f8dcdb0f9b00b0800dc3c2d5891147677""",
+        """3a9d4719b68aeff3581bfe6d7046c2b32e20252800000000000000490000002d16acb209b4aa564571158e1d
+           6285db6415cce50fbf17b73feff24480d26c256b9d537c5b0b8537b96e"""),
+    StrongswanSa(
+        "AES-GCM-128 with 8 octet ICV [RFC5282]", "NONE [RFC4306]",
+        "fe16d16110aa709e4a2d022d8a9443ac07f5ecb7",
+        "aa53aa440a845ed9aed14b0e5981f67d6a28abfe",
+        "",
+        "",
+        """c17cbdd46da6e138f94c59f3a87e4d712e20250000000000000000392a00001da5a54da854d4a51547ad883e
+           09b38f61d788f69309e718c725""",
+        """c17cbdd46da6e138f94c59f3a87e4d712e202528000000000000003100000015e6ff0cf0c11a1bc68863532a
+           07dc8e429c"""),
+    StrongswanSa(
+        "AES-GCM-192 with 12 octet ICV [RFC5282]", "NONE [RFC4306]",
+        "e9dca303b839b778067dbc0a72e2087b81fd902f75965cbcb6972386",
+        "1ba32dd0cee6b526f6cb5d03bf436fbe8f0b217ad2e19e302a1c9497",
+        "",
+        "",
+        """32f1de6214eca59985d8af7b346e2c952e202500000000000000003d2a000021f9193b30a8ba28a80d4df6c6
+           68cd773a440b1a4ce17e4d573c638f8208""",
+        """32f1de6214eca59985d8af7b346e2c952e2025280000000000000035000000194d4848e3fa98920cccf4ed7f
+           9c667c603a6708778c"""),
+    StrongswanSa(
+        "AES-CCM-128 with 8 octet ICV [RFC5282]", "NONE [RFC4306]",
+        "17b55554740101ab34e0234d65507ed053585f",
+        "099fa1dfcab50c43623383c8893c130dea248e",
+        "",
+        "",
+        """d14c73769c1dd3870c49589ab76453682e20250000000000000000392a00001d64763f22c53be0d9157612d2
+           eb17497995472146d01754f923""",
+        """d14c73769c1dd3870c49589ab76453682e2025280000000000000031000000156602b932ddf4c92722db8ed5
+           e5d344900f"""),
+    StrongswanSa(
+        "AES-CCM-192 with 12 octet ICV [RFC5282]", "NONE [RFC4306]",
+        "7e09f84d2c2cfb88337ee53e40debf1d1bd922079746b6c7b44a92",
+        "3f755d26493926000a65eecf8cbc089ed7739514ae7064abbddd6c",
+        "",
+        "",
+        """1209624369b656257c70dd9118908a222e202500000000000000003d2a000021c865706b554eac410707ce3b
+           bbb2515f6532f9aec469ff166217bdad56""",
+        """1209624369b656257c70dd9118908a222e2025280000000000000035000000197812097df2312ffc3ffd4db2
+           1bcefef8852ba9f23c"""),
+    StrongswanSa(
+        "AES-CCM-256 with 16 octet ICV [RFC5282]", "NONE [RFC4306]",
+        "a6c16eb53013e6a6defe9da9c3571634e6102d93dc290eb42ad9a472742005ae057921",
+        "5e741baabc0e6c07828bd6b301887a6711b5470a3a702592bc8aad4d840587c243ca54",
+        "",
+        "",
+        """9a0d4cc17135a700ab75efebec5414db2e20250000000000000000412a0000252f1af6b5cce2e6a156744eb7
+           64bb4ea1a364ea3f861c6c1c6cb08b85cc34637ebb""",
+        """9a0d4cc17135a700ab75efebec5414db2e20252800000000000000390000001df47198faecbbf6dd2d492594
+           3ae39b2650fcdff6d2113ef03d"""),
+    StrongswanSa(
+        "ChaCha20-Poly1305 [RFC7634]", "NONE [RFC4306]",
+        "98b52f0edc954e848f0996d82f2831b4bdd848066fd07a4636ab0b8bd6bbabefb937595b",
+        "5ca5c1d4a7b8583731581095331666b609a10287bc0f501903045f10e76925052942fd0b",
+        "",
+        "",
+        """6cac2b73112d3e9f94cb98562c664a282e20250000000000000000412a000025ba388da0a062fa1e16333092
+           1fe149a5bafd785c29330b1a7a88d6b7d4228f62f9""",
+        """6cac2b73112d3e9f94cb98562c664a282e20252800000000000000390000001d00bd45947c5123e0d59313b4
+           c1ba28aa1338605d0339bfa8d2"""),
+    StrongswanSa(
+        "AES-CBC-128 [RFC3602]", "AES_XCBC_96 [RFC3566]",
+        "b22364bb97637c83acf4d09884580931",
+        "381f3e18360d50ac1826ee1fa2450a4f",
+        "4f3320576982e0016ed5051da0ce5597",
+        "aa88da8e3744a0155886a1a7c7754042",
+        """fe6c5565a578c0df1d89f1763d241c9c2e202500000000000000004c2a0000308327f5babad0b72ae5e25e71
+           45bc0af986d8551c1c49e334276a3f6470d90e2cbe08366812452490a850bbd1""",
+        """fe6c5565a578c0df1d89f1763d241c9c2e202528000000000000004c000000303e6244fa064903cd905a1f04
+           0a46ef9d8a6ea2af6ac0a510591cd7e566a2280c8933b11de35fe294a6651e86"""),
+    StrongswanSa(
+        "NULL [RFC2410]", "HMAC_SHA2_256_128 [RFC4868]",
+        "",
+        "",
+        "1edfa494211149fab60d7c7fb35c561e77d382c0fe6e15d43e04252880c45a0e",
+        "b380d38d5bbb187e11e4d5fa9be0bffb03702f158c8c68aa1d932609be5fdb3b",
+        """2dc5d1d2cccf3eeaade83a4eb68d24792e20250000000000000000392a00001d000000080100000000bb812c
+           b980ed051f49895d8281651d61""",
+        """2dc5d1d2cccf3eeaade83a4eb68d24792e20252800000000000000310000001500c667fcdc654c26356f4bae
+           e2db0942ec"""),
+]
+
+
+@pytest.mark.parametrize("sa", STRONGSWAN, ids=[f"{sa.encryption} {sa.integrity}" for sa in STRONGSWAN])
+def test_strongswan_delete_and_its_response_decrypt_with_every_cipher_and_mac(sa: StrongswanSa) -> None:
+    keys = sa.keys()
+    for hex_message, initiator, names in ((sa.delete, False, ["D"]), (sa.response, True, [])):
+        data = bytes.fromhex(hex_message)
+        message = parse_message(data)
+        assert message.is_initiator == initiator and message.exchange_name == "INFORMATIONAL"
+        result = decrypt_message(data, message, keys)
+        assert result is not None and result.icv_ok is True and result.errors == []
+        assert [p.name for p in result.payloads] == names
+        if names:
+            assert result.payloads[0].protocol_name == "IKE"  # type: ignore[attr-defined]
+        damaged = flip(data, len(data) - 1)
+        failed = decrypt_message(damaged, parse_message(damaged), keys)
+        assert failed is not None and failed.icv_ok is False
+        aead = ENCRYPTION_ALGORITHMS[sa.encryption].aead
+        checker, key = (sa.encryption, "SK_e") if aead else (sa.integrity, "SK_a")
+        side = "i" if initiator else "r"
+        assert failed.errors == [f"ICV does not verify ({checker.split(' [')[0]} with {key}{side})"]
+        # only the ICV is damaged: the payloads still decrypt (for AEAD, through the bare keystream)
+        assert [p.name for p in failed.payloads] == names
+
+
+def test_the_strongswan_sas_cover_every_cipher_family_and_mac_kind() -> None:
+    ciphers = {(ENCRYPTION_ALGORITHMS[sa.encryption].mode, ENCRYPTION_ALGORITHMS[sa.encryption].key_bits)
+               for sa in STRONGSWAN}
+    assert {mode for mode, _ in ciphers} == {"null", "cbc", "ctr", "gcm", "ccm", "poly1305"}
+    assert {bits for mode, bits in ciphers if mode != "null"} == {128, 192, 256}
+    macs = {INTEGRITY_ALGORITHMS[sa.integrity].hash or INTEGRITY_ALGORITHMS[sa.integrity].mac for sa in STRONGSWAN}
+    assert macs == {"none", "md5", "sha1", "sha256", "sha384", "sha512", "xcbc"}
 
 
 # --- the MACs no capture uses: RFC test vectors -----------------------------------------------------
