@@ -14,7 +14,9 @@ from dissectors.ikev1 import CiscoFragmentPayload, CiscoFragmentReassembler
 from . import diagnosis
 from .capture import read_capture
 from .capture.events import CaptureStats, EspSighting, FrameProblem, IcmpError, IkeDatagram
+from .decrypt import Decrypted, SkfReassembler, decrypt_message
 from .events import DiagnosisEvent, FindingEvent, MessageEvent, NotifyRef, VerdictEvent
+from .keys import KeyStore
 from .tracker import EspFlow, IkeSa, Tracker
 
 CISCO_FRAGMENT = 132
@@ -48,6 +50,9 @@ class Analysis:
     label: str = ""
     tunnels: dict[tuple[str, str], TunnelState] = field(default_factory=dict)
     """What is kept of the IKE SAs already diagnosed, per tunnel (for its verdict)."""
+    keys: KeyStore | None = None
+    """Key material (`--keys`): IKEv2 SK/SKF payloads of the SAs it covers are decrypted."""
+    fragments_v2: SkfReassembler = field(default_factory=SkfReassembler)
 
     def run(self, source: str) -> Iterator[DecodedMessage | FrameProblem | DiagnosisEvent | FindingEvent]:
         """Events of one capture file, in capture order; the diagnosis of an IKE SA comes as soon as
@@ -92,20 +97,47 @@ class Analysis:
             types.append(payload.type)
             if isinstance(payload, Notify):
                 notifies.append(NotifyRef(payload.notify_name, payload.notify_type))
+        errors = message.errors
+        opened = self._decrypt(message, raw) if self.keys is not None and message.encrypted else None
+        inner: list[str] = []
+        if opened is not None:
+            outer = names[-1] if names else "SK"
+            for payload in opened.payloads:
+                inner.append(payload.name)
+                names.append(f"{outer}:{payload.name}")  # inside the encrypted payload, decrypted
+                types.append(payload.type)
+                if isinstance(payload, Notify):
+                    notifies.append(NotifyRef(payload.notify_name, payload.notify_type))
+            if opened.errors:
+                errors = [*errors, *opened.errors]
         seen = self.tracker.observe(message, raw, datagram.frame, datagram.time, datagram.src, datagram.dst,
                                     notifies, sport=datagram.sport, dport=datagram.dport,
-                                    transport=datagram.transport, frames=frames)
+                                    transport=datagram.transport, frames=frames,
+                                    decrypted=opened.payloads if opened is not None else None)
         self.messages += 1
-        if message.errors:
+        if errors:
             self.decode_errors += 1
         event = MessageEvent(
             "message", datagram.frame, datagram.time, datagram.src, datagram.sport, datagram.dst,
             datagram.dport, datagram.transport, message.version, header.spi_i.hex(), header.spi_r.hex(),
             header.exchange_type, message.exchange_name, header.message_id, seen.response, seen.initiator,
-            header.length, names, notifies, message.encrypted, False, seen.retransmission, seen.ike_sa.id,
-            message.errors, types, frames, label)
+            header.length, names, notifies, message.encrypted, bool(inner) or (opened is not None and not errors),
+            seen.retransmission, seen.ike_sa.id, errors, types, frames, label)
         return DecodedMessage(event, message)
 
+
+    def _decrypt(self, message: Message, raw: bytes) -> Decrypted | None:
+        """The inner payloads of an IKEv2 SK/SKF payload when the key material covers its SA (of
+        several candidate key sets, the one whose ICV verifies)."""
+        if message.version != 2 or self.keys is None:
+            return None
+        candidates = self.keys.ikev2_candidates(message.header.spi_i, message.header.spi_r)
+        if not candidates:
+            return None
+        if "SKF" in message.payload_names:
+            return self.fragments_v2.feed(raw, message, candidates[0])
+        results = [decrypt_message(raw, message, keys) for keys in candidates]
+        return next((r for r in results if r is not None and r.icv_ok), results[0])
 
     def retire(self, before: float) -> Iterator[DiagnosisEvent | FindingEvent]:
         """Diagnose and forget the IKE SAs silent since `before` (memory follows the live SAs)."""

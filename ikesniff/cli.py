@@ -24,6 +24,7 @@ from .analysis import Analysis, Conclusions, DecodedMessage, conclude
 from .capture import CaptureError
 from .capture.events import FrameProblem
 from .events import DiagnosisEvent, EspFlowSummary, FindingEvent, SummaryEvent
+from .keys import KeyFileError, KeyStore, load_key_file
 from .output import JsonLinesWriter, message_line, message_tree
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -45,12 +46,27 @@ def fail(text: str) -> NoReturn:
               help="Also read IKE on this UDP/TCP port (repeatable; 500 and 4500 are always read).")
 @click.option("-c", "count", type=click.IntRange(min=1), default=None,
               help="Stop after N IKE messages.")
+@click.option("--keys", "key_files", metavar="FILE", multiple=True,
+              help="Key material: a Wireshark ikev2/ikev1_decryption_table or a strongSwan charon log "
+                   "written at 'ike 4' (repeatable). Keys are never printed.")
 @click.version_option(__version__, "--version", prog_name="ikesniff")
 def main_command(read: tuple[str, ...], more_files: tuple[str, ...], as_json: bool, verbose: bool,
-                 quiet: bool, ike_ports: tuple[int, ...], count: int | None) -> None:
-    """Read IKEv1/IKEv2 traffic and show every message."""
+                 quiet: bool, ike_ports: tuple[int, ...], count: int | None, key_files: tuple[str, ...]) -> None:
+    """Read IKEv1/IKEv2 traffic, show every message and say why each tunnel works or fails."""
     with reader_may_leave():
-        _read(read, more_files, as_json, verbose, quiet, ike_ports, count)
+        _read(read, more_files, as_json, verbose, quiet, ike_ports, count, _keys(key_files))
+
+
+def _keys(key_files: tuple[str, ...]) -> KeyStore | None:
+    if not key_files:
+        return None
+    store = KeyStore()
+    for path in key_files:
+        try:
+            store.add(load_key_file(path))
+        except KeyFileError as error:
+            fail(str(error))
+    return store
 
 
 @contextmanager
@@ -64,13 +80,13 @@ def reader_may_leave() -> Iterator[None]:
 
 
 def _read(read: tuple[str, ...], more_files: tuple[str, ...], as_json: bool, verbose: bool,
-          quiet: bool, ike_ports: tuple[int, ...], count: int | None) -> None:
+          quiet: bool, ike_ports: tuple[int, ...], count: int | None, keys: KeyStore | None = None) -> None:
     files = list(read) + list(more_files)
     if not read:
         fail("no input: give a capture with -r FILE (see ikesniff --help)")
     if files.count("-") > 1:
         fail("standard input ('-') can be read only once")
-    analysis = Analysis(ike_ports=frozenset({500, 4500, *ike_ports}))
+    analysis = Analysis(ike_ports=frozenset({500, 4500, *ike_ports}), keys=keys)
     started = time.perf_counter()
     live_stream = "-" in files  # e.g. tcpdump -U -w - | ikesniff -r -: every event goes out at once
     writer = JsonLinesWriter(sys.stdout.buffer, batch=1 if live_stream else 512) if as_json else None

@@ -276,6 +276,82 @@ def rule_icmp_unreachable(ike_sa: IkeSa, context: Context) -> Conclusion | None:
         evidence)
 
 
+def rule_decrypted(ike_sa: IkeSa, context: Context) -> Conclusion | None:
+    """Error notifies and Deletes read in decrypted payloads: the decisive bytes, so `certain`,
+    except AUTHENTICATION_FAILED, which a wrong PSK and an unknown identity both send (only verifying
+    the AUTH payload with the PSK separates them). A refused CHILD_SA is compared with the offers read
+    in the same SA; a Delete right after a rekey is housekeeping."""
+    opened = sorted((s for e in ike_sa.exchanges.values() for s in e.requests + e.responses
+                     if s.decrypted and not s.retransmission), key=lambda s: s.frame)
+    for sent in opened:
+        errors = [ref for ref in sent.notifies if ref.code < 16384]
+        if not errors:
+            continue
+        error = errors[0].type
+        sender, receiver = who(ike_sa, sent)
+        read = Evidence(sent.frame, f"{error}, decrypted, from {sender}")
+        if error == "AUTHENTICATION_FAILED":
+            certificate = any("CERT" in (s.inner or ()) for s in opened if s.frame < sent.frame)
+            return Conclusion("failed", "CertificateAuthenticationFailure" if certificate else "PskMismatch",
+                              "likely", 1, f"{sender} refused the authentication of {receiver}: AUTHENTICATION_FAILED "
+                              "read in the decrypted answer (a wrong pre-shared key and an identity it has no "
+                              "connection for send the same notify; verifying AUTH with the PSK tells them apart)",
+                              "Set the same pre-shared key on both sides and check that each side expects the "
+                              "identity the other sends.", [read], ["PeerIdMismatch"])
+        phase2 = sent.exchange in ("IKE_AUTH", "CREATE_CHILD_SA", "QUICK_MODE") or error == "TS_UNACCEPTABLE"
+        if error == "NO_PROPOSAL_CHOSEN" and phase2:
+            return child_refused(ike_sa, sent, read)
+        cause = NOTIFY_CAUSES.get(error)
+        if cause is None:
+            continue
+        code, _, alternatives = cause
+        return Conclusion("failed", code, "certain", 2 if phase2 and code != "PeerIdMismatch" else 1,
+                          f"{sender} sent {error} to {receiver} (read in the decrypted {sent.exchange})", "", [read],
+                          list(alternatives))
+    up = established_at(ike_sa)
+    deletes = [s for s in opened if "D" in (s.inner or ()) and (up is None or s.time >= up.time)]
+    rekeys = [e.first.time for e in ike_sa.exchanges.values() if e.exchange_type == 36] + \
+        [e.first.time for e in exchanges(ike_sa, 32)][1:]
+    final = [s for s in deletes if not any(0 <= s.time - t <= BURST for t in rekeys)]
+    if final:
+        sent = final[0]
+        sender, receiver = who(ike_sa, sent)
+        return Conclusion("torn_down", "ReceiveDeleteNotify", "certain", 1,
+                          f"{sender} deleted the SA: a Delete payload read in its decrypted {sent.exchange}",
+                          f"Find why {sent.src} deleted the SA (administrator, lifetime, its own error); check its "
+                          "logs at that time.", [Evidence(sent.frame, f"Delete, decrypted, from {sender}")])
+    return None
+
+
+def child_refused(ike_sa: IkeSa, refusal: Sent, read: Evidence) -> Conclusion:
+    """A decrypted NO_PROPOSAL_CHOSEN for a CHILD_SA: which offer was refused, and what it differs in
+    from the offer accepted earlier in the same IKE SA (a rekey that adds PFS, for one)."""
+    asked = [(s, o) for s, o in ike_sa.inner_offers if s.frame < refusal.frame and s.message_id == refusal.message_id]
+    accepted = [(s, o) for s, o in ike_sa.inner_offers if s.frame < refusal.frame and s.response]
+    evidence = [read]
+    if asked:
+        sent, offered = asked[-1]
+        evidence.insert(0, Evidence(sent.frame, f"offers {offer_module.offers_text(offered)} (decrypted)"))
+        if all(offer.protocol == "AH" for offer in offered):
+            return Conclusion("failed", "SecurityProtocolMismatch", "likely", 2,
+                              "the CHILD_SA proposals are AH only and the peer refused them all (NO_PROPOSAL_CHOSEN)",
+                              "Configure the same security protocol (ESP or AH) on both sides.", evidence,
+                              ["ProposalMismatch"])
+        if accepted:
+            difference = offer_module.compare(offered, accepted[-1][1],
+                                              names=("the new request", "the SA accepted before"))
+            if difference is not None:
+                evidence.append(Evidence(accepted[-1][0].frame, "the proposal accepted before (decrypted)"))
+                return Conclusion("failed", difference.code, "certain", 2,
+                                  f"the peer refused the CHILD_SA proposals (NO_PROPOSAL_CHOSEN, decrypted); "
+                                  f"{difference.text}", "", evidence, ["ProposalMismatch"])
+    return Conclusion("failed", "ProposalMismatch", "certain", 2,
+                      "the peer refused every CHILD_SA proposal (NO_PROPOSAL_CHOSEN, decrypted)"
+                      + (f": {offer_module.offers_text(asked[-1][1])}" if asked else ""),
+                      "Give both sides one common ESP proposal (encryption, integrity, PFS group).", evidence,
+                      ["PfsMismatch", "TrafficSelectorMismatch"])
+
+
 def opening_requests(ike_sa: IkeSa) -> list[Sent]:
     exchange = opening(ike_sa)
     return exchange.requests if exchange is not None else []
@@ -840,7 +916,7 @@ def rule_established(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                           "the other side sends nothing back through the tunnel (routing, firewall or "
                           "traffic selectors on that side)", "", evidence)
     return Conclusion("established", "Established", "likely", None,
-                      "the IKE SA was established; no ESP was seen in the capture", "", evidence)
+                      "the IKE SA was established; no ESP was seen after that", "", evidence)
 
 
 def rule_incomplete(ike_sa: IkeSa, context: Context) -> Conclusion:
@@ -856,6 +932,7 @@ def rule_incomplete(ike_sa: IkeSa, context: Context) -> Conclusion:
 
 RULES: tuple[Callable[[IkeSa, Context], Conclusion | None], ...] = (
     rule_icmp_unreachable,
+    rule_decrypted,
     rule_invalid_ke,
     rule_no_proposal_chosen,
     rule_clear_notify,

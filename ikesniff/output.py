@@ -65,9 +65,9 @@ def _with_notifies(event: MessageEvent) -> list[str]:
     names: list[str] = []
     notifies = iter(event.notifies)
     for name in event.payloads:
-        if name == "N":
+        if name == "N" or name.endswith(":N"):  # 'SK:N': a notify inside a decrypted payload
             notify = next(notifies, None)
-            names.append(f"N({notify.type})" if notify else name)
+            names.append(f"{name}({notify.type})" if notify else name)
         else:
             names.append(name)
     return names

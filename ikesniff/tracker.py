@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from dissectors import Message
 from dissectors.ikev1 import IdentificationPayload, SecurityAssociationPayload, VendorIdPayload
 from dissectors.ikev2 import EncryptedFragment, KeyExchange, SecurityAssociation, VendorID
+from dissectors.model import Payload
 
 from . import natd
 from .events import NotifyRef
@@ -106,6 +107,12 @@ class Sent:
     """Length of the SK/SKF payload (IV + ciphertext + ICV), 0 when none."""
     commit: bool = False
     """IKEv1 commit flag (RFC 2408 §3.1): the sender waits for a CONNECTED notify before using the SA."""
+    inner: tuple[str, ...] | None = None
+    """Names of the payloads inside the encrypted payload, when it was decrypted (None: not decrypted)."""
+
+    @property
+    def decrypted(self) -> bool:
+        return self.inner is not None
 
     @property
     def sender(self) -> str:
@@ -243,6 +250,8 @@ class IkeSa:
     """NAT detection hashes (and the SPIs they cover) of the first messages that carried them; checked
     against the addresses when the diagnosis asks (`nat_assessments`)."""
     nat_assessed: list[tuple[Sent, natd.NatAssessment]] | None = None
+    inner_offers: list[tuple[Sent, list[Offer]]] = field(default_factory=list)
+    """Offers read in decrypted SA payloads (IKE_AUTH, CREATE_CHILD_SA, quick mode), the latest few."""
     icmp: list[IcmpSeen] = field(default_factory=list)
     ports: set[int] = field(default_factory=set)
     """UDP/TCP ports the initiator used (a float 500 -> 4500 adds 4500)."""
@@ -287,6 +296,7 @@ class EspFlow:
 
 
 CLEAR_MESSAGES_KEPT = 8
+INNER_OFFERS_KEPT = 6
 VENDORS_KEPT = 8
 COOKIE = 16390
 
@@ -330,7 +340,9 @@ class Tracker:
     # --- input -----------------------------------------------------------------------------
     def observe(self, message: Message, raw: bytes, frame: int, time: float, src: str, dst: str,
                 notifies: Sequence[NotifyRef], *, sport: int = 0, dport: int = 0, transport: str = "udp",
-                frames: Sequence[int] = ()) -> Observation:
+                frames: Sequence[int] = (), decrypted: Sequence[Payload] | None = None) -> Observation:
+        """One IKE message; `notifies` includes those of its decrypted payloads, `decrypted` is the
+        inner payload chain when the encrypted payload was opened (None otherwise)."""
         header = message.header
         key = (message.version, header.spi_i)
         ike_sa = self.ike_sas.get(key)
@@ -361,7 +373,8 @@ class Tracker:
             if len(ike_sa.digests) > DIGESTS_KEPT_PER_SA:
                 del ike_sa.digests[next(iter(ike_sa.digests))]
         seen = Observation(ike_sa, initiator, response, earlier is not None, earlier)
-        self._record(ike_sa, message, seen, frame, time, src, sport, dst, dport, transport, notifies, frames)
+        self._record(ike_sa, message, seen, frame, time, src, sport, dst, dport, transport, notifies, frames,
+                     decrypted)
         return seen
 
     def esp(self, sighting: object) -> None:
@@ -402,7 +415,8 @@ class Tracker:
 
     def _record(self, ike_sa: IkeSa, message: Message, seen: Observation, frame: int, time: float,
                 src: str, sport: int, dst: str, dport: int, transport: str,
-                notifies: Sequence[NotifyRef], frames: Sequence[int]) -> None:
+                notifies: Sequence[NotifyRef], frames: Sequence[int],
+                decrypted: Sequence[Payload] | None = None) -> None:
         header = message.header
         fragment: tuple[int, int] | None = None
         sk_length = 0
@@ -415,7 +429,11 @@ class Tracker:
                     header.message_id, seen.response, seen.initiator, header.length, message.encrypted,
                     tuple(notifies), tuple(message.payload_names), seen.retransmission,
                     tuple(frames) if len(frames) > 1 else (), fragment, sk_length,
-                    message.version == 1 and bool(header.flags & 0x02))
+                    message.version == 1 and bool(header.flags & 0x02),
+                    tuple(p.name for p in decrypted) if decrypted is not None else None)
+        if decrypted is not None and "SA" in sent.inner and not sent.retransmission:
+            ike_sa.inner_offers.append((sent, offers_of(decrypted)))
+            del ike_sa.inner_offers[:-INNER_OFFERS_KEPT]
         if message.errors:
             ike_sa.errors += 1
         side = seen.initiator

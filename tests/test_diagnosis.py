@@ -249,3 +249,45 @@ def test_liveness_checks_unanswered_while_the_peer_sends_esp_point_at_dpd_compat
     assert (conclusion.code, conclusion.confidence, conclusion.alternatives) == (
         "DpdHashNotifyCompatibility", "possible", ["DpdTimeout"])
     assert 99 in {item.frame for item in conclusion.evidence}
+
+
+KEYED: dict[str, tuple[str, str]] = {
+    # scenario: (code, confidence) with the lab's key table, where it differs from the label's code
+    "ikev2-esp-proposal-mismatch": ("ProposalMismatch", "certain"),  # only moon's ESP offer exists to compare
+    "ikev2-ah-esp-mismatch": ("SecurityProtocolMismatch", "likely"),  # AH offered, refused; sun's own offer unseen
+    "ikev2-peer-id-mismatch": ("PskMismatch", "likely"),  # AUTHENTICATION_FAILED is the same for both causes
+}
+IKEV2_KEYED = sorted(path.name.removesuffix(".ikev2_decryption_table")
+                     for path in PCAPS.glob("*.ikev2_decryption_table"))
+
+
+@pytest.mark.parametrize("name", IKEV2_KEYED)
+def test_with_the_key_table_every_ikev2_message_opens_and_the_verdict_sharpens(name: str) -> None:
+    from ikesniff.keys import load_key_file
+
+    expected = label(name)["expected"]
+    analysis = Analysis(keys=load_key_file(str(PCAPS / f"{name}.ikev2_decryption_table")))
+    events = [item.event for item in analysis.run(str(PCAPS / f"{name}.pcap")) if hasattr(item, "event")]
+    verdict = conclude(analysis).verdicts[0]
+    whole = [e for e in events if e.encrypted and "SKF" not in e.payloads]
+    assert all(e.decrypted and not e.errors for e in whole), [e.frame for e in whole]
+    fragmented = {(e.message_id, e.initiator) for e in events if "SKF" in e.payloads}
+    completed = [e for e in events if "SKF" in e.payloads and e.decrypted]  # the last fragment of each message
+    assert (whole or fragmented) and len(completed) == len(fragmented)
+    assert verdict.outcome == expected["outcome"]
+    code, confidence = KEYED.get(name, (expected["code"], ""))
+    assert verdict.code == code, verdict.message
+    assert expected["code"] in {code, *verdict.alternatives, *GENERIC.get(code, set())}
+    if confidence:
+        assert verdict.confidence == confidence
+    if expected["code"] in ("TrafficSelectorMismatch", "PfsMismatch", "ReceiveDeleteNotify"):
+        assert verdict.confidence == "certain"  # the decisive notify or Delete was read
+        assert any("decrypted" in item.why for item in verdict.evidence)
+
+
+def test_a_bad_key_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "keys.txt"
+    bad.write_text("0011223344556677,8899aabbccddeeff,00,00,\"AES-CBC-128 [RFC3602]\",00,00,\"HMAC_SHA2_256_128 [RFC4868]\"\n")
+    result = ikesniff("-r", str(PCAPS / "ikev2-psk.pcap"), "--keys", str(bad))
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and str(bad) in result.stderr and "Traceback" not in result.stderr
