@@ -24,7 +24,7 @@ from .analysis import Analysis, Conclusions, DecodedMessage, conclude
 from .capture import CaptureError
 from .capture.events import FrameProblem
 from .events import DiagnosisEvent, EspFlowSummary, FindingEvent, SummaryEvent
-from .keys import KeyFileError, KeyStore, load_key_file
+from .keys import KeyFileError, KeyStore, export_tables, load_key_file
 from .output import JsonLinesWriter, message_line, message_tree
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -49,12 +49,30 @@ def fail(text: str) -> NoReturn:
 @click.option("--keys", "key_files", metavar="FILE", multiple=True,
               help="Key material: a Wireshark ikev2/ikev1_decryption_table or a strongSwan charon log "
                    "written at 'ike 4' (repeatable). Keys are never printed.")
+@click.option("--export-keys", "export_dir", metavar="DIR", default=None,
+              help="Write the key material of --keys as Wireshark ikev2/ikev1_decryption_table files into DIR.")
 @click.version_option(__version__, "--version", prog_name="ikesniff")
 def main_command(read: tuple[str, ...], more_files: tuple[str, ...], as_json: bool, verbose: bool,
-                 quiet: bool, ike_ports: tuple[int, ...], count: int | None, key_files: tuple[str, ...]) -> None:
+                 quiet: bool, ike_ports: tuple[int, ...], count: int | None, key_files: tuple[str, ...],
+                 export_dir: str | None) -> None:
     """Read IKEv1/IKEv2 traffic, show every message and say why each tunnel works or fails."""
+    keys = _keys(key_files)
+    if export_dir is not None:
+        if keys is None:
+            fail("--export-keys needs key material from --keys")
+        _export(keys, export_dir)
     with reader_may_leave():
-        _read(read, more_files, as_json, verbose, quiet, ike_ports, count, _keys(key_files))
+        _read(read, more_files, as_json, verbose, quiet, ike_ports, count, keys)
+
+
+def _export(keys: KeyStore, directory: str) -> None:
+    try:
+        os.makedirs(directory, exist_ok=True)
+        for name, text in export_tables(keys).items():
+            with open(os.path.join(directory, name), "w", encoding="ascii") as handle:
+                handle.write(text)
+    except OSError as error:
+        fail(f"{directory}: cannot write the key tables: {error.strerror or error}")
 
 
 def _keys(key_files: tuple[str, ...]) -> KeyStore | None:
@@ -66,6 +84,8 @@ def _keys(key_files: tuple[str, ...]) -> KeyStore | None:
             store.add(load_key_file(path))
         except KeyFileError as error:
             fail(str(error))
+    for note in store.notes:
+        click.echo(f"ikesniff: {note}", err=True)
     return store
 
 

@@ -261,12 +261,14 @@ IKEV2_KEYED = sorted(path.name.removesuffix(".ikev2_decryption_table")
                      for path in PCAPS.glob("*.ikev2_decryption_table"))
 
 
+@pytest.mark.parametrize("source", ["ikev2_decryption_table", "moon.charon.log"])
 @pytest.mark.parametrize("name", IKEV2_KEYED)
-def test_with_the_key_table_every_ikev2_message_opens_and_the_verdict_sharpens(name: str) -> None:
+def test_with_keys_every_ikev2_message_opens_and_the_verdict_sharpens(name: str, source: str) -> None:
+    """The same verdict from the Wireshark key table and from moon's charon log (ike 4)."""
     from ikesniff.keys import load_key_file
 
     expected = label(name)["expected"]
-    analysis = Analysis(keys=load_key_file(str(PCAPS / f"{name}.ikev2_decryption_table")))
+    analysis = Analysis(keys=load_key_file(str(PCAPS / f"{name}.{source}")))
     events = [item.event for item in analysis.run(str(PCAPS / f"{name}.pcap")) if hasattr(item, "event")]
     verdict = conclude(analysis).verdicts[0]
     whole = [e for e in events if e.encrypted and "SKF" not in e.payloads]
@@ -291,3 +293,19 @@ def test_a_bad_key_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = ikesniff("-r", str(PCAPS / "ikev2-psk.pcap"), "--keys", str(bad))
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and str(bad) in result.stderr and "Traceback" not in result.stderr
+
+
+def test_export_keys_writes_tables_tshark_reads(tmp_path: Path) -> None:
+    out = tmp_path / "tables"
+    result = ikesniff("-q", "-r", str(PCAPS / "ikev2-delete.pcap"), "--keys",
+                      str(PCAPS / "ikev2-delete.moon.charon.log"), "--export-keys", str(out))
+    assert result.returncode == 1 and "TORN_DOWN ReceiveDeleteNotify (certain)" in result.stdout
+    row = next(line for line in (out / "ikev2_decryption_table").read_text().splitlines()
+               if line and not line.startswith("#"))
+    assert row.split(",")[:2] == [line.split(",")[:2] for line in
+                                  (PCAPS / "ikev2-delete.ikev2_decryption_table").read_text().splitlines()
+                                  if line and not line.startswith("#")][0]
+    tshark = subprocess.run(["tshark", "-r", str(PCAPS / "ikev2-delete.pcap"), "-o",
+                             f"uat:ikev2_decryption_table:{row}", "-Y", "isakmp.delete.protoid", "-T", "fields",
+                             "-e", "frame.number"], capture_output=True, text=True, check=False)
+    assert tshark.stdout.split() == ["11"]
