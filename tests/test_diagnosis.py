@@ -302,9 +302,8 @@ def test_export_keys_writes_tables_tshark_reads(tmp_path: Path) -> None:
     assert result.returncode == 1 and "TORN_DOWN ReceiveDeleteNotify (certain)" in result.stdout
     row = next(line for line in (out / "ikev2_decryption_table").read_text().splitlines()
                if line and not line.startswith("#"))
-    assert row.split(",")[:2] == [line.split(",")[:2] for line in
-                                  (PCAPS / "ikev2-delete.ikev2_decryption_table").read_text().splitlines()
-                                  if line and not line.startswith("#")][0]
+    table = (PCAPS / "ikev2-delete.ikev2_decryption_table").read_text().splitlines()
+    assert row.split(",")[:2] == next(line.split(",")[:2] for line in table if line and not line.startswith("#"))
     tshark = subprocess.run(["tshark", "-r", str(PCAPS / "ikev2-delete.pcap"), "-o",
                              f"uat:ikev2_decryption_table:{row}", "-Y", "isakmp.delete.protoid", "-T", "fields",
                              "-e", "frame.number"], capture_output=True, text=True, check=False)
