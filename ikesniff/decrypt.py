@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
@@ -353,6 +354,9 @@ class PendingFragments:
     """Total Fragments as the fragments state it."""
     received: list[int] = field(default_factory=list)
     """Fragment numbers received, in arrival order."""
+    retransmission: bool = False
+    """The same message (SPIs, message ID, direction, total) was put together before: these are
+    fragments sent again, and a copy that stays incomplete is not a message that went missing."""
 
     @property
     def got(self) -> int:
@@ -365,6 +369,8 @@ class PendingFragments:
 
 
 FragmentKey = tuple[bytes, bytes, int, bool, bool]
+"""SPIs, message ID, I flag, R flag: what the fragments of one message share."""
+_Kept = TypeVar("_Kept")
 
 
 @dataclass(slots=True)
@@ -386,15 +392,23 @@ class SkfReassembler:
     decrypted on arrival (when keys are given) and kept; a fragment number already held is a
     retransmission and ignored. A fragment announcing more fragments than the set held so far
     starts the set afresh (the sender re-fragmented, RFC 7383 §2.6.2); one announcing fewer is
-    ignored. At most `limit` incomplete messages are kept, the oldest forgotten first."""
+    ignored. A message is put together each time its last missing fragment arrives, so a full
+    retransmission gives its `Decrypted` again, like a retransmitted SK message; fragments repeating
+    a message already put together (a capture that holds every datagram twice, a retransmission cut
+    short) are marked `retransmission` and left out of `pending()`. At most `limit` incomplete
+    messages, and as many completed ones, are remembered, the oldest forgotten first."""
 
     def __init__(self, limit: int = 1024) -> None:
         self.limit = limit
         self._sets: dict[FragmentKey, _FragmentSet] = {}
+        self._completed: dict[FragmentKey, int] = {}
+        """Messages put together, with their Total Fragments."""
 
-    def pending(self) -> list[PendingFragments]:
-        """The messages still missing fragments, oldest first."""
-        return [fragments.status for fragments in self._sets.values()]
+    def pending(self, retransmissions: bool = False) -> list[PendingFragments]:
+        """The messages still missing fragments, oldest first; copies of messages already put
+        together only when `retransmissions` is True."""
+        return [fragments.status for fragments in self._sets.values()
+                if retransmissions or not fragments.status.retransmission]
 
     def feed(self, message_bytes: bytes, message: Message, keys: Ikev2Keys | None) -> Decrypted | None:
         """Take one IKEv2 message. For an SKF fragment: the `Decrypted` of the whole message when this
@@ -418,11 +432,10 @@ class SkfReassembler:
             fragments = None
         if fragments is None:
             fragments = _FragmentSet(PendingFragments(header.spi_i, header.spi_r, header.message_id,
-                                                      message.is_initiator, message.is_response, total))
+                                                      message.is_initiator, message.is_response, total,
+                                                      retransmission=self._completed.get(key) == total))
             self._sets.pop(key, None)
-            while len(self._sets) >= self.limit:
-                del self._sets[next(iter(self._sets))]
-            self._sets[key] = fragments
+            _remember(self._sets, key, fragments, self.limit)
         if number in fragments.status.received:
             return None
         fragments.status.received.append(number)
@@ -442,6 +455,8 @@ class SkfReassembler:
         if fragments.status.got < total:
             return None
         del self._sets[key]
+        self._completed.pop(key, None)
+        _remember(self._completed, key, total, self.limit)
         if keys is None:
             return None
         result = Decrypted([], _combined(fragments.icv), fragments.errors)
@@ -449,6 +464,13 @@ class SkfReassembler:
             whole = b"".join(fragments.chains[n] for n in range(1, total + 1))
             result.payloads = _dissect(whole, fragments.inner_first_payload, result.errors, "SKF")
         return result
+
+
+def _remember(table: dict[FragmentKey, _Kept], key: FragmentKey, value: _Kept, limit: int) -> None:
+    """table[key] = value, the oldest entries forgotten first beyond `limit`."""
+    while len(table) >= limit:
+        del table[next(iter(table))]
+    table[key] = value
 
 
 def _combined(checks: list[bool | None]) -> bool | None:

@@ -240,6 +240,42 @@ def test_missing_fragments_are_bookkept_with_and_without_keys() -> None:
     assert keyless.pending() == []
 
 
+def test_without_keys_the_corpus_fragments_are_counted_and_the_missing_ones_named() -> None:
+    # zeek-plugin-ikev2: an IKE_AUTH request in 2 fragments over NAT-T
+    reassembler = SkfReassembler()
+    fragmented = [c for c in encrypted_ikev2(CORPUS / "zeek-plugin-ikev2/ikev2.pcap")
+                  if c.message.payloads[-1].name == "SKF"]
+    assert [c.frame for c in fragmented] == [5, 6]
+    assert reassembler.feed(fragmented[0].data, fragmented[0].message, None) is None
+    (pending,) = reassembler.pending()
+    assert (pending.message_id, pending.got, pending.total, pending.missing) == (1, 1, 2, [2])
+    assert reassembler.feed(fragmented[1].data, fragmented[1].message, None) is None
+    assert reassembler.pending() == []
+
+
+def test_fragments_a_capture_holds_twice_are_not_reported_missing() -> None:
+    # suricata-verify detect-bypass-udp: IKE_INTERMEDIATE and IKE_AUTH in 3, 4 and 7 fragments, every
+    # datagram twice; the second copy of each last fragment repeats a message already put together.
+    reassembler = SkfReassembler()
+    for captured in encrypted_ikev2(CORPUS / "suricata-verify/detect-bypass-udp/input.pcap"):
+        assert reassembler.feed(captured.data, captured.message, None) is None
+    assert reassembler.pending() == []
+    repeats = reassembler.pending(retransmissions=True)
+    assert [(p.message_id, p.response, p.received, p.total) for p in repeats] == [
+        (2, False, [3], 3), (2, True, [3], 3), (3, False, [4], 4), (3, True, [7], 7), (4, False, [7], 7),
+        (4, True, [7], 7)]
+    assert all(p.retransmission for p in repeats)
+
+
+def test_a_retransmitted_fragmented_message_is_decrypted_again() -> None:
+    found, keys = fragments()
+    reassembler = SkfReassembler()
+    first = [r for c in found[:5] if (r := reassembler.feed(c.data, c.message, keys)) is not None]
+    again = [r for c in found[:5] if (r := reassembler.feed(c.data, c.message, keys)) is not None]
+    assert len(first) == len(again) == 1 and first == again
+    assert reassembler.pending(retransmissions=True) == []
+
+
 def test_a_damaged_fragment_fails_the_whole_message_and_is_named() -> None:
     found, keys = fragments()
     reassembler = SkfReassembler()
