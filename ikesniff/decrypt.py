@@ -216,12 +216,15 @@ def _open(message_bytes: bytes, message: Message, payload: Encrypted, keys: Ikev
     integrity = INTEGRITY_ALGORITHMS.get(integrity_name)
     if integrity is None:
         return _Opened(None, None, [f"integrity algorithm {keys.integrity!r} is not supported"])
-    if integrity.transform_id is None:
-        iv_octets, _ = sk_layout(cipher.transform_id, cipher.key_bits, 0)
-        icv_octets = integrity.icv_octets
-    else:
-        iv_octets, icv_octets = sk_layout(cipher.transform_id, cipher.key_bits,
-                                          None if cipher.aead else integrity.transform_id)
+    try:
+        if integrity.transform_id is None:
+            iv_octets, _ = sk_layout(cipher.transform_id, cipher.key_bits, 0)
+            icv_octets = integrity.icv_octets
+        else:
+            iv_octets, icv_octets = sk_layout(cipher.transform_id, cipher.key_bits,
+                                              None if cipher.aead else integrity.transform_id)
+    except ValueError as unknown:                # a table entry the dissector has no layout for
+        return _Opened(None, None, [str(unknown)])
     initiator = message.is_initiator
     side = "i" if initiator else "r"
 
