@@ -195,6 +195,10 @@ class _FromMessageId:
 _Recipe = _FromKe | _Tail | _FromMessageId
 
 
+_SIDE_NAMES = {True: "the initiator's messages", False: "the responder's messages",
+               None: "messages of an unnamed sender"}
+
+
 def _origin(recipe: _Recipe, message_id: int) -> str:
     if isinstance(recipe, _FromKe):
         return "phase-1 KE"
@@ -295,6 +299,23 @@ class Ikev1Decryptor:
         """Per key and sending side: how many encrypted messages the key could read and could not."""
         state = self._sas.get((bytes(spi_i), bytes(spi_r)))
         return [] if state is None else list(state.readings.values())
+
+    def key_mismatch(self, spi_i: bytes, spi_r: bytes) -> str | None:
+        """One line (naming key sources, never keys) when different keys were tried on the SA and some message
+        read with one of them and not with another: the two peers derived different keys, which in IKEv1 with
+        a pre-shared key means the PSKs differ. None otherwise."""
+        readings = self.readings(spi_i, spi_r)
+        keys = list(dict.fromkeys(reading.keys for reading in readings))
+        if len(keys) < 2 or not any(r.read for r in readings) or not any(r.unread for r in readings):
+            return None
+        parts = []
+        for key in keys:
+            mine = [r for r in readings if r.keys == key]
+            read = [_SIDE_NAMES[r.from_initiator] for r in mine if r.read]
+            unread = [_SIDE_NAMES[r.from_initiator] for r in mine if r.unread]
+            text = f"keys from {key.source} read " + (" and ".join(read) if read else "nothing")
+            parts.append(text + (f", not {' and '.join(unread)}" if unread else ""))
+        return "the peers derived different keys (pre-shared keys that differ?): " + "; ".join(parts)
 
     # -- state -----------------------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -73,7 +74,7 @@ def store_of(*paths: Path) -> KeyStore:
     return store
 
 
-def label(scenario: str) -> dict[str, object]:
+def label(scenario: str) -> Any:
     return json.loads((PCAPS / f"{scenario}.json").read_text())
 
 
@@ -152,6 +153,21 @@ def test_main_mode_psk_mismatch_each_side_reads_only_its_own_messages() -> None:
                 for r in decryptor.readings(spi_i, spi_r)}
     assert readings == {("moon", True): (4, 0), ("sun", True): (0, 4),
                         ("moon", False): (0, 4), ("sun", False): (4, 0)}
+    mismatch = decryptor.key_mismatch(spi_i, spi_r)
+    assert mismatch is not None and mismatch.startswith("the peers derived different keys")
+    assert f"keys from {moon.source} read the initiator's messages, not the responder's messages" in mismatch
+    assert f"keys from {sun.source} read the responder's messages, not the initiator's messages" in mismatch
+    assert moon.encryption_key.hex() not in mismatch and sun.encryption_key.hex() not in mismatch
+
+
+def test_no_key_mismatch_when_both_logs_hold_the_same_key() -> None:
+    scenario = "ikev1-main"
+    store = store_of(PCAPS / f"{scenario}.moon.charon.log", PCAPS / f"{scenario}.sun.charon.log")
+    decryptor = Ikev1Decryptor()
+    fed = feed_capture(PCAPS / f"{scenario}.pcap", store, decryptor=decryptor)
+    header = fed[0].message.header
+    assert len(store.ikev1_candidates(header.spi_i)) == 1
+    assert decryptor.key_mismatch(header.spi_i, header.spi_r) is None
 
 
 def test_aggressive_mode_psk_mismatch_moon_says_authentication_failed_in_its_own_key() -> None:
@@ -199,6 +215,19 @@ def test_lab_capture_gives_tsharks_payload_types_except_where_tshark_misreads_re
         if not one.result.readable or one.result.retransmission:
             continue
         assert [p.type for p in one.result.payloads] == tshark[one.frame], one.frame
+
+
+@pytest.mark.skipif(shutil.which("tshark") is None, reason="tshark not installed")
+def test_tshark_misreads_the_retransmitted_message_5_that_ikesniff_reads() -> None:
+    scenario = "ikev1-main-psk-mismatch"
+    table = PCAPS / f"{scenario}.ikev1_decryption_table"
+    tshark = tshark_payload_types(PCAPS / f"{scenario}.pcap", table)
+    fed = {one.frame: one.result for one in feed_capture(PCAPS / f"{scenario}.pcap", store_of(table))}
+    assert tshark[5] == [5, 8, 11]  # the original: ID, HASH, N(INITIAL_CONTACT), as here
+    for frame in (7, 9, 11):  # tshark 4.0 chains the IV and reads a malformed ID only
+        result = fed[frame]
+        assert result is not None and result.retransmission and result.readable
+        assert [p.type for p in result.payloads] == [5, 8, 11] != tshark[frame]
 
 
 # --- the corpus capture with an IKEv1 key table -----------------------------------------------------------------
