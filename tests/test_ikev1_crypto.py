@@ -328,3 +328,18 @@ def test_memory_is_bounded_and_forget_drops_an_sa() -> None:
     decryptor.forget(header.spi_i, header.spi_r)
     assert decryptor.readings(header.spi_i, header.spi_r) == []
     assert (header.spi_i, header.spi_r) not in decryptor._sas
+
+
+def test_every_corpus_ikev1_capture_feeds_without_an_exception_with_or_without_a_wrong_key() -> None:
+    captures = [p for p in sorted(CORPUS.rglob("*")) if p.suffix in (".pcap", ".pcapng", ".cap")]
+    assert captures
+    for path in captures:
+        with_wrong, without = Ikev1Decryptor(), Ikev1Decryptor()
+        for item in read_capture(str(path), CaptureStats()):
+            if not isinstance(item, IkeDatagram):
+                continue
+            message = parse_message(item.data)
+            without.feed(item.data, message, None)
+            result = with_wrong.feed(item.data, message, Ikev1Keys(message.header.spi_i, bytes(24), "wrong"))
+            if result is not None:
+                assert result.errors, (path, item.frame)
