@@ -381,6 +381,8 @@ def verify_ikev2_auth(init_request: bytes, init_response: bytes, ike_auth_payloa
 _IPSEC_SECRETS_PSK = re.compile(r"(?:^|\s):\s*PSK\s+(?P<value>\S.*?)\s*$")
 _IPSEC_SECRETS_ANY = re.compile(r"(?:^|\s):\s*(?:RSA|ECDSA|BLISS|PKCS8|P12|EAP|XAUTH|NTLM|PIN|PPK)\b")
 _SWANCTL_SECRETS = re.compile(r"(?m)^\s*secrets\s*\{")
+_SWANCTL_VALUE = re.compile(r'\s*("(?:[^"\\]|\\.)*"?|[^}#]*)')
+"""A settings value: quoted, or the rest of the line up to a '}' or '#' (white space inside kept)."""
 _SWANCTL_TOKEN = re.compile(r'\s*(?:(?P<open>\{)|(?P<close>\})|(?P<quoted>"(?:[^"\\]|\\.)*"?)'
                             r"|(?P<assign>[^\s={}#]+\s*=\s*)|(?P<word>[^\s{}#]+)|(?P<comment>#.*))")
 
@@ -401,15 +403,20 @@ def _decode(value: str, name: str, number: int, prefixes: bool = True) -> bytes:
     return value.encode("utf-8")
 
 
+_QUOTED = re.compile(r"""(?:"(?P<double>(?:[^"\\]|\\.)*)"|'(?P<single>[^']*)')\s*(?:#.*)?$""")
+
+
 def _unquote(value: str, name: str, number: int) -> tuple[str, bool]:
-    """(text, was quoted) of a secret written bare, "double" or 'single' quoted."""
-    if value[:1] in ("'", '"'):
-        quote = value[0]
-        if len(value) < 2 or not value.endswith(quote):
-            raise PskFileError(name, number, "a quoted secret without its closing quote")
-        text = value[1:-1]
-        return (text.replace('\\"', '"').replace("\\\\", "\\") if quote == '"' else text), True
-    return value, False
+    """(text, was quoted) of a secret written bare, "double" or 'single' quoted (a '#' comment may
+    follow the closing quote)."""
+    if value[:1] not in ("'", '"'):
+        return value, False
+    match = _QUOTED.match(value)
+    if match is None:
+        raise PskFileError(name, number, "a quoted secret without its closing quote")
+    if match.group("double") is not None:
+        return re.sub(r"\\(.)", r"\1", match.group("double")), True
+    return match.group("single"), True
 
 
 def _ipsec_secrets(lines: list[str], name: str) -> list[bytes]:
@@ -433,7 +440,6 @@ def _swanctl(text: str, name: str) -> list[bytes]:
     pending_word = ""
     for number, line in enumerate(text.splitlines(), 1):
         position = 0
-        key: str | None = None
         while position < len(line):
             match = _SWANCTL_TOKEN.match(line, position)
             if match is None or match.end() == position:
@@ -450,9 +456,9 @@ def _swanctl(text: str, name: str) -> list[bytes]:
                 sections.pop()
             elif match.group("assign") is not None:
                 key = match.group("assign").split("=", 1)[0].strip()
-                value_match = re.match(r'\s*("(?:[^"\\]|\\.)*"?|[^\s}#]*)', line[position:])
-                raw = value_match.group(1) if value_match else ""
-                position += value_match.end() if value_match else 0
+                value_match = _SWANCTL_VALUE.match(line, position)
+                raw = value_match.group(1).strip() if value_match else ""
+                position = value_match.end() if value_match else position
                 in_ike = len(sections) >= 2 and sections[-2] == "secrets" and sections[-1].startswith("ike")
                 if key == "secret" and in_ike:
                     if not raw:

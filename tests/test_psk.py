@@ -218,7 +218,7 @@ def test_plain_file_one_key_a_line_with_hex_and_base64() -> None:
 
 def test_ipsec_secrets_psk_lines() -> None:
     text = ('# ipsec.secrets\n: RSA moonKey.pem\nmoon.example sun.example : PSK "quoted \\"one\\""\n'
-            "2001:db8::1 : PSK 0x6b6579\n%any : PSK 'single'\n: PSK \"0x not hex, quoted\"\n")
+            "2001:db8::1 : PSK 0x6b6579 # hex\n%any : PSK 'single' # comment\n: PSK \"0x not hex, quoted\"\n")
     assert parse_psks(text, "ipsec.secrets") == [b'quoted "one"', b"key", b"single", b"0x not hex, quoted"]
 
 
@@ -231,13 +231,16 @@ secrets {
     }
     ike { secret = 0s a2V5 }
     ike-hex { secret = 0x6b:65:79:32 }
+    ike-spaces {
+        secret = two words  # comment
+    }
     private-moon { file = moon.pem
         secret = not-a-psk }   # a key passphrase, not a PSK
     eap-carol { secret = carol-password }
 }
 """
     assert parse_psks(text.replace("0s a2V5", "0sa2V5"), "swanctl.conf") == [
-        b"ikesniff-lab-psk-0123456789", b"key", b"key2"]
+        b"ikesniff-lab-psk-0123456789", b"key", b"key2", b"two words"]
 
 
 @pytest.mark.parametrize(("text", "problem"), [
