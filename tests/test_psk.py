@@ -120,6 +120,14 @@ def test_main_mode_cannot_be_checked_with_a_psk_alone() -> None:
         verify_hash_r(message1, bytes1, message2, bytes2, b"whatever")
 
 
+def test_aggressive_peer_id_mismatch_has_no_hash_r_to_check() -> None:
+    # sun refuses moon's identity with a clear INFORMATIONAL instead of message 2: nothing a PSK can check
+    (bytes1, message1), (bytes2, message2) = _messages("ikev1-aggressive-peer-id-mismatch")[:2]
+    assert message2.exchange_name == "INFORMATIONAL"
+    with pytest.raises(PskUnverifiable, match="message 2 is not an IKEv1 aggressive-mode message"):
+        verify_hash_r(message1, bytes1, message2, bytes2, _psk("ikev1-aggressive-peer-id-mismatch", "moon"))
+
+
 def test_details_never_hold_the_key() -> None:
     (bytes1, message1), (bytes2, message2) = _messages("ikev1-aggressive")[:2]
     psk = _psk("ikev1-aggressive", "sun")
