@@ -16,6 +16,7 @@ from .capture import read_capture
 from .capture.events import CaptureStats, EspSighting, FrameProblem, IcmpError, IkeDatagram
 from .decrypt import Decrypted, SkfReassembler, decrypt_message
 from .events import DiagnosisEvent, FindingEvent, MessageEvent, NotifyRef, VerdictEvent
+from .ikev1_crypto import Ikev1Decryptor
 from .keys import KeyStore
 from .tracker import EspFlow, IkeSa, Tracker
 
@@ -53,6 +54,7 @@ class Analysis:
     keys: KeyStore | None = None
     """Key material (`--keys`): IKEv2 SK/SKF payloads of the SAs it covers are decrypted."""
     fragments_v2: SkfReassembler = field(default_factory=SkfReassembler)
+    ikev1: Ikev1Decryptor = field(default_factory=Ikev1Decryptor)
 
     def run(self, source: str) -> Iterator[DecodedMessage | FrameProblem | DiagnosisEvent | FindingEvent]:
         """Events of one capture file, in capture order; the diagnosis of an IKE SA comes as soon as
@@ -98,7 +100,7 @@ class Analysis:
             if isinstance(payload, Notify):
                 notifies.append(NotifyRef(payload.notify_name, payload.notify_type))
         errors = message.errors
-        opened = self._decrypt(message, raw) if self.keys is not None and message.encrypted else None
+        opened = self._decrypt(message, raw, datagram.src) if self.keys is not None else None
         inner: list[str] = []
         if opened is not None:
             outer = names[-1] if names else "SK"
@@ -126,10 +128,21 @@ class Analysis:
         return DecodedMessage(event, message)
 
 
-    def _decrypt(self, message: Message, raw: bytes) -> Decrypted | None:
-        """The inner payloads of an IKEv2 SK/SKF payload when the key material covers its SA (of
-        several candidate key sets, the one whose ICV verifies)."""
-        if message.version != 2 or self.keys is None:
+    def _decrypt(self, message: Message, raw: bytes, sender: str) -> Decrypted | None:
+        """The inner payloads of an IKEv2 SK/SKF payload or an IKEv1 encrypted body when the key
+        material covers its SA (of several candidate key sets, the one that reads it). IKEv1 messages in
+        clear go through too: they carry what the IV chain starts from."""
+        if self.keys is None:
+            return None
+        if message.version == 1:
+            candidates_v1 = self.keys.ikev1_candidates(message.header.spi_i)
+            if not candidates_v1:
+                return None
+            read = self.ikev1.feed(raw, message, candidates_v1, sender=sender)
+            if read is None or not read.readable:
+                return None
+            return Decrypted(read.payloads, None, read.errors)
+        if not message.encrypted:
             return None
         candidates = self.keys.ikev2_candidates(message.header.spi_i, message.header.spi_r)
         if not candidates:
@@ -156,6 +169,8 @@ class Analysis:
         pair = frozenset(ike_sa.tunnel)
         context = diagnosis.Context(self.tracker.last_time, [sa for sa in tunnel if sa is not ike_sa],
                                     esp.get(pair, []), [flow for flow in ah if frozenset((flow.src, flow.dst)) == pair])
+        if ike_sa.version == 1 and self.keys is not None:
+            ike_sa.key_mismatch = self.ikev1.key_mismatch(ike_sa.spi_i, ike_sa.spi_r)
         event = diagnosis.diagnose(ike_sa, context, self.label)
         state = self.tunnels.setdefault(ike_sa.tunnel, TunnelState())
         state.ike_sas.append(ike_sa.id)

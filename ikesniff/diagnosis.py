@@ -281,6 +281,14 @@ def rule_decrypted(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     except AUTHENTICATION_FAILED, which a wrong PSK and an unknown identity both send (only verifying
     the AUTH payload with the PSK separates them). A refused CHILD_SA is compared with the offers read
     in the same SA; a Delete right after a rekey is housekeeping."""
+    if ike_sa.key_mismatch:
+        first = next((s for e in ike_sa.exchanges.values() for s in e.requests if s.encrypted), None)
+        return Conclusion("failed", "PskMismatch", "certain", 1,
+                          f"the two sides derived different keys from the same key exchange: {ike_sa.key_mismatch}",
+                          "Set the same pre-shared key on both sides.",
+                          [Evidence(first.frame if first else ike_sa.first_frame,
+                                    "the first encrypted message: readable with one side's keys only")])
+    up = established_at(ike_sa)
     opened = sorted((s for e in ike_sa.exchanges.values() for s in e.requests + e.responses
                      if s.decrypted and not s.retransmission), key=lambda s: s.frame)
     for sent in opened:
@@ -290,6 +298,15 @@ def rule_decrypted(ike_sa: IkeSa, context: Context) -> Conclusion | None:
         error = errors[0].type
         sender, receiver = who(ike_sa, sent)
         read = Evidence(sent.frame, f"{error}, decrypted, from {sender}")
+        if error == "AUTHENTICATION_FAILED" and ike_sa.version == 1 and not sent.initiator:
+            # IKEv1 keys come from the PSK (SKEYID): the initiator's keys reading the responder's notify
+            # means both derived the same keys, so the PSKs agree and the identity was refused
+            return Conclusion("failed", "PeerIdMismatch", "likely", 1,
+                              f"{sender} refused the initiator with AUTHENTICATION_FAILED, read with the same keys "
+                              "that read the initiator's messages: both sides derived the same keys, so the "
+                              "pre-shared keys agree and the identity was refused",
+                              f"On {address(ike_sa.responder)}: make the remote identity it expects equal the "
+                              "identity the initiator sends.", [read], ["PeerMismatch"])
         if error == "AUTHENTICATION_FAILED":
             certificate = any("CERT" in (s.inner or ()) for s in opened if s.frame < sent.frame)
             return Conclusion("failed", "CertificateAuthenticationFailure" if certificate else "PskMismatch",
@@ -298,9 +315,23 @@ def rule_decrypted(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                               "connection for send the same notify; verifying AUTH with the PSK tells them apart)",
                               "Set the same pre-shared key on both sides and check that each side expects the "
                               "identity the other sends.", [read], ["PeerIdMismatch"])
-        phase2 = sent.exchange in ("IKE_AUTH", "CREATE_CHILD_SA", "QUICK_MODE") or error == "TS_UNACCEPTABLE"
+        phase2 = sent.exchange in ("IKE_AUTH", "CREATE_CHILD_SA", "QUICK_MODE") or error == "TS_UNACCEPTABLE" or (
+            ike_sa.version == 1 and up is not None and sent.time >= up.time)
         if error == "NO_PROPOSAL_CHOSEN" and phase2:
             return child_refused(ike_sa, sent, read)
+        if error == "INVALID_ID_INFORMATION" and phase2:
+            transport = [s for s, offers in ike_sa.inner_offers if s.frame < sent.frame
+                         and any("TRANSPORT" in mode for offer in offers for mode in offer.encapsulation)]
+            if transport:
+                return Conclusion("failed", "EncapsulationModeMismatch", "likely", 2,
+                                  f"{sender} refused the IPsec SA's identities (INVALID_ID_INFORMATION, decrypted) "
+                                  "and the offer asks for transport mode: one side is set to transport, the other "
+                                  "to tunnel", "Set the same encapsulation mode (tunnel or transport) on both sides.",
+                                  [Evidence(transport[-1].frame, "the offer asks for transport mode (decrypted)"), read],
+                                  ["TrafficSelectorMismatch"])
+            return Conclusion("failed", "TrafficSelectorMismatch", "certain", 2,
+                              f"{sender} refused the IPsec SA's identities (INVALID_ID_INFORMATION, decrypted): the "
+                              "traffic selectors do not match", "", [read], ["EncapsulationModeMismatch"])
         cause = NOTIFY_CAUSES.get(error)
         if cause is None:
             continue
@@ -308,7 +339,6 @@ def rule_decrypted(ike_sa: IkeSa, context: Context) -> Conclusion | None:
         return Conclusion("failed", code, "certain", 2 if phase2 and code != "PeerIdMismatch" else 1,
                           f"{sender} sent {error} to {receiver} (read in the decrypted {sent.exchange})", "", [read],
                           list(alternatives))
-    up = established_at(ike_sa)
     deletes = [s for s in opened if "D" in (s.inner or ()) and (up is None or s.time >= up.time)]
     rekeys = [e.first.time for e in ike_sa.exchanges.values() if e.exchange_type == 36] + \
         [e.first.time for e in exchanges(ike_sa, 32)][1:]
@@ -793,15 +823,16 @@ def rule_liveness(ike_sa: IkeSa, context: Context) -> Conclusion | None:
             continue
         sizes = {s.length for s in ours}
         spread = ours[-1].time - ours[0].time
-        theirs = [e for e in ike_sa.exchanges.values() if e.first.time > ours[0].time
-                  and e.by_initiator != side]
-        if len(sizes) == 1 and spread >= BURST and not theirs:
+        theirs = [s for e in ike_sa.exchanges.values() for s in e.requests + e.responses
+                  if s.initiator != side and s.time > ours[0].time]  # anything from the peer since (an ACK too)
+        read = all(s.notify(36136) for s in ours)  # R-U-THERE read in decrypted messages
+        if (len(sizes) == 1 or read) and spread >= BURST and not theirs:
             sender, peer = names(ike_sa) if side else names(ike_sa)[::-1]
             alive = [f for f in context.esp if f.src == address(ours[0].dst) and f.last_time > ours[1].time]
             if alive:
                 return peer_alive(sender, peer, alive, [Evidence(s.frame, "encrypted INFORMATIONAL (liveness "
                                                                  "check), no answer") for s in ours[:3]])
-            return Conclusion("torn_down", "DpdTimeout", "likely", 1,
+            return Conclusion("torn_down", "DpdTimeout", "certain" if read else "likely", 1,
                               f"{sender} sent {len(ours)} encrypted notifications of one size ({ours[0].length} "
                               f"octets) over {spread:.1f} s, the pattern of R-U-THERE liveness checks, and {peer} "
                               "answered none", f"Check that {address(ours[0].dst)} is up and that IKE passes both "

@@ -308,3 +308,36 @@ def test_export_keys_writes_tables_tshark_reads(tmp_path: Path) -> None:
                              f"uat:ikev2_decryption_table:{row}", "-Y", "isakmp.delete.protoid", "-T", "fields",
                              "-e", "frame.number"], capture_output=True, text=True, check=False)
     assert tshark.stdout.split() == ["11"]
+
+
+KEYED_V1: dict[str, str] = {
+    # scenario: code with keys where it differs from the label's (the label's stays open)
+    "ikev1-quick-mode-proposal-mismatch": "ProposalMismatch",  # only moon's ESP offer exists to compare
+}
+IKEV1_KEYED = sorted(path.name.removesuffix(".ikev1_decryption_table")
+                     for path in PCAPS.glob("*.ikev1_decryption_table"))
+
+
+@pytest.mark.parametrize("source", ["table", "both logs"])
+@pytest.mark.parametrize("name", IKEV1_KEYED)
+def test_ikev1_with_keys_reads_the_decisive_payloads(name: str, source: str) -> None:
+    from ikesniff.keys import KeyStore, load_key_file
+
+    expected = label(name)["expected"]
+    files = ([f"{name}.ikev1_decryption_table"] if source == "table"
+             else [f"{name}.moon.charon.log", f"{name}.sun.charon.log"])
+    keys = KeyStore()
+    for file in files:
+        keys.add(load_key_file(str(PCAPS / file)))
+    analysis = Analysis(keys=keys)
+    for _ in analysis.run(str(PCAPS / f"{name}.pcap")):
+        pass
+    verdict = conclude(analysis).verdicts[0]
+    assert verdict.outcome == expected["outcome"]
+    code = KEYED_V1.get(name, expected["code"])
+    assert verdict.code == code, verdict.message
+    assert expected["code"] in {code, *GENERIC.get(code, set())}
+    if expected["code"] in ("ReceiveDeleteNotify", "DpdTimeout") or (
+            expected["code"] == "PskMismatch" and source == "both logs"):
+        # a Delete or R-U-THERE read, or the two sides' keys each reading only their own side's messages
+        assert verdict.confidence == "certain", verdict.message
