@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from dissectors import Message, Notify, PayloadMemo, parse_message
 from dissectors.ikev1 import CiscoFragmentPayload, CiscoFragmentReassembler
+from dissectors.model import Payload
 
 from . import diagnosis
 from .capture import read_capture
@@ -17,7 +18,8 @@ from .capture.events import CaptureStats, EspSighting, FrameProblem, IcmpError, 
 from .decrypt import Decrypted, SkfReassembler, decrypt_message
 from .events import DiagnosisEvent, FindingEvent, MessageEvent, NotifyRef, VerdictEvent
 from .ikev1_crypto import Ikev1Decryptor
-from .keys import KeyStore
+from .keys import Ikev2Keys, KeyStore
+from .psk import PskCheck, PskUnverifiable, verify_aggressive, verify_ikev2_auth
 from .tracker import EspFlow, IkeSa, Tracker
 
 CISCO_FRAGMENT = 132
@@ -55,6 +57,10 @@ class Analysis:
     """Key material (`--keys`): IKEv2 SK/SKF payloads of the SAs it covers are decrypted."""
     fragments_v2: SkfReassembler = field(default_factory=SkfReassembler)
     ikev1: Ikev1Decryptor = field(default_factory=Ikev1Decryptor)
+    psks: list[bytes] = field(default_factory=list)
+    """Pre-shared keys to verify hashes and AUTH payloads with (`--psk-file`); never printed."""
+    psk_material: dict[bytes, PskMaterial] = field(default_factory=dict)
+    """Per initiator SPI, the messages a PSK check needs (kept only when `psks` are given)."""
 
     def run(self, source: str) -> Iterator[DecodedMessage | FrameProblem | DiagnosisEvent | FindingEvent]:
         """Events of one capture file, in capture order; the diagnosis of an IKE SA comes as soon as
@@ -112,6 +118,8 @@ class Analysis:
                     notifies.append(NotifyRef(payload.notify_name, payload.notify_type))
             if opened.errors:
                 errors = [*errors, *opened.errors]
+        if self.psks:
+            self._keep_for_psk(message, raw, opened)
         seen = self.tracker.observe(message, raw, datagram.frame, datagram.time, datagram.src, datagram.dst,
                                     notifies, sport=datagram.sport, dport=datagram.dport,
                                     transport=datagram.transport, frames=frames,
@@ -152,6 +160,47 @@ class Analysis:
         results = [decrypt_message(raw, message, keys) for keys in candidates]
         return next((r for r in results if r is not None and r.icv_ok), results[0])
 
+    def _keep_for_psk(self, message: Message, raw: bytes, opened: Decrypted | None) -> None:
+        header = message.header
+        material = self.psk_material.get(header.spi_i)
+        if material is None:
+            material = self.psk_material[header.spi_i] = PskMaterial()
+            while len(self.psk_material) > PSK_MATERIAL_KEPT:
+                del self.psk_material[next(iter(self.psk_material))]
+        if message.version == 1 and header.exchange_type == 4 and not message.encrypted:
+            if header.spi_r == bytes(8):
+                material.aggressive1 = (raw, message)
+            elif material.aggressive2 is None:
+                material.aggressive2 = (raw, message)
+        elif message.version == 2 and header.exchange_type == 34:
+            if message.is_response and "SA" in message.payload_names:
+                material.init_response = raw
+            elif not message.is_response:
+                material.init_request = raw
+        elif message.version == 2 and header.exchange_type == 35 and opened is not None and self.keys is not None \
+                and any(p.name == "AUTH" for p in opened.payloads):
+            material.auth[message.is_initiator] = opened.payloads
+            keys = self.keys.ikev2_for(header.spi_i, header.spi_r)
+            material.keys = keys if keys is not None else material.keys
+
+    def _check_psk(self, ike_sa: IkeSa) -> list[PskCheck]:
+        material = self.psk_material.pop(ike_sa.spi_i, None)
+        if material is None:
+            return []
+        checks: list[PskCheck] = []
+        for psk in self.psks:
+            try:
+                if material.aggressive1 is not None and material.aggressive2 is not None:
+                    (raw1, message1), (raw2, message2) = material.aggressive1, material.aggressive2
+                    checks.extend(verify_aggressive(message1, raw1, message2, raw2, psk))
+                if material.init_request and material.init_response and material.keys is not None:
+                    for side, payloads in material.auth.items():
+                        checks.append(verify_ikev2_auth(material.init_request, material.init_response, payloads,
+                                                        side, material.keys, psk))
+            except PskUnverifiable:
+                continue
+        return checks
+
     def retire(self, before: float) -> Iterator[DiagnosisEvent | FindingEvent]:
         """Diagnose and forget the IKE SAs silent since `before` (memory follows the live SAs)."""
         tracker = self.tracker
@@ -171,6 +220,12 @@ class Analysis:
                                     esp.get(pair, []), [flow for flow in ah if frozenset((flow.src, flow.dst)) == pair])
         if ike_sa.version == 1 and self.keys is not None:
             ike_sa.key_mismatch = self.ikev1.key_mismatch(ike_sa.spi_i, ike_sa.spi_r)
+        if self.psks:
+            checks = self._check_psk(ike_sa)
+            for side in ("initiator", "responder"):
+                mine = [check for check in checks if check.side == side]
+                if mine:
+                    ike_sa.psk[side] = any(check.matches for check in mine)
         event = diagnosis.diagnose(ike_sa, context, self.label)
         state = self.tunnels.setdefault(ike_sa.tunnel, TunnelState())
         state.ike_sas.append(ike_sa.id)
@@ -191,6 +246,20 @@ class Analysis:
 
 
 FINDINGS_PER_TUNNEL = 64
+PSK_MATERIAL_KEPT = 4096
+
+
+@dataclass(slots=True)
+class PskMaterial:
+    """What verifying a pre-shared key needs of one IKE SA: aggressive mode's first two messages, or
+    IKEv2's IKE_SA_INIT bytes and the decrypted IKE_AUTH payloads of each side with the SA's keys."""
+
+    aggressive1: tuple[bytes, Message] | None = None
+    aggressive2: tuple[bytes, Message] | None = None
+    init_request: bytes = b""
+    init_response: bytes = b""
+    auth: dict[bool, list[Payload]] = field(default_factory=dict)
+    keys: Ikev2Keys | None = None
 
 
 @dataclass(slots=True)

@@ -26,6 +26,7 @@ from .capture.events import FrameProblem
 from .events import DiagnosisEvent, EspFlowSummary, FindingEvent, SummaryEvent
 from .keys import KeyFileError, KeyStore, export_tables, load_key_file
 from .output import JsonLinesWriter, message_line, message_tree
+from .psk import PskFileError, load_psk_file
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -49,20 +50,30 @@ def fail(text: str) -> NoReturn:
 @click.option("--keys", "key_files", metavar="FILE", multiple=True,
               help="Key material: a Wireshark ikev2/ikev1_decryption_table or a strongSwan charon log "
                    "written at 'ike 4' (repeatable). Keys are never printed.")
+@click.option("--psk-file", "psk_file", metavar="FILE", default=None,
+              help="The pre-shared key the checking side holds (one per line, ipsec.secrets or swanctl.conf): "
+                   "a peer whose IKEv1 aggressive-mode hash, or IKEv2 AUTH (needs --keys from a charon log), "
+                   "does not verify with it holds another key. Never printed.")
 @click.option("--export-keys", "export_dir", metavar="DIR", default=None,
               help="Write the key material of --keys as Wireshark ikev2/ikev1_decryption_table files into DIR.")
 @click.version_option(__version__, "--version", prog_name="ikesniff")
 def main_command(read: tuple[str, ...], more_files: tuple[str, ...], as_json: bool, verbose: bool,
                  quiet: bool, ike_ports: tuple[int, ...], count: int | None, key_files: tuple[str, ...],
-                 export_dir: str | None) -> None:
+                 psk_file: str | None, export_dir: str | None) -> None:
     """Read IKEv1/IKEv2 traffic, show every message and say why each tunnel works or fails."""
     keys = _keys(key_files)
     if export_dir is not None:
         if keys is None:
             fail("--export-keys needs key material from --keys")
         _export(keys, export_dir)
+    psks: list[bytes] = []
+    if psk_file is not None:
+        try:
+            psks = load_psk_file(psk_file)
+        except PskFileError as error:
+            fail(str(error))
     with reader_may_leave():
-        _read(read, more_files, as_json, verbose, quiet, ike_ports, count, keys)
+        _read(read, more_files, as_json, verbose, quiet, ike_ports, count, keys, psks)
 
 
 def _export(keys: KeyStore, directory: str) -> None:
@@ -100,13 +111,14 @@ def reader_may_leave() -> Iterator[None]:
 
 
 def _read(read: tuple[str, ...], more_files: tuple[str, ...], as_json: bool, verbose: bool,
-          quiet: bool, ike_ports: tuple[int, ...], count: int | None, keys: KeyStore | None = None) -> None:
+          quiet: bool, ike_ports: tuple[int, ...], count: int | None, keys: KeyStore | None = None,
+          psks: list[bytes] | None = None) -> None:
     files = list(read) + list(more_files)
     if not read:
         fail("no input: give a capture with -r FILE (see ikesniff --help)")
     if files.count("-") > 1:
         fail("standard input ('-') can be read only once")
-    analysis = Analysis(ike_ports=frozenset({500, 4500, *ike_ports}), keys=keys)
+    analysis = Analysis(ike_ports=frozenset({500, 4500, *ike_ports}), keys=keys, psks=psks or [])
     started = time.perf_counter()
     live_stream = "-" in files  # e.g. tcpdump -U -w - | ikesniff -r -: every event goes out at once
     writer = JsonLinesWriter(sys.stdout.buffer, batch=1 if live_stream else 512) if as_json else None

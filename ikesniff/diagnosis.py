@@ -281,6 +281,15 @@ def rule_decrypted(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     except AUTHENTICATION_FAILED, which a wrong PSK and an unknown identity both send (only verifying
     the AUTH payload with the PSK separates them). A refused CHILD_SA is compared with the offers read
     in the same SA; a Delete right after a rekey is housekeeping."""
+    differs = [side for side, matches in ike_sa.psk.items() if not matches]
+    if differs:
+        side = differs[0]
+        return Conclusion("failed", "PskMismatch", "certain", 1,
+                          f"the {side}'s {'AUTH payload' if ike_sa.version == 2 else 'hash'} does not verify with the "
+                          "pre-shared key given: that side holds another key",
+                          f"Set the {side} ({address(ike_sa.initiator if side == 'initiator' else ike_sa.responder)}) "
+                          "to the same pre-shared key as its peer.",
+                          [Evidence(ike_sa.first_frame, f"the {side}'s hash/AUTH checked against the given key")])
     if ike_sa.key_mismatch:
         first = next((s for e in ike_sa.exchanges.values() for s in e.requests if s.encrypted), None)
         return Conclusion("failed", "PskMismatch", "certain", 1,
@@ -307,6 +316,13 @@ def rule_decrypted(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                               "pre-shared keys agree and the identity was refused",
                               f"On {address(ike_sa.responder)}: make the remote identity it expects equal the "
                               "identity the initiator sends.", [read], ["PeerMismatch"])
+        if error == "AUTHENTICATION_FAILED" and ike_sa.psk.get("initiator") and not sent.initiator:
+            return Conclusion("failed", "PeerIdMismatch", "likely", 1,
+                              f"{sender} refused the initiator (AUTHENTICATION_FAILED, decrypted) although the "
+                              "initiator's AUTH verifies with the pre-shared key given: the key is right, the "
+                              "identity is what the responder refuses", f"On {address(ike_sa.responder)}: make the "
+                              "remote identity it expects equal the identity the initiator sends.", [read],
+                              ["PskMismatch"])
         if error == "AUTHENTICATION_FAILED":
             certificate = any("CERT" in (s.inner or ()) for s in opened if s.frame < sent.frame)
             return Conclusion("failed", "CertificateAuthenticationFailure" if certificate else "PskMismatch",
@@ -1039,6 +1055,11 @@ def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEve
 
     def add(kind: str, frames: list[int], detail: str) -> None:
         found.append(FindingEvent("finding", kind, ike_sa.id, frames, detail, file))
+
+    for side, matches in ike_sa.psk.items():
+        add("psk_matches" if matches else "psk_differs", [ike_sa.first_frame],
+            f"the {side}'s {'AUTH payload' if ike_sa.version == 2 else 'hash'} "
+            f"{'verifies' if matches else 'does not verify'} with the pre-shared key given")
 
     init = opening(ike_sa)
     if init is not None and ike_sa.version == 2:

@@ -341,3 +341,34 @@ def test_ikev1_with_keys_reads_the_decisive_payloads(name: str, source: str) -> 
             expected["code"] == "PskMismatch" and source == "both logs"):
         # a Delete or R-U-THERE read, or the two sides' keys each reading only their own side's messages
         assert verdict.confidence == "certain", verdict.message
+
+
+@pytest.mark.parametrize(("name", "holder", "code", "confidence", "finding"), [
+    # the PSK given is the one `holder` is configured with (the lab labels record both sides')
+    ("ikev1-aggressive-psk-mismatch", "moon", "PskMismatch", "certain", "psk_differs"),  # sun's HASH_R fails
+    ("ikev1-aggressive-psk-mismatch", "sun", "PskMismatch", "likely", "psk_matches"),
+    ("ikev1-aggressive", "moon", "Established", "certain", "psk_matches"),
+    ("ikev2-psk-mismatch", "sun", "PskMismatch", "certain", "psk_differs"),  # moon's AUTH fails with sun's key
+    ("ikev2-peer-id-mismatch", "sun", "PeerIdMismatch", "likely", "psk_matches"),  # the key is right: the identity
+    ("ikev2-psk", "sun", "Established", "certain", "psk_matches"),
+])
+def test_psk_file_verifies_hashes_and_auth(tmp_path: Path, name: str, holder: str, code: str, confidence: str,
+                                           finding: str) -> None:
+    secret = label(name)["configured"][holder]["psk"]
+    psk_file = tmp_path / "psk.txt"
+    psk_file.write_text(f"{secret}\n")
+    keys = [] if name.startswith("ikev1") else ["--keys", str(PCAPS / f"{name}.moon.charon.log")]
+    result = ikesniff("--json", "-r", str(PCAPS / f"{name}.pcap"), *keys, "--psk-file", str(psk_file))
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    verdict = next(e for e in events if e["event"] == "verdict")
+    assert (verdict["code"], verdict["confidence"]) == (code, confidence), verdict["message"]
+    assert finding in {e["kind"] for e in events if e["event"] == "finding"}
+    assert secret not in result.stdout + result.stderr  # never printed
+
+
+def test_psk_file_errors_are_one_line_without_the_secret(tmp_path: Path) -> None:
+    psk_file = tmp_path / "ipsec.secrets"
+    psk_file.write_text(': PSK "unterminated-secret-value\n')
+    result = ikesniff("-r", str(PCAPS / "ikev2-psk.pcap"), "--psk-file", str(psk_file))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "unterminated-secret-value" not in result.stderr and str(psk_file) in result.stderr
