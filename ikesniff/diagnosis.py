@@ -825,7 +825,8 @@ def rule_liveness(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                                   "answered", "", evidence, ["DpdTimeout"])
             if alive:
                 return peer_alive(sender, peer, alive, evidence)
-            return Conclusion("torn_down", "DpdTimeout", "likely", 1,
+            empty = first.inner == ()  # decrypted and empty: an IKEv2 liveness check (RFC 7296 §1.4)
+            return Conclusion("torn_down", "DpdTimeout", "certain" if empty else "likely", 1,
                               f"{sender} checked that its peer is alive ({retransmission_text(exchange)}) and "
                               f"{peer} never answered: the peer is down or the path between them is broken",
                               f"Check that {address(first.dst)} is up and that UDP {first.dport} passes both ways "
