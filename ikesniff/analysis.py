@@ -157,8 +157,13 @@ class Analysis:
             return None
         if "SKF" in message.payload_names:
             return self.fragments_v2.feed(raw, message, candidates[0])
-        results = [decrypt_message(raw, message, keys) for keys in candidates]
-        return next((r for r in results if r is not None and r.icv_ok), results[0])
+        first = None
+        for keys in candidates:  # stop at the first key set whose ICV verifies
+            result = decrypt_message(raw, message, keys)
+            if result is not None and result.icv_ok:
+                return result
+            first = result if first is None else first
+        return first
 
     def _keep_for_psk(self, message: Message, raw: bytes, opened: Decrypted | None) -> None:
         header = message.header

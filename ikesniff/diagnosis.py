@@ -86,6 +86,9 @@ class Context:
     esp: list[EspFlow]
     """ESP / ESP-in-UDP flows between the two peers."""
     ah: list[EspFlow] = field(default_factory=list)
+    up: Sent | None = None
+    """The message that shows the SA established (`established_at`), worked out once by `conclude`
+    before the rules run."""
 
 
 # --- facts a rule reads ---------------------------------------------------------------------------
@@ -297,7 +300,7 @@ def rule_decrypted(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                           "Set the same pre-shared key on both sides.",
                           [Evidence(first.frame if first else ike_sa.first_frame,
                                     "the first encrypted message: readable with one side's keys only")])
-    up = established_at(ike_sa)
+    up = context.up
     opened = sorted((s for e in ike_sa.exchanges.values() for s in e.requests + e.responses
                      if s.decrypted and not s.retransmission), key=lambda s: s.frame)
     for sent in opened:
@@ -438,7 +441,7 @@ def rule_no_proposal_chosen(ike_sa: IkeSa, context: Context) -> Conclusion | Non
     mismatch. Otherwise ProposalMismatch, with the version and the peer config as alternatives
     (strongSwan answers the same when it has no config for the peer)."""
     refusal = next((s for s in clear_errors(ike_sa) if s.notify(14) and not s.initiator), None)
-    if refusal is None or established_at(ike_sa) is not None:
+    if refusal is None or context.up is not None:
         return None
     ours = ike_sa.offers
     initiator, responder = names(ike_sa)
@@ -557,7 +560,7 @@ def rule_phase1_unanswered(ike_sa: IkeSa, context: Context) -> Conclusion | None
     """IKEv2: IKE_SA_INIT answered, IKE_AUTH unanswered through its retransmissions. Often IP
     fragments dropped on the path (say so when the request was fragmented), or UDP 4500 blocked
     after the float from 500."""
-    if ike_sa.version != 2 or established_at(ike_sa) is not None:
+    if ike_sa.version != 2 or context.up is not None:
         return None
     init = opening(ike_sa)
     auth = next((e for e in exchanges(ike_sa, 35) if e.requests), None)
@@ -712,7 +715,7 @@ def rule_ikev1_phase1(ike_sa: IkeSa, context: Context) -> Conclusion | None:
       agree (it read the notify), the responder refused the identity (likely);
     - aggressive mode: the responder retransmits message 2 and the initiator answered it with an
       encrypted notify instead of message 3: the initiator rejected HASH_R, the PSKs differ."""
-    if ike_sa.version != 1 or established_at(ike_sa) is not None:
+    if ike_sa.version != 1 or context.up is not None:
         return None
     phase1 = opening(ike_sa)
     if phase1 is None:
@@ -806,7 +809,7 @@ def rule_liveness(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     """After the SA was established, one side's liveness checks went unanswered: IKEv2 an
     INFORMATIONAL request retransmitted without answer; IKEv1 encrypted INFORMATIONALs (R-U-THERE)
     of one size sent at intervals with nothing from the peer since."""
-    up = established_at(ike_sa)
+    up = context.up
     if up is None:
         return None
     if ike_sa.version == 2:
@@ -878,7 +881,7 @@ def rule_delete(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     IPsec SA, then the ISAKMP SA; a liveness check would be answered); IKEv2 an answered
     INFORMATIONAL that ends all activity (without keys a Delete and a liveness check look alike).
     Deletes right after a rekey are housekeeping, not this."""
-    up = established_at(ike_sa)
+    up = context.up
     if up is None:
         return None
     ordered = ike_sa.ordered_exchanges()
@@ -927,7 +930,7 @@ def rule_delete(ike_sa: IkeSa, context: Context) -> Conclusion | None:
 def rule_protocol(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     """After establishment, AH packets one way and ESP the other: the two sides protect the traffic
     with different security protocols."""
-    up = established_at(ike_sa)
+    up = context.up
     if up is None or not context.ah:
         return None
     ah_from = {flow.src for flow in context.ah}
@@ -946,7 +949,7 @@ def rule_protocol(ike_sa: IkeSa, context: Context) -> Conclusion | None:
 
 def rule_established(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     """The SA reached its established state; ESP both ways makes it certain that a CHILD_SA works."""
-    up = established_at(ike_sa)
+    up = context.up
     if up is None:
         return None
     forth, back = child_traffic(ike_sa, context, up.time - 0.001)
@@ -999,6 +1002,7 @@ RULES: tuple[Callable[[IkeSa, Context], Conclusion | None], ...] = (
 
 
 def conclude(ike_sa: IkeSa, context: Context) -> Conclusion:
+    context.up = established_at(ike_sa)
     for rule in RULES:
         conclusion = rule(ike_sa, context)
         if conclusion is not None:

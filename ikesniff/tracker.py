@@ -48,6 +48,7 @@ from dissectors.ikev2 import EncryptedFragment, KeyExchange, SecurityAssociation
 from dissectors.model import Payload
 
 from . import natd
+from .capture.events import EspSighting
 from .events import NotifyRef
 from .offers import Offer, offers_of
 
@@ -339,9 +340,6 @@ class Tracker:
         self.last_time = 0.0
         self.first_time: float | None = None
 
-    def peer_pairs(self) -> list[frozenset[str]]:
-        return [ike_sa.peers for ike_sa in self.ike_sas.values()]
-
     # --- input -----------------------------------------------------------------------------
     def observe(self, message: Message, raw: bytes, frame: int, time: float, src: str, dst: str,
                 notifies: Sequence[NotifyRef], *, sport: int = 0, dport: int = 0, transport: str = "udp",
@@ -382,8 +380,8 @@ class Tracker:
                      decrypted)
         return seen
 
-    def esp(self, sighting: object) -> None:
-        """An ESP/AH sighting of the capture layer (`capture.events.EspSighting`)."""
+    def esp(self, sighting: EspSighting) -> None:
+        """An ESP/AH sighting of the capture layer."""
         spi = sighting.spi
         key = (spi, sighting.src, sighting.dst, sighting.transport)
         flow = self.esp_flows.get(key)
