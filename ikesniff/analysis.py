@@ -36,6 +36,8 @@ class DecodedMessage:
 
     event: MessageEvent
     message: Message
+    inner: list[Payload] = field(default_factory=list)
+    """The payloads decrypted from its SK/SKF or IKEv1 encrypted body (empty without keys)."""
 
 
 @dataclass(slots=True)
@@ -133,7 +135,7 @@ class Analysis:
             header.exchange_type, message.exchange_name, header.message_id, seen.response, seen.initiator,
             header.length, names, notifies, message.encrypted, bool(inner) or (opened is not None and not errors),
             seen.retransmission, seen.ike_sa.id, errors, types, frames, label)
-        return DecodedMessage(event, message)
+        return DecodedMessage(event, message, list(opened.payloads) if opened is not None else [])
 
 
     def _decrypt(self, message: Message, raw: bytes, sender: str) -> Decrypted | None:

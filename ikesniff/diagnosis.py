@@ -33,7 +33,7 @@ from dissectors.ikev2 import sk_layout
 
 from . import catalog, natd
 from . import offers as offer_module
-from .events import DiagnosisEvent, Evidence, FindingEvent, VerdictEvent
+from .events import DiagnosisEvent, Evidence, FindingEvent, OfferSide, VerdictEvent
 from .tracker import EspFlow, Exchange, IkeSa, Sent, nat_assessments
 
 GIVE_UP_RETRANSMISSIONS = 3
@@ -1024,6 +1024,29 @@ def exchange_lines(ike_sa: IkeSa) -> list[str]:
     return lines
 
 
+OFFER_SIDES_KEPT = 6
+
+
+def offer_sides(ike_sa: IkeSa) -> list[OfferSide]:
+    """Both sides' proposals as seen: the initiator's offer and the responder's choice in clear, then the
+    latest offers and choices read in decrypted SA payloads (IKE_AUTH, CREATE_CHILD_SA, quick mode)."""
+    sides: list[OfferSide] = []
+    first = "IKE_SA_INIT" if ike_sa.version == 2 else \
+        ("AGGRESSIVE" if ike_sa.phase1 == "aggressive" else "IDENTITY_PROTECTION")
+    if ike_sa.offers:
+        sides.append(OfferSide("initiator", address(ike_sa.initiator), ike_sa.offer_frame, first, "offered",
+                               list(dict.fromkeys(offer.text for offer in ike_sa.offers))))
+    if ike_sa.choice:
+        sides.append(OfferSide("responder", address(ike_sa.responder), ike_sa.choice_frame, first, "chose",
+                               list(dict.fromkeys(offer.text for offer in ike_sa.choice))))
+    for sent, offers in ike_sa.inner_offers[-OFFER_SIDES_KEPT:]:
+        if offers:
+            sides.append(OfferSide("initiator" if sent.initiator else "responder", sent.src, sent.frame,
+                                   sent.exchange, "chose" if sent.response else "offered",
+                                   list(dict.fromkeys(offer.text for offer in offers))))
+    return sides
+
+
 def diagnose(ike_sa: IkeSa, context: Context, file: str = "") -> DiagnosisEvent:
     conclusion = conclude(ike_sa, context)
     cause = catalog.catalog().cause(conclusion.code)
@@ -1032,7 +1055,8 @@ def diagnose(ike_sa: IkeSa, context: Context, file: str = "") -> DiagnosisEvent:
     return DiagnosisEvent(
         "diagnosis", ike_sa.id, ike_sa.version, ike_sa.initiator, ike_sa.responder, conclusion.outcome,
         conclusion.code, cause.huawei, conclusion.phase, conclusion.confidence, conclusion.alternatives,
-        sorted(conclusion.evidence, key=lambda item: item.frame), message, remedy, exchange_lines(ike_sa), file)
+        sorted(conclusion.evidence, key=lambda item: item.frame), message, remedy, exchange_lines(ike_sa), file,
+        offer_sides(ike_sa))
 
 
 FAILING = ("failed", "torn_down")
@@ -1045,7 +1069,7 @@ def verdict(peers: Sequence[str], ike_sas: Sequence[str], latest: DiagnosisEvent
     chosen = definite if latest.outcome == "incomplete" and definite is not None else latest
     return VerdictEvent("verdict", sorted(peers), chosen.code, chosen.outcome, chosen.confidence, list(ike_sas),
                         chosen.evidence, chosen.message, chosen.remedy, chosen.huawei, chosen.phase,
-                        chosen.alternatives, chosen.file)
+                        chosen.alternatives, chosen.file, chosen.offers)
 
 
 def is_failure(event: VerdictEvent | DiagnosisEvent) -> bool:

@@ -112,6 +112,21 @@ class Evidence:
 
 
 @dataclass(slots=True)
+class OfferSide:
+    """What one side put on the table, as seen: the proposals it offered, or the one it chose."""
+
+    side: str
+    """'initiator' or 'responder'."""
+    address: str
+    frame: int
+    exchange: str
+    what: str
+    """'offered' or 'chose'."""
+    proposals: list[str]
+    """One text per proposal: 'AES-CBC-256/HMAC-SHA2-256-128/PRF-HMAC-SHA2-256/MODP-2048'."""
+
+
+@dataclass(slots=True)
 class DiagnosisEvent:
     """The fate of one IKE SA (one attempt), when it is known or the input ends."""
 
@@ -141,6 +156,8 @@ class DiagnosisEvent:
     """One line per exchange: name, message id, who asked, answered or not, retransmissions."""
     file: str = ""
     """The capture file the frame numbers refer to."""
+    offers: list[OfferSide] = field(default_factory=list)
+    """The proposals each side offered or chose in clear (and in decrypted SA payloads)."""
 
 
 @dataclass(slots=True)
@@ -160,6 +177,7 @@ class VerdictEvent:
     phase: int | None = None
     alternatives: list[str] = field(default_factory=list)
     file: str = ""
+    offers: list[OfferSide] = field(default_factory=list)
 
 
 @dataclass(slots=True)

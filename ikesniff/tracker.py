@@ -237,6 +237,8 @@ class IkeSa:
     chosen: dict[int, tuple[int, int | None]] = field(default_factory=dict)
     """IKEv2: transform type -> (id, key length) of the proposal the responder chose in clear."""
     choice_frame: int = 0
+    choice: list[Offer] = field(default_factory=list)
+    """The proposal the responder chose, as it answered in clear (IKEv1 or IKEv2)."""
     choice_hash: str | None = None
     """IKEv1: the phase-1 hash the responder chose (NAT-D hashes are made with it)."""
     ke_length: int | None = None
@@ -498,7 +500,7 @@ class Tracker:
                 if not responder_side and not sent.response and not ike_sa.offers:
                     ike_sa.offers, ike_sa.offer_frame = offers_of(message), sent.frame
                 elif responder_side and not ike_sa.choice_frame:
-                    ike_sa.choice_frame = sent.frame
+                    ike_sa.choice_frame, ike_sa.choice = sent.frame, offers_of(message)
                     if isinstance(payload, SecurityAssociation):
                         if len(payload.proposals) == 1:
                             ike_sa.chosen = {t.transform_type: (t.transform_id, t.key_length)
