@@ -5,7 +5,7 @@ It ties the stages together and knows nothing of how events are printed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from dissectors import Message, Notify, PayloadMemo, parse_message
@@ -13,8 +13,8 @@ from dissectors.ikev1 import CiscoFragmentPayload, CiscoFragmentReassembler
 from dissectors.model import Payload
 
 from . import diagnosis
-from .capture import read_capture
-from .capture.events import CaptureStats, EspSighting, FrameProblem, IcmpError, IkeDatagram
+from .capture import LiveSource, read_capture, read_live
+from .capture.events import CaptureStats, EspSighting, FrameProblem, IcmpError, Idle, IkeDatagram
 from .decrypt import Decrypted, SkfReassembler, decrypt_message
 from .events import DiagnosisEvent, FindingEvent, MessageEvent, NotifyRef, VerdictEvent
 from .ikev1_crypto import Ikev1Decryptor
@@ -38,6 +38,11 @@ class DecodedMessage:
     message: Message
     inner: list[Payload] = field(default_factory=list)
     """The payloads decrypted from its SK/SKF or IKEv1 encrypted body (empty without keys)."""
+    datagram: IkeDatagram | None = None
+    """The datagram that carried it; None for a message reassembled from IKEv1 Cisco fragments."""
+
+
+Item = DecodedMessage | FrameProblem | DiagnosisEvent | FindingEvent | Idle
 
 
 @dataclass(slots=True)
@@ -63,12 +68,28 @@ class Analysis:
     """Pre-shared keys to verify hashes and AUTH payloads with (`--psk-file`); never printed."""
     psk_material: dict[bytes, PskMaterial] = field(default_factory=dict)
     """Per initiator SPI, the messages a PSK check needs (kept only when `psks` are given)."""
+    touched: set[tuple[str, str]] = field(default_factory=set)
+    """Tunnels with a message since the last `early_verdicts` (filled only when `early` is set)."""
+    unsettled: set[tuple[str, str]] = field(default_factory=set)
+    told: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
+    early: bool = False
+    """Keep track of what `early_verdicts` needs (live captures and streams)."""
 
-    def run(self, source: str) -> Iterator[DecodedMessage | FrameProblem | DiagnosisEvent | FindingEvent]:
+    def run(self, source: str) -> Iterator[Item]:
         """Events of one capture file, in capture order; the diagnosis of an IKE SA comes as soon as
         it has been silent for `RETIRE_AFTER` seconds. Opening errors raise CaptureError."""
-        label = self.label = source
-        for item in read_capture(source, self.stats, self.ike_ports):
+        self.label = source
+        return self.process(read_capture(source, self.stats, self.ike_ports))
+
+    def run_live(self, source: LiveSource) -> Iterator[Item]:
+        """Events of a live capture as the packets arrive (and its idle ticks, passed on), until the
+        source stops."""
+        self.label = source.name
+        return self.process(read_live(source, self.stats, self.ike_ports))
+
+    def process(self, items: Iterable[object]) -> Iterator[Item]:
+        label = self.label
+        for item in items:
             if isinstance(item, IkeDatagram):
                 message = parse_message(item.data, self.memo)
                 yield self._event(message, item.data, item, label, list(item.frames))
@@ -84,6 +105,44 @@ class Analysis:
             elif isinstance(item, FrameProblem):
                 self.decode_errors += 1
                 yield item
+            elif isinstance(item, Idle):
+                yield item
+
+    def early_verdicts(self, now: float) -> list[VerdictEvent]:
+        """The verdicts of tunnels whose conclusion changed since the last call, judged at `now` (for a
+        live capture or a stream: a NO_PROPOSAL_CHOSEN, a retransmission series that reached its end,
+        a DPD timeout are told as soon as they are known). Tunnels still only `incomplete` are not told;
+        every tunnel gets its final verdict from `conclude` all the same. PSK checks wait for the end."""
+        if not self.touched and not self.unsettled:
+            return []
+        by_tunnel: dict[tuple[str, str], list[IkeSa]] = {}
+        for ike_sa in self.tracker.ike_sas.values():
+            if ike_sa.tunnel in self.touched or ike_sa.tunnel in self.unsettled:
+                by_tunnel.setdefault(ike_sa.tunnel, []).append(ike_sa)
+        self.touched.clear()
+        esp = self._esp_by_pair()
+        told: list[VerdictEvent] = []
+        for peers, ike_sas in by_tunnel.items():
+            ike_sas.sort(key=lambda sa: (sa.first_time, sa.first_frame))
+            state = self.tunnels.get(peers, TunnelState())
+            latest, definite = state.latest, state.definite
+            pair = frozenset(peers)
+            for ike_sa in ike_sas:
+                context = diagnosis.Context(now, [sa for sa in ike_sas if sa is not ike_sa], esp.get(pair, []))
+                latest = diagnosis.diagnose(ike_sa, context, self.label)
+                definite = latest if latest.outcome != "incomplete" else definite
+            assert latest is not None
+            verdict = diagnosis.verdict(peers, [*state.ike_sas, *(sa.id for sa in ike_sas)], latest, definite)
+            if verdict.outcome == "incomplete":
+                self.unsettled.add(peers)
+                continue
+            self.unsettled.discard(peers)
+            key = (verdict.outcome, verdict.code, verdict.confidence)
+            if self.told.get(peers) != key:
+                self.told[peers] = key
+                verdict.final = False
+                told.append(verdict)
+        return told
 
     def _cisco_fragments(self, message: Message, datagram: IkeDatagram,
                          label: str) -> Iterator[DecodedMessage]:
@@ -94,10 +153,10 @@ class Analysis:
                                            datagram.frame, sender=(datagram.src, datagram.sport))
                 if done is not None:
                     inner = parse_message(done.data, self.memo)
-                    yield self._event(inner, done.data, datagram, label, done.frames)
+                    yield self._event(inner, done.data, datagram, label, done.frames, reassembled=True)
 
     def _event(self, message: Message, raw: bytes, datagram: IkeDatagram, label: str,
-               frames: list[int]) -> DecodedMessage:
+               frames: list[int], reassembled: bool = False) -> DecodedMessage:
         header = message.header
         names: list[str] = []
         types: list[int] = []
@@ -127,6 +186,8 @@ class Analysis:
                                     transport=datagram.transport, frames=frames,
                                     decrypted=opened.payloads if opened is not None else None)
         self.messages += 1
+        if self.early:
+            self.touched.add(seen.ike_sa.tunnel)
         if errors:
             self.decode_errors += 1
         event = MessageEvent(
@@ -135,7 +196,8 @@ class Analysis:
             header.exchange_type, message.exchange_name, header.message_id, seen.response, seen.initiator,
             header.length, names, notifies, message.encrypted, bool(inner) or (opened is not None and not errors),
             seen.retransmission, seen.ike_sa.id, errors, types, frames, label)
-        return DecodedMessage(event, message, list(opened.payloads) if opened is not None else [])
+        return DecodedMessage(event, message, list(opened.payloads) if opened is not None else [],
+                              None if reassembled else datagram)
 
 
     def _decrypt(self, message: Message, raw: bytes, sender: str) -> Decrypted | None:

@@ -178,6 +178,9 @@ class VerdictEvent:
     alternatives: list[str] = field(default_factory=list)
     file: str = ""
     offers: list[OfferSide] = field(default_factory=list)
+    final: bool = True
+    """False for a verdict told while the capture goes on (live or streamed input); the final verdict of
+    every tunnel comes at the end."""
 
 
 @dataclass(slots=True)

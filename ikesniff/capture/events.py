@@ -83,6 +83,14 @@ class FrameProblem:
 
 
 @dataclass(slots=True)
+class Idle:
+    """A live capture saw no packet for a while: the reader may refresh its view and judge timeouts."""
+
+    time: float
+    """Wall-clock time, epoch seconds."""
+
+
+@dataclass(slots=True)
 class CaptureStats:
     """Counters over the whole input; ESP flows keyed by (spi, src, dst, transport)."""
 
