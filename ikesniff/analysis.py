@@ -26,6 +26,8 @@ CISCO_FRAGMENT = 132
 RETIRE_AFTER = 300.0
 """Seconds of capture time an IKE SA may stay silent before it is diagnosed and forgotten: longer
 than any retransmission schedule, so an SA is never judged while its peers may still speak."""
+EARLY_TUNNELS = 256
+"""Tunnels judged by one `early_verdicts` call at most (the others wait for the next)."""
 RETIRE_EVERY = 4096
 """IKE messages between two looks for SAs to retire."""
 
@@ -115,11 +117,12 @@ class Analysis:
         every tunnel gets its final verdict from `conclude` all the same. PSK checks wait for the end."""
         if not self.touched and not self.unsettled:
             return []
+        looked = set(list(self.touched | self.unsettled)[:EARLY_TUNNELS])
+        self.touched -= looked
         by_tunnel: dict[tuple[str, str], list[IkeSa]] = {}
         for ike_sa in self.tracker.ike_sas.values():
-            if ike_sa.tunnel in self.touched or ike_sa.tunnel in self.unsettled:
+            if ike_sa.tunnel in looked:
                 by_tunnel.setdefault(ike_sa.tunnel, []).append(ike_sa)
-        self.touched.clear()
         esp = self._esp_by_pair()
         told: list[VerdictEvent] = []
         for peers, ike_sas in by_tunnel.items():

@@ -10,6 +10,7 @@ import dataclasses
 import difflib
 import gc
 import os
+import signal
 import sys
 import textwrap
 import time
@@ -22,8 +23,8 @@ import click
 from . import __version__, catalog
 from .analysis import Analysis, Conclusions, DecodedMessage, conclude
 from .capture import CaptureError
-from .capture.events import FrameProblem
-from .events import DiagnosisEvent, EspFlowSummary, FindingEvent, SummaryEvent
+from .capture.events import FrameProblem, Idle
+from .events import DiagnosisEvent, EspFlowSummary, FindingEvent, MessageEvent, SummaryEvent, VerdictEvent
 from .keys import KeyFileError, KeyStore, export_tables, load_key_file
 from .output import JsonLinesWriter, message_line, message_tree
 from .psk import PskFileError, load_psk_file
@@ -38,15 +39,32 @@ def fail(text: str) -> NoReturn:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-r", "read", metavar="FILE", multiple=True,
-              help="Read a pcap/pcapng file (gzip accepted; '-' is standard input). More files may follow.")
+              help="Read a pcap/pcapng file (gzip accepted; '-' is standard input, read as a live stream). "
+                   "More files may follow.")
 @click.argument("more_files", nargs=-1, metavar="[FILE...]")
+@click.option("-i", "interface", metavar="IFACE", default=None,
+              help="Capture live on this interface ('any' for all); needs root or CAP_NET_RAW.")
+@click.option("-f", "bpf", metavar="BPF", default=None,
+              help="Extra capture filter, ANDed with the IKE filter (live capture).")
+@click.option("-Z", "user", metavar="USER", default="nobody", show_default=True,
+              help="After opening the live capture, drop root to this user (as tcpdump does).")
+@click.option("-w", "write", metavar="FILE", default=None,
+              help="Also write the IKE messages seen to this pcap ('-' for standard output), one packet each.")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines on stdout (SPEC §4), nothing else.")
 @click.option("-v", "verbose", is_flag=True, help="Print the full decoded tree under each message.")
-@click.option("-q", "quiet", is_flag=True, help="No per-message lines; only the summary.")
+@click.option("-q", "quiet", is_flag=True, help="No per-message lines; only the verdicts and the summary.")
 @click.option("--ike-port", "ike_ports", type=click.IntRange(1, 65535), multiple=True,
               help="Also read IKE on this UDP/TCP port (repeatable; 500 and 4500 are always read).")
 @click.option("-c", "count", type=click.IntRange(min=1), default=None,
               help="Stop after N IKE messages.")
+@click.option("--duration", "duration", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="S", help="Stop after S seconds (live: wall clock; files: capture time from the first packet).")
+@click.option("--report", "report", metavar="FILE", default=None,
+              help="Write a ticket-ready report: FILE.md (Markdown), FILE.html (one self-contained page) "
+                   "or FILE.json.")
+@click.option("--redact", is_flag=True,
+              help="Replace every address, identity, SPI and certificate name with a consistent placeholder, "
+                   "in every output (-w and --report included).")
 @click.option("--keys", "key_files", metavar="FILE", multiple=True,
               help="Key material: a Wireshark ikev2/ikev1_decryption_table or a strongSwan charon log "
                    "written at 'ike 4' (repeatable). Keys are never printed.")
@@ -57,10 +75,20 @@ def fail(text: str) -> NoReturn:
 @click.option("--export-keys", "export_dir", metavar="DIR", default=None,
               help="Write the key material of --keys as Wireshark ikev2/ikev1_decryption_table files into DIR.")
 @click.version_option(__version__, "--version", prog_name="ikesniff")
-def main_command(read: tuple[str, ...], more_files: tuple[str, ...], as_json: bool, verbose: bool,
-                 quiet: bool, ike_ports: tuple[int, ...], count: int | None, key_files: tuple[str, ...],
-                 psk_file: str | None, export_dir: str | None) -> None:
+def main_command(read: tuple[str, ...], more_files: tuple[str, ...], interface: str | None, bpf: str | None,
+                 user: str, write: str | None, as_json: bool, verbose: bool, quiet: bool,
+                 ike_ports: tuple[int, ...], count: int | None, duration: float | None, report: str | None,
+                 redact: bool, key_files: tuple[str, ...], psk_file: str | None, export_dir: str | None) -> None:
     """Read IKEv1/IKEv2 traffic, show every message and say why each tunnel works or fails."""
+    files = list(read) + list(more_files)
+    if interface is None and not read:
+        fail("no input: give a capture with -r FILE or an interface with -i IFACE (see ikesniff --help)")
+    if interface is not None and files:
+        fail("-i and -r cannot be combined: capture live or read files")
+    if files.count("-") > 1:
+        fail("standard input ('-') can be read only once")
+    if write == "-" and (as_json or not quiet):
+        fail("-w - writes the capture to standard output: add -q, and leave out --json")
     keys = _keys(key_files)
     if export_dir is not None:
         if keys is None:
@@ -72,8 +100,25 @@ def main_command(read: tuple[str, ...], more_files: tuple[str, ...], as_json: bo
             psks = load_psk_file(psk_file)
         except PskFileError as error:
             fail(str(error))
+    options = Options(as_json, verbose, quiet, count, duration, write, report, redact)
+    analysis = Analysis(ike_ports=frozenset({500, 4500, *ike_ports}), keys=keys, psks=psks)
     with reader_may_leave():
-        _read(read, more_files, as_json, verbose, quiet, ike_ports, count, keys, psks)
+        if interface is not None:
+            _capture(analysis, interface, bpf, user, options)
+        else:
+            _read(analysis, files, options)
+
+
+@dataclasses.dataclass(slots=True)
+class Options:
+    as_json: bool
+    verbose: bool
+    quiet: bool
+    count: int | None
+    duration: float | None
+    write: str | None
+    report: str | None
+    redact: bool
 
 
 def _export(keys: KeyStore, directory: str) -> None:
@@ -110,67 +155,218 @@ def reader_may_leave() -> Iterator[None]:
         sys.exit(EXIT_OK)
 
 
-def _read(read: tuple[str, ...], more_files: tuple[str, ...], as_json: bool, verbose: bool,
-          quiet: bool, ike_ports: tuple[int, ...], count: int | None, keys: KeyStore | None = None,
-          psks: list[bytes] | None = None) -> None:
-    files = list(read) + list(more_files)
-    if not read:
-        fail("no input: give a capture with -r FILE (see ikesniff --help)")
-    if files.count("-") > 1:
-        fail("standard input ('-') can be read only once")
-    analysis = Analysis(ike_ports=frozenset({500, 4500, *ike_ports}), keys=keys, psks=psks or [])
-    started = time.perf_counter()
-    live_stream = "-" in files  # e.g. tcpdump -U -w - | ikesniff -r -: every event goes out at once
-    writer = JsonLinesWriter(sys.stdout.buffer, batch=1 if live_stream else 512) if as_json else None
-    first_time: float | None = None
-    retired: list[DiagnosisEvent | FindingEvent] = []
+def _read(analysis: Analysis, files: list[str], options: Options) -> None:
+    stream = "-" in files  # e.g. tcpdump -U -w - | ikesniff -r -: every event goes out at once
+    run = Run(analysis, options, stream=stream)
     for path in files:
         try:
-            for item in analysis.run(path):
-                if isinstance(item, FrameProblem):
-                    if writer is None and not quiet:
-                        click.echo(f"{item.frame:>6} frame problem: {item.text}", err=True)
-                    continue
-                if isinstance(item, (DiagnosisEvent, FindingEvent)):  # an IKE SA silent long enough
-                    if writer is not None:
-                        writer.write(item)
-                    elif verbose or (isinstance(item, FindingEvent) and not quiet):
-                        retired.append(item)
-                    continue
-                if writer is not None:
-                    writer.write(item.event)
-                elif not quiet:
-                    first_time = item.event.time if first_time is None else first_time
-                    _print_message(item, first_time, verbose)
-                if count is not None and analysis.messages >= count:
-                    break
+            run.consume(analysis.run(path))
         except CaptureError as error:
-            if writer is not None:
-                writer.flush()
-            fail(str(error))
-        if count is not None and analysis.messages >= count:
+            run.abort(str(error))
+        if run.stopped:
             break
-    conclusions = conclude(analysis)
-    conclusions.diagnoses[:0] = [event for event in retired if isinstance(event, DiagnosisEvent)]
-    conclusions.findings[:0] = [event for event in retired if isinstance(event, FindingEvent)]
-    summary = _summary(analysis, files, time.perf_counter() - started)
-    summary.outcomes = conclusions.outcomes()
-    if writer is not None:
-        for event in [*conclusions.diagnoses, *conclusions.findings, *conclusions.verdicts]:
-            writer.write(event)
-        writer.write(summary)
-        writer.flush()
-    else:
-        _print_conclusions(conclusions, verbose, quiet)
-        if verbose:
-            for flow in summary.esp:
-                click.echo(f"ESP spi 0x{flow.spi} {flow.src}:{flow.sport} > {flow.dst}:{flow.dport} "
-                           f"{flow.protocol}: {flow.packets} packets, frames {flow.first_frame}-"
-                           f"{flow.last_frame}, {flow.last_time - flow.first_time:.3f} s")
-        click.echo(f"{summary.frames} frames, {summary.ike_messages} IKE messages, {summary.ike_sas} IKE SAs, "
-                   f"{summary.esp_packets + summary.esp_in_udp_packets} ESP packets in {summary.esp_flows} flows, "
-                   f"{summary.decode_errors} decode errors, {summary.seconds:.2f} s", err=not quiet)
-    sys.exit(EXIT_FAILURE if conclusions.failed else EXIT_OK)
+    run.finish([run.redacted_text(path) for path in files])
+
+
+def _capture(analysis: Analysis, interface: str, bpf: str | None, user: str, options: Options) -> None:
+    from .capture.live import LiveSource, capture_filter
+    from .privileges import PrivilegeError, drop_privileges
+    try:
+        source = LiveSource(interface, bpf=capture_filter(analysis.ike_ports, bpf), duration=options.duration)
+    except CaptureError as error:
+        fail(str(error))
+    try:
+        drop_privileges(user)
+    except PrivilegeError as error:
+        fail(str(error))
+    run = Run(analysis, options, stream=True, live=source)
+    previous = signal.signal(signal.SIGINT, lambda *_: source.stop())
+    try:
+        run.consume(analysis.run_live(source))
+    except CaptureError as error:
+        run.abort(str(error))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    received, dropped, interface_dropped = source.stats()
+    run.drops = (received, dropped, interface_dropped)
+    run.finish([run.redacted_text(interface)])
+
+
+EARLY_EVERY = 0.25
+"""Seconds (wall clock) between two looks for verdicts that changed, on a live capture or stream."""
+
+
+class Run:
+    """One run's outputs: where each message, diagnosis and verdict goes (JSON Lines, text lines,
+    -w capture, --report), redacted first when asked."""
+
+    def __init__(self, analysis: Analysis, options: Options, stream: bool, live: Any = None) -> None:
+        self.analysis = analysis
+        self.options = options
+        self.live = live
+        self.stopped = False
+        self.drops: tuple[int, int, int] | None = None
+        self.started = time.perf_counter()
+        self.first_time: float | None = None
+        self.retired: list[DiagnosisEvent | FindingEvent] = []
+        self.early_at = 0.0
+        analysis.early = stream
+        self.writer = JsonLinesWriter(sys.stdout.buffer, batch=1 if stream else 512) if options.as_json else None
+        self.redactor = None
+        if options.redact:
+            from .redact import Redactor
+            self.redactor = Redactor()
+        self.pcap = None
+        if options.write is not None:
+            from .capture.writer import PcapWriter
+            try:
+                self.pcap = PcapWriter(options.write)
+            except CaptureError as error:
+                fail(str(error))
+        self.collector = None
+        if options.report is not None:
+            from .report import ReportCollector, ReportError, check_report_path
+            try:
+                check_report_path(options.report)
+            except ReportError as error:
+                fail(str(error))
+            self.collector = ReportCollector()
+
+    def redacted_text(self, text: str) -> str:
+        return self.redactor.text(text) if self.redactor is not None else text
+
+    def consume(self, items: Iterator[Any]) -> None:
+        analysis, options = self.analysis, self.options
+        for item in items:
+            if isinstance(item, DecodedMessage):
+                self.message(item)
+                self.stopped = self._enough(item.event.time)
+                if analysis.early and (_decisive(item.event) or time.monotonic() - self.early_at > EARLY_EVERY):
+                    self.tell_early(analysis.tracker.last_time)
+                if self.stopped:
+                    if self.live is not None:
+                        self.live.stop()
+                    return
+            elif isinstance(item, FrameProblem):
+                if self.writer is None and not options.quiet:
+                    click.echo(f"{item.frame:>6} frame problem: {self.redacted_text(item.text)}", err=True)
+            elif isinstance(item, (DiagnosisEvent, FindingEvent)):  # an IKE SA silent long enough
+                event = self.redactor.event(item) if self.redactor is not None else item
+                if self.writer is not None:
+                    self.writer.write(event)
+                if self.collector is not None or (self.writer is None and (
+                        options.verbose or (isinstance(event, FindingEvent) and not options.quiet))):
+                    self.retired.append(event)
+            elif isinstance(item, Idle):
+                self.tell_early(max(item.time, analysis.tracker.last_time))
+
+    def _enough(self, time: float) -> bool:
+        """-c N messages, or --duration S seconds of capture time when reading files."""
+        options = self.options
+        if options.count is not None and self.analysis.messages >= options.count:
+            return True
+        return options.duration is not None and self.live is None and self.first_time is not None \
+            and time - self.first_time > options.duration
+
+    def message(self, item: DecodedMessage) -> None:
+        options = self.options
+        event = item.event
+        if self.first_time is None:
+            self.first_time = event.time
+        if self.redactor is not None:
+            self.redactor.learn(item.message, item.inner)
+            event = self.redactor.event(event)
+        if self.pcap is not None and item.datagram is not None:
+            self.pcap.write(self.redactor.datagram(item.datagram) if self.redactor is not None else item.datagram)
+        if self.collector is not None:
+            self.collector.message(event)
+        if self.writer is not None:
+            self.writer.write(event)
+        elif not options.quiet:
+            click.echo(message_line(event, self.first_time))
+            if options.verbose:
+                for line in message_tree(item.message):
+                    click.echo(self.redacted_text(line))
+
+    def tell_early(self, now: float) -> None:
+        self.early_at = time.monotonic()
+        for verdict in self.analysis.early_verdicts(now):
+            event = self.redactor.event(verdict) if self.redactor is not None else verdict
+            if self.writer is not None:
+                self.writer.write(event)
+            else:
+                click.echo(_verdict_line(event, now))
+
+    def abort(self, text: str) -> None:
+        if self.writer is not None:
+            self.writer.flush()
+        fail(self.redacted_text(text))
+
+    def finish(self, inputs: list[str]) -> None:
+        analysis, options = self.analysis, self.options
+        conclusions = conclude(analysis)
+        summary = _summary(analysis, inputs, time.perf_counter() - self.started)
+        summary.outcomes = conclusions.outcomes()
+        if self.redactor is not None:
+            conclusions = Conclusions([self.redactor.event(e) for e in conclusions.diagnoses],
+                                      [self.redactor.event(e) for e in conclusions.findings],
+                                      [self.redactor.event(e) for e in conclusions.verdicts])
+            summary = self.redactor.event(summary)
+        if self.pcap is not None:
+            self.pcap.close()
+        if self.writer is None or self.collector is not None:  # JSON Lines wrote the retired ones already
+            conclusions.diagnoses[:0] = [event for event in self.retired if isinstance(event, DiagnosisEvent)]
+            conclusions.findings[:0] = [event for event in self.retired if isinstance(event, FindingEvent)]
+        if self.collector is not None:
+            self._report(conclusions, summary, inputs)
+        if self.writer is not None:
+            for event in [*conclusions.diagnoses, *conclusions.findings, *conclusions.verdicts]:
+                self.writer.write(event)
+            self.writer.write(summary)
+            self.writer.flush()
+        else:
+            _print_conclusions(conclusions, options.verbose, options.quiet)
+            if options.verbose:
+                for flow in summary.esp:
+                    click.echo(f"ESP spi 0x{flow.spi} {flow.src}:{flow.sport} > {flow.dst}:{flow.dport} "
+                               f"{flow.protocol}: {flow.packets} packets, frames {flow.first_frame}-"
+                               f"{flow.last_frame}, {flow.last_time - flow.first_time:.3f} s")
+            drops = ""
+            if self.drops is not None:
+                drops = f", {self.drops[0]} packets received by the filter, {self.drops[1]} dropped by the kernel"
+            click.echo(f"{summary.frames} frames, {summary.ike_messages} IKE messages, {summary.ike_sas} IKE SAs, "
+                       f"{summary.esp_packets + summary.esp_in_udp_packets} ESP packets in {summary.esp_flows} flows, "
+                       f"{summary.decode_errors} decode errors, {summary.seconds:.2f} s{drops}", err=not options.quiet)
+        sys.exit(EXIT_FAILURE if conclusions.failed else EXIT_OK)
+
+    def _report(self, conclusions: Conclusions, summary: SummaryEvent, inputs: list[str]) -> None:
+        from .report import ReportError, identify, write_report
+        assert self.collector is not None and self.options.report is not None
+        try:
+            identities = [identify(path) for path in inputs]
+            report = self.collector.build(inputs=identities, diagnoses=conclusions.diagnoses,
+                                          findings=conclusions.findings, verdicts=conclusions.verdicts,
+                                          summary=summary, version=__version__)
+            write_report(self.options.report, report)
+        except ReportError as error:
+            fail(str(error))
+
+
+CONCLUDING = frozenset({"IKE_AUTH", "CREATE_CHILD_SA", "INFORMATIONAL", "QUICK_MODE", "IDENTITY_PROTECTION",
+                        "AGGRESSIVE"})
+
+
+def _decisive(event: MessageEvent) -> bool:
+    """A message after which a tunnel's verdict may have changed: a retransmission, an error notify, an
+    answer that may complete an SA, an informational (Delete, liveness)."""
+    return event.retransmission or any(ref.code < 16384 for ref in event.notifies) or (
+        event.exchange in CONCLUDING and (event.response or event.exchange == "INFORMATIONAL"))
+
+
+def _verdict_line(verdict: VerdictEvent, when: float) -> str:
+    phase = f", phase {verdict.phase}" if verdict.phase else ""
+    return (f"{time.strftime('%H:%M:%S', time.localtime(when))} {' <-> '.join(verdict.peers)}: {verdict.outcome.upper()} {verdict.code} "
+            f"({verdict.confidence}){phase}")
 
 
 def _print_conclusions(conclusions: Conclusions, verbose: bool, quiet: bool) -> None:
@@ -195,13 +391,6 @@ def _print_conclusions(conclusions: Conclusions, verbose: bool, quiet: bool) -> 
             click.echo(wrap.fill(f"frame {item.frame}: {item.why}"))
         if verdict.code != "Established":
             click.echo(wrap.fill(f"fix: {verdict.remedy}"))
-
-
-def _print_message(item: DecodedMessage, start: float, verbose: bool) -> None:
-    click.echo(message_line(item.event, start))
-    if verbose:
-        for line in message_tree(item.message):
-            click.echo(line)
 
 
 def _summary(analysis: Analysis, files: list[str], seconds: float) -> SummaryEvent:
