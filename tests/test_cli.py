@@ -94,7 +94,8 @@ def test_standard_input_and_gzip_are_read(tmp_path: Path) -> None:
     from_gzip = json_events(ikesniff("-r", str(zipped), "--json"))
     direct = json_events(ikesniff("-r", str(IKEV2_COOKIE), "--json"))
     strip = [{k: v for k, v in e.items() if k not in ("file", "seconds", "files")} for e in direct]
-    assert [{k: v for k, v in e.items() if k not in ("file", "seconds", "files")} for e in from_stdin] == strip
+    final = [e for e in from_stdin if e.get("final", True)]  # a stream also tells verdicts on the way
+    assert [{k: v for k, v in e.items() if k not in ("file", "seconds", "files")} for e in final] == strip
     assert [{k: v for k, v in e.items() if k not in ("file", "seconds", "files")} for e in from_gzip] == strip
 
 
@@ -164,3 +165,32 @@ def test_a_reader_that_stops_early_is_no_error() -> None:
                               check=False)
     assert pipeline.returncode == 0, pipeline.stderr
     assert len(pipeline.stdout.splitlines()) == 1 and b"Traceback" not in pipeline.stderr
+
+
+def test_a_stream_tells_each_verdict_as_soon_as_it_is_known() -> None:
+    """`tcpdump -U -w - | ikesniff -r -`: the DPD timeout is told right after the last unanswered
+    retransmission, before the input ends; reading the file tells it only at the end."""
+    capture = REPO / "pcaps" / "ikev2-dpd-timeout.pcap"
+    events = json_events(ikesniff("-r", "-", "--json", stdin=capture.read_bytes()))
+    kinds = [(e["event"], e.get("final"), e.get("code")) for e in events]
+    early = kinds.index(("verdict", False, "DpdTimeout"))
+    assert ("verdict", False, "Established") in kinds[:early]
+    last_retransmission = max(i for i, e in enumerate(events) if e["event"] == "message" and e["retransmission"])
+    assert early == last_retransmission + 1
+    assert kinds[-2] == ("verdict", True, "DpdTimeout")
+    from_file = json_events(ikesniff("-r", str(capture), "--json"))
+    assert [e["final"] for e in from_file if e["event"] == "verdict"] == [True]
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    ((), "no input"),
+    (("-i", "lo", "-r", "x.pcap"), "cannot be combined"),
+    (("-r", "-", "-r", "-"), "only once"),
+    (("-r", str(IKEV2_COOKIE), "-w", "-"), "add -q"),
+    (("-i", "no-such-interface0"), "no-such-interface0"),
+])
+def test_bad_usage_is_one_line_and_status_2(args: tuple[str, ...], words: str) -> None:
+    result = ikesniff(*args)
+    assert result.returncode == 2
+    error = result.stderr.decode()
+    assert error.count("\n") == 1 and words in error and "Traceback" not in error
