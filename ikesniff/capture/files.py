@@ -19,7 +19,9 @@ This module knows nothing of IP or IKE.
 from __future__ import annotations
 
 import gzip
+import io
 import os
+import stat
 import struct
 import sys
 import zlib
@@ -78,6 +80,8 @@ class Opened:
     """The (decompressed) byte stream, from the first octet of the capture."""
     path: str | None
     """The path when the input is a regular uncompressed file libpcap may read; otherwise None."""
+    file: FileIdentity | None = None
+    """The regular file read (compressed or not, standard input too), for `read_offset`; None for a pipe."""
 
 
 def _describe_os_error(error: OSError) -> str:
@@ -172,7 +176,61 @@ def open_capture(source: str) -> Opened:
     else:
         what = "gzip-compressed file" if compressed else "file"
         raise CaptureError(f"{name}: not a pcap or pcapng {what} (magic 0x{head.hex()})")
-    return Opened(name, fmt, stream, path)
+    return Opened(name, fmt, stream, path, _identity(raw))
+
+
+# --- how far reading has got --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class FileIdentity:
+    """A regular file as the kernel knows it: what `read_offset` looks for among a process's descriptors."""
+
+    device: int
+    inode: int
+    size: int
+    """Octets when it was opened (the compressed size for a gzip file)."""
+
+
+def _identity(raw: BinaryIO) -> FileIdentity | None:
+    try:
+        status = os.fstat(raw.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return None                                 # no descriptor (a test's stand-in for stdin), or closed
+    if not stat.S_ISREG(status.st_mode):
+        return None
+    return FileIdentity(status.st_dev, status.st_ino, status.st_size)
+
+
+OFFSETS_KNOWN = os.path.isdir("/proc/self/fdinfo")
+"""Whether `read_offset` can tell anything here (Linux)."""
+
+
+def read_offset(pid: int, file: FileIdentity) -> int | None:
+    """The furthest offset that process `pid` has reached in `file` on any of its descriptors (Linux:
+    /proc/PID/fdinfo), or None when it has none open on it (or has ended, or there is no /proc).
+
+    Every reader shows up here without telling anyone: libpcap's own FILE, the Python reader's file
+    under gzip (the offset is then in the compressed file), a forked worker's copy."""
+    directory = f"/proc/{pid}"
+    try:
+        descriptors = os.listdir(f"{directory}/fd")
+    except OSError:
+        return None
+    furthest: int | None = None
+    for descriptor in descriptors:
+        try:
+            status = os.stat(f"{directory}/fd/{descriptor}")
+            if status.st_ino != file.inode or status.st_dev != file.device:
+                continue
+            with open(f"{directory}/fdinfo/{descriptor}", "rb") as info:
+                text = info.read(512)
+        except OSError:
+            continue                                 # closed meanwhile
+        for line in text.splitlines():
+            if line.startswith(b"pos:"):
+                offset = int(line[4:])
+                furthest = offset if furthest is None else max(furthest, offset)
+                break
+    return furthest
 
 
 def _short(error: BaseException) -> str:

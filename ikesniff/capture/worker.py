@@ -110,6 +110,11 @@ def run(produce: Producer, stats: CaptureStats) -> Iterator[Event]:
 
     `produce(stats)` must return the pipeline and its chunks (opening errors raised by the call itself).
     Counters are added to `stats` as events arrive; the ESP/AH flow tables and link types at the end."""
+    return start(produce, stats)[1]
+
+
+def start(produce: Producer, stats: CaptureStats) -> tuple[int, Iterator[Event]]:
+    """`run`, and the worker's process id (where its reading position can be looked up)."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -126,7 +131,7 @@ def run(produce: Producer, stats: CaptureStats) -> Iterator[Event]:
     except BaseException:
         _stop(pid, source)
         raise
-    return _events(pid, source, stats)
+    return pid, _events(pid, source, stats)
 
 
 def _receive(source: BinaryIO) -> tuple[Any, ...]:
