@@ -1,0 +1,141 @@
+"""What a report says, as plain dataclasses: built once from the run's events (collect.py), then
+rendered as Markdown, HTML or JSON. Knows nothing of captures, files or output formats.
+
+Everything here comes from the events and the input identities the CLI hands over (already redacted
+when the run was): a report adds layout, never facts of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..events import DiagnosisEvent, FindingEvent, MessageEvent, OfferSide, SummaryEvent, VerdictEvent
+
+
+@dataclass(slots=True)
+class InputIdentity:
+    """One input of the run, as a ticket should name it."""
+
+    name: str
+    """The path as given on the command line, '-' for standard input, or the interface."""
+    sha256: str | None
+    """SHA-256 of the file's bytes as stored (a gzip file: of the compressed bytes); None for a stream."""
+    size: int | None
+    """Bytes hashed; None for a stream."""
+
+
+@dataclass(slots=True)
+class TimeSpan:
+    """First and last IKE message seen in one input."""
+
+    file: str
+    first: float
+    last: float
+    messages: int
+
+
+@dataclass(slots=True)
+class EvidenceRow:
+    """A line of the evidence table: the frame, and what the message there was when one was kept."""
+
+    frame: int
+    why: str
+    time: float | None = None
+    direction: str = ""
+    """'192.0.2.1:500 -> 192.0.2.2:500 (initiator)', empty for a frame with no IKE message."""
+    exchange: str = ""
+    """'IKE_SA_INIT #0 request', with '(retransmission)' when it repeats one."""
+
+
+@dataclass(slots=True)
+class RemedyPart:
+    """Sentences of the remedy about one side ('192.0.2.2 (responder)') or about both ('both sides')."""
+
+    side: str
+    sentences: list[str]
+
+
+@dataclass(slots=True)
+class OfferColumn:
+    """What one gateway put on the table, over every attempt of the tunnel."""
+
+    address: str
+    role: str
+    offers: list[OfferSide]
+
+
+@dataclass(slots=True)
+class Gap:
+    """Messages left out of a list at this place (report limits)."""
+
+    count: int
+
+
+@dataclass(slots=True)
+class Lane:
+    address: str
+    role: str
+    """'initiator', 'responder' or 'initiator and responder' over the tunnel's attempts."""
+
+
+@dataclass(slots=True)
+class Arrow:
+    """One IKE message in the sequence diagram."""
+
+    frame: int
+    offset: float
+    """Seconds since the tunnel's first message kept."""
+    rightward: bool
+    """From the left lane to the right one."""
+    label: str
+    """'IKE_SA_INIT #0 request'."""
+    notes: list[str]
+    """Error notifies, a few telling status notifies, Delete."""
+    response: bool
+    retransmission: bool
+    failure: bool
+    """Carries an error notify."""
+
+
+@dataclass(slots=True)
+class Diagram:
+    """Two lanes (initiator of the first attempt on the left), the arrows in capture order, the verdict."""
+
+    left: Lane
+    right: Lane
+    start: float
+    rows: list[Arrow | Gap]
+    outcome: str
+    verdict: str
+    """'FAILED EncryptionAlgorithmMismatch (certain)'."""
+
+
+@dataclass(slots=True)
+class TunnelReport:
+    verdict: VerdictEvent
+    diagnoses: list[DiagnosisEvent]
+    evidence: list[EvidenceRow]
+    remedy: list[RemedyPart]
+    """Empty for a healthy tunnel."""
+    offers: list[OfferColumn]
+    findings: list[FindingEvent]
+    messages: list[MessageEvent]
+    messages_left_out: int
+    diagram: Diagram
+
+
+@dataclass(slots=True)
+class Report:
+    version: str
+    """ikesniff version."""
+    inputs: list[InputIdentity]
+    spans: list[TimeSpan]
+    tunnels: list[TunnelReport]
+    diagnoses: list[DiagnosisEvent]
+    findings: list[FindingEvent]
+    """Every finding; those of no tunnel are in `other_findings` too."""
+    other_findings: list[FindingEvent]
+    summary: SummaryEvent
+    messages_left_out: int
+    """IKE messages not kept for the report (limits per IKE SA and in total)."""
+    limits: dict[str, int] = field(default_factory=dict)
