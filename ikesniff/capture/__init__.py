@@ -4,7 +4,8 @@
         ...   # IkeDatagram | EspSighting | IcmpError | FrameProblem, in frame order
 
 `read_capture` opens the input at once (raising CaptureError, one line, for anything unreadable)
-and returns an iterator (a `CaptureReader`: its `size` and `position()` tell how far reading has got). Frame numbers are Wireshark's. See `files.py` for the formats and readers,
+and returns an iterator (a `CaptureReader`, whose `size` and `position()` tell how far reading has
+got). Frame numbers are Wireshark's. See `files.py` for the formats and readers,
 `classify.py` for the vectorised triage, `decode.py` for the scalar path, `pipeline.py` for how they
 fit together.
 
@@ -99,7 +100,8 @@ def read_capture(source: str, stats: CaptureStats, ike_ports: frozenset[int] = D
             pid, items = _worker.start(lambda own_stats: chunks(file_source, own_stats, ike_ports), stats)
             file_source.close()                    # the worker has its own copy of the file
             return CaptureReader(items, opened.name, opened.file, pid)
-        return CaptureReader(read_batches(file_source, stats, ike_ports), opened.name, opened.file, os.getpid())
+        items = read_batches(file_source, stats, ike_ports)
+        return CaptureReader(items, opened.name, opened.file, os.getpid())
     except BaseException:
         file_source.close()
         raise
@@ -120,8 +122,8 @@ def _use_worker(mode: str, file_source: FileSource) -> bool:
 
 
 __all__ = [
-    "DEFAULT_IKE_PORTS", "READER", "WORKER", "Batch", "BatchSource", "CaptureError", "CaptureItem", "CaptureReader",
-    "CaptureStats",
+    "DEFAULT_IKE_PORTS", "READER", "WORKER", "Batch", "BatchSource", "CaptureError", "CaptureItem",
+    "CaptureReader", "CaptureStats",
     "EspSighting", "FileSource", "FrameProblem", "IcmpError", "IkeDatagram", "LiveSource", "SourceStopped",
     "capture_filter", "read_batches", "read_capture", "read_live",
 ]
