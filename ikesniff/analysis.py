@@ -9,17 +9,25 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from dissectors import Message, Notify, PayloadMemo, parse_message
-from dissectors.ikev1 import CiscoFragmentPayload, CiscoFragmentReassembler
+from dissectors.ikev1 import CiscoFragmentPayload, CiscoFragmentReassembler, HashPayload
 from dissectors.model import Payload
 
 from . import diagnosis
 from .capture import LiveSource, read_capture, read_live
 from .capture.events import CaptureStats, EspSighting, FrameProblem, IcmpError, Idle, IkeDatagram
-from .decrypt import Decrypted, SkfReassembler, decrypt_message
+from .decrypt import Decrypted, SkfReassembler, decrypt_message, verifying_keys
 from .events import DiagnosisEvent, FindingEvent, MessageEvent, NotifyRef, VerdictEvent
 from .ikev1_crypto import Ikev1Decryptor
 from .keys import Ikev2Keys, KeyStore
-from .psk import PskCheck, PskUnverifiable, verify_aggressive, verify_ikev2_auth
+from .psk import (
+    PskCheck,
+    PskUnverifiable,
+    derived_key_check,
+    verify_aggressive,
+    verify_hash_i,
+    verify_ikev2_auth,
+    verify_main_mode,
+)
 from .tracker import EspFlow, IkeSa, Tracker
 
 CISCO_FRAGMENT = 132
@@ -206,24 +214,43 @@ class Analysis:
     def _decrypt(self, message: Message, raw: bytes, sender: str) -> Decrypted | None:
         """The inner payloads of an IKEv2 SK/SKF payload or an IKEv1 encrypted body when the key
         material covers its SA (of several candidate key sets, the one that reads it). IKEv1 messages in
-        clear go through too: they carry what the IV chain starts from."""
+        clear go through too: they carry what the IV chain and derived keys start from. Key sets that
+        the key files tie to no SA are tried on SAs without keys of their own and, once one reads a
+        message (IKEv2: its ICV verifies; IKEv1: its payload chain parses), filed under that SA."""
         if self.keys is None:
             return None
+        store = self.keys
+        header = message.header
         if message.version == 1:
-            candidates_v1 = self.keys.ikev1_candidates(message.header.spi_i)
-            if not candidates_v1:
+            candidates_v1 = store.ikev1_candidates(header.spi_i)
+            unbound_v1 = [] if candidates_v1 else store.ikev1_unbound_for(header.spi_i, header.spi_r)
+            if not candidates_v1 and not unbound_v1:
                 return None
-            read = self.ikev1.feed(raw, message, candidates_v1, sender=sender)
-            if read is None or not read.readable:
+            read = self.ikev1.feed(raw, message, candidates_v1, sender=sender, unbound=unbound_v1, psks=self.psks)
+            if read is None:
+                return None
+            if read.bound is not None:
+                store.bind_ikev1(read.bound, header.spi_i, header.spi_r)
+            elif unbound_v1 and not read.readable and read.iv_origin:
+                store.unbound_missed(header.spi_i, header.spi_r)
+            if not read.readable:
                 return None
             return Decrypted(read.payloads, None, read.errors)
         if not message.encrypted:
             return None
-        candidates = self.keys.ikev2_candidates(message.header.spi_i, message.header.spi_r)
+        candidates = store.ikev2_candidates(header.spi_i, header.spi_r)
+        unbound = [] if candidates else store.ikev2_unbound_for(header.spi_i, header.spi_r)
+        if unbound:
+            found = verifying_keys(raw, message, unbound)
+            if found is None:
+                store.unbound_missed(header.spi_i, header.spi_r)
+                return None
+            candidates = [store.bind_ikev2(found, header.spi_i, header.spi_r)]
         if not candidates:
             return None
         if "SKF" in message.payload_names:
-            return self.fragments_v2.feed(raw, message, candidates[0])
+            keys = verifying_keys(raw, message, candidates) if len(candidates) > 1 else None
+            return self.fragments_v2.feed(raw, message, keys or candidates[0])
         first = None
         for keys in candidates:  # stop at the first key set whose ICV verifies
             result = decrypt_message(raw, message, keys)
@@ -239,11 +266,17 @@ class Analysis:
             material = self.psk_material[header.spi_i] = PskMaterial()
             while len(self.psk_material) > PSK_MATERIAL_KEPT:
                 del self.psk_material[next(iter(self.psk_material))]
-        if message.version == 1 and header.exchange_type == 4 and not message.encrypted:
-            if header.spi_r == bytes(8):
+        if message.version == 1 and header.exchange_type == 4 and header.message_id == 0:
+            if not message.encrypted and header.spi_r == bytes(8):
                 material.aggressive1 = (raw, message)
-            elif material.aggressive2 is None:
-                material.aggressive2 = (raw, message)
+            elif not message.encrypted and "SA" in message.payload_names:
+                material.aggressive2 = material.aggressive2 or (raw, message)
+            elif not message.encrypted:  # message 3 in clear: HASH_I
+                material.aggressive3 = material.aggressive3 or (raw, message)
+            elif opened is not None and material.hash_i is None:
+                material.hash_i = next((p.data for p in opened.payloads if isinstance(p, HashPayload)), None)
+        elif message.version == 1 and header.exchange_type == 2 and header.message_id == 0:
+            material.keep_main_mode(message, raw, opened)
         elif message.version == 2 and header.exchange_type == 34:
             if message.is_response and "SA" in message.payload_names:
                 material.init_response = raw
@@ -256,21 +289,22 @@ class Analysis:
             material.keys = keys if keys is not None else material.keys
 
     def _check_psk(self, ike_sa: IkeSa) -> list[PskCheck]:
+        """Every check the kept messages allow, for each PSK given: aggressive mode's HASH_R and HASH_I (in
+        clear or decrypted), main mode's decrypted HASH_I / HASH_R, IKEv2 AUTH, and whether keys derived from
+        a logged DH secret with the PSK read each side's messages."""
         material = self.psk_material.pop(ike_sa.spi_i, None)
-        if material is None:
+        readings = (self.ikev1.readings(ike_sa.spi_i, ike_sa.spi_r)
+                    if ike_sa.version == 1 and self.keys is not None else [])
+        if material is None and not readings:
             return []
         checks: list[PskCheck] = []
-        for psk in self.psks:
-            try:
-                if material.aggressive1 is not None and material.aggressive2 is not None:
-                    (raw1, message1), (raw2, message2) = material.aggressive1, material.aggressive2
-                    checks.extend(verify_aggressive(message1, raw1, message2, raw2, psk))
-                if material.init_request and material.init_response and material.keys is not None:
-                    for side, payloads in material.auth.items():
-                        checks.append(verify_ikev2_auth(material.init_request, material.init_response, payloads,
-                                                        side, material.keys, psk))
-            except PskUnverifiable:
-                continue
+        for index, psk in enumerate(self.psks):
+            if material is not None:
+                checks.extend(material.checks(psk))
+            for side in (True, False):
+                mine = [r for r in readings if r.psk_index == index and r.from_initiator is side]
+                if any(r.read or r.unread for r in mine):
+                    checks.append(derived_key_check("initiator" if side else "responder", any(r.read for r in mine)))
         return checks
 
     def retire(self, before: float) -> Iterator[DiagnosisEvent | FindingEvent]:
@@ -323,15 +357,72 @@ PSK_MATERIAL_KEPT = 4096
 
 @dataclass(slots=True)
 class PskMaterial:
-    """What verifying a pre-shared key needs of one IKE SA: aggressive mode's first two messages, or
-    IKEv2's IKE_SA_INIT bytes and the decrypted IKE_AUTH payloads of each side with the SA's keys."""
+    """What verifying a pre-shared key needs of one IKE SA: aggressive mode's clear messages and message 3's
+    HASH_I (in clear, or decrypted); main mode's clear messages 1-4 and the decrypted payloads of messages
+    5 and 6; or IKEv2's IKE_SA_INIT bytes and the decrypted IKE_AUTH payloads of each side with the SA's keys."""
 
     aggressive1: tuple[bytes, Message] | None = None
     aggressive2: tuple[bytes, Message] | None = None
+    aggressive3: tuple[bytes, Message] | None = None
+    """Aggressive-mode message 3 when it travels in clear."""
+    hash_i: bytes | None = None
+    """HASH_I read in the decrypted aggressive-mode message 3."""
+    main_clear: list[tuple[bytes, Message]] = field(default_factory=list)
+    """Main-mode messages 1-4 as sent (retransmissions left out)."""
+    main_hashes: dict[bool, list[Payload]] = field(default_factory=dict)
+    """Decrypted main-mode message 5 (True: the initiator's) and 6 (False)."""
     init_request: bytes = b""
     init_response: bytes = b""
     auth: dict[bool, list[Payload]] = field(default_factory=dict)
     keys: Ikev2Keys | None = None
+
+    def keep_main_mode(self, message: Message, raw: bytes, opened: Decrypted | None) -> None:
+        """A main-mode message: 1-4 in clear in their order (the first with a zero responder cookie, then its
+        answer, then the two KE messages); the first decrypted message with a HASH is the initiator's
+        message 5, a later one with another HASH the responder's message 6."""
+        if not message.encrypted:
+            first = message.header.spi_r == bytes(8)
+            if len(self.main_clear) < 4 and (first or self.main_clear) and all(
+                    raw != kept for kept, _ in self.main_clear) and first == (not self.main_clear):
+                self.main_clear.append((raw, message))
+            return
+        if opened is None:
+            return
+        hashes = [p.data for p in opened.payloads if isinstance(p, HashPayload)]
+        if not hashes or not any(p.name == "ID" for p in opened.payloads):
+            return
+        initiator = self.main_hashes.get(True)
+        if initiator is None:
+            self.main_hashes[True] = opened.payloads
+        elif False not in self.main_hashes and all(
+                not isinstance(p, HashPayload) or p.data != hashes[0] for p in initiator):
+            self.main_hashes[False] = opened.payloads
+
+    def checks(self, psk: bytes) -> list[PskCheck]:
+        """The hash and AUTH checks one PSK allows on the messages kept (what they do not allow is left out)."""
+        checks: list[PskCheck] = []
+        if self.aggressive1 is not None and self.aggressive2 is not None:
+            (raw1, message1), (raw2, message2) = self.aggressive1, self.aggressive2
+            raw3, message3 = self.aggressive3 if self.aggressive3 is not None else (None, None)
+            try:
+                checks.extend(verify_aggressive(message1, raw1, message2, raw2, psk, message3, raw3))
+                if self.hash_i is not None and message3 is None:
+                    checks.append(verify_hash_i(message1, raw1, message2, raw2, psk, self.hash_i))
+            except PskUnverifiable:
+                pass
+        for side, decrypted in self.main_hashes.items():
+            try:
+                checks.append(verify_main_mode(self.main_clear, decrypted, side, psk))
+            except PskUnverifiable:
+                continue
+        if self.init_request and self.init_response and self.keys is not None:
+            for side, payloads in self.auth.items():
+                try:
+                    checks.append(verify_ikev2_auth(self.init_request, self.init_response, payloads, side,
+                                                    self.keys, psk))
+                except PskUnverifiable:
+                    continue
+        return checks
 
 
 @dataclass(slots=True)

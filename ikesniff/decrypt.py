@@ -39,6 +39,7 @@ Theory of operation.
 from __future__ import annotations
 
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -341,6 +342,20 @@ def decrypt_message(message_bytes: bytes, message: Message, keys: Ikev2Keys) -> 
     return result
 
 
+def verifying_keys(message_bytes: bytes, message: Message, candidates: Sequence[Ikev2Keys]) -> Ikev2Keys | None:
+    """The first of `candidates` whose ICV verifies on the message's SK or SKF payload (each SKF fragment
+    carries its own ICV, RFC 7383 §2.5), or None: how a key set is told to belong to an SA when its source
+    does not say (a log without SPIs), or which of several key sets to reassemble fragments with. Key
+    sets whose ICV cannot be checked (integrity NONE, Wireshark's no-checking rows) never match."""
+    payload = _encrypted_payload(message)
+    if payload is None:
+        return None
+    for keys in candidates:
+        if _open(message_bytes, message, payload, keys).icv_ok:
+            return keys
+    return None
+
+
 # --- fragments -----------------------------------------------------------------------------------
 
 @dataclass(slots=True)
@@ -487,5 +502,5 @@ def _combined(checks: list[bool | None]) -> bool | None:
 
 __all__ = [
     "Decrypted", "PendingFragments", "SkfReassembler", "aes_xcbc_mac", "compute_icv", "decrypt_message",
-    "short_name",
+    "short_name", "verifying_keys",
 ]

@@ -36,13 +36,39 @@ is a wrong key (or an IV this module got wrong): when a `KeyStore` holds two dif
 (each peer's charon log gave its own: a PSK mismatch), both are tried on every message and
 `Ikev1Decryptor.readings` tells whose messages each key could read.
 
+Keys derived from the capture (RFC 2409 §5, Appendix B)
+-------------------------------------------------------
+A log may give less than the encryption key: SKEYID_e, or SKEYID and the DH secret g^xy, or only g^xy
+(`Ikev1Keys.derivable`). The rest comes from the clear phase-1 messages -- nonces Ni_b / Nr_b, cookies,
+the chosen hash (prf = its HMAC), cipher and authentication method -- and, for pre-shared key
+authentication, the PSK (`feed(..., psks=...)`)::
+
+    SKEYID   = prf(PSK, Ni_b | Nr_b)             pre-shared key (and XAUTH with PSK)
+             = prf(Ni_b | Nr_b, g^xy)            signatures (and hybrid)
+             = prf(hash(Ni_b | Nr_b), CKY-I | CKY-R)   public key encryption
+    SKEYID_d = prf(SKEYID, g^xy | CKY-I | CKY-R | 0)
+    SKEYID_a = prf(SKEYID, SKEYID_d | g^xy | CKY-I | CKY-R | 1)
+    SKEYID_e = prf(SKEYID, SKEYID_a | g^xy | CKY-I | CKY-R | 2)
+    Ka       = SKEYID_e cut to the cipher's key, or K1 | K2 | ... with K1 = prf(SKEYID_e, 0),
+               Kn = prf(SKEYID_e, Kn-1) when SKEYID_e is shorter
+
+With several PSKs each gives a candidate key; the one that reads the messages is kept. A derived key
+that reads nothing (a wrong PSK guess) is no evidence that the peers disagree: `key_mismatch` leaves it
+out, and `KeyReading.psk_index` lets the caller say which PSK did or did not read whose messages.
+
+Key sets that name no SA (`unbound`): tried, after the SA's own keys, on its encrypted messages; the
+first that gives a plaintext that parses is reported in `Ikev1Decrypted.bound` for the caller to file
+under the SA (`KeyStore.bind_ikev1`). Failed trials leave no trace in `readings`.
+
 Memory is bounded: at most `max_sas` SAs (the least recently fed dropped first), per SA at most
 `max_exchanges` message-ID chains and `max_remembered` retransmission fingerprints; `forget` drops an SA.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import hmac
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +80,7 @@ from dissectors import ikev1_registry as registry
 from dissectors.ikev1 import (
     EncryptedBodyPayload,
     KeyExchangePayload,
+    NoncePayload,
     SecurityAssociationPayload,
     parse_decrypted,
 )
@@ -61,7 +88,10 @@ from dissectors.model import Message, Notify, Payload
 
 from .keys import Ikev1Keys
 
-__all__ = ["CIPHERS", "UNREADABLE", "Ikev1Cipher", "Ikev1Decrypted", "Ikev1Decryptor", "KeyReading"]
+__all__ = [
+    "CIPHERS", "UNREADABLE", "Ikev1Cipher", "Ikev1Decrypted", "Ikev1Decryptor", "KeyReading", "Phase1Keys",
+    "derive_phase1", "encryption_key_from_skeyid_e", "skeyid",
+]
 
 # --- algorithms ----------------------------------------------------------------------------------------------
 
@@ -96,11 +126,75 @@ CIPHERS_BY_KEY_OCTETS: dict[int, tuple[str, ...]] = {
 """Ciphers tried, by the length of the table's key, when the phase-1 SA choice was not captured."""
 
 UNREADABLE = "decrypted payload chain does not parse: wrong key or IV"
+PSK_METHODS = frozenset({1, 65001, 65002})
+"""Authentication methods keyed by a pre-shared key: PRE_SHARED_KEY, XAUTH_INIT/RESP_PRESHARED."""
+PSK_METHODS_DEFAULT = 1
+"""Assumed when the SA choice names no authentication method."""
+SIGNATURE_METHODS = frozenset({2, 3, 8, 9, 10, 11, 64221, 64222, 64223, 64224, 65003, 65004, 65005, 65006})
+"""DSS, RSA and ECDSA signatures (RFC 2409, RFC 4754), hybrid and XAUTH with signatures."""
+ENCRYPTION_METHODS = frozenset({4, 5, 6, 7, 65007, 65008, 65009, 65010})
+"""RSA and ElGamal encryption, plain and revised (RFC 2409 §5.2, §5.3), and their XAUTH forms."""
 PHASE1 = 0
 BLOCK_MEMORY = 16
 """Octets of ciphertext tail kept for chaining: a block of the largest cipher."""
 PHASE1_HISTORY = 3
 """Earlier phase-1 IVs kept to derive a message ID's IV from (see `_SaState.phase1_earlier`)."""
+
+
+# --- key derivation (RFC 2409 §5 and Appendix B) --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Phase1Keys:
+    """What RFC 2409 derives for an ISAKMP SA."""
+
+    skeyid: bytes
+    skeyid_d: bytes
+    skeyid_a: bytes
+    skeyid_e: bytes
+    encryption_key: bytes
+    """Ka: SKEYID_e cut or expanded to the cipher's key length."""
+
+    def __repr__(self) -> str:  # keys stay out of logs and tracebacks
+        return f"Phase1Keys({len(self.encryption_key)}-octet encryption key)"
+
+
+def _prf(hash_name: str, key: bytes, data: bytes) -> bytes:
+    return hmac.new(key, data, hash_name).digest()
+
+
+def skeyid(method: int, hash_name: str, nonce_i: bytes, nonce_r: bytes, cookie_i: bytes, cookie_r: bytes,
+           dh_secret: bytes | None, psk: bytes | None) -> bytes | None:
+    """SKEYID for an authentication method (RFC 2409 §5); None when its input (PSK, DH secret) is missing
+    or the method is not one of `PSK_METHODS`, `SIGNATURE_METHODS`, `ENCRYPTION_METHODS`."""
+    if method in PSK_METHODS:
+        return None if psk is None else _prf(hash_name, psk, nonce_i + nonce_r)
+    if method in SIGNATURE_METHODS:
+        return None if dh_secret is None else _prf(hash_name, nonce_i + nonce_r, dh_secret)
+    if method in ENCRYPTION_METHODS:
+        return _prf(hash_name, hashlib.new(hash_name, nonce_i + nonce_r).digest(), cookie_i + cookie_r)
+    return None
+
+
+def encryption_key_from_skeyid_e(hash_name: str, skeyid_e: bytes, key_octets: int) -> bytes:
+    """Ka (RFC 2409 Appendix B): SKEYID_e's first octets, or K1 | K2 | ... when it is too short."""
+    if len(skeyid_e) >= key_octets:
+        return skeyid_e[:key_octets]
+    blocks = [_prf(hash_name, skeyid_e, b"\x00")]
+    while sum(map(len, blocks)) < key_octets:
+        blocks.append(_prf(hash_name, skeyid_e, blocks[-1]))
+    return b"".join(blocks)[:key_octets]
+
+
+def derive_phase1(hash_name: str, skeyid_value: bytes, dh_secret: bytes, cookie_i: bytes, cookie_r: bytes,
+                  key_octets: int) -> Phase1Keys:
+    """SKEYID_d, SKEYID_a, SKEYID_e and Ka from SKEYID and g^xy (RFC 2409 §5)."""
+    tail = dh_secret + cookie_i + cookie_r
+    skeyid_d = _prf(hash_name, skeyid_value, tail + b"\x00")
+    skeyid_a = _prf(hash_name, skeyid_value, skeyid_d + tail + b"\x01")
+    skeyid_e = _prf(hash_name, skeyid_value, skeyid_a + tail + b"\x02")
+    return Phase1Keys(skeyid_value, skeyid_d, skeyid_a, skeyid_e,
+                      encryption_key_from_skeyid_e(hash_name, skeyid_e, key_octets))
 
 
 # --- results -------------------------------------------------------------------------------------------------
@@ -119,7 +213,9 @@ class Ikev1Decrypted:
     errors: list[str] = field(default_factory=list)
     """Every problem met: unknown IV, unusable keys, a ciphertext that is not whole blocks, unreadable plaintext."""
     keys: Ikev1Keys | None = None
-    """The keys that read the message."""
+    """The keys that read the message (for a derivable key set, the keys derived from it)."""
+    bound: Ikev1Keys | None = None
+    """The unbound key set (one of `feed`'s `unbound`) that read the message: the caller ties it to this SA."""
     unread_with: list[Ikev1Keys] = field(default_factory=list)
     """Keys tried that did not read it (the receiver's keys, in a PSK mismatch)."""
     cipher: str | None = None
@@ -150,6 +246,8 @@ class KeyReading:
     """Whose messages: the initiator's, the responder's, or None when the sender was not told."""
     read: int = 0
     unread: int = 0
+    psk_index: int | None = None
+    """For keys derived with a pre-shared key: its position in `feed`'s `psks`."""
 
 
 # --- IV recipes: worked out once the block size and hash are known --------------------------------------------
@@ -223,6 +321,12 @@ class _SaState:
     """The Oakley cipher chosen, when ikesniff cannot decrypt it."""
     gxi: bytes | None = None
     gxr: bytes | None = None
+    nonce_i: bytes | None = None
+    nonce_r: bytes | None = None
+    auth_method: int | None = None
+    """Oakley AUTHENTICATION_METHOD of the phase-1 SA choice."""
+    prf_attribute: int | None = None
+    """Oakley PRF of the SA choice: no RFC defines one, so keys are not derived when it is set."""
     initiator: Hashable | None = None
     phase1_next: _FromKe | _Tail | None = None
     """IV of the next phase-1 message, which is also the 'last phase-1 CBC block'."""
@@ -235,16 +339,18 @@ class _SaState:
     """Fingerprint of (message ID, ciphertext) -> the IV recipe its first copy used."""
     readings: dict[tuple[Ikev1Keys, bool | None], KeyReading] = field(default_factory=dict)
     """By (keys, from initiator) -> how those keys fared."""
+    derived: dict[tuple[Ikev1Keys, int | None], Ikev1Keys] = field(default_factory=dict)
+    """By (derivable key set, PSK position or None) -> the keys derived for this SA."""
+    guesses: dict[Ikev1Keys, int] = field(default_factory=dict)
+    """Keys derived with a pre-shared key -> its position in the PSKs given."""
 
 
-def _sa_choice(payload: SecurityAssociationPayload) -> tuple[int | None, int | None, int | None] | None:
-    """(Oakley cipher, key bits, hash) of an SA with exactly one ISAKMP transform, else None."""
+def _sa_choice(payload: SecurityAssociationPayload) -> dict[int, int] | None:
+    """Oakley attribute values (type -> value) of an SA with exactly one ISAKMP transform, else None."""
     transforms = [t for proposal in payload.proposals if proposal.protocol_id == 1 for t in proposal.transforms]
     if len(transforms) != 1:
         return None
-    values: dict[int, int] = {a.type: a.value for a in transforms[0].attributes if isinstance(a.value, int)}
-    return (values.get(registry.OAKLEY_ENCRYPTION_ALGORITHM), values.get(registry.OAKLEY_KEY_LENGTH),
-            values.get(registry.OAKLEY_HASH_ALGORITHM))
+    return {a.type: a.value for a in transforms[0].attributes if isinstance(a.value, int)}
 
 
 def _cipher_name(oakley_id: int, key_bits: int | None) -> str | None:
@@ -303,8 +409,11 @@ class Ikev1Decryptor:
     def key_mismatch(self, spi_i: bytes, spi_r: bytes) -> str | None:
         """One line (naming key sources, never keys) when different keys were tried on the SA and some message
         read with one of them and not with another: the two peers derived different keys, which in IKEv1 with
-        a pre-shared key means the PSKs differ. None otherwise."""
+        a pre-shared key means the PSKs differ. None otherwise. Keys derived with a pre-shared key that read
+        nothing at all are left out: a wrong guess among the PSKs given says nothing about the peers."""
         readings = self.readings(spi_i, spi_r)
+        readers = {reading.keys for reading in readings if reading.read}
+        readings = [r for r in readings if r.psk_index is None or r.keys in readers]
         keys = list(dict.fromkeys(reading.keys for reading in readings))
         if len(keys) < 2 or not any(r.read for r in readings) or not any(r.unread for r in readings):
             return None
@@ -332,10 +441,11 @@ class Ikev1Decryptor:
         if state is None:
             opening = self._opening.get(spi_i)
             state = _SaState()
-            if opening is not None:  # what the first message told (aggressive mode: SA offer, KE, initiator)
+            if opening is not None:  # what the first message told (aggressive mode: SA offer, KE, nonce, initiator)
                 state.cipher, state.hash_name, state.cipher_unusable = (
                     opening.cipher, opening.hash_name, opening.cipher_unusable)
-                state.gxi, state.initiator = opening.gxi, opening.initiator
+                state.auth_method, state.prf_attribute = opening.auth_method, opening.prf_attribute
+                state.gxi, state.nonce_i, state.initiator = opening.gxi, opening.nonce_i, opening.initiator
             self._sas[index] = state
             while len(self._sas) > self.max_sas:
                 self._sas.popitem(last=False)
@@ -349,34 +459,51 @@ class Ikev1Decryptor:
             return
         if not any(header.spi_r) and sender is not None and state.initiator is None:
             state.initiator = sender
+        public: bytes | None = None
+        nonce: bytes | None = None
         for payload in message.payloads:
             if isinstance(payload, SecurityAssociationPayload):
                 choice = _sa_choice(payload)
                 if choice is None:
                     continue
-                oakley_cipher, key_bits, oakley_hash = choice
+                oakley_cipher = choice.get(registry.OAKLEY_ENCRYPTION_ALGORITHM)
                 if oakley_cipher is not None:
-                    name = _cipher_name(oakley_cipher, key_bits)
+                    name = _cipher_name(oakley_cipher, choice.get(registry.OAKLEY_KEY_LENGTH))
                     state.cipher = name
                     state.cipher_unusable = None if name else registry.OAKLEY_ENCRYPTION_NAMES.get(
                         oakley_cipher, f"Oakley cipher {oakley_cipher}")
+                oakley_hash = choice.get(registry.OAKLEY_HASH_ALGORITHM)
                 if oakley_hash is not None:
                     state.hash_name = HASHES.get(oakley_hash)
+                state.auth_method = choice.get(registry.OAKLEY_AUTHENTICATION_METHOD, state.auth_method)
+                state.prf_attribute = choice.get(registry.OAKLEY_PRF, state.prf_attribute)
             elif isinstance(payload, KeyExchangePayload):
-                self._learn_ke(state, payload.data, not any(header.spi_r), sender)
+                public = payload.data
+            elif isinstance(payload, NoncePayload):
+                nonce = payload.data
+        if public is not None or nonce is not None:
+            self._learn_public(state, public, nonce, not any(header.spi_r), sender)
         if state.gxi is not None and state.gxr is not None and not state.phase1_encrypted:
             state.phase1_next = _FromKe(state.gxi, state.gxr)
 
     @staticmethod
-    def _learn_ke(state: _SaState, public: bytes, first_message: bool, sender: Hashable | None) -> None:
+    def _learn_public(state: _SaState, public: bytes | None, nonce: bytes | None, first_message: bool,
+                      sender: Hashable | None) -> None:
+        """KE and nonce of a clear phase-1 message, filed as the initiator's or the responder's."""
         if first_message or (sender is not None and state.initiator is not None and sender == state.initiator):
-            state.gxi = public
+            from_initiator = True
         elif sender is not None and state.initiator is not None:
-            state.gxr = public
-        elif state.gxi is None:
-            state.gxi = public  # main mode message 3 comes before message 4
-        elif public != state.gxi:
-            state.gxr = public
+            from_initiator = False
+        elif public is not None:  # main mode message 3 comes before message 4; a repeat of 3 is the same
+            from_initiator = state.gxi is None or public == state.gxi
+        else:
+            from_initiator = state.nonce_i is None or nonce == state.nonce_i
+        if from_initiator:
+            state.gxi = public if public is not None else state.gxi
+            state.nonce_i = nonce if nonce is not None else state.nonce_i
+        else:
+            state.gxr = public if public is not None else state.gxr
+            state.nonce_r = nonce if nonce is not None else state.nonce_r
 
     def _recipes(self, state: _SaState, message_id: int, ciphertext: bytes) -> tuple[list[_Recipe], bool]:
         """The IV recipes to try for a message, the likeliest first, and whether it is a retransmission;
@@ -413,14 +540,17 @@ class Ikev1Decryptor:
     # -- feeding ---------------------------------------------------------------------------------------------
 
     def feed(self, message_bytes: bytes, message: Message, keys: Ikev1Keys | Sequence[Ikev1Keys] | None,
-             sender: Hashable | None = None) -> Ikev1Decrypted | None:
+             sender: Hashable | None = None, unbound: Sequence[Ikev1Keys] = (),
+             psks: Sequence[bytes] = ()) -> Ikev1Decrypted | None:
         """Take one IKEv1 message (`message` is `dissectors.parse_message(message_bytes)`).
 
         `keys`: the SA's keys, or every candidate (`KeyStore.ikev1_candidates(cookie)`), or None. `sender`:
         anything that tells the two peers apart (e.g. the source address and port), or None; with it the
-        result and `readings` say which side sent what. Returns None for a clear message (whose SA choice and
-        KE payloads are kept) and for an encrypted one when no keys are given (the IV chains still advance);
-        otherwise an `Ikev1Decrypted`. Never raises for bad bytes or keys."""
+        result and `readings` say which side sent what. `unbound`: key sets tied to no SA, tried when none of
+        `keys` reads the message (the one that does is `Ikev1Decrypted.bound`). `psks`: pre-shared keys for
+        the key sets that only hold a DH secret. Returns None for a clear message (whose SA choice, KE and
+        nonce payloads are kept) and for an encrypted one when no keys are given (the IV chains still
+        advance); otherwise an `Ikev1Decrypted`. Never raises for bad bytes or keys."""
         if message.version != 1:
             return None
         header = message.header
@@ -433,57 +563,160 @@ class Ikev1Decryptor:
             return None
         ciphertext = body.data
         recipes, retransmission = self._recipes(state, header.message_id, ciphertext)
-        candidates = [keys] if isinstance(keys, Ikev1Keys) else list(keys or [])
-        if not candidates:
+        given = [keys] if isinstance(keys, Ikev1Keys) else list(keys or [])
+        if not given and not unbound:
             return None
         from_initiator = None if sender is None or state.initiator is None else sender == state.initiator
         result = Ikev1Decrypted(retransmission=retransmission, from_initiator=from_initiator)
+        cookies = (bytes(header.spi_i), bytes(header.spi_r))
+        candidates = self._usable(state, given, cookies, psks, result.errors)
+        trials: list[tuple[Ikev1Keys, Ikev1Keys]] = []
         if not recipes:
             what = ("the KE payloads of the clear phase-1 messages were not captured" if header.message_id == PHASE1
                     else "no phase-1 message of this SA was captured")
             result.errors.append(f"IV unknown: {what}")
+        elif state.cipher_unusable is not None:
+            result.errors.append(f"the SA negotiated {state.cipher_unusable}, which ikesniff cannot decrypt")
         else:
             result.iv_origin = _origin(recipes[0], header.message_id)
-            self._decrypt(result, state, recipes, message, ciphertext, candidates)
-        for candidate in candidates:
-            reading = state.readings.setdefault((candidate, from_initiator), KeyReading(candidate, from_initiator))
+            needs_hash = _needs_hash(recipes[0])
+            hashes = (state.hash_name,) if state.hash_name or not needs_hash else HASH_TRIAL_ORDER
+            first_failure: list[str] = []
+            for candidate in candidates:
+                if not self._try_key(result, state, recipes, hashes, candidate, message, ciphertext, first_failure):
+                    result.unread_with.append(candidate)
+            if not result.readable and unbound:
+                for base in unbound:
+                    for candidate in self._usable(state, [base], cookies, psks, []):
+                        trials.append((base, candidate))
+                        if self._try_key(result, state, recipes, hashes, candidate, message, ciphertext,
+                                         first_failure, quiet=True):
+                            result.bound = base
+                            break
+                    if result.bound is not None:
+                        break
+            if not result.readable:
+                detail = f" ({'; '.join(first_failure)})" if first_failure else ""
+                result.errors.append(UNREADABLE + detail)
+                guessed = sorted({state.guesses[c] for c in candidates if c in state.guesses})
+                if guessed:
+                    result.errors.append(f"keys derived from a DH secret with the {len(guessed)} pre-shared key(s) "
+                                         "given do not read it: its sender holds another pre-shared key")
+        for candidate in [*candidates, *(c for _, c in trials if c is result.keys)]:
+            reading = state.readings.setdefault((candidate, from_initiator), KeyReading(
+                candidate, from_initiator, psk_index=state.guesses.get(candidate)))
             if result.keys is candidate:
                 reading.read += 1
             elif recipes and candidate in result.unread_with:
                 reading.unread += 1
         return result
 
-    def _decrypt(self, result: Ikev1Decrypted, state: _SaState, recipes: list[_Recipe], message: Message,
-                 ciphertext: bytes, candidates: list[Ikev1Keys]) -> None:
-        if state.cipher_unusable is not None:
-            result.errors.append(f"the SA negotiated {state.cipher_unusable}, which ikesniff cannot decrypt")
-            return
-        needs_hash = _needs_hash(recipes[0])
-        hashes = (state.hash_name,) if state.hash_name or not needs_hash else HASH_TRIAL_ORDER
-        first_failure: list[str] = []
-        for candidate in candidates:
-            key = candidate.encryption_key
-            ciphers = (state.cipher,) if state.cipher else CIPHERS_BY_KEY_OCTETS.get(len(key), ())
-            read = False
-            for cipher_name in ciphers:
-                cipher = CIPHERS[cipher_name]
-                if len(key) < cipher.key_octets:
+    def _usable(self, state: _SaState, given: list[Ikev1Keys], cookies: tuple[bytes, bytes], psks: Sequence[bytes],
+                errors: list[str]) -> list[Ikev1Keys]:
+        """The keys to try: those with an encryption key as they are, derivable ones derived for this SA (one per
+        PSK when they need one), cached in the SA's state; what cannot be derived is said in `errors`."""
+        usable: list[Ikev1Keys] = []
+        psk_auth = state.auth_method is None or state.auth_method in PSK_METHODS
+        for keys in given:
+            if not keys.derivable:
+                usable.append(keys)
+                if keys.dh_secret and psks and psk_auth:
+                    self._test_psks(state, keys, cookies, psks, usable)
+                continue
+            indexes: list[int | None] = [None]
+            needs_psk = not (keys.skeyid_e or keys.skeyid) and psk_auth
+            if needs_psk:
+                indexes = list(range(len(psks)))
+                if not indexes:
+                    errors.append(f"keys from {keys.source}: deriving them from the DH secret needs the "
+                                  "pre-shared key (SKEYID = prf(PSK, Ni | Nr)), and none was given")
+            for index in indexes:
+                derived = state.derived.get((keys, index))
+                if derived is None:
+                    problem = self._derive(state, keys, cookies, None if index is None else psks[index], index)
+                    if isinstance(problem, str):
+                        errors.append(f"keys from {keys.source} cannot be derived: {problem}")
+                        continue
+                    derived = state.derived[(keys, index)] = problem
+                    if index is not None:
+                        state.guesses[derived] = index
+                usable.append(derived)
+        return usable
+
+    def _test_psks(self, state: _SaState, keys: Ikev1Keys, cookies: tuple[bytes, bytes], psks: Sequence[bytes],
+                   usable: list[Ikev1Keys]) -> None:
+        """A logged encryption key that comes with its DH secret: each PSK given derives a key from that secret.
+        The same key as logged: the logged key is marked as that PSK's (what it reads, a side holding that PSK
+        sent). Another key: tried as well, as a guess (it reads the messages of a peer that holds that PSK)."""
+        bare = dataclasses.replace(keys, encryption_key=b"", skeyid_e=None, skeyid=None)
+        for index, psk in enumerate(psks):
+            derived = state.derived.get((keys, index))
+            if derived is None:
+                made = self._derive(state, bare, cookies, psk, index)
+                if isinstance(made, str):
+                    return
+                derived = state.derived[(keys, index)] = made
+            same = next((one for one in usable if one.encryption_key == derived.encryption_key), None)
+            if same is not None:
+                state.guesses.setdefault(same, index)
+                continue
+            state.guesses[derived] = index
+            usable.append(derived)
+
+    @staticmethod
+    def _derive(state: _SaState, keys: Ikev1Keys, cookies: tuple[bytes, bytes], psk: bytes | None,
+                index: int | None) -> Ikev1Keys | str:
+        """The encryption key of a derivable key set for this SA, or what is missing to derive it."""
+        if state.cipher is None or state.hash_name is None:
+            return "the phase-1 SA choice (cipher and hash) was not captured"
+        if state.prf_attribute is not None:
+            return f"the SA negotiated Oakley PRF {state.prf_attribute}, which no RFC defines"
+        hash_name, key_octets = state.hash_name, CIPHERS[state.cipher].key_octets
+        if keys.skeyid_e:
+            key = encryption_key_from_skeyid_e(hash_name, keys.skeyid_e, key_octets)
+            return dataclasses.replace(keys, spi_i=cookies[0], encryption_key=key, spi_r=cookies[1],
+                                       source=f"{keys.source} (from SKEYID_e)")
+        if not keys.dh_secret:
+            return "neither SKEYID_e nor the DH secret is known"
+        base = keys.skeyid
+        if base is None:
+            if state.nonce_i is None or state.nonce_r is None:
+                return "the nonces of the clear phase-1 messages were not captured"
+            method = PSK_METHODS_DEFAULT if state.auth_method is None else state.auth_method
+            base = skeyid(method, hash_name, state.nonce_i, state.nonce_r, cookies[0], cookies[1], keys.dh_secret,
+                          psk)
+            if base is None:
+                name = registry.OAKLEY_AUTH_METHOD_NAMES.get(method, str(method))
+                return f"SKEYID cannot be computed for authentication method {name}"
+        derived = derive_phase1(hash_name, base, keys.dh_secret, cookies[0], cookies[1], key_octets)
+        how = ("with SKEYID" if keys.skeyid else f"with pre-shared key #{index + 1} given" if index is not None
+               else "from the DH secret")
+        return Ikev1Keys(cookies[0], derived.encryption_key, f"{keys.source} (derived {how})", derived.skeyid_e,
+                         keys.dh_secret, cookies[1], derived.skeyid, derived.skeyid_a, derived.skeyid_d)
+
+    def _try_key(self, result: Ikev1Decrypted, state: _SaState, recipes: list[_Recipe], hashes: Sequence[str | None],
+                 candidate: Ikev1Keys, message: Message, ciphertext: bytes, first_failure: list[str],
+                 quiet: bool = False) -> bool:
+        """Try one key with every cipher its length allows; True when it reads the message. `quiet`: leave
+        what is wrong with the key out of the errors (a trial of a key set that may be another SA's)."""
+        key = candidate.encryption_key
+        ciphers = (state.cipher,) if state.cipher else CIPHERS_BY_KEY_OCTETS.get(len(key), ())
+        for cipher_name in ciphers:
+            cipher = CIPHERS[cipher_name]
+            if len(key) < cipher.key_octets:
+                if not quiet:
                     result.errors.append(f"key from {candidate.source} has {len(key)} octets, "
                                          f"{cipher.name} needs {cipher.key_octets}")
-                    continue
-                if not ciphertext or len(ciphertext) % cipher.block_octets:
-                    result.errors.append(f"{len(ciphertext)} octets of ciphertext, not a positive multiple of "
-                                         f"the {cipher.block_octets}-octet {cipher.name} block")
-                    continue
-                read = self._try(result, state, recipes, hashes, cipher, candidate, message, ciphertext,
-                                 first_failure)
-                if read:
-                    break
-            if not read:
-                result.unread_with.append(candidate)
-        if not result.readable:
-            detail = f" ({'; '.join(first_failure)})" if first_failure else ""
-            result.errors.append(UNREADABLE + detail)
+                continue
+            if not ciphertext or len(ciphertext) % cipher.block_octets:
+                error = (f"{len(ciphertext)} octets of ciphertext, not a positive multiple of "
+                         f"the {cipher.block_octets}-octet {cipher.name} block")
+                if error not in result.errors:
+                    result.errors.append(error)
+                continue
+            if self._try(result, state, recipes, hashes, cipher, candidate, message, ciphertext, first_failure):
+                return True
+        return False
 
     @staticmethod
     def _try(result: Ikev1Decrypted, state: _SaState, recipes: list[_Recipe], hashes: Sequence[str | None],

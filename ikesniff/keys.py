@@ -254,9 +254,12 @@ class Ikev1Keys:
     """The keys of one IKEv1 SA: what a row of Wireshark's ikev1_decryption_table holds, plus log extras."""
 
     spi_i: bytes
-    """Initiator cookie."""
+    """Initiator cookie; empty for a key set whose log names no cookies (see :attr:`KeyStore.unbound_ikev1`)."""
     encryption_key: bytes
-    """The phase-1 encryption key (strongSwan's Ka: SKEYID_e, expanded or cut to the cipher's key length)."""
+    """The phase-1 encryption key (strongSwan's Ka: SKEYID_e, expanded or cut to the cipher's key length).
+    Empty when the log gave only what it is derived from (:attr:`derivable`): the decryptor works it out from
+    SKEYID_e, or SKEYID and the DH secret, or the DH secret and a pre-shared key, with the nonces, cookies and
+    negotiated algorithms of the capture (RFC 2409 section 5 and Appendix B)."""
     source: str
     skeyid_e: bytes | None = None
     dh_secret: bytes | None = None
@@ -269,8 +272,19 @@ class Ikev1Keys:
     def __repr__(self) -> str:
         return f"Ikev1Keys(spi_i={self.spi_i.hex()}, source={self.source!r})"
 
+    @property
+    def derivable(self) -> bool:
+        """No encryption key, only material it is derived from (SKEYID_e, SKEYID, the DH secret)."""
+        return not self.encryption_key
+
     def same_keys(self, other: Ikev1Keys) -> bool:
-        return self.spi_i == other.spi_i and self.encryption_key == other.encryption_key
+        return self.spi_i == other.spi_i and _ikev1_material(self) == _ikev1_material(other)
+
+
+def _ikev1_material(keys: Ikev1Keys) -> tuple[bytes | None, ...]:
+    if keys.encryption_key:
+        return (keys.encryption_key,)
+    return (None, keys.skeyid_e, keys.skeyid, keys.dh_secret)
 
 
 def _ikev2_material(keys: Ikev2Keys) -> tuple[object, ...]:
@@ -290,6 +304,11 @@ _IKEV2_EXTRAS = ("sk_d", "sk_pi", "sk_pr", "dh_secret")
 _IKEV1_EXTRAS = ("skeyid_e", "dh_secret", "spi_r", "skeyid", "skeyid_a", "skeyid_d")
 
 
+UNBOUND_TRIES = 4
+"""Encrypted messages of one SA on which the unbound key sets are tried before that SA is given up on."""
+UNBOUND_SAS_REMEMBERED = 4096
+
+
 @dataclass(slots=True)
 class KeyStore:
     """Keys by SA: IKEv2 by (spi_i, spi_r), IKEv1 by initiator cookie.
@@ -297,6 +316,13 @@ class KeyStore:
     When two sources give *different* keys for the same SA (the two peers of an IKEv1 PSK mismatch derive
     different keys), the first stays the answer of :meth:`ikev2_for` / :meth:`ikev1_for` and the others are
     kept as alternatives: :meth:`ikev2_candidates` / :meth:`ikev1_candidates` return them all.
+
+    Key sets that cannot be tied to an SA (a charon log whose ``checkin ... with SPIs`` lines are missing,
+    or that holds only a DH secret dump) are kept *unbound*: :meth:`ikev2_unbound_for` /
+    :meth:`ikev1_unbound_for` offer them to an SA that has no keys of its own, the decryptor tries them
+    (IKEv2: the ICV must verify; IKEv1: the decrypted payload chain must parse), and :meth:`bind_ikev2` /
+    :meth:`bind_ikev1` file the one that read a message under that SA for good. An SA that none of them
+    reads after :data:`UNBOUND_TRIES` encrypted messages is not offered them again (:meth:`unbound_missed`).
     """
 
     ikev2: dict[tuple[bytes, bytes], Ikev2Keys] = field(default_factory=dict)
@@ -305,11 +331,20 @@ class KeyStore:
     ikev1_alternatives: dict[bytes, list[Ikev1Keys]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     """One-line remarks worth telling the user (never a key), e.g. a charon log that held no keys."""
+    unbound_ikev2: list[Ikev2Keys] = field(default_factory=list)
+    """IKEv2 key sets whose SPIs the source does not give (``spi_i`` / ``spi_r`` empty, or only ``spi_i``)."""
+    unbound_ikev1: list[Ikev1Keys] = field(default_factory=list)
+    """IKEv1 key sets whose cookies the source does not give (``spi_i`` empty)."""
+    _misses: dict[tuple[bytes, bytes], int] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
-        return len(self.ikev2) + len(self.ikev1)
+        return len(self.ikev2) + len(self.ikev1) + len(self.unbound_ikev2) + len(self.unbound_ikev1)
 
     def add_ikev2(self, keys: Ikev2Keys) -> None:
+        if not keys.spi_r:
+            if not any(one.same_keys(keys) for one in self.unbound_ikev2):
+                self.unbound_ikev2.append(keys)
+            return
         index = (keys.spi_i, keys.spi_r)
         kept = self.ikev2.get(index)
         if kept is None:
@@ -326,6 +361,10 @@ class KeyStore:
         self.ikev2_alternatives.setdefault(index, []).append(keys)
 
     def add_ikev1(self, keys: Ikev1Keys) -> None:
+        if not keys.spi_i:
+            if not any(one.same_keys(keys) for one in self.unbound_ikev1):
+                self.unbound_ikev1.append(keys)
+            return
         kept = self.ikev1.get(keys.spi_i)
         if kept is None:
             self.ikev1[keys.spi_i] = keys
@@ -349,6 +388,10 @@ class KeyStore:
         for cookie, v1keys in other.ikev1.items():
             for one1 in (v1keys, *other.ikev1_alternatives.get(cookie, [])):
                 self.add_ikev1(one1)
+        for unbound2 in other.unbound_ikev2:
+            self.add_ikev2(unbound2)
+        for unbound1 in other.unbound_ikev1:
+            self.add_ikev1(unbound1)
 
     def ikev2_for(self, spi_i: bytes, spi_r: bytes) -> Ikev2Keys | None:
         return self.ikev2.get((bytes(spi_i), bytes(spi_r)))
@@ -365,6 +408,45 @@ class KeyStore:
     def ikev1_candidates(self, spi_i: bytes) -> list[Ikev1Keys]:
         first = self.ikev1.get(bytes(spi_i))
         return [] if first is None else [first, *self.ikev1_alternatives.get(bytes(spi_i), [])]
+
+    # -- key sets not tied to an SA --------------------------------------------------------------------------
+
+    def ikev2_unbound_for(self, spi_i: bytes, spi_r: bytes) -> list[Ikev2Keys]:
+        """The unbound IKEv2 key sets worth trying on a message of this SA (those naming another initiator
+        SPI left out); none once the SA has used up its :data:`UNBOUND_TRIES`."""
+        if not self.unbound_ikev2 or self._misses.get((bytes(spi_i), bytes(spi_r)), 0) >= UNBOUND_TRIES:
+            return []
+        return [keys for keys in self.unbound_ikev2 if not keys.spi_i or keys.spi_i == bytes(spi_i)]
+
+    def ikev1_unbound_for(self, spi_i: bytes, spi_r: bytes) -> list[Ikev1Keys]:
+        """The unbound IKEv1 key sets worth trying on this SA (see :meth:`ikev2_unbound_for`)."""
+        if not self.unbound_ikev1 or self._misses.get((bytes(spi_i), bytes(spi_r)), 0) >= UNBOUND_TRIES:
+            return []
+        return list(self.unbound_ikev1)
+
+    def unbound_missed(self, spi_i: bytes, spi_r: bytes) -> None:
+        """None of the unbound key sets read an encrypted message of this SA."""
+        index = (bytes(spi_i), bytes(spi_r))
+        self._misses[index] = self._misses.pop(index, 0) + 1
+        while len(self._misses) > UNBOUND_SAS_REMEMBERED:
+            del self._misses[next(iter(self._misses))]
+
+    def bind_ikev2(self, keys: Ikev2Keys, spi_i: bytes, spi_r: bytes) -> Ikev2Keys:
+        """File an unbound key set under the SA whose message it read (its ICV verified); returns the bound copy."""
+        bound = dataclasses.replace(keys, spi_i=bytes(spi_i), spi_r=bytes(spi_r))
+        self.unbound_ikev2 = [one for one in self.unbound_ikev2 if one is not keys]
+        self.add_ikev2(bound)
+        return bound
+
+    def bind_ikev1(self, keys: Ikev1Keys, spi_i: bytes, spi_r: bytes) -> None:
+        """File an unbound key set under the SA whose message it read. The record itself is filed, unchanged
+        (its ``spi_i`` stays empty), so that the decryptor's per-key bookkeeping goes on with the same object."""
+        self.unbound_ikev1 = [one for one in self.unbound_ikev1 if one is not keys]
+        cookie = bytes(spi_i)
+        if cookie not in self.ikev1:
+            self.ikev1[cookie] = keys
+        elif all(one is not keys for one in self.ikev1_candidates(cookie)):
+            self.ikev1_alternatives.setdefault(cookie, []).append(keys)
 
 
 class KeyFileError(Exception):
@@ -492,9 +574,10 @@ def _short_name(algorithm: str) -> str:
 
 
 def _check_ikev2(keys: Ikev2Keys, name: str, number: int) -> Ikev2Keys:
-    """The checks Wireshark makes on a row (SPI sizes, key sizes, AEAD with NONE), in one-line words."""
+    """The checks Wireshark makes on a row (SPI sizes, key sizes, AEAD with NONE), in one-line words. Empty SPIs
+    are those of a key set whose source names none (unbound)."""
     for what, spi in (("spi_i", keys.spi_i), ("spi_r", keys.spi_r)):
-        if len(spi) != SPI_OCTETS:
+        if spi and len(spi) != SPI_OCTETS:
             raise KeyFileError(name, number, f"{what} has {len(spi)} octets, an IKE SPI has {SPI_OCTETS}")
     encryption = ENCRYPTION_ALGORITHMS[keys.encryption]
     integrity = INTEGRITY_ALGORITHMS[keys.integrity]
@@ -536,8 +619,12 @@ def _parse_ikev2_table(text: str, name: str) -> KeyStore:
 
 
 def _check_ikev1(keys: Ikev1Keys, name: str, number: int) -> Ikev1Keys:
-    if len(keys.spi_i) != SPI_OCTETS:
+    if keys.spi_i and len(keys.spi_i) != SPI_OCTETS:
         raise KeyFileError(name, number, f"initiator cookie has {len(keys.spi_i)} octets, a cookie has {SPI_OCTETS}")
+    if keys.derivable:
+        if not (keys.skeyid_e or keys.dh_secret):
+            raise KeyFileError(name, number, "no encryption key, and neither SKEYID_e nor a DH secret to derive it from")
+        return keys
     if len(keys.encryption_key) not in IKEV1_KEY_OCTETS:
         raise KeyFileError(name, number, f"encryption key has {len(keys.encryption_key)} octets; IKEv1 keys have "
                            "8 (DES), 16 (AES-128), 24 (3DES, AES-192) or 32 (AES-256)")
@@ -582,13 +669,28 @@ def export_tables(store: KeyStore) -> dict[str, str]:
                       f"{keys.encryption} / {keys.integrity} (keys from {keys.source})")
         for other in store.ikev2_alternatives.get(index, []):
             v2.append(f"# {keys.spi_i.hex()},{keys.spi_r.hex()}: other keys in {other.source}")
+    for unbound2 in store.unbound_ikev2:
+        v2.append(f"# keys from {unbound2.source}: the source names no SPIs (ikesniff ties them to the SA whose "
+                  "ICV they verify)")
     v1 = ["# Wireshark ikev1_decryption_table written by ikesniff",
           "# initiator cookie, encryption key"]
     for cookie, v1keys in store.ikev1.items():
-        v1.append(_uat_row(cookie.hex(), v1keys.encryption_key.hex()))
+        if v1keys.derivable:
+            v1.append(f"# {cookie.hex()}: {_derivable_note(v1keys)}")
+        else:
+            v1.append(_uat_row(cookie.hex(), v1keys.encryption_key.hex()))
         for other1 in store.ikev1_alternatives.get(cookie, []):
             v1.append(f"# {cookie.hex()}: other key in {other1.source}")
+    for unbound1 in store.unbound_ikev1:
+        v1.append(f"# keys from {unbound1.source}: the source names no cookies (ikesniff ties them to the SA whose "
+                  "messages they read)" + (f"; {_derivable_note(unbound1)}" if unbound1.derivable else ""))
     return {"ikev2_decryption_table": "\n".join(v2) + "\n", "ikev1_decryption_table": "\n".join(v1) + "\n"}
+
+
+def _derivable_note(keys: Ikev1Keys) -> str:
+    what = "SKEYID_e" if keys.skeyid_e else "SKEYID and the DH secret" if keys.skeyid else "the DH secret"
+    return (f"{keys.source} gives only {what}; the encryption key is derived from it and the capture at "
+            "decryption time (not a Wireshark table row)")
 
 
 # --- strongSwan charon log (ike 4) --------------------------------------------------------------------------
@@ -770,14 +872,21 @@ def _charon_algorithms(proposal: str) -> tuple[str, str] | str:
 
 
 def _parse_charon_log(text: str, name: str) -> KeyStore:
+    """The key sets of a charon log. One whose SA the log ties to no SPIs (the ``checkin ... with SPIs`` lines
+    are missing: a log filtered or cut) is kept unbound, to be tied to an SA by trial decryption. An IKEv1 SA
+    whose log gives no ``encryption key Ka`` but SKEYID_e, or the DH secret, is kept derivable."""
     store = KeyStore()
     notes = store.notes
     for sa in _charon_sas(text, notes, name):
         keys = {key: data for key, (data, _) in sa.keys.items()}
         if sa.version == 2 or (sa.version is None and "sk_ei" in keys):
-            if not ("sk_ei" in keys and "sk_er" in keys and sa.spi_i and sa.spi_r and sa.proposal):
-                continue  # an SA that never got its keys, SPIs or proposal logged: nothing to decrypt with
+            if not ("sk_ei" in keys and "sk_er" in keys):
+                continue  # an SA that never got its keys logged: nothing to decrypt with
             line = sa.keys["sk_ei"][1]
+            if not sa.proposal:
+                notes.append(f"{name}:{line}: IKEv2 keys without the 'selected proposal' line that names their "
+                             "algorithms; left out")
+                continue
             algorithms = _charon_algorithms(sa.proposal)
             if isinstance(algorithms, str):
                 notes.append(f"{name}:{sa.proposal_line or line}: the IKE SA negotiated {algorithms}, which "
@@ -786,17 +895,23 @@ def _parse_charon_log(text: str, name: str) -> KeyStore:
             encryption, integrity = algorithms
             needs_integrity = INTEGRITY_ALGORITHMS[integrity].key_octets > 0
             v2 = Ikev2Keys(
-                sa.spi_i, sa.spi_r, encryption, keys["sk_ei"], keys["sk_er"], integrity,
+                sa.spi_i or b"", sa.spi_r or b"", encryption, keys["sk_ei"], keys["sk_er"], integrity,
                 keys.get("sk_ai", b"") if needs_integrity else b"", keys.get("sk_ar", b"") if needs_integrity else b"",
                 f"{name}:{line}", keys.get("sk_d"), keys.get("sk_pi"), keys.get("sk_pr"), keys.get("dh_secret"))
             store.add_ikev2(_check_ikev2(v2, name, line))
-        elif sa.version == 1 or (sa.version is None and "ka" in keys):
-            if "ka" not in keys or not sa.spi_i:
+        elif sa.version == 1 or (sa.version is None and keys.keys() & {"ka", "skeyid_e", "dh_secret"}):
+            material = next((key for key in ("ka", "skeyid_e", "skeyid", "dh_secret") if key in keys), None)
+            if material is None or (material == "skeyid" and "dh_secret" not in keys):
                 continue
-            line = sa.keys["ka"][1]
-            v1 = Ikev1Keys(sa.spi_i, keys["ka"], f"{name}:{line}", keys.get("skeyid_e"), keys.get("dh_secret"),
-                           sa.spi_r, keys.get("skeyid"), keys.get("skeyid_a"), keys.get("skeyid_d"))
+            line = sa.keys[material][1]
+            v1 = Ikev1Keys(sa.spi_i or b"", keys.get("ka", b""), f"{name}:{line}", keys.get("skeyid_e"),
+                           keys.get("dh_secret"), sa.spi_r, keys.get("skeyid"), keys.get("skeyid_a"),
+                           keys.get("skeyid_d"))
             store.add_ikev1(_check_ikev1(v1, name, line))
+    unbound = len(store.unbound_ikev2) + len(store.unbound_ikev1)
+    if unbound:
+        notes.append(f"{name}: {unbound} key set(s) the log ties to no SPIs (no 'checkin ... with SPIs' lines); "
+                     "each is tied to the first SA it decrypts")
     return store
 
 

@@ -15,8 +15,14 @@ A passive observer holding a pre-shared key (PSK) can check exactly two things (
   whether the *responder* holds the given key (:func:`verify_hash_r`); HASH_I in message 3 tells it
   for the *initiator* when message 3 travels in clear, or once it has been decrypted
   (:func:`verify_hash_i`). :func:`verify_aggressive` runs what a capture allows.
-  A main-mode PSK exchange cannot be checked with a PSK alone: its hashes travel encrypted under
-  keys that need the Diffie-Hellman secret.
+
+* **IKEv1 main mode** (RFC 2409 section 5): the same two hashes, over the same inputs, travel in
+  messages 5 and 6, encrypted. A PSK alone cannot check them (the keys need the Diffie-Hellman
+  secret); once a message is decrypted (a key table, a charon log, or keys derived from a logged DH
+  secret and the PSK) :func:`verify_main_mode` checks its HASH_I or HASH_R, reading the SA offer,
+  choice, KE and nonces from the clear messages 1-4. Keys derived from a DH secret with the PSK
+  given are themselves a test of the key: :func:`derived_key_check` turns "those keys read (or did
+  not read) this side's messages" into the same kind of result.
 
 * **IKEv2 AUTH with a shared key** (RFC 7296 section 2.15), once the IKE_AUTH message is decrypted::
 
@@ -286,6 +292,68 @@ def verify_aggressive(message1: Message, message1_bytes: bytes, message2: Messag
     return checks
 
 
+def _main_mode(clear: list[tuple[bytes, Message]]) -> _Aggressive:
+    """What the main-mode hashes cover, from the clear messages 1-4 (SA offer, SA choice, the initiator's and
+    the responder's KE and nonce). The identities and HASH_R are filled in by the caller."""
+    if len(clear) < 4:
+        raise PskUnverifiable(f"main-mode messages 1-4 are needed in clear, {len(clear)} were captured")
+    (bytes1, message1), (_, message2), (bytes3, message3), (bytes4, message4) = clear[:4]
+    for number, message in enumerate((message1, message2, message3, message4), 1):
+        if message.version != 1 or message.header.exchange_type != 2 or message.encrypted:
+            raise PskUnverifiable(f"message {number} is not a clear IKEv1 main-mode message")
+    if len({bytes(message.header.spi_i) for _, message in clear[:4]}) != 1:
+        raise PskUnverifiable("messages 1-4 belong to different exchanges (initiator cookies differ)")
+    hash_name, display = _phase1_hash(message2)
+    return _Aggressive(
+        hash_name=hash_name, display=display,
+        ke_i=_body(bytes3, _one(message3, ikev1.KeyExchangePayload, "message 3", "KE")),
+        ke_r=_body(bytes4, _one(message4, ikev1.KeyExchangePayload, "message 4", "KE")),
+        cookie_i=bytes(message4.header.spi_i), cookie_r=bytes(message4.header.spi_r),
+        sa_i=_body(bytes1, _one(message1, ikev1.SecurityAssociationPayload, "message 1", "SA")),
+        id_i=b"", id_r=b"",
+        nonces=(_body(bytes3, _one(message3, ikev1.NoncePayload, "message 3", "NONCE"))
+                + _body(bytes4, _one(message4, ikev1.NoncePayload, "message 4", "NONCE"))),
+        hash_r=b"",
+    )
+
+
+def verify_main_mode(clear: list[tuple[bytes, Message]], decrypted: list[Payload], sender_is_initiator: bool,
+                     psk: bytes) -> PskCheck:
+    """Check the HASH_I (message 5, `sender_is_initiator`) or HASH_R (message 6) of a decrypted main-mode
+    message against `psk`. `clear` holds messages 1-4 as sent ((bytes, parsed message), in order);
+    `decrypted` the payloads of message 5 or 6. The identification payload body is rebuilt from its
+    fields (ID type, protocol, port, data), as sent. Raises PskUnverifiable like :func:`verify_hash_r`."""
+    exchange = _main_mode(clear)
+    side: Literal["initiator", "responder"] = "initiator" if sender_is_initiator else "responder"
+    identities = [p for p in decrypted if isinstance(p, ikev1.IdentificationPayload)]
+    hashes = [p for p in decrypted if isinstance(p, ikev1.HashPayload)]
+    if not identities or not hashes:
+        raise PskUnverifiable(f"the {side}'s decrypted message holds no {'ID' if not identities else 'HASH'} payload")
+    identity = identities[0]
+    id_body = bytes([identity.id_type, identity.protocol_id]) + identity.port.to_bytes(2, "big") + identity.data
+    skeyid = exchange.skeyid(psk)
+    if sender_is_initiator:
+        covered = exchange.ke_i + exchange.ke_r + exchange.cookie_i + exchange.cookie_r + exchange.sa_i + id_body
+    else:
+        covered = exchange.ke_r + exchange.ke_i + exchange.cookie_r + exchange.cookie_i + exchange.sa_i + id_body
+    expected = hmac.new(skeyid, covered, exchange.hash_name).digest()
+    name = "HASH_I" if sender_is_initiator else "HASH_R"
+    return _ikev1_check(side, name, hmac.compare_digest(expected, bytes(hashes[0].data)), exchange.display)
+
+
+def derived_key_check(side: Literal["initiator", "responder"], read: bool) -> PskCheck:
+    """The verdict of keys derived from a logged DH secret with the given PSK on one side's messages: they read
+    them exactly when that side derived its keys from the same PSK (SKEYID = prf(PSK, Ni | Nr))."""
+    who = f"the {side}"
+    if read:
+        detail = (f"{who}'s messages decrypt with keys derived from the DH secret and the given pre-shared key: "
+                  f"{who} holds this key.")
+    else:
+        detail = (f"{who}'s messages do not decrypt with keys derived from the DH secret and the given "
+                  f"pre-shared key: {who} authenticated with a different key.")
+    return PskCheck(side, read, detail, "SKEYID (RFC 2409)", "SKEYID")
+
+
 # --- IKEv2 AUTH -----------------------------------------------------------------------------------
 
 KEY_PAD = b"Key Pad for IKEv2"
@@ -531,6 +599,7 @@ def load_psk_file(path: str) -> list[bytes]:
 
 
 __all__ = [
-    "KEY_PAD", "PskCheck", "PskFileError", "PskUnverifiable", "chosen_prf", "ikev2_prf", "load_psk_file",
-    "parse_psks", "verify_aggressive", "verify_hash_i", "verify_hash_r", "verify_ikev2_auth",
+    "KEY_PAD", "PskCheck", "PskFileError", "PskUnverifiable", "chosen_prf", "derived_key_check", "ikev2_prf",
+    "load_psk_file", "parse_psks", "verify_aggressive", "verify_hash_i", "verify_hash_r", "verify_ikev2_auth",
+    "verify_main_mode",
 ]
