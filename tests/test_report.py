@@ -15,7 +15,7 @@ import struct
 import subprocess
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
@@ -44,8 +44,10 @@ from ikesniff.report import (
     render,
     write_report,
 )
+from ikesniff.report.collect import offer_columns
 from ikesniff.report.model import Gap
 from ikesniff.report.sequence import ARROWS, build_diagram, lanes, mermaid
+from ikesniff.report.text import offer_heading
 
 REPO = Path(__file__).resolve().parent.parent
 PCAPS = REPO / "pcaps"
@@ -586,3 +588,15 @@ def test_rendered_dom_holds_the_verdict(tmp_path: Path) -> None:
     cells = [row.find("td")[0].text() for row in tree.find("table", "evidence")[0].find("tr")[1:]]
     assert cells == [str(item.frame) for item in verdict.evidence]
     assert len(tree.find("svg", "sequence")) == 1
+
+
+def test_the_same_offer_in_several_attempts_is_listed_once_with_its_frames() -> None:
+    """A gateway that retries with the same proposals: one entry naming every frame (the second attempt
+    is the lab's own, moved 100 frames on)."""
+    tunnel, = report("ikev2-dpd-timeout").tunnels
+    first, = tunnel.diagnoses
+    again = replace(first, ike_sa="v2-again", offers=[replace(o, frame=o.frame + 100) for o in first.offers])
+    columns = offer_columns(tunnel.verdict, [first, again], ["192.0.2.1", "192.0.2.2"], ["initiator", "responder"])
+    assert [[(entry.frames, entry.what) for entry in column.offers] for column in columns] == [
+        [([1, 101], "offered")], [([2, 102], "chose")]]
+    assert offer_heading(columns[0].offers[0]) == "frames 1, 101, IKE_SA_INIT, offered as initiator"

@@ -13,7 +13,17 @@ from dataclasses import dataclass, field
 from itertools import chain
 
 from ..events import DiagnosisEvent, FindingEvent, MessageEvent, OfferSide, SummaryEvent, VerdictEvent
-from .model import EvidenceRow, Gap, InputIdentity, OfferColumn, RemedyPart, Report, TimeSpan, TunnelReport
+from .model import (
+    EvidenceRow,
+    Gap,
+    InputIdentity,
+    OfferColumn,
+    OfferEntry,
+    RemedyPart,
+    Report,
+    TimeSpan,
+    TunnelReport,
+)
 from .sequence import build_diagram, lanes
 
 
@@ -249,17 +259,17 @@ def offer_columns(verdict: VerdictEvent, attempts: list[DiagnosisEvent], address
                   roles: list[str]) -> list[OfferColumn]:
     """Each gateway's offers and choices over the tunnel's attempts, one column per address, the lanes'
     order first; an empty list when nothing was seen."""
-    seen: set[tuple[str, int, str, tuple[str, ...]]] = set()
     columns = {address: OfferColumn(address, role, []) for address, role in zip(addresses, roles)}
-    for offer in chain(verdict.offers, *(attempt.offers for attempt in attempts)):
-        key = (offer.address, offer.frame, offer.what, tuple(offer.proposals))
-        if key in seen:
-            continue
-        seen.add(key)
-        column = columns.setdefault(offer.address, OfferColumn(offer.address, offer.side, []))
-        column.offers.append(offer)
-    for column in columns.values():
-        column.offers.sort(key=_offer_order)
+    entries: dict[tuple[str, str, str, str, tuple[str, ...]], OfferEntry] = {}
+    offers = sorted(chain(verdict.offers, *(attempt.offers for attempt in attempts)), key=_offer_order)
+    for offer in offers:
+        key = (offer.address, offer.exchange, offer.what, offer.side, tuple(offer.proposals))
+        entry = entries.get(key)
+        if entry is None:
+            entry = entries[key] = OfferEntry([], offer.exchange, offer.what, offer.side, list(offer.proposals))
+            columns.setdefault(offer.address, OfferColumn(offer.address, offer.side, [])).offers.append(entry)
+        if offer.frame not in entry.frames:
+            entry.frames.append(offer.frame)
     if not any(column.offers for column in columns.values()):
         return []
     return list(columns.values())

@@ -53,8 +53,10 @@ td.nowrap { white-space: nowrap; }
 .offer { margin-bottom: 8px; }
 .offer .what { font-size: 13px; color: #4b5563; }
 .diagram { overflow-x: auto; border: 1px solid #e5e7eb; border-radius: 6px; padding: 6px; }
-table.summary { width: auto; min-width: 360px; }
-table.summary th { padding-right: 40px; }
+table.summary, table.inputs { width: auto; min-width: 360px; }
+table.summary th, table.inputs th { padding-right: 40px; white-space: nowrap; }
+table.inputs { margin-bottom: 8px; }
+table.inputs td { word-break: break-all; }
 svg.sequence { display: block; max-width: 100%; height: auto; font-family: inherit; }
 @media print { body { background: #ffffff; } main { max-width: none; } h2 { break-before: page; } }
 """
@@ -75,13 +77,13 @@ def render(report: Report) -> str:
 
 
 def _header(report: Report) -> str:
-    rows = "".join(
-        f"<tr><td class=\"mono\">{escape(item.name)}</td>"
-        f"<td class=\"mono\">{escape(item.sha256) if item.sha256 else '- (stream)'}</td>"
-        f"<td class=\"nowrap\">{escape(size(item.size))}</td>"
-        f"<td>{escape(span_text(span_of(report.spans, item)))}</td></tr>" for item in report.inputs)
-    return ("<header><h1>ikesniff report</h1><table class=\"inputs\"><tr><th>input</th><th>SHA-256</th>"
-            f"<th>size</th><th>IKE traffic</th></tr>{rows}</table>"
+    tables = "".join(
+        f"<table class=\"inputs\"><tr><th>input</th><td class=\"mono\">{escape(item.name)}</td></tr>"
+        f"<tr><th>SHA-256</th><td class=\"mono\">{escape(item.sha256) if item.sha256 else '- (stream)'}</td></tr>"
+        f"<tr><th>size</th><td>{escape(size(item.size))}</td></tr>"
+        f"<tr><th>IKE traffic</th><td>{escape(span_text(span_of(report.spans, report.inputs, item)))}</td></tr>"
+        "</table>" for item in report.inputs)
+    return (f"<header><h1>ikesniff report</h1>{tables}"
             f"<p class=\"meta\">ikesniff {escape(report.version)} · {len(report.tunnels)} tunnel(s)</p></header>")
 
 

@@ -37,7 +37,7 @@ def render(report: Report) -> str:
         lines += ["## Findings outside the tunnels", ""]
         lines += [f"- **{escape(f.kind)}** [{escape(f.ike_sa)}] frames {', '.join(map(str, f.frames))}: "
                   f"{escape(f.detail)}" for f in report.other_findings] + [""]
-    lines += ["## Summary", "", "| | |", "|---|---|"]
+    lines += ["## Summary", "", "| what | count |", "|---|---|"]
     lines += [f"| {name} | {escape(value)} |" for name, value in summary_rows(report.summary)] + [""]
     if note := left_out_note(report):
         lines += [escape(note), ""]
@@ -49,7 +49,7 @@ def _inputs(report: Report) -> list[str]:
     for item in report.inputs:
         digest = f"`{item.sha256}`" if item.sha256 else "- (stream)"
         lines.append(f"| {escape(item.name)} | {digest} | {size(item.size)} | "
-                     f"{escape(span_text(span_of(report.spans, item)))} |")
+                     f"{escape(span_text(span_of(report.spans, report.inputs, item)))} |")
     verdicts = ", ".join(f"{outcome(t.verdict)} {t.verdict.code}" for t in report.tunnels) or "no tunnel seen"
     return [*lines, "", f"ikesniff {escape(report.version)} · {len(report.tunnels)} tunnel(s): {escape(verdicts)}", ""]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..events import DiagnosisEvent, FindingEvent, MessageEvent, OfferSide, SummaryEvent, VerdictEvent
+from ..events import DiagnosisEvent, FindingEvent, MessageEvent, SummaryEvent, VerdictEvent
 
 
 @dataclass(slots=True)
@@ -56,12 +56,25 @@ class RemedyPart:
 
 
 @dataclass(slots=True)
+class OfferEntry:
+    """Proposals one gateway put forward (or the one it chose), with every frame where it did the same."""
+
+    frames: list[int]
+    exchange: str
+    what: str
+    """'offered' or 'chose'."""
+    side: str
+    """'initiator' or 'responder' in that exchange."""
+    proposals: list[str]
+
+
+@dataclass(slots=True)
 class OfferColumn:
     """What one gateway put on the table, over every attempt of the tunnel."""
 
     address: str
     role: str
-    offers: list[OfferSide]
+    offers: list[OfferEntry]
 
 
 @dataclass(slots=True)
@@ -84,7 +97,7 @@ class Arrow:
 
     frame: int
     offset: float
-    """Seconds since the tunnel's first message kept."""
+    """Seconds since the tunnel's first message kept (negative in a merged capture that goes back)."""
     rightward: bool
     """From the left lane to the right one."""
     label: str

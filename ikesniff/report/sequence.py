@@ -47,7 +47,7 @@ def _role(address: str, attempts: list[DiagnosisEvent]) -> str:
 
 def build_diagram(left: Lane, right: Lane, rows: list[MessageEvent | Gap], verdict: VerdictEvent) -> Diagram:
     messages = [row for row in rows if isinstance(row, MessageEvent)]
-    start = min((message.time for message in messages), default=0.0)
+    start = messages[0].time if messages else 0.0  # the first in capture order (a merged capture may go back)
     arrows: list[Arrow | Gap] = [row if isinstance(row, Gap) else _arrow(row, start, left, right)
                                  for row in _capped(rows)]
     also = f"; also possible: {', '.join(verdict.alternatives)}" if verdict.alternatives else ""
@@ -128,7 +128,7 @@ def _mermaid_arrow(arrow: Arrow) -> str:
 
 
 def _arrow_text(arrow: Arrow) -> str:
-    text = f"frame {arrow.frame}, +{arrow.offset:.3f} s: {arrow.label}"
+    text = f"frame {arrow.frame}, {arrow.offset:+.3f} s: {arrow.label}"
     if arrow.notes:
         text += f" [{', '.join(arrow.notes)}]"
     return text + " (retransmission)" if arrow.retransmission else text
@@ -209,7 +209,7 @@ def _svg_arrow(arrow: Arrow, top: int, ident: str) -> list[str]:
     dash = ' stroke-dasharray="7 5"' if arrow.retransmission else ""
     width = "2.5" if arrow.failure else "1.6"
     label = arrow.label + (" (retransmission)" if arrow.retransmission else "")
-    parts = [f'<text x="8" y="{y - 4}" font-size="12" fill="#374151">+{arrow.offset:.3f} s</text>',
+    parts = [f'<text x="8" y="{y - 4}" font-size="12" fill="#374151">{arrow.offset:+.3f} s</text>',
              f'<text x="8" y="{y + 11}" font-size="11" fill="#6b7280">frame {arrow.frame}</text>',
              (f'<line x1="{start}" y1="{y}" x2="{end}" y2="{y}" stroke="{colour}" stroke-width="{width}"{dash} '
              f'marker-end="url(#{ident}-{kind})"/>'),

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ..events import OfferSide, SummaryEvent, VerdictEvent
-from .model import InputIdentity, Report, TimeSpan
+from ..events import SummaryEvent, VerdictEvent
+from .model import InputIdentity, OfferEntry, Report, TimeSpan
 
 
 def utc(seconds: float, date: bool = True) -> str:
@@ -40,12 +40,21 @@ def verdict_facts(verdict: VerdictEvent) -> list[str]:
     return facts
 
 
-def offer_heading(offer: OfferSide) -> str:
-    """'frame 1, IKE_SA_INIT, offered as initiator'."""
-    return f"frame {offer.frame}, {offer.exchange}, {offer.what} as {offer.side}"
+FRAMES_LISTED = 8
 
 
-def span_of(spans: list[TimeSpan], item: InputIdentity) -> TimeSpan | None:
+def offer_heading(entry: OfferEntry) -> str:
+    """'frame 1, IKE_SA_INIT, offered as initiator'; 'frames 188, 287, ...' when it was the same each time."""
+    frames = ", ".join(str(frame) for frame in entry.frames[:FRAMES_LISTED])
+    if len(entry.frames) > FRAMES_LISTED:
+        frames += f" and {len(entry.frames) - FRAMES_LISTED} more"
+    return f"frame{'s' if len(entry.frames) > 1 else ''} {frames}, {entry.exchange}, {entry.what} as {entry.side}"
+
+
+def span_of(spans: list[TimeSpan], inputs: list[InputIdentity], item: InputIdentity) -> TimeSpan | None:
+    """The span of an input's messages (a single input owns the single span whatever its messages call it)."""
+    if len(inputs) == 1 and len(spans) == 1:
+        return spans[0]
     return next((span for span in spans if span.file == item.name), None)
 
 
