@@ -600,3 +600,18 @@ def test_the_same_offer_in_several_attempts_is_listed_once_with_its_frames() -> 
     assert [[(entry.frames, entry.what) for entry in column.offers] for column in columns] == [
         [([1, 101], "offered")], [([2, 102], "chose")]]
     assert offer_heading(columns[0].offers[0]) == "frames 1, 101, IKE_SA_INIT, offered as initiator"
+
+
+def test_a_capture_without_ike_says_no_tunnel_was_seen() -> None:
+    """The lab's capture read with IKE expected on port 1 only: frames, but no IKE message."""
+    analysis = Analysis(ike_ports=frozenset({1}))
+    assert list(analysis.run(str(PCAPS / "ikev2-psk.pcap"))) == []
+    conclusions = conclude(analysis)
+    summary = SummaryEvent("summary", ["ikev2-psk.pcap"], analysis.stats.frames, 0, 0, 0, {}, 0, 0, 0, 0, 0, 0, 0, 0)
+    built = ReportCollector().build(inputs=[identify(str(PCAPS / "ikev2-psk.pcap"))], diagnoses=[], findings=[],
+                                    verdicts=conclusions.verdicts, summary=summary, version=__version__)
+    for extension in (".md", ".html"):
+        page = render(f"r{extension}", built)
+        assert "No IKE tunnel was seen in the input." in page and "no IKE message" in page
+    assert dom(render("r.html", built)).find("svg") == []
+    assert json.loads(render("r.json", built))["verdicts"] == []

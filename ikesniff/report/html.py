@@ -9,6 +9,7 @@ from ..events import FindingEvent
 from .model import OfferColumn, RemedyPart, Report, TunnelReport
 from .sequence import svg
 from .text import (
+    NO_TUNNEL,
     left_out_note,
     offer_heading,
     outcome,
@@ -66,6 +67,8 @@ def render(report: Report) -> str:
     title = "; ".join(f"{tunnel_title(t.verdict)} {outcome(t.verdict)} {t.verdict.code}" for t in report.tunnels)
     body = [_header(report)]
     body += [_tunnel(tunnel, index, len(report.inputs) > 1) for index, tunnel in enumerate(report.tunnels, 1)]
+    if not report.tunnels:
+        body.append(f"<p class=\"verdict incomplete\">{escape(NO_TUNNEL)}</p>")
     if report.other_findings:
         body.append("<section><h2>Findings outside the tunnels</h2>" + _finding_list(report.other_findings)
                     + "</section>")

@@ -8,6 +8,7 @@ from itertools import zip_longest
 from .model import OfferColumn, RemedyPart, Report, TunnelReport
 from .sequence import mermaid
 from .text import (
+    NO_TUNNEL,
     left_out_note,
     offer_heading,
     outcome,
@@ -33,6 +34,8 @@ def render(report: Report) -> str:
     lines = ["# ikesniff report", "", *_inputs(report)]
     for tunnel in report.tunnels:
         lines += _tunnel(tunnel, len(report.inputs) > 1)
+    if not report.tunnels:
+        lines += [f"**{NO_TUNNEL}**", ""]
     if report.other_findings:
         lines += ["## Findings outside the tunnels", ""]
         lines += [f"- **{escape(f.kind)}** [{escape(f.ike_sa)}] frames {', '.join(map(str, f.frames))}: "

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from ..events import SummaryEvent, VerdictEvent
 from .model import InputIdentity, OfferEntry, Report, TimeSpan
 
+NO_TUNNEL = "No IKE tunnel was seen in the input."
+
 
 def utc(seconds: float, date: bool = True) -> str:
     """'2026-11-23 12:02:09.962 UTC', or the clock time alone."""
