@@ -29,7 +29,14 @@ import pytest
 from dissectors import Message, parse_message
 from dissectors.ikev2 import sk_layout
 from ikesniff.capture import CaptureStats, IkeDatagram, read_capture
-from ikesniff.decrypt import Decrypted, SkfReassembler, aes_xcbc_mac, compute_icv, decrypt_message
+from ikesniff.decrypt import (
+    Decrypted,
+    SkfReassembler,
+    aes_xcbc_mac,
+    compute_icv,
+    decrypt_message,
+    verifying_keys,
+)
 from ikesniff.keys import ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, Ikev2Keys, load_key_file
 
 REPO = Path(__file__).resolve().parents[1]
@@ -714,3 +721,26 @@ def test_every_algorithm_of_the_key_tables_has_the_iv_and_icv_the_dissector_expe
             if integrity.transform_id is not None:
                 layout = sk_layout(cipher.transform_id, cipher.key_bits, integrity.transform_id)
                 assert layout == (cipher.iv_octets, integrity.icv_octets), (name, integrity_name)
+
+
+# --- telling which key set a message belongs to ---------------------------------------------------
+
+
+def test_verifying_keys_picks_the_key_set_whose_icv_verifies_on_sk_and_skf() -> None:
+    for frame in (3, 21, 39):                                   # GCM, CTR, CBC: one SA each
+        captured, keys = wiki_message(frame)
+        others = [wiki_message(f)[1] for f in (3, 21, 39) if f != frame]
+        swapped = dataclasses.replace(keys, sk_ai=keys.sk_ar, sk_ar=keys.sk_ai, sk_ei=keys.sk_er, sk_er=keys.sk_ei)
+        assert verifying_keys(captured.data, captured.message, [*others, swapped, keys]) is keys
+        assert verifying_keys(captured.data, captured.message, [*others, swapped]) is None
+    found, keys = fragments()                                   # each SKF fragment has its own ICV
+    wrong = dataclasses.replace(keys, sk_ai=bytes(len(keys.sk_ai)), sk_ar=bytes(len(keys.sk_ar)))
+    assert all(verifying_keys(c.data, c.message, [wrong, keys]) is keys for c in found)
+    unchecked = dataclasses.replace(keys, integrity="ANY 128-bits of Authentication [No Checking]")
+    assert verifying_keys(found[0].data, found[0].message, [unchecked]) is None  # nothing checked: no match
+
+
+def test_verifying_keys_of_a_clear_message_is_none() -> None:
+    table = key_table(FRAGMENTATION.with_suffix(".ikev2_decryption_table"))
+    item = next(i for i in read_capture(str(FRAGMENTATION), CaptureStats()) if isinstance(i, IkeDatagram))
+    assert verifying_keys(item.data, parse_message(item.data), list(table.values())) is None

@@ -28,7 +28,14 @@ import pytest
 
 from dissectors import Message, parse_message
 from ikesniff.capture import CaptureStats, IkeDatagram, read_capture
-from ikesniff.ikev1_crypto import UNREADABLE, Ikev1Decrypted, Ikev1Decryptor
+from ikesniff.ikev1_crypto import (
+    UNREADABLE,
+    Ikev1Decrypted,
+    Ikev1Decryptor,
+    derive_phase1,
+    encryption_key_from_skeyid_e,
+    skeyid,
+)
 from ikesniff.keys import Ikev1Keys, KeyStore, load_key_file
 
 REPO = Path(__file__).resolve().parents[1]
@@ -343,3 +350,98 @@ def test_every_corpus_ikev1_capture_feeds_without_an_exception_with_or_without_a
             result = with_wrong.feed(item.data, message, Ikev1Keys(message.header.spi_i, bytes(24), "wrong"))
             if result is not None:
                 assert result.errors, (path, item.frame)
+
+
+# --- keys derived from less than a key (RFC 2409 section 5, Appendix B) ----------------------------------------
+
+
+def test_encryption_key_is_skeyid_e_cut_or_expanded_as_appendix_b_says() -> None:
+    import hmac
+
+    skeyid_e = bytes(range(20))                                  # an HMAC-SHA1 output
+    assert encryption_key_from_skeyid_e("sha1", skeyid_e, 16) == skeyid_e[:16]
+    k1 = hmac.new(skeyid_e, b"\x00", "sha1").digest()
+    k2 = hmac.new(skeyid_e, k1, "sha1").digest()
+    assert encryption_key_from_skeyid_e("sha1", skeyid_e, 24) == (k1 + k2)[:24]   # 3DES with SHA-1
+    md5_e = bytes(16)
+    m1 = hmac.new(md5_e, b"\x00", "md5").digest()
+    m2 = hmac.new(md5_e, m1, "md5").digest()
+    assert encryption_key_from_skeyid_e("md5", md5_e, 32) == m1 + m2                # AES-256 with MD5
+
+
+def test_skeyid_depends_on_the_authentication_method() -> None:
+    import hashlib
+    import hmac
+
+    ni, nr, cky_i, cky_r, gxy = b"\x01" * 16, b"\x02" * 16, b"\x03" * 8, b"\x04" * 8, b"\x05" * 256
+    assert skeyid(1, "sha256", ni, nr, cky_i, cky_r, gxy, b"psk") == hmac.new(b"psk", ni + nr, "sha256").digest()
+    assert skeyid(65001, "sha256", ni, nr, cky_i, cky_r, gxy, None) is None           # XAUTH PSK needs the PSK
+    assert skeyid(3, "sha256", ni, nr, cky_i, cky_r, gxy, None) == hmac.new(ni + nr, gxy, "sha256").digest()
+    assert skeyid(4, "sha1", ni, nr, cky_i, cky_r, None, None) == hmac.new(
+        hashlib.sha1(ni + nr).digest(), cky_i + cky_r, "sha1").digest()
+    assert skeyid(64999, "sha1", ni, nr, cky_i, cky_r, gxy, b"psk") is None          # unknown method
+
+
+def test_derive_phase1_gives_the_lab_logs_skeyid_chain_from_skeyid_and_the_dh_secret() -> None:
+    logged = next(iter(load_key_file(str(PCAPS / "ikev1-main.moon.charon.log")).ikev1.values()))
+    assert logged.skeyid and logged.dh_secret and logged.spi_r
+    derived = derive_phase1("sha256", logged.skeyid, logged.dh_secret, logged.spi_i, logged.spi_r, 16)
+    assert (derived.skeyid_d, derived.skeyid_a, derived.skeyid_e, derived.encryption_key) == (
+        logged.skeyid_d, logged.skeyid_a, logged.skeyid_e, logged.encryption_key)
+    assert "encryption key" in repr(derived) and logged.encryption_key.hex() not in repr(derived)
+
+
+@pytest.mark.parametrize("kept", ["skeyid_e", "skeyid"])
+def test_a_logged_skeyid_e_or_skeyid_with_the_dh_secret_decrypts_without_a_psk(kept: str) -> None:
+    import dataclasses
+
+    scenario = "ikev1-main"
+    logged = next(iter(load_key_file(str(PCAPS / f"{scenario}.moon.charon.log")).ikev1.values()))
+    partial = dataclasses.replace(logged, encryption_key=b"", skeyid_e=logged.skeyid_e if kept == "skeyid_e" else None,
+                                  skeyid=logged.skeyid if kept == "skeyid" else None)
+    assert partial.derivable
+    store = KeyStore()
+    store.add_ikev1(partial)
+    fed = feed_capture(PCAPS / f"{scenario}.pcap", store)
+    assert fed and all(one.result and one.result.readable for one in fed)
+    assert fed[0].result and fed[0].result.keys and fed[0].result.keys.encryption_key == logged.encryption_key
+
+
+def test_a_derivable_key_without_the_sa_choice_says_what_is_missing() -> None:
+    scenario = "ikev1-main"
+    logged = next(iter(load_key_file(str(PCAPS / f"{scenario}.moon.charon.log")).ikev1.values()))
+    store = KeyStore()
+    store.add_ikev1(Ikev1Keys(logged.spi_i, b"", "dh.log:1", dh_secret=logged.dh_secret))
+    decryptor = Ikev1Decryptor()
+    results = []
+    for item in read_capture(str(PCAPS / f"{scenario}.pcap"), CaptureStats()):
+        if isinstance(item, IkeDatagram) and item.frame not in (1, 2):  # no SA offer, no SA choice
+            message = parse_message(item.data)
+            results.append(decryptor.feed(item.data, message, store.ikev1_candidates(message.header.spi_i),
+                                          sender=item.src, psks=[b"whatever"]))
+    errors = [error for result in results if result for error in result.errors]
+    assert errors and any("phase-1 SA choice (cipher and hash) was not captured" in e for e in errors)
+    assert not any(result and result.readable for result in results)
+
+
+def test_an_unbound_key_set_is_reported_for_binding_and_failed_trials_leave_no_reading() -> None:
+    import dataclasses
+
+    scenario = "ikev1-main"
+    right = next(iter(load_key_file(str(PCAPS / f"{scenario}.moon.charon.log")).ikev1.values()))
+    unbound = dataclasses.replace(right, spi_i=b"")
+    other = Ikev1Keys(b"", bytes(16), "other.log:1")
+    decryptor = Ikev1Decryptor()
+    bound = []
+    for item in read_capture(str(PCAPS / f"{scenario}.pcap"), CaptureStats()):
+        if isinstance(item, IkeDatagram):
+            message = parse_message(item.data)
+            result = decryptor.feed(item.data, message, [], sender=item.src, unbound=[other, unbound])
+            if result is not None:
+                assert result.readable and result.bound is unbound and result.keys is unbound
+                bound.append(item.frame)
+    assert bound == [5, 6, 7, 8, 9]
+    header = parse_message(next(i.data for i in read_capture(str(PCAPS / f"{scenario}.pcap"), CaptureStats())
+                                if isinstance(i, IkeDatagram) and i.frame == 5)).header
+    readings = decryptor.readings(header.spi_i, header.spi_r)
+    assert {r.keys for r in readings} == {unbound} and sum(r.read for r in readings) == 5

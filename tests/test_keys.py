@@ -427,3 +427,60 @@ def test_key_records_do_not_show_their_keys_in_repr() -> None:
     assert isinstance(store.ikev1_for(bytes.fromhex(V1_ROW[:16])), Ikev1Keys)
     assert isinstance(store.ikev2_for(bytes.fromhex(SPI_I), bytes.fromhex(SPI_R)), Ikev2Keys)
 
+
+
+# --- key sets a log ties to no SA, and keys derived at decryption time ------------------------------------------
+
+
+def _log_without(scenario: str, *patterns: str) -> str:
+    lines = (PCAPS / f"{scenario}.moon.charon.log").read_text().splitlines()
+    return "\n".join(line for line in lines if not any(re.search(pattern, line) for pattern in patterns))
+
+
+def test_charon_log_without_spi_lines_keeps_its_key_sets_unbound_with_a_note() -> None:
+    store = parse_keys(_log_without("ikev2-psk", r"with SPIs"), "moon.log")
+    assert not store.ikev2 and len(store) == 1
+    (keys,) = store.unbound_ikev2
+    assert (keys.spi_i, keys.spi_r) == (b"", b"") and keys.sk_pi is not None
+    assert any("1 key set(s) the log ties to no SPIs" in note for note in store.notes)
+    v1 = parse_keys(_log_without("ikev1-main", r"with SPIs"), "moon.log")
+    assert not v1.ikev1 and len(v1.unbound_ikev1) == 1 and not v1.unbound_ikev1[0].derivable
+
+
+def test_binding_files_an_unbound_key_set_under_its_sa_once() -> None:
+    from ikesniff.keys import UNBOUND_TRIES
+
+    table = _table_store("ikev2-psk")
+    assert table is not None
+    ((spi_i, spi_r), keys), = table.ikev2.items()
+    store = parse_keys(_log_without("ikev2-psk", r"with SPIs"), "moon.log")
+    (unbound,) = store.unbound_ikev2
+    assert store.ikev2_unbound_for(spi_i, spi_r) == [unbound]
+    bound = store.bind_ikev2(unbound, spi_i, spi_r)
+    assert store.ikev2_for(spi_i, spi_r) is bound and bound.same_keys(keys) and not store.unbound_ikev2
+    other = parse_keys(_log_without("ikev2-delete", r"with SPIs"), "other.log")
+    for _ in range(UNBOUND_TRIES):
+        assert other.ikev2_unbound_for(spi_i, spi_r)
+        other.unbound_missed(spi_i, spi_r)
+    assert other.ikev2_unbound_for(spi_i, spi_r) == [] and other.ikev2_unbound_for(spi_r, spi_i)
+    v1 = parse_keys(_log_without("ikev1-main", r"with SPIs"), "moon.log")
+    (key1,) = v1.unbound_ikev1
+    v1.bind_ikev1(key1, bytes.fromhex("d4e28f967f934bc6"), bytes.fromhex("792186c466a36b90"))
+    assert v1.ikev1_candidates(bytes.fromhex("d4e28f967f934bc6")) == [key1] and not v1.unbound_ikev1
+
+
+def test_ikev1_log_with_only_the_dh_secret_gives_a_derivable_key_set() -> None:
+    (full,) = _log_store("ikev1-main", "moon").ikev1.values()
+    # the dump heads of SKEYID, SKEYID_d/a/e and Ka left out: their hex rows, orphaned, are not read
+    partial = parse_keys(_log_without("ikev1-main", r"(SKEYID|encryption key Ka)"), "dh.log")
+    (keys,) = partial.ikev1.values()
+    assert keys.derivable and keys.dh_secret == full.dh_secret and keys.spi_r == full.spi_r
+    assert keys.skeyid is None and keys.skeyid_e is None and not keys.same_keys(full)
+    tables = export_tables(partial)
+    assert "gives only the DH secret" in tables["ikev1_decryption_table"]
+    assert full.dh_secret is not None and full.dh_secret.hex() not in tables["ikev1_decryption_table"]
+
+
+def test_ikev2_keys_without_their_proposal_line_are_left_out_with_a_note() -> None:
+    store = parse_keys(_log_without("ikev2-psk", r"selected proposal: IKE:"), "moon.log")
+    assert not store and any("without the 'selected proposal' line" in note for note in store.notes)

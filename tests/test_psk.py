@@ -5,6 +5,9 @@
   retransmitted copy. HASH_I: strongSwan encrypts message 3, so the test opens it with the lab's
   ikev1_decryption_table key (phase-1 IV = hash(g^xi | g^xr), RFC 2409 App. B) and checks the real
   HASH_I.
+- IKEv1 main mode: messages 5 and 6 decrypted with the lab's key table or moon's log; their HASH_I and
+  HASH_R verify with the PSK both sides hold, and in ikev1-main-psk-mismatch moon's HASH_I with moon's
+  key only.
 - IKEv2: the IKE_AUTH messages decrypted with the keys of moon's charon log (the only source of
   SK_pi/SK_pr): each side's AUTH verifies with its own PSK; in ikev2-psk-mismatch moon's AUTH verifies
   with moon's key and fails with sun's (a certain PSK mismatch); in ikev2-peer-id-mismatch both sides
@@ -31,6 +34,7 @@ from ikesniff.keys import load_key_file
 from ikesniff.psk import (
     PskFileError,
     PskUnverifiable,
+    derived_key_check,
     ikev2_prf,
     load_psk_file,
     parse_psks,
@@ -38,6 +42,7 @@ from ikesniff.psk import (
     verify_hash_i,
     verify_hash_r,
     verify_ikev2_auth,
+    verify_main_mode,
 )
 
 PCAPS = Path(__file__).resolve().parents[1] / "pcaps"
@@ -277,3 +282,67 @@ def test_load_psk_file(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfeSECRET\n")
     with pytest.raises(PskFileError, match=r":1: not UTF-8 text"):
         load_psk_file(str(path))
+
+
+# --- IKEv1 main mode: hashes of decrypted messages 5 and 6 ------------------------------------------------------
+
+
+def _main_mode_opened(scenario: str, key_file: str) -> tuple[list[tuple[bytes, Message]], dict[int, list]]:
+    """Clear messages 1-4 and, per frame, the payloads of the encrypted phase-1 messages the keys read."""
+    from ikesniff.ikev1_crypto import Ikev1Decryptor
+
+    store = load_key_file(str(PCAPS / key_file))
+    decryptor = Ikev1Decryptor()
+    clear: list[tuple[bytes, Message]] = []
+    opened: dict[int, list] = {}
+    for item in read_capture(str(PCAPS / f"{scenario}.pcap"), CaptureStats()):
+        if not isinstance(item, IkeDatagram):
+            continue
+        message = parse_message(item.data)
+        result = decryptor.feed(item.data, message, store.ikev1_candidates(message.header.spi_i), sender=item.src)
+        if message.exchange_name != "IDENTITY_PROTECTION":
+            continue
+        if not message.encrypted and all(item.data != kept for kept, _ in clear):
+            clear.append((item.data, message))
+        elif result is not None and result.readable:
+            opened[item.frame] = result.payloads
+    return clear, opened
+
+
+def test_main_mode_hash_i_and_hash_r_verify_with_the_psk_both_sides_hold() -> None:
+    clear, opened = _main_mode_opened("ikev1-main", "ikev1-main.ikev1_decryption_table")
+    assert len(clear) == 4 and sorted(opened) == [5, 6]
+    key = _psk("ikev1-main", "moon")
+    hash_i = verify_main_mode(clear, opened[5], True, key)
+    hash_r = verify_main_mode(clear, opened[6], False, key)
+    assert (hash_i.payload, hash_i.side, hash_i.matches) == ("HASH_I", "initiator", True)
+    assert (hash_r.payload, hash_r.side, hash_r.matches) == ("HASH_R", "responder", True)
+    assert hash_i.algorithm == "HMAC-SHA2-256"
+    assert not verify_main_mode(clear, opened[5], True, b"another key").matches
+    assert not verify_main_mode(clear, opened[6], True, key).matches  # HASH_R is not a HASH_I
+    assert key.decode() not in repr([hash_i, hash_r])
+
+
+def test_main_mode_psk_mismatch_hash_i_is_made_with_moons_key() -> None:
+    scenario = "ikev1-main-psk-mismatch"
+    clear, opened = _main_mode_opened(scenario, f"{scenario}.moon.charon.log")
+    (_, payloads), *_ = sorted(opened.items())
+    assert verify_main_mode(clear, payloads, True, _psk(scenario, "moon")).matches
+    assert not verify_main_mode(clear, payloads, True, _psk(scenario, "sun")).matches
+
+
+def test_main_mode_needs_messages_1_to_4_in_clear() -> None:
+    clear, opened = _main_mode_opened("ikev1-main", "ikev1-main.ikev1_decryption_table")
+    with pytest.raises(PskUnverifiable, match="messages 1-4 are needed"):
+        verify_main_mode(clear[:3], opened[5], True, b"k")
+    with pytest.raises(PskUnverifiable, match="not a clear IKEv1 main-mode message"):
+        verify_main_mode(_messages("ikev1-aggressive")[:4], opened[5], True, b"k")
+    with pytest.raises(PskUnverifiable, match="no ID payload"):
+        verify_main_mode(clear, [p for p in opened[5] if p.name != "ID"], True, b"k")
+
+
+def test_derived_key_check_says_whose_messages_the_psk_reads() -> None:
+    read = derived_key_check("initiator", True)
+    unread = derived_key_check("responder", False)
+    assert (read.side, read.matches, read.payload) == ("initiator", True, "SKEYID")
+    assert (unread.side, unread.matches) == ("responder", False) and "different key" in unread.detail
