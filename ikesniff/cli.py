@@ -165,7 +165,7 @@ def _read(analysis: Analysis, files: list[str], options: Options) -> None:
             run.abort(str(error))
         if run.stopped:
             break
-    run.finish([run.redacted_text(path) for path in files])
+    run.finish(files)
 
 
 def _capture(analysis: Analysis, interface: str, bpf: str | None, user: str, options: Options) -> None:
@@ -189,7 +189,7 @@ def _capture(analysis: Analysis, interface: str, bpf: str | None, user: str, opt
         signal.signal(signal.SIGINT, previous)
     received, dropped, interface_dropped = source.stats()
     run.drops = (received, dropped, interface_dropped)
-    run.finish([run.redacted_text(interface)])
+    run.finish([interface])
 
 
 EARLY_EVERY = 0.25
@@ -305,7 +305,7 @@ class Run:
     def finish(self, inputs: list[str]) -> None:
         analysis, options = self.analysis, self.options
         conclusions = conclude(analysis)
-        summary = _summary(analysis, inputs, time.perf_counter() - self.started)
+        summary = _summary(analysis, [self.redacted_text(name) for name in inputs], time.perf_counter() - self.started)
         summary.outcomes = conclusions.outcomes()
         if self.redactor is not None:
             conclusions = Conclusions([self.redactor.event(e) for e in conclusions.diagnoses],
@@ -340,16 +340,19 @@ class Run:
         sys.exit(EXIT_FAILURE if conclusions.failed else EXIT_OK)
 
     def _report(self, conclusions: Conclusions, summary: SummaryEvent, inputs: list[str]) -> None:
-        from .report import ReportError, identify, write_report
+        from .report import InputIdentity, ReportError, identify, write_report
         assert self.collector is not None and self.options.report is not None
         try:
-            identities = [identify(path) for path in inputs]
+            if self.live is not None:
+                identities = [InputIdentity(f"interface {name}", None, None) for name in inputs]
+            else:
+                identities = [dataclasses.replace(identify(path), name=self.redacted_text(path)) for path in inputs]
             report = self.collector.build(inputs=identities, diagnoses=conclusions.diagnoses,
                                           findings=conclusions.findings, verdicts=conclusions.verdicts,
                                           summary=summary, version=__version__)
             write_report(self.options.report, report)
         except ReportError as error:
-            fail(str(error))
+            fail(self.redacted_text(str(error)))
 
 
 CONCLUDING = frozenset({"IKE_AUTH", "CREATE_CHILD_SA", "INFORMATIONAL", "QUICK_MODE", "IDENTITY_PROTECTION",

@@ -194,3 +194,15 @@ def test_bad_usage_is_one_line_and_status_2(args: tuple[str, ...], words: str) -
     assert result.returncode == 2
     error = result.stderr.decode()
     assert error.count("\n") == 1 and words in error and "Traceback" not in error
+
+
+@pytest.mark.parametrize("suffix", [".md", ".html", ".json"])
+def test_report_is_written_beside_the_json_output(tmp_path: Path, suffix: str) -> None:
+    capture = REPO / "pcaps" / "ikev2-encryption-mismatch-both-ways.pcap"
+    report = tmp_path / f"ticket{suffix}"
+    result = ikesniff("-r", str(capture), "--json", "--report", str(report))
+    assert result.returncode == 1, result.stderr
+    verdicts = [e for e in json_events(result) if e["event"] == "verdict"]
+    text = report.read_text()
+    assert verdicts and all(str(v["code"]) in text for v in verdicts)
+    assert all(f"{item['frame']}" in text for v in verdicts for item in v["evidence"])  # type: ignore[union-attr]
