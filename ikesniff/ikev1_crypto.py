@@ -408,13 +408,16 @@ class Ikev1Decryptor:
 
     def key_mismatch(self, spi_i: bytes, spi_r: bytes) -> str | None:
         """One line (naming key sources, never keys) when different keys were tried on the SA and some message
-        read with one of them and not with another: the two peers derived different keys, which in IKEv1 with
-        a pre-shared key means the PSKs differ. None otherwise. Keys derived with a pre-shared key that read
+        read with one of them and not with another, or when a single key read one side's messages and none of
+        the other side's: the two peers derived different keys, which in IKEv1 with a pre-shared key means the
+        PSKs differ. None otherwise. Keys derived with a pre-shared key that read
         nothing at all are left out: a wrong guess among the PSKs given says nothing about the peers."""
         readings = self.readings(spi_i, spi_r)
         readers = {reading.keys for reading in readings if reading.read}
         readings = [r for r in readings if r.psk_index is None or r.keys in readers]
         keys = list(dict.fromkeys(reading.keys for reading in readings))
+        if len(keys) == 1:
+            return self._one_sided(readings)
         if len(keys) < 2 or not any(r.read for r in readings) or not any(r.unread for r in readings):
             return None
         parts = []
@@ -425,6 +428,19 @@ class Ikev1Decryptor:
             text = f"keys from {key.source} read " + (" and ".join(read) if read else "nothing")
             parts.append(text + (f", not {' and '.join(unread)}" if unread else ""))
         return "the peers derived different keys (pre-shared keys that differ?): " + "; ".join(parts)
+
+    @staticmethod
+    def _one_sided(readings: list[KeyReading]) -> str | None:
+        """One key that read one side's messages and none of the other side's: that side encrypted with
+        keys of its own (the IV of each of its messages was known, or the message would not count)."""
+        read = {r.from_initiator for r in readings if r.read}
+        unread = {r.from_initiator for r in readings if r.unread} - read
+        if len(read) != 1 or len(unread) != 1 or None in read | unread:
+            return None
+        key = readings[0].keys
+        reader, other = _SIDE_NAMES[read.pop()], _SIDE_NAMES[unread.pop()]
+        return (f"the peers derived different keys (pre-shared keys that differ?): keys from {key.source} read "
+                f"{reader}, not {other}")
 
     # -- state -----------------------------------------------------------------------------------------------
 

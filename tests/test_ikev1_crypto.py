@@ -177,6 +177,27 @@ def test_no_key_mismatch_when_both_logs_hold_the_same_key() -> None:
     assert decryptor.key_mismatch(header.spi_i, header.spi_r) is None
 
 
+@pytest.mark.parametrize("side", ["moon", "sun"])
+def test_one_sides_key_reading_only_that_sides_messages_is_a_key_mismatch(side: str) -> None:
+    scenario = "ikev1-main-psk-mismatch"
+    decryptor = Ikev1Decryptor()
+    fed = feed_capture(PCAPS / f"{scenario}.pcap", store_of(PCAPS / f"{scenario}.{side}.charon.log"),
+                       decryptor=decryptor)
+    header = fed[0].message.header
+    mismatch = decryptor.key_mismatch(header.spi_i, header.spi_r)
+    reader, other = ("initiator", "responder") if side == "moon" else ("responder", "initiator")
+    assert mismatch is not None and mismatch.endswith(f"read the {reader}'s messages, not the {other}'s messages")
+
+
+@pytest.mark.parametrize("source", ["ikev1_decryption_table", "moon.charon.log", "sun.charon.log"])
+@pytest.mark.parametrize("scenario", [s for s in LAB_WITH_TABLES if s != "ikev1-main-psk-mismatch"])
+def test_one_key_that_reads_the_sa_is_no_key_mismatch(scenario: str, source: str) -> None:
+    decryptor = Ikev1Decryptor()
+    fed = feed_capture(PCAPS / f"{scenario}.pcap", store_of(PCAPS / f"{scenario}.{source}"), decryptor=decryptor)
+    for header in {(one.message.header.spi_i, one.message.header.spi_r) for one in fed}:
+        assert decryptor.key_mismatch(*header) is None
+
+
 def test_aggressive_mode_psk_mismatch_moon_says_authentication_failed_in_its_own_key() -> None:
     scenario = "ikev1-aggressive-psk-mismatch"
     store = store_of(PCAPS / f"{scenario}.moon.charon.log", PCAPS / f"{scenario}.sun.charon.log")

@@ -295,3 +295,22 @@ def test_aggressive_hash_i_is_checked_in_the_decrypted_message_3() -> None:
     assert {f.kind for f in wrong.findings if f.kind.startswith("psk_")} == {"psk_differs"}
     without_keys = analyse(None, scenario, psks=[psk(scenario, "moon")])  # message 3 is encrypted: HASH_R only
     assert [f.detail.split("'s")[0] for f in without_keys.findings if f.kind == "psk_matches"] == ["the responder"]
+
+
+# --- the closing table -------------------------------------------------------------------------------------------
+
+
+def test_keys_table_tool_prints_a_row_per_scenario_without_keys_or_psks() -> None:
+    import subprocess
+    import sys
+
+    scenario = "ikev1-main-psk-mismatch"
+    result = subprocess.run([sys.executable, str(REPO / "tools" / "keys_table.py"), "--scenarios", scenario],
+                            capture_output=True, text=True, check=True, timeout=300)
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("| scenario | label | without keys | key table | moon's log | both logs | PSK |")
+    cells = [cell.strip() for cell in lines[2].strip("|").split("|")]
+    assert cells[:3] == [scenario, "PskMismatch", "PskMismatch (likely)"]
+    assert cells[3:] == ["PskMismatch (certain)"] * 3 + ["PskMismatch (likely)"] + ["PskMismatch (certain)"] * 2
+    for host in ("moon", "sun"):
+        assert str(label(scenario)["configured"][host]["psk"]) not in result.stdout + result.stderr
