@@ -373,6 +373,25 @@ def test_every_corpus_ikev1_capture_feeds_without_an_exception_with_or_without_a
                 assert result.errors, (path, item.frame)
 
 
+def test_every_corpus_ikev1_capture_feeds_without_an_exception_with_derivable_and_unbound_keys() -> None:
+    captures = [p for p in sorted(CORPUS.rglob("*")) if p.suffix in (".pcap", ".pcapng", ".cap")]
+    dh_only = Ikev1Keys(b"", b"", "dh.log:1", dh_secret=bytes(range(256)))
+    skeyid_e = Ikev1Keys(b"", b"", "e.log:1", skeyid_e=bytes(20))
+    plain = Ikev1Keys(b"", bytes(16), "other.log:1")
+    for path in captures:
+        decryptor = Ikev1Decryptor()
+        for item in read_capture(str(path), CaptureStats()):
+            if not isinstance(item, IkeDatagram):
+                continue
+            message = parse_message(item.data)
+            cookie = message.header.spi_i
+            bound = Ikev1Keys(cookie, b"", "bound.log:1", dh_secret=bytes(128))
+            result = decryptor.feed(item.data, message, [bound], sender=item.src,
+                                    unbound=[dh_only, skeyid_e, plain], psks=[b"a", b"b"])
+            if result is not None:
+                assert not result.readable and result.bound is None and result.errors, (path, item.frame)
+
+
 # --- keys derived from less than a key (RFC 2409 section 5, Appendix B) ----------------------------------------
 
 
