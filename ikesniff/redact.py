@@ -98,10 +98,13 @@ ENDPOINTS_KEPT = 4096
 FRAGMENT_SETS_KEPT = 128
 CISCO_FRAGMENT = 132
 
-_PATTERN = (r"(?P<v6>[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)"
-            r"|(?P<v4>\d+(?:\.\d+){3,})"
-            r"|(?P<hex>[0-9A-Fa-f]{8,})")
-_WITHOUT_V6 = re.compile(_PATTERN.split("|", 1)[1])
+_V6, _V4, _HEX = (r"(?P<v6>[0-9A-Fa-f.]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)", r"(?P<v4>\d+(?:\.\d+){3,})",
+                  r"(?P<hex>[0-9A-Fa-f]{8,})")
+_SHAPES = re.compile(f"{_V6}|{_V4}|{_HEX}")
+"""What may be an address (IPv6 candidates first: they may hold dots and hex) or hex holding an SPI."""
+_WITHOUT_V6 = re.compile(f"{_V4}|{_HEX}")
+_TOKENS = re.compile(r"[0-9A-Za-z]+|[^0-9A-Za-z]")
+"""Where a name may start: each word and each other character."""
 
 
 class Redactor:
@@ -114,8 +117,6 @@ class Redactor:
         self._next = {4: 1, 6: 1}
         self._spis: dict[bytes, bytes] = {}
         self._spi_next = {4: 1, 8: 1}
-        self._binary: dict[bytes, bytes] = {}
-        """Packed addresses and SPIs -> their placeholders, for payload bodies in clear."""
         self._hex: dict[str, str] = {}
         """Lowercase hex of SPIs, packed addresses and identity data -> hex of the placeholder."""
         self._names: dict[str, str] = {}
@@ -125,7 +126,8 @@ class Redactor:
         self._authorities = 0
         self._blobs: dict[bytes, bytes] = {}
         """Identity, certificate and authority bodies -> what a `-w` capture carries instead."""
-        self._pattern: re.Pattern[str] | None = None
+        self._by_word: dict[str, list[str]] = {}
+        """Names (lowercase, at least MIN_TOKEN long) by their first word, longest first."""
         self._endpoints: dict[bytes, set[tuple[str, int]]] = {}
         """Per initiator SPI, the addresses and ports its datagrams used (NAT-D candidates)."""
         self._key: ed25519.Ed25519PrivateKey | None = None
@@ -190,8 +192,9 @@ class Redactor:
                 value = part.split("=", 1)[1]
                 self._name(value, "host" if _looks_like_host(value) else "user" if "@" in value else "id")
         for spelling in spellings:
-            if self._names.setdefault(spelling.lower(), placeholder) == placeholder:
-                self._pattern = None
+            if spelling.lower() not in self._names:
+                self._names[spelling.lower()] = placeholder
+                self._index(spelling.lower())
         self._bytes(der, _placeholder_name(placeholder).public_bytes())
         return placeholder
 
@@ -261,10 +264,16 @@ class Redactor:
         if placeholder is None:
             self._counts[kind] += 1
             placeholder = self._names[key] = NAMES[kind].format(self._counts[kind])
-            raw = text.encode("utf-8", "backslashreplace")
-            self._bytes(raw, placeholder.encode())
-            self._pattern = None
+            self._bytes(text.encode("utf-8", "backslashreplace"), placeholder.encode())
+            self._index(key)
         return placeholder
+
+    def _index(self, key: str) -> None:
+        first = _TOKENS.match(key)
+        if len(key) >= MIN_TOKEN and first is not None:
+            names = self._by_word.setdefault(first.group(), [])
+            names.append(key)
+            names.sort(key=len, reverse=True)
 
     def _bytes(self, original: bytes, replacement: bytes) -> bytes:
         """Remember what `original` octets become, in a capture and as hex in a text (also as the
@@ -296,8 +305,7 @@ class Redactor:
             placeholder = self._allocate(ip)
             self._addresses[original] = placeholder
             self._placeholders.add(placeholder)
-            self._binary[ip.packed] = ipaddress.ip_address(placeholder).packed
-            self._hex[ip.packed.hex()] = self._binary[ip.packed].hex()
+            self._hex[ip.packed.hex()] = ipaddress.ip_address(placeholder).packed.hex()
         return placeholder
 
     def _allocate(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
@@ -327,7 +335,7 @@ class Redactor:
                 self._spi_next[len(value)] += 1
                 if placeholder not in self._spis:
                     break
-            self._spis[value] = self._binary[value] = placeholder
+            self._spis[value] = placeholder
             self._hex[value.hex()] = placeholder.hex()
         return placeholder
 
@@ -338,17 +346,27 @@ class Redactor:
 
     # --- text and events --------------------------------------------------------------------------
     def text(self, s: str) -> str:
-        """`s` with every known name, SPI and identity (also in hex) and every IP literal replaced."""
-        if self._pattern is None:
-            names = sorted((n for n in self._names if len(n) >= MIN_TOKEN), key=len, reverse=True)
-            alternatives = "|".join(re.escape(name) for name in names)
-            self._pattern = re.compile((f"(?P<name>(?i:{alternatives}))|" if names else "") + _PATTERN)
-        return self._pattern.sub(self._replace, s)
+        """`s` with every known name, SPI and identity (also in hex) and every IP literal replaced.
+
+        Names are looked up by the word (or punctuation mark) they start with, longest first, in any case;
+        the rest goes through one fixed pattern for addresses and hex: nothing is compiled per name."""
+        if not self._by_word:
+            return _SHAPES.sub(self._replace, s)
+        out, done = [], 0
+        for token in _TOKENS.finditer(s):
+            start = token.start()
+            if start < done:
+                continue
+            for name in self._by_word.get(token.group().lower(), ()):
+                if s[start:start + len(name)].lower() == name:
+                    out += [_SHAPES.sub(self._replace, s[done:start]), self._names[name]]
+                    done = start + len(name)
+                    break
+        out.append(_SHAPES.sub(self._replace, s[done:]))
+        return "".join(out)
 
     def _replace(self, match: re.Match[str]) -> str:
         found = match.group()
-        if match.lastgroup == "name":
-            return self._names[found.lower()]
         if match.lastgroup == "v6":
             try:
                 ip = ipaddress.IPv6Address(found)

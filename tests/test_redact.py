@@ -319,6 +319,22 @@ def test_placeholders_are_never_an_address_seen() -> None:
     assert redactor.text("0.0.0.0/0 255.255.255.0 ::/0 127.0.0.1") == "0.0.0.0/0 255.255.255.0 ::/0 127.0.0.1"
 
 
+def test_a_name_inside_another_and_any_case(tmp_path: Path) -> None:
+    """Identities (as an IDi would carry them) that contain one another: the longest is replaced first."""
+    redactor = redact_capture("ikev2-psk", tmp_path).redactor
+    first = next(item for item in read_capture(str(PCAPS / "ikev2-psk.pcap"), CaptureStats())
+                 if isinstance(item, IkeDatagram))
+    message = parse_message(first.data)
+    identities = [Identification(35, "IDi", 0, 0, id_type=2, value=value, data=value.encode())
+                  for value in ("example.org", "gw.vpn.example.org", "vpn.example.org")]
+    redactor.learn(message, identities)
+    line = "gw.vpn.example.org, vpn.example.org and EXAMPLE.ORG; gw.vpn.example.org."
+    out = redactor.text(line)
+    assert "example.org" not in out.lower() and "vpn" not in out
+    assert out.split(", ")[0] == out.split("; ")[1].rstrip(".")  # the longest name won, the same way twice
+    assert len(set(re.findall(r"host-\d+\.example", out))) == 3
+
+
 def test_text_is_idempotent_and_keeps_versions_and_oids(tmp_path: Path) -> None:
     result = redact_capture("ikev1-aggressive", tmp_path)
     redactor = result.redactor
