@@ -5,22 +5,29 @@ output: the message lines and `-v` trees, JSON events, reports, and the `-w` cap
 
     redactor = Redactor()
     redactor.learn(decoded.message, decoded.inner)   # every message, before anything about it is printed
-    print(redactor.text(line))                       # any text: known tokens and every IP literal replaced
-    writer.write(redactor.datagram(datagram))        # a copy of the packet with the same placeholders
+    event = redactor.event(decoded.event)            # a copy of any event (or list, dict of them)
+    print(redactor.text(line))                       # any text: known names, SPIs and every IP literal
+    for out in redactor.datagrams(datagram):         # copies of the packets with the same placeholders
+        writer.write(out)
+    for out in redactor.flush():                     # at the end: Cisco fragments never completed
+        writer.write(out)
 
 What is replaced:
 
 * IP addresses (IPv4 and IPv6, any literal in any text, in the order first seen) by addresses that
   cannot be real ones: IPv4 from 240.0.0.0/4 (reserved), IPv6 from 100::/64 (discard-only, RFC 6666).
-  A placeholder is never an address already seen. The unspecified and loopback addresses, the IPv4
-  broadcast address and IPv4 netmasks stay as they are: they name no host.
+  A placeholder is never an address seen before it was given out, and one already given out stays as
+  it is (so `text` can run twice). The unspecified and loopback addresses, the IPv4 broadcast address
+  and IPv4 netmasks stay as they are: they name no host.
 * IKE SPIs / IKEv1 cookies (8 octets) and ESP/AH SPIs (4 octets), in events, in hex anywhere in a text
   and in the captured headers, by SPIs of the same size counting up from 1 (all-zero SPIs stay).
 * Identities (ID payloads: FQDN -> host-1.example, e-mail -> user-1@mail.example, DN -> CN=subject-1,
   key ids and other kinds -> id-1, addresses as above), certificate subjects and issuers (and their CN,
   E, DC and UID values), subject alternative names, IKEv1 certificate request authorities, IKEv2
   certificate request CA hashes, EAP identities, XAUTH user names and REDIRECT gateway names, learned
-  from the clear and decrypted payloads of each message; also in the hex of the `-v` trees.
+  from the clear and decrypted payloads of each message; also in the hex of the `-v` trees. Names are
+  replaced where a word starts; names shorter than three characters only in the payloads they came
+  from. What was printed before a name was learned cannot be taken back: `learn` first.
 
 What is not: key exchange data, nonces, hashes, AUTH and signature payloads, vendor IDs, message IDs,
 file names, and encrypted payloads (written as captured). Keys and pre-shared keys never reach any
@@ -28,8 +35,9 @@ output whatever the flags (they are in no event), and the redactor adds nothing 
 capture is therefore not anonymous beyond this list: an aggressive-mode HASH_R, for instance, still
 stands for the pre-shared key. In a `-w` capture the identity, certificate and certificate request
 payloads in clear are rewritten (lengths fixed up), NAT-D hashes are recomputed over the placeholders
-where they matched an address seen (so NAT detection reads the same), and the header SPIs replaced;
-the IKEv1 Cisco fragments of a message in clear are written as captured.
+where they matched an address seen (so NAT detection reads the same), the header SPIs and the SPIs in
+clear payloads replaced, and IKEv1 messages in Cisco fragments rewritten whole (`datagrams`). Every
+mapping is kept for the whole run (memory grows with the SAs, names and addresses seen).
 
 Knows nothing of the command line or of how events are printed.
 """
