@@ -163,6 +163,8 @@ def _read(analysis: Analysis, files: list[str], options: Options) -> None:
             run.consume(analysis.run(path))
         except CaptureError as error:
             run.abort(str(error))
+        except KeyboardInterrupt:  # Ctrl-C: conclude on what was read, as at the end of the input
+            run.stopped = True
         if run.stopped:
             break
     run.finish(files)
@@ -277,7 +279,9 @@ class Run:
             self.redactor.learn(item.message, item.inner)
             event = self.redactor.event(event)
         if self.pcap is not None and item.datagram is not None:
-            self.pcap.write(self.redactor.datagram(item.datagram) if self.redactor is not None else item.datagram)
+            for datagram in (self.redactor.datagrams(item.datagram) if self.redactor is not None
+                             else [item.datagram]):
+                self.pcap.write(datagram)
         if self.collector is not None:
             self.collector.message(event)
         if self.writer is not None:
@@ -297,7 +301,16 @@ class Run:
             else:
                 click.echo(_verdict_line(event, now))
 
+    def _close_pcap(self) -> None:
+        if self.pcap is not None:
+            if self.redactor is not None:
+                for datagram in self.redactor.flush():  # Cisco fragments of a message never completed
+                    self.pcap.write(datagram)
+            self.pcap.close()
+            self.pcap = None
+
     def abort(self, text: str) -> None:
+        self._close_pcap()
         if self.writer is not None:
             self.writer.flush()
         fail(self.redacted_text(text))
@@ -312,8 +325,7 @@ class Run:
                                       [self.redactor.event(e) for e in conclusions.findings],
                                       [self.redactor.event(e) for e in conclusions.verdicts])
             summary = self.redactor.event(summary)
-        if self.pcap is not None:
-            self.pcap.close()
+        self._close_pcap()
         if self.writer is None or self.collector is not None:  # JSON Lines wrote the retired ones already
             conclusions.diagnoses[:0] = [event for event in self.retired if isinstance(event, DiagnosisEvent)]
             conclusions.findings[:0] = [event for event in self.retired if isinstance(event, FindingEvent)]
