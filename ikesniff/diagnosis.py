@@ -285,7 +285,9 @@ def rule_decrypted(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     the AUTH payload with the PSK separates them). A refused CHILD_SA is compared with the offers read
     in the same SA; a Delete right after a rekey is housekeeping."""
     differs = [side for side, matches in ike_sa.psk.items() if not matches]
-    if differs:
+    if differs and context.up is None and not (len(differs) > 1 and len(differs) == len(ike_sa.psk)):
+        # (a key that neither side's hash verifies with, or one given for an SA that came up, is the
+        # user's mistake: a finding says so, the tunnel is not failed for it)
         side = differs[0]
         return Conclusion("failed", "PskMismatch", "certain", 1,
                           f"the {side}'s {'AUTH payload' if ike_sa.version == 2 else 'hash'} does not verify with the "
@@ -320,12 +322,15 @@ def rule_decrypted(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                               f"On {address(ike_sa.responder)}: make the remote identity it expects equal the "
                               "identity the initiator sends.", [read], ["PeerMismatch"])
         if error == "AUTHENTICATION_FAILED" and ike_sa.psk.get("initiator") and not sent.initiator:
-            return Conclusion("failed", "PeerIdMismatch", "likely", 1,
+            # the key given verifies the initiator's AUTH: if it is the responder's key, the identity is
+            # what it refuses; if it is the initiator's own, it shows nothing about the responder's
+            return Conclusion("failed", "PeerIdMismatch", "possible", 1,
                               f"{sender} refused the initiator (AUTHENTICATION_FAILED, decrypted) although the "
-                              "initiator's AUTH verifies with the pre-shared key given: the key is right, the "
-                              "identity is what the responder refuses", f"On {address(ike_sa.responder)}: make the "
-                              "remote identity it expects equal the identity the initiator sends.", [read],
-                              ["PskMismatch"])
+                              "initiator's AUTH verifies with the pre-shared key given: if that is the key the "
+                              "responder holds, the identity is what it refuses (if it is the initiator's own key, "
+                              "the responder may still hold another)", f"On {address(ike_sa.responder)}: make the "
+                              "remote identity it expects equal the identity the initiator sends, and check that "
+                              "it holds the same pre-shared key.", [read], ["PskMismatch"])
         if error == "AUTHENTICATION_FAILED":
             certificate = any("CERT" in (s.inner or ()) for s in opened if s.frame < sent.frame)
             return Conclusion("failed", "CertificateAuthenticationFailure" if certificate else "PskMismatch",
@@ -1085,10 +1090,13 @@ def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEve
     def add(kind: str, frames: list[int], detail: str) -> None:
         found.append(FindingEvent("finding", kind, ike_sa.id, frames, detail, file))
 
+    nobodys = not any(ike_sa.psk.values()) and (len(ike_sa.psk) > 1 or context.up is not None)
     for side, matches in ike_sa.psk.items():
         add("psk_matches" if matches else "psk_differs", [ike_sa.first_frame],
             f"the {side}'s {'AUTH payload' if ike_sa.version == 2 else 'hash'} "
-            f"{'verifies' if matches else 'does not verify'} with the pre-shared key given")
+            f"{'verifies' if matches else 'does not verify'} with the pre-shared key given"
+            + ("; neither gateway uses that key (the SA came up, or both sides fail the check): "
+               "check that the key file holds the key of this tunnel" if nobodys else ""))
 
     init = opening(ike_sa)
     if init is not None and ike_sa.version == 2:

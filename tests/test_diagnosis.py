@@ -349,12 +349,17 @@ def test_ikev1_with_keys_reads_the_decisive_payloads(name: str, source: str) -> 
     ("ikev1-aggressive-psk-mismatch", "sun", "PskMismatch", "likely", "psk_matches"),
     ("ikev1-aggressive", "moon", "Established", "certain", "psk_matches"),
     ("ikev2-psk-mismatch", "sun", "PskMismatch", "certain", "psk_differs"),  # moon's AUTH fails with sun's key
-    ("ikev2-peer-id-mismatch", "sun", "PeerIdMismatch", "likely", "psk_matches"),  # the key is right: the identity
+    ("ikev2-peer-id-mismatch", "sun", "PeerIdMismatch", "possible", "psk_matches"),  # the key is right: the identity
     ("ikev2-psk", "sun", "Established", "certain", "psk_matches"),
+    # a key neither gateway holds: the user's mistake, a finding, not a failed tunnel
+    ("ikev1-aggressive", None, "Established", "certain", "psk_differs"),
+    ("ikev2-psk", None, "Established", "certain", "psk_differs"),
+    # the initiator's own key verifies its AUTH and says nothing of the responder's: not a certain cause
+    ("ikev2-psk-mismatch", "moon", "PeerIdMismatch", "possible", "psk_matches"),
 ])
-def test_psk_file_verifies_hashes_and_auth(tmp_path: Path, name: str, holder: str, code: str, confidence: str,
-                                           finding: str) -> None:
-    secret = label(name)["configured"][holder]["psk"]
+def test_psk_file_verifies_hashes_and_auth(tmp_path: Path, name: str, holder: str | None, code: str,
+                                           confidence: str, finding: str) -> None:
+    secret = label(name)["configured"][holder]["psk"] if holder else "a key of another tunnel"
     psk_file = tmp_path / "psk.txt"
     psk_file.write_text(f"{secret}\n")
     keys = [] if name.startswith("ikev1") else ["--keys", str(PCAPS / f"{name}.moon.charon.log")]
