@@ -195,7 +195,8 @@ class Analysis:
         seen = self.tracker.observe(message, raw, datagram.frame, datagram.time, datagram.src, datagram.dst,
                                     notifies, sport=datagram.sport, dport=datagram.dport,
                                     transport=datagram.transport, frames=frames,
-                                    decrypted=opened.payloads if opened is not None else None)
+                                    decrypted=opened.payloads if opened is not None
+                                    and (opened.payloads or not opened.errors) else None)
         self.messages += 1
         if self.early:
             self.touched.add(seen.ike_sa.tunnel)
@@ -233,8 +234,9 @@ class Analysis:
                 store.bind_ikev1(read.bound, header.spi_i, header.spi_r)
             elif unbound_v1 and not read.readable and read.iv_origin:
                 store.unbound_missed(header.spi_i, header.spi_r)
-            if not read.readable:
-                return None
+            if not read.readable:  # keys given for this SA that do not read it: said on the message
+                return Decrypted([], None, read.errors) if candidates_v1 and message.encrypted and read.errors \
+                    else None
             return Decrypted(read.payloads, None, read.errors)
         if not message.encrypted:
             return None

@@ -377,3 +377,16 @@ def test_psk_file_errors_are_one_line_without_the_secret(tmp_path: Path) -> None
     result = ikesniff("-r", str(PCAPS / "ikev2-psk.pcap"), "--psk-file", str(psk_file))
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "unterminated-secret-value" not in result.stderr and str(psk_file) in result.stderr
+
+
+def test_ikev1_messages_the_given_keys_cannot_read_say_so() -> None:
+    """moon's keys read moon's messages; sun, holding another PSK, derived other keys: each of its
+    encrypted messages carries an error saying the keys given do not read it."""
+    result = ikesniff("--json", "-r", str(PCAPS / "ikev1-main-psk-mismatch.pcap"),
+                      "--keys", str(PCAPS / "ikev1-main-psk-mismatch.moon.charon.log"))
+    messages = [json.loads(line) for line in result.stdout.splitlines() if '"event":"message"' in line]
+    encrypted = [m for m in messages if m["encrypted"]]
+    assert {m["src"] for m in encrypted if m["decrypted"]} == {"192.0.2.1"}
+    unread = [m for m in encrypted if not m["decrypted"]]
+    assert unread and {m["src"] for m in unread} == {"192.0.2.2"}
+    assert all(any("wrong key" in error for error in m["errors"]) for m in unread)
