@@ -176,7 +176,10 @@ def open_capture(source: str) -> Opened:
     else:
         what = "gzip-compressed file" if compressed else "file"
         raise CaptureError(f"{name}: not a pcap or pcapng {what} (magic 0x{head.hex()})")
-    return Opened(name, fmt, stream, path, _identity(raw))
+    file = _identity(raw)
+    if file is None:
+        path = None                                 # a FIFO or /dev/fd/N of a pipe: only streaming reads it
+    return Opened(name, fmt, stream, path, file)
 
 
 # --- how far reading has got --------------------------------------------------------------------------
