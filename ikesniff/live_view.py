@@ -31,7 +31,9 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich import box
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
@@ -186,37 +188,87 @@ class TunnelBoard:
         return len(self._tunnels) + self.forgotten
 
     def render(self, now: float | None = None, max_rows: int = MAX_ROWS) -> RenderableType:
-        """The table (most recently active tunnels first) and a footer line with the totals. `now` is
-        the time ages are counted to: the latest capture time when None (reading a file)."""
+        """The table (most recently active tunnels first) and a footer line with the totals, laid out
+        for the width it is drawn at. `now` is the time ages are counted to: the latest capture time
+        when None (reading a file)."""
         with self._lock:
             now = self.last_time if now is None else now
             rows = list(reversed(self._tunnels.values()))
-            table = Table(header_style="bold")
-            table.add_column("peers", no_wrap=True)
-            table.add_column("IKE", no_wrap=True)
-            table.add_column("state", no_wrap=True)
-            table.add_column("last exchange", no_wrap=True)
-            table.add_column("age", justify="right", no_wrap=True)
-            table.add_column("retr", justify="right", no_wrap=True)
-            table.add_column("ESP →", justify="right", no_wrap=True)
-            table.add_column("ESP ←", justify="right", no_wrap=True)
-            table.add_column("verdict", no_wrap=True)
             states: dict[str, int] = {}
+            drawing = _Drawing([], [], Text())
             for index, row in enumerate(rows):
                 state = row.state(now)
                 states[state] = states.get(state, 0) + 1
                 if index < max_rows:
-                    table.add_row(*_cells(row, state, now), style=STATE_STYLE[state])
-            footer = _footer(self, len(rows), min(len(rows), max_rows), states)
-        return Group(table, footer)
+                    drawing.cells.append(_cells(row, state, now))
+                    verdict_state = OUTCOME_STATE.get(row.verdict.outcome, "") if row.verdict is not None else ""
+                    drawing.styles.append((STATE_STYLE[state], STATE_STYLE.get(verdict_state, "")))
+            drawing.footer = _footer(self, len(rows), min(len(rows), max_rows), states)
+        return drawing
 
 
-def _cells(row: TunnelRow, state: str, now: float) -> tuple[str | Text, ...]:
+COLUMNS = (("peers", "left"), ("IKE", "left"), ("state", "left"), ("last exchange", "left"), ("age", "right"),
+           ("retr", "right"), ("ESP →", "right"), ("ESP ←", "right"), ("verdict", "left"))
+LAYOUTS: tuple[tuple[tuple[str, ...], tuple[tuple[str, int], ...]], ...] = (
+    ((), (("last exchange", 10), ("peers", 23), ("verdict", 24))),
+    (("last exchange",), (("peers", 23), ("verdict", 24))),
+    (("last exchange",), (("peers", 15), ("verdict", 14))),
+    (("last exchange", "age"), (("peers", 15), ("verdict", 14))),
+)
+"""How the table gives way on a narrow terminal, first layout that fits: the columns left out, and the
+columns cut short (with an ellipsis), in this order, down to a width. The verdict goes last."""
+GAP = 2
+"""Spaces between two columns."""
+
+
+@dataclass(slots=True)
+class _Drawing:
+    """The board's rows as text, made into a table once the width is known."""
+
+    cells: list[tuple[str, ...]]
+    styles: list[tuple[str, str]]
+    """Per row: the style of the row (its state) and of its verdict cell (the verdict's outcome)."""
+    footer: Text
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        names = [name for name, _ in COLUMNS]
+        natural = [max([cell_len(name), *(cell_len(row[index]) for row in self.cells)])
+                   for index, name in enumerate(names)]
+        widths, shown = _fit(natural, names, options.max_width)
+        table = Table(header_style="bold", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                      collapse_padding=True)
+        for index in shown:
+            table.add_column(names[index], justify=COLUMNS[index][1], no_wrap=True, overflow="ellipsis",  # type: ignore[arg-type]
+                             width=widths[index])
+        verdict = names.index("verdict")
+        for cells, (row_style, verdict_style) in zip(self.cells, self.styles, strict=True):
+            table.add_row(*(Text(cells[index], style=verdict_style) if index == verdict else cells[index]
+                            for index in shown), style=row_style)
+        yield table
+        yield self.footer
+
+
+def _fit(natural: list[int], names: list[str], width: int) -> tuple[list[int], list[int]]:
+    """Column widths and the columns drawn: the first of LAYOUTS that fits in `width` (the last one else)."""
+    widths: list[int] = []
+    shown: list[int] = []
+    for left_out, shrinkable in LAYOUTS:
+        shown = [index for index, name in enumerate(names) if name not in left_out]
+        widths = list(natural)
+        excess = sum(widths[index] for index in shown) + GAP * (len(shown) - 1) - width
+        for name, narrowest in shrinkable:
+            index = names.index(name)
+            cut = min(max(excess, 0), max(widths[index] - narrowest, 0))
+            widths[index] -= cut
+            excess -= cut
+        if excess <= 0:
+            break
+    return widths, shown
+
+
+def _cells(row: TunnelRow, state: str, now: float) -> tuple[str, ...]:
     versions = "+".join(f"v{version}" for version in (1, 2) if row.versions & (1 << (version - 1))) or "-"
-    verdict: str | Text = "-"
-    if row.verdict is not None:
-        verdict = Text(f"{row.verdict.code} ({row.verdict.confidence})",
-                       style=STATE_STYLE.get(OUTCOME_STATE.get(row.verdict.outcome, ""), ""))
+    verdict = f"{row.verdict.code} ({row.verdict.confidence})" if row.verdict is not None else "-"
     return (f"{row.peers[0]} <-> {row.peers[1]}", versions, state, row.last_exchange or "-",
             _age(now - row.last_time) if row.messages else "-", str(row.retransmissions),
             str(row.esp_forward), str(row.esp_backward), verdict)
@@ -292,6 +344,8 @@ class LiveDisplay:
         with LiveDisplay(board, console, stats=analysis.stats):
             for item in items: board.message(...)
 
+    (or `start()` and `stop()`: stop draws the last, full board; feed the final verdicts before it).
+
     `stats`: the capture's counters, whose ESP flows are read at each redraw; `drops`: called at each
     redraw for libpcap's (received, dropped, dropped by the interface); `clock`: the time ages are
     counted to (time.time for a live capture; the latest capture time when None); `progress`: a file
@@ -312,23 +366,33 @@ class LiveDisplay:
         self._ticker: Ticker | None = None
         self._final = False
 
-    def __enter__(self) -> Self:
+    def start(self) -> None:
+        if self._live is not None:
+            return
         self._live = Live(self, console=self.console, auto_refresh=False, transient=False,
                           redirect_stdout=True, redirect_stderr=True)
         with DRAWING:
             self._live.start(refresh=True)
         self._ticker = Ticker(self._live.refresh, self._interval)
         self._ticker.start()
+
+    def stop(self) -> None:
+        """Draw the board a last time, in full, and leave it on the screen (a second call does nothing)."""
+        if self._ticker is not None:
+            self._ticker.stop()
+            self._ticker = None
+        if self._live is not None and not self._final:
+            with DRAWING:
+                self._final = True
+                self._live.stop()
+
+    def __enter__(self) -> Self:
+        self.start()
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  traceback: TracebackType | None) -> None:
-        if self._ticker is not None:
-            self._ticker.stop()
-        if self._live is not None:
-            with DRAWING:
-                self._final = True
-                self._live.stop()             # draws once more, in full
+        self.stop()
 
     def update(self) -> None:
         """Pull the ESP counts and drop counts into the board (done before each drawing)."""
