@@ -6,23 +6,36 @@ whatever the network sends as an unprivileged user. The order of the calls matte
 groups first (only root may change them), then the group, then the user (after setuid, setgid and
 setgroups are refused). Afterwards the process checks that it cannot get root back.
 
+The unprivileged user may not be able to read the files ikesniff is made of (a Python installed under
+/root, as pyenv does, is the common case): whatever the run would import or read later must be loaded
+while root can still read it. So, before the switch, every module of ikesniff and dissectors is
+imported (about 0.1 s; the standard-library and third-party modules they import come with them) and
+the data files read on first use (the cause catalog) are read. Output files (-w, --report) are opened
+by the caller, after the drop, as tcpdump does with -w.
+
 This module knows nothing of capture or IKE.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import pwd
 
 DEFAULT_USER = "nobody"
+PRELOADED_PACKAGES = ("ikesniff", "dissectors")
+NOT_PRELOADED = ("__main__", ".example")
+"""Module names (suffixes) that run something when imported: never imported in advance."""
 
 
 class PrivilegeError(Exception):
     """Root could not be given up. str() is one line naming the user and the problem."""
 
 
-def drop_privileges(user: str = DEFAULT_USER) -> None:
-    """Become `user` (a name, or a numeric uid) with its primary group and no supplementary groups.
+def drop_privileges(user: str = DEFAULT_USER, preload: bool = True) -> None:
+    """Become `user` (a name, or a numeric uid) with its primary group and no supplementary groups,
+    after loading what the run needs (see `preload_code`) unless `preload` is false.
 
     A no-op when the process is not running as root (then there is nothing to give up: it was allowed
     to capture through a capability or a pre-opened handle). Raises PrivilegeError for an unknown user
@@ -30,6 +43,8 @@ def drop_privileges(user: str = DEFAULT_USER) -> None:
     if os.geteuid() != 0:
         return
     entry = _user_entry(user)
+    if preload and entry.pw_uid != 0:
+        preload_code()
     try:
         os.setgroups([])
         os.setgid(entry.pw_gid)
@@ -58,3 +73,15 @@ def _user_entry(user: str) -> pwd.struct_passwd:
         except KeyError:
             pass
     raise PrivilegeError(f"-Z {user}: no such user (give an existing unprivileged user, e.g. -Z nobody)")
+
+
+def preload_code(packages: tuple[str, ...] = PRELOADED_PACKAGES) -> None:
+    """Import every module of `packages` and read the data files that are otherwise read on first use."""
+    for package_name in packages:
+        package = importlib.import_module(package_name)
+        for module in pkgutil.walk_packages(package.__path__, f"{package_name}."):
+            if not module.name.endswith(NOT_PRELOADED):
+                importlib.import_module(module.name)
+    if "ikesniff" in packages:
+        from . import catalog
+        catalog.catalog()

@@ -238,3 +238,23 @@ class Charon:
         code = stop_process(self.proc, signal.SIGTERM, timeout=15)
         self.out.close()
         return code
+
+
+def packet_sockets(network: Network, side: str) -> int:
+    """How many packet sockets (open captures: tcpdump, ikesniff -i) one side's namespace holds."""
+    result = network.run_in(side, ["cat", "/proc/net/packet"], check=False)
+    return max(len(result.stdout.splitlines()) - 1, 0)
+
+
+def wait_packet_sockets(network: Network, side: str, count: int = 1, timeout: float = 15,
+                        proc: subprocess.Popen[Any] | None = None) -> None:
+    """Wait until `count` packet sockets are open in one side's namespace (a capture started there is
+    listening); LabError when `proc` (the capturing process) exits first or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise LabError(f"{' '.join(map(str, proc.args))} exited with {proc.returncode} before capturing")
+        if packet_sockets(network, side) >= count:
+            return
+        time.sleep(0.05)
+    raise LabError(f"no capture opened in {network.ns(side)} within {timeout}s")

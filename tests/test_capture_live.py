@@ -318,3 +318,17 @@ def test_an_unknown_user_is_one_line_and_changes_nothing() -> None:
 def test_drop_privileges_is_a_no_op_when_not_root() -> None:
     result = _drop_in_child("root", SETPRIV)
     assert result.stdout.strip() == "65534 65534 65534 65534 []", result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root")
+def test_after_the_drop_the_analysis_needs_none_of_its_files() -> None:
+    # nobody may not be able to read the Python installation (pyenv under /root): what the run imports
+    # or reads later (modules imported in functions, the cause catalog) was loaded before the drop
+    code = ("import sys\nimport ikesniff.cli as cli\nfrom ikesniff.privileges import drop_privileges\n"
+            "drop_privileges('nobody')\nsys.argv = ['ikesniff', '-r', '-', '--json', '-v']\ncli.main()\n")
+    with open(REPO / "pcaps" / "ikev2-psk-mismatch.pcap", "rb") as capture:
+        result = subprocess.run([sys.executable, "-c", code], check=False, stdin=capture, capture_output=True,
+                                text=True, timeout=60, cwd="/", env={**os.environ, "IKESNIFF_DEBUG": "1"})
+    assert result.returncode == 1, result.stderr
+    verdicts = [json.loads(line) for line in result.stdout.splitlines() if '"event":"verdict"' in line]
+    assert verdicts and verdicts[-1]["code"] == "PskMismatch"
