@@ -3,7 +3,7 @@
 Theory of operation: the CLI feeds a `TunnelBoard` with what it already has in hand: every message
 event, every verdict as soon as the analysis tells one (again and again as it learns more: the latest
 wins; a retired IKE SA's diagnosis is taken the same way), the ESP counts and the kernel's drop counts.
-`render(now)` turns the board into a rich Table. `LiveDisplay` keeps that table on a terminal with
+`render(now)` turns the board into a table laid out for the width it is drawn at. `LiveDisplay` keeps that table on a terminal with
 rich's Live, redrawn a few times a second by a thread of its own (see progress.Ticker for why it is
 ours and not rich's), while the main loop only feeds the board. When standard output is not a terminal
 the CLI prints `verdict_line` for each new or changed verdict instead (`TunnelBoard.verdict` says
