@@ -332,3 +332,12 @@ def test_after_the_drop_the_analysis_needs_none_of_its_files() -> None:
     assert result.returncode == 1, result.stderr
     verdicts = [json.loads(line) for line in result.stdout.splitlines() if '"event":"verdict"' in line]
     assert verdicts and verdicts[-1]["code"] == "PskMismatch"
+
+
+@needs_root
+def test_the_capture_filter_object_opens_the_two_handles() -> None:
+    # what `ikesniff -i` passes: capture_filter(ports, -f) as bpf gives the IKE and the snapped ESP handle
+    with LiveSource("lo", bpf=capture_filter(PORTS, "host 192.0.2.1"), duration=0.1) as source:
+        assert [handle.role for handle in source._handles] == ["ike", "esp"]
+    with LiveSource("lo", bpf=str(capture_filter(PORTS)), duration=0.1) as source:
+        assert [handle.role for handle in source._handles] == ["ike"]     # a plain filter: one handle

@@ -129,10 +129,24 @@ def esp_handle_filter(ike_ports: frozenset[int], extra: str | None = None) -> st
     return _and(esp_filter(ike_ports), extra)
 
 
-def capture_filter(ike_ports: frozenset[int], extra: str | None = None) -> str:
-    """One filter for everything the pipeline reads (ESP included), for a single full-size handle
-    (e.g. a tcpdump command line); `extra` (the user's -f) is ANDed with it."""
-    return _and(f"{wanted_filter(ike_ports)} or {esp_filter(ike_ports)}", extra)
+class CaptureFilter(str):
+    """What to capture: as a string, one filter for everything the pipeline reads (ESP included), for a
+    single full-size handle or a tcpdump command line; it also keeps the IKE ports and the user's extra
+    filter, from which `LiveSource` builds its two handles' filters."""
+
+    ike_ports: frozenset[int]
+    extra: str | None
+
+    def __new__(cls, ike_ports: frozenset[int], extra: str | None = None) -> Self:
+        self = super().__new__(cls, _and(f"{wanted_filter(ike_ports)} or {esp_filter(ike_ports)}", extra))
+        self.ike_ports = frozenset(ike_ports)
+        self.extra = extra
+        return self
+
+
+def capture_filter(ike_ports: frozenset[int], extra: str | None = None) -> CaptureFilter:
+    """The capture filter for `ike_ports`, `extra` (the user's -f) ANDed with it (see CaptureFilter)."""
+    return CaptureFilter(ike_ports, extra)
 
 
 def _and(text: str, extra: str | None) -> str:
@@ -161,9 +175,10 @@ class _Handle:
 class LiveSource:
     """Batches from an interface until `stop()` or `duration` seconds after opening.
 
-    `LiveSource(interface, ike_ports=..., extra_filter=...)` opens the two handles described above;
-    `LiveSource(interface, bpf=...)` opens one full-size handle with a filter of the caller's own.
-    Raises CaptureError (one line) when the interface cannot be captured on."""
+    `LiveSource(interface, ike_ports=..., extra_filter=...)` opens the two handles described above, and
+    so does `LiveSource(interface, bpf=capture_filter(ports, extra))`; `LiveSource(interface, bpf=TEXT)`
+    with a filter of the caller's own opens one full-size handle. Raises CaptureError (one line) when
+    the interface cannot be captured on."""
 
     def __init__(self, interface: str, bpf: str | None = None, *, ike_ports: frozenset[int] | None = None,
                  extra_filter: str | None = None, duration: float | None = None, snaplen: int = SNAPLEN_IKE,
@@ -171,6 +186,8 @@ class LiveSource:
                  esp_buffer_bytes: int = BUFFER_ESP) -> None:
         if bpf is not None and ike_ports is not None:
             raise ValueError("give a filter (bpf) or the IKE ports, not both")
+        if isinstance(bpf, CaptureFilter):
+            bpf, ike_ports, extra_filter = None, bpf.ike_ports, bpf.extra
         self.name = interface
         self.batch_size = batch_size
         self.deadline = time.monotonic() + duration if duration is not None else None
