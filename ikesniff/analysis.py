@@ -13,7 +13,7 @@ from dissectors.ikev1 import CiscoFragmentPayload, CiscoFragmentReassembler, Has
 from dissectors.model import Payload
 
 from . import diagnosis
-from .capture import LiveSource, read_capture, read_live
+from .capture import CaptureReader, LiveSource, read_capture, read_live
 from .capture.events import CaptureStats, EspSighting, FrameProblem, IcmpError, Idle, IkeDatagram
 from .decrypt import Decrypted, SkfReassembler, decrypt_message, verifying_keys
 from .events import DiagnosisEvent, FindingEvent, MessageEvent, NotifyRef, VerdictEvent
@@ -84,12 +84,15 @@ class Analysis:
     told: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
     early: bool = False
     """Keep track of what `early_verdicts` needs (live captures and streams)."""
+    reader: CaptureReader | None = None
+    """The capture file being read (its position feeds the progress bar)."""
 
     def run(self, source: str) -> Iterator[Item]:
         """Events of one capture file, in capture order; the diagnosis of an IKE SA comes as soon as
         it has been silent for `RETIRE_AFTER` seconds. Opening errors raise CaptureError."""
         self.label = source
-        return self.process(read_capture(source, self.stats, self.ike_ports))
+        self.reader = read_capture(source, self.stats, self.ike_ports)
+        return self.process(self.reader)
 
     def run_live(self, source: LiveSource) -> Iterator[Item]:
         """Events of a live capture as the packets arrive (and its idle ticks, passed on), until the

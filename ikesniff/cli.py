@@ -24,8 +24,9 @@ from . import __version__, catalog
 from .analysis import Analysis, Conclusions, DecodedMessage, conclude
 from .capture import CaptureError
 from .capture.events import FrameProblem, Idle
-from .events import DiagnosisEvent, EspFlowSummary, FindingEvent, MessageEvent, SummaryEvent, VerdictEvent
+from .events import DiagnosisEvent, EspFlowSummary, FindingEvent, MessageEvent, SummaryEvent
 from .keys import KeyFileError, KeyStore, export_tables, load_key_file
+from .live_view import verdict_headline, verdict_line
 from .output import JsonLinesWriter, message_line, message_tree
 from .psk import PskFileError, load_psk_file
 
@@ -156,30 +157,33 @@ def reader_may_leave() -> Iterator[None]:
 
 
 def _read(analysis: Analysis, files: list[str], options: Options) -> None:
+    from .progress import progress_bar
     stream = "-" in files  # e.g. tcpdump -U -w - | ikesniff -r -: every event goes out at once
     run = Run(analysis, options, stream=stream)
-    for path in files:
-        try:
-            run.consume(analysis.run(path))
-        except CaptureError as error:
-            run.abort(str(error))
-        except KeyboardInterrupt:  # Ctrl-C: conclude on what was read, as at the end of the input
-            run.stopped = True
-        if run.stopped:
-            break
+    with progress_bar(lambda: analysis.reader, enabled=not (options.as_json and sys.stdout.isatty())):
+        for path in files:
+            try:
+                run.consume(analysis.run(path))
+            except CaptureError as error:
+                run.abort(str(error))
+            except KeyboardInterrupt:  # Ctrl-C: conclude on what was read, as at the end of the input
+                run.stopped = True
+            if run.stopped:
+                break
     run.finish(files)
 
 
 def _capture(analysis: Analysis, interface: str, bpf: str | None, user: str, options: Options) -> None:
-    from .capture.live import LiveSource, capture_filter
+    from .capture.live import LiveSource
     from .privileges import PrivilegeError, drop_privileges
     try:
-        source = LiveSource(interface, bpf=capture_filter(analysis.ike_ports, bpf), duration=options.duration)
+        source = LiveSource(interface, ike_ports=analysis.ike_ports, extra_filter=bpf, duration=options.duration)
     except CaptureError as error:
         fail(str(error))
     try:
         drop_privileges(user)
     except PrivilegeError as error:
+        source.close()
         fail(str(error))
     run = Run(analysis, options, stream=True, live=source)
     previous = signal.signal(signal.SIGINT, lambda *_: source.stop())
@@ -189,8 +193,8 @@ def _capture(analysis: Analysis, interface: str, bpf: str | None, user: str, opt
         run.abort(str(error))
     finally:
         signal.signal(signal.SIGINT, previous)
-    received, dropped, interface_dropped = source.stats()
-    run.drops = (received, dropped, interface_dropped)
+    run.drops = tuple(source.stats())  # type: ignore[assignment]
+    source.close()
     run.finish([interface])
 
 
@@ -225,6 +229,16 @@ class Run:
                 self.pcap = PcapWriter(options.write)
             except CaptureError as error:
                 fail(str(error))
+        self.board: Any = None
+        self.display: Any = None
+        if live is not None and sys.stdout.isatty() and not (options.verbose or options.as_json or options.quiet):
+            from rich.console import Console
+
+            from .live_view import LiveDisplay, TunnelBoard
+            self.board = TunnelBoard()
+            self.display = LiveDisplay(self.board, Console(highlight=False), stats=analysis.stats,
+                                       drops=lambda: tuple(live.stats()), clock=time.time)
+            self.display.start()
         self.collector = None
         if options.report is not None:
             from .report import ReportCollector, ReportError, check_report_path
@@ -254,6 +268,8 @@ class Run:
                     click.echo(f"{item.frame:>6} frame problem: {self.redacted_text(item.text)}", err=True)
             elif isinstance(item, (DiagnosisEvent, FindingEvent)):  # an IKE SA silent long enough
                 event = self.redactor.event(item) if self.redactor is not None else item
+                if self.board is not None and isinstance(event, DiagnosisEvent):
+                    self.board.verdict(event)
                 if self.writer is not None:
                     self.writer.write(event)
                 if self.collector is not None or (self.writer is None and (
@@ -284,7 +300,9 @@ class Run:
                 self.pcap.write(datagram)
         if self.collector is not None:
             self.collector.message(event)
-        if self.writer is not None:
+        if self.board is not None:
+            self.board.message(event)
+        elif self.writer is not None:
             self.writer.write(event)
         elif not options.quiet:
             click.echo(message_line(event, self.first_time))
@@ -296,10 +314,12 @@ class Run:
         self.early_at = time.monotonic()
         for verdict in self.analysis.early_verdicts(now):
             event = self.redactor.event(verdict) if self.redactor is not None else verdict
-            if self.writer is not None:
+            if self.board is not None:
+                self.board.verdict(event)
+            elif self.writer is not None:
                 self.writer.write(event)
             else:
-                click.echo(_verdict_line(event, now))
+                click.echo(verdict_line(event, now))
 
     def _close_pcap(self) -> None:
         if self.pcap is not None:
@@ -310,6 +330,8 @@ class Run:
             self.pcap = None
 
     def abort(self, text: str) -> None:
+        if self.display is not None:
+            self.display.stop()
         self._close_pcap()
         if self.writer is not None:
             self.writer.flush()
@@ -326,6 +348,10 @@ class Run:
                                       [self.redactor.event(e) for e in conclusions.verdicts])
             summary = self.redactor.event(summary)
         self._close_pcap()
+        if self.display is not None:
+            for verdict in conclusions.verdicts:
+                self.board.verdict(verdict)
+            self.display.stop()
         if self.writer is None or self.collector is not None:  # JSON Lines wrote the retired ones already
             conclusions.diagnoses[:0] = [event for event in self.retired if isinstance(event, DiagnosisEvent)]
             conclusions.findings[:0] = [event for event in self.retired if isinstance(event, FindingEvent)]
@@ -378,12 +404,6 @@ def _decisive(event: MessageEvent) -> bool:
         event.exchange in CONCLUDING and (event.response or event.exchange == "INFORMATIONAL"))
 
 
-def _verdict_line(verdict: VerdictEvent, when: float) -> str:
-    phase = f", phase {verdict.phase}" if verdict.phase else ""
-    return (f"{time.strftime('%H:%M:%S', time.localtime(when))} {' <-> '.join(verdict.peers)}: {verdict.outcome.upper()} {verdict.code} "
-            f"({verdict.confidence}){phase}")
-
-
 def _print_conclusions(conclusions: Conclusions, verbose: bool, quiet: bool) -> None:
     if verbose:
         for diagnosis in conclusions.diagnoses:
@@ -396,10 +416,7 @@ def _print_conclusions(conclusions: Conclusions, verbose: bool, quiet: bool) -> 
             frames = ", ".join(str(frame) for frame in finding.frames)
             click.echo(f"finding {finding.kind} [{finding.ike_sa}] frame {frames}: {finding.detail}")
     for verdict in conclusions.verdicts:
-        phase = f", phase {verdict.phase}" if verdict.phase else ""
-        also = f"; also possible: {', '.join(verdict.alternatives)}" if verdict.alternatives else ""
-        click.echo(f"\n{' <-> '.join(verdict.peers)}: {verdict.outcome.upper()} {verdict.code} "
-                   f"({verdict.confidence}{also}){phase}")
+        click.echo(f"\n{verdict_headline(verdict)}")
         wrap = textwrap.TextWrapper(100, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False)
         click.echo(wrap.fill(verdict.message))
         for item in verdict.evidence:
