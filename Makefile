@@ -9,7 +9,7 @@ DEB_PACKAGES := tshark tcpdump iproute2 iptables tcpreplay libpcap0.8 \
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins strongswan-pki \
 	libstrongswan-standard-plugins util-linux chromium
 
-.PHONY: setup deb demo test lint lab lab-clean bench bench-check bench-quick clean
+.PHONY: setup deb demo test lint lab lab-clean bench bench-check bench-quick replay docs clean
 
 setup: deb $(VENV)/.installed
 
@@ -53,6 +53,10 @@ bench-check: setup
 
 bench-quick: setup
 	$(PYTHON) bench/run.py --scale 0.1 --runs 1
+
+# The report examples in docs/ (Markdown, HTML and its screenshot in headless chromium).
+docs: setup
+	$(PYTHON) -m ikesniff.report.example
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
