@@ -186,13 +186,15 @@ def _capture(analysis: Analysis, interface: str, bpf: str | None, user: str, opt
         source.close()
         fail(str(error))
     run = Run(analysis, options, stream=True, live=source)
-    previous = signal.signal(signal.SIGINT, lambda *_: source.stop())
+    previous = {number: signal.signal(number, lambda *_: source.stop())  # Ctrl-C or kill: end with the verdicts
+                for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         run.consume(analysis.run_live(source))
     except CaptureError as error:
         run.abort(str(error))
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
     run.drops = tuple(source.stats())  # type: ignore[assignment]
     source.close()
     run.finish([interface])
