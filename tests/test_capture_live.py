@@ -63,7 +63,8 @@ needs_root = pytest.mark.skipif(
 def test_every_filter_compiles_quickly(ports: frozenset[int], link_type: int) -> None:
     # libpcap's optimiser can take exponential time on some filter shapes (it hung on an earlier
     # form of the IPv6 ESP-in-UDP test): each must compile in a moment, in a child we can time out.
-    for text in (ike_filter(ports, "host 192.0.2.1"), esp_handle_filter(ports, "net 192.0.2.0/24"),
+    for text in (ike_filter(ports, "host 192.0.2.1", link_type), esp_handle_filter(ports, "net 192.0.2.0/24",
+                                                                                    link_type),
                  capture_filter(ports)):
         code = f"import pcapy; pcapy.compile({link_type}, 65535, {text!r}, 1, 0)"
         started = time.monotonic()
@@ -73,8 +74,9 @@ def test_every_filter_compiles_quickly(ports: frozenset[int], link_type: int) ->
 
 
 def test_the_filters_split_ike_from_esp_and_and_the_users_filter() -> None:
-    ike, esp_text = ike_filter(PORTS, "host 192.0.2.1"), esp_handle_filter(PORTS, "host 192.0.2.1")
+    ike, esp_text = ike_filter(PORTS, "host 192.0.2.1", 113), esp_handle_filter(PORTS, "host 192.0.2.1", 113)
     assert ike.endswith(" and (host 192.0.2.1)") and esp_text.endswith(" and (host 192.0.2.1)")
+    assert "vlan" not in ike and ike_filter(PORTS, None, 1).count("vlan") == 2   # tags: Ethernet only
     assert "and not (esp or ah or" in ike          # the IKE handle never takes what the ESP handle takes
     assert "udp[8:4] != 0" in esp_text and "udp port 4500" in esp_text
     assert "0x3fff != 0" in ike and "ip6[6] = 44" in ike   # IPv4 and IPv6 fragments stay whole
@@ -217,6 +219,40 @@ def test_the_open_capture_goes_on_reading_after_root_is_dropped() -> None:
     seen = isolated("child_mixed_traffic", interface="lo", drop_to="nobody")
     assert seen["uid"] == 65534
     assert seen["frames"] == seen["expected"] and len(seen["datagrams"]) == 6
+
+
+def child_vlan_tags() -> dict[str, Any]:
+    """A veth pair in the namespace; frames with no tag, one 802.1Q tag, and QinQ tags (802.1ad or 802.1Q
+    outside) go from veta to vetb. veta's capture sees them as sent (every tag in the frame); vetb's as
+    received (Linux moved the outer tag out of the frame)."""
+    subprocess.run("sysctl -qw net.ipv6.conf.default.disable_ipv6=1 && ip link add veta type veth peer name vetb"
+                   " && ip link set veta up && ip link set vetb up", shell=True, check=True)   # no MLD chatter
+    small = ike_message(spi_i=0x7171, body=b"\x01" * 20)
+    packet = ipv4(A4, B4, 17, udp(500, 500, small))
+    in_udp = ipv4(A4, B4, 17, udp(4500, 4500, esp(0x1001, body_length=400)))
+    tags: list[list[tuple[int, int]]] = [[], [(0x8100, 10)], [(0x88A8, 20), (0x8100, 10)],
+                                         [(0x8100, 20), (0x8100, 10)]]
+    frames = [ether(data, vlans=vlans) for vlans in tags for data in (packet, in_udp)]
+    frames.append(ether(ipv4(A4, B4, 17, udp(53, 53, b"x" * 30)), vlans=[(0x8100, 10)]))   # noise
+    seen = {}
+    for interface in ("veta", "vetb"):
+        source = LiveSource(interface, ike_ports=PORTS, duration=5)
+        sender = _send_in_child(frames, "veta")
+        stats = CaptureStats()
+        datagrams = 0
+        for item in read_live(source, stats, PORTS):
+            datagrams += isinstance(item, IkeDatagram)
+            if stats.frames >= 8 and isinstance(item, Idle):
+                source.stop()
+        os.waitpid(sender, 0)
+        seen[interface] = [stats.frames, datagrams, stats.esp_in_udp_packets]
+    return seen
+
+
+@needs_root
+def test_vlan_and_qinq_tagged_frames_are_captured_as_sent_and_as_received() -> None:
+    seen = isolated("child_vlan_tags")
+    assert seen == {"veta": [8, 4, 4], "vetb": [8, 4, 4]}
 
 
 def child_idle_and_stop(how: str) -> dict[str, Any]:

@@ -44,7 +44,7 @@ from __future__ import annotations
 import os
 import select
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, NamedTuple, Self
@@ -74,6 +74,7 @@ IDLE_AFTER = 0.5
 PCAP_ERROR, PCAP_ERROR_NO_SUCH_DEVICE, PCAP_ERROR_PERM_DENIED = -1, -5, -8
 PCAP_ERROR_IFACE_NOT_UP, PCAP_ERROR_PROMISC_PERM_DENIED = -9, -11
 
+LINKTYPE_ETHERNET = 1
 DLT_TO_LINKTYPE = {12: 101, 14: 101}
 """libpcap's DLT_RAW (12, or 14 on OpenBSD) is LINKTYPE_RAW (101) in files; other values coincide."""
 
@@ -119,14 +120,25 @@ def wanted_filter(ike_ports: frozenset[int]) -> str:
             f" or (ip6 and ({extensions}))")
 
 
-def ike_filter(ike_ports: frozenset[int], extra: str | None = None) -> str:
+def ike_filter(ike_ports: frozenset[int], extra: str | None = None, link_type: int = LINKTYPE_ETHERNET) -> str:
     """The IKE handle's filter: what the pipeline reads, except what the ESP handle takes."""
-    return _and(f"({wanted_filter(ike_ports)}) and not ({esp_filter(ike_ports)})", extra)
+    return _with_vlans(_and(f"({wanted_filter(ike_ports)}) and not ({esp_filter(ike_ports)})", extra), link_type)
 
 
-def esp_handle_filter(ike_ports: frozenset[int], extra: str | None = None) -> str:
+def esp_handle_filter(ike_ports: frozenset[int], extra: str | None = None,
+                      link_type: int = LINKTYPE_ETHERNET) -> str:
     """The ESP handle's filter (snapped short)."""
-    return _and(esp_filter(ike_ports), extra)
+    return _with_vlans(_and(esp_filter(ike_ports), extra), link_type)
+
+
+def _with_vlans(text: str, link_type: int) -> str:
+    """On Ethernet, the same behind one or two VLAN tags that are still in the frame. (Linux moves a
+    received frame's outer tag out of the data, where the plain filter already sees through it; an
+    inner QinQ tag, and the tags of frames sent by a device without VLAN offload, stay. Each `vlan`
+    moves the filter's offsets by four octets for what follows it, hence the nesting.)"""
+    if link_type != LINKTYPE_ETHERNET:
+        return text                              # libpcap has no `vlan` for the other link types
+    return f"({text}) or (vlan and (({text}) or (vlan and ({text}))))"
 
 
 class CaptureFilter(str):
@@ -170,6 +182,7 @@ class _Handle:
     role: str
     reader: Any
     fd: int
+    link_type: int
 
 
 class LiveSource:
@@ -199,22 +212,25 @@ class LiveSource:
         os.set_blocking(self._wake_write, False)
         try:
             if ike_ports is None:
-                self._add("ike", bpf, None, snaplen, timeout_ms, buffer_bytes)
+                self._add("ike", lambda _: bpf, None, snaplen, timeout_ms, buffer_bytes)
             else:
-                self._add("ike", ike_filter(ike_ports, extra_filter), extra_filter, snaplen, timeout_ms,
-                          buffer_bytes)
-                self._add("esp", esp_handle_filter(ike_ports, extra_filter), extra_filter, SNAPLEN_ESP,
-                          timeout_ms, esp_buffer_bytes)
+                ports = ike_ports
+                self._add("ike", lambda link: ike_filter(ports, extra_filter, link), extra_filter, snaplen,
+                          timeout_ms, buffer_bytes)
+                self._add("esp", lambda link: esp_handle_filter(ports, extra_filter, link), extra_filter,
+                          SNAPLEN_ESP, timeout_ms, esp_buffer_bytes)
         except BaseException:
             self.close()
             raise
-        datalink = self._handles[0].reader.datalink()
-        self.link_type = DLT_TO_LINKTYPE.get(datalink, datalink)
+        self.link_type = self._handles[0].link_type
 
-    def _add(self, role: str, bpf: str | None, extra: str | None, snaplen: int, timeout_ms: int,
-             buffer_bytes: int) -> None:
+    def _add(self, role: str, make_filter: Callable[[int], str | None], extra: str | None, snaplen: int,
+             timeout_ms: int, buffer_bytes: int) -> None:
         pcapy = _pcapy()
         reader = _activate(pcapy, self.name, snaplen, timeout_ms, buffer_bytes)
+        datalink = reader.datalink()
+        link_type = DLT_TO_LINKTYPE.get(datalink, datalink)
+        bpf = make_filter(link_type)
         if bpf:
             try:
                 reader.setfilter(bpf)
@@ -223,7 +239,7 @@ class LiveSource:
                 wrong = f"-f {extra!r}" if extra else "capture filter"
                 raise CaptureError(f"{self.name}: bad capture filter ({wrong}: {text})") from None
         reader.setnonblock(1)
-        self._handles.append(_Handle(role, reader, reader.getfd()))
+        self._handles.append(_Handle(role, reader, reader.getfd(), link_type))
 
     @property
     def stopped(self) -> bool:
