@@ -1,0 +1,290 @@
+#!/usr/bin/env python3
+"""Live-capture load benchmark: tcpreplay IKE traffic into a veth at rising rates while `ikesniff -i`
+listens on the other end, and find the highest rate it takes with no kernel drop and no lost message.
+
+    sudo .venv/bin/python bench/replay.py                       # 2k, 5k, 10k, 20k, 40k pps, 5 s each
+    sudo .venv/bin/python bench/replay.py --rates 15000 20000 --seconds 10
+    sudo .venv/bin/python bench/replay.py --via api             # the live layer + Analysis, no CLI output
+
+Two network namespaces joined by a veth pair (198.51.100.1 and .2, documentation addresses; nothing
+touches the host's interfaces). For each rate: ikesniff starts in the receiving namespace
+(`ikesniff -i eth0 -q -Z nobody`, or with `--via api` a small driver of `capture.live` and
+`Analysis.run_live`), the benchmark waits until its capture handles are open, tcpreplay sends the
+first RATE x SECONDS packets of the capture (`--pps RATE`, `--limit`), and once ikesniff has gone idle
+(its CPU time stops growing: the kernel ring is drained) it gets SIGINT (Ctrl-C) and prints its
+summary: frames read, IKE messages, the kernel's received and dropped counts. The same packets are
+read from a file with `ikesniff -r` once per count, for the number of IKE messages a lossless capture
+gives. A rate passes when the kernel dropped nothing and ikesniff counted every one of those messages.
+
+The capture is `bench/out/ike-only.pcap` (bench/generate.py, made if missing): real IKEv1/IKEv2
+messages of ~20,000 IKE SAs between 2,048 host pairs, on UDP 500 and 4500, with VLAN tags, IPv6 and
+NAT-mapped ports; every frame is one IKE message. `--pcap FILE` replays another capture (Ethernet).
+
+Prints a table, writes bench/out/replay.json. Needs root, iproute2, tcpreplay. Not a unit test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(HERE))
+
+from lab import netlab
+
+DEFAULT_RATES = [2000, 5000, 10000, 20000, 40000]
+TARGET_PPS = 20000
+TOPOLOGY = {
+    "namespaces": ["tx", "rx"],
+    "links": [(("tx", "eth0", "198.51.100.1/24"), ("rx", "eth0", "198.51.100.2/24"))],
+    "routes": {},
+    "forwarding": [],
+    "iptables": {},
+}
+IDLE_SECONDS = 1.5
+"""ikesniff has caught up when its CPU time has not grown for this long after tcpreplay finished."""
+
+SUMMARY_LINE = re.compile(r"(?P<frames>\d+) frames, (?P<messages>\d+) IKE messages, .*?"
+                          r"(?P<received>\d+) packets received by the filter, (?P<dropped>\d+) dropped by the kernel")
+
+API_DRIVER = r"""
+import json, signal, sys, time
+from ikesniff.analysis import Analysis, conclude
+from ikesniff.capture.live import LiveSource, capture_filter
+from ikesniff.privileges import drop_privileges
+analysis = Analysis()
+source = LiveSource(sys.argv[1], bpf=capture_filter(analysis.ike_ports), duration=float(sys.argv[2]))
+drop_privileges("nobody")
+signal.signal(signal.SIGINT, lambda *_: source.stop())
+started = time.perf_counter()
+for _ in analysis.run_live(source):
+    pass
+conclude(analysis)
+received, dropped, interface_dropped = source.stats()
+print(json.dumps({"frames": analysis.stats.frames, "messages": analysis.messages, "received": received,
+                  "dropped": dropped, "interface_dropped": interface_dropped,
+                  "seconds": round(time.perf_counter() - started, 2)}))
+"""
+
+
+@dataclass
+class Result:
+    rate: int
+    """pps asked of tcpreplay."""
+    sent: int
+    achieved_pps: float
+    """what tcpreplay says it managed."""
+    frames: int
+    """frames ikesniff read."""
+    messages: int
+    """IKE messages ikesniff counted live."""
+    expected: int
+    """IKE messages `ikesniff -r` counts in the same packets."""
+    received: int
+    dropped: int
+    """kernel drops (ring full)."""
+    catch_up: float
+    """seconds ikesniff kept working after tcpreplay had sent the last packet."""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and self.dropped == 0 and self.messages == self.expected
+
+
+def say(text: str) -> None:
+    print(f"[replay] {text}", file=sys.stderr, flush=True)
+
+
+# --- the capture -------------------------------------------------------------------------------------------
+def ensure_capture(out: Path) -> Path:
+    path = out / "ike-only.pcap"
+    if not path.exists():
+        import generate  # bench/generate.py
+        say("writing bench/out/ike-only.pcap (bench/generate.py, about 5 s)")
+        out.mkdir(parents=True, exist_ok=True)
+        generate.generate("ike-only", 1.0, out, Path(os.environ.get("IKESNIFF_CORPUS", generate.DEFAULT_CORPUS)))
+    return path
+
+
+def head(source: Path, destination: Path, count: int) -> int:
+    """Copy the first `count` records of a classic pcap file; returns how many there were."""
+    with open(source, "rb") as reader, open(destination, "wb") as writer:
+        header = reader.read(24)
+        if header[:4] not in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
+            raise SystemExit(f"{source}: a little-endian classic pcap file is needed")
+        writer.write(header)
+        copied = 0
+        while copied < count:
+            record = reader.read(16)
+            if len(record) < 16:
+                break
+            caplen = struct.unpack("<I", record[8:12])[0]
+            writer.write(record + reader.read(caplen))
+            copied += 1
+    return copied
+
+
+def messages_in_file(ikesniff: str, path: Path) -> int:
+    result = subprocess.run([ikesniff, "-r", str(path), "--json"], check=False, capture_output=True, text=True)
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["event"] == "summary", result.stderr
+    return int(summary["ike_messages"])
+
+
+# --- one rate ---------------------------------------------------------------------------------------------
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return -1.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_idle(proc: subprocess.Popen[str], limit: float) -> None:
+    """Until the process's CPU time has not grown for IDLE_SECONDS (or it ended, or `limit` passed)."""
+    deadline = time.monotonic() + limit
+    last, since = cpu_seconds(proc.pid), time.monotonic()
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.25)
+        now = cpu_seconds(proc.pid)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= IDLE_SECONDS:
+            return
+
+
+def tcpreplay(network: netlab.Network, path: Path, rate: int, count: int) -> tuple[int, float, str]:
+    result = network.run_in("tx", ["tcpreplay", "-q", "-i", "eth0", f"--pps={rate}", f"--limit={count}", str(path)],
+                            check=False)
+    text = result.stdout + result.stderr
+    sent = re.search(r"Actual: (\d+) packets", text)
+    rated = re.search(r"Rated: .*?([\d.]+) pps", text)
+    if result.returncode != 0 or sent is None:
+        return 0, 0.0, f"tcpreplay failed: {text.strip()[-300:]}"
+    return int(sent.group(1)), float(rated.group(1)) if rated else 0.0, ""
+
+
+def run_rate(network: netlab.Network, path: Path, rate: int, count: int, expected: int, via: str,
+             ikesniff: str) -> Result:
+    limit = count / rate * 4 + 60                    # --duration: the safety net
+    if via == "cli":
+        command = [ikesniff, "-i", "eth0", "-q", "--duration", f"{limit:.0f}", "-Z", "nobody"]
+    else:
+        command = [sys.executable, "-c", API_DRIVER, "eth0", f"{limit:.0f}"]
+    with tempfile.TemporaryFile("w+") as output:
+        sniffer = subprocess.Popen(network.exec_cmd("rx", command), stdout=output, stderr=subprocess.PIPE,
+                                   text=True, cwd=REPO)
+        try:
+            netlab.wait_packet_sockets(network, "rx", count=2, proc=sniffer)   # the IKE and the ESP handle
+            sent, achieved, error = tcpreplay(network, path, rate, count)
+            finished = time.monotonic()
+            wait_idle(sniffer, limit)
+            catch_up = max(time.monotonic() - finished - IDLE_SECONDS, 0.0)
+            sniffer.send_signal(signal.SIGINT)
+            sniffer.wait(timeout=120)
+        finally:
+            netlab.stop_process(sniffer, signal.SIGKILL)
+        output.seek(0)
+        text = output.read()
+    stderr = sniffer.stderr.read() if sniffer.stderr else ""
+    if via == "cli":
+        found = SUMMARY_LINE.search(text)
+        if found is None:
+            return Result(rate, sent, achieved, 0, 0, expected, 0, 0, catch_up,
+                          error or f"no summary from ikesniff: {stderr.strip()[-300:]}")
+        numbers = {key: int(value) for key, value in found.groupdict().items()}
+    else:
+        try:
+            numbers = json.loads(text.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return Result(rate, sent, achieved, 0, 0, expected, 0, 0, catch_up,
+                          error or f"no summary from the driver: {stderr.strip()[-300:]}")
+    return Result(rate, sent, achieved, numbers["frames"], numbers["messages"], expected, numbers["received"],
+                  numbers["dropped"], round(catch_up, 2), error)
+
+
+# --- report -----------------------------------------------------------------------------------------------
+def table(results: list[Result]) -> str:
+    header = ("| rate asked (pps) | achieved (pps) | packets sent | IKE messages (of) | kernel drops "
+              "| catch-up (s) | result |")
+    lines = [header, "|---:|---:|---:|---:|---:|---:|---|"]
+    for result in results:
+        verdict = "PASS" if result.ok else ("error: " + result.error if result.error else "FAIL")
+        lines.append(f"| {result.rate:,} | {result.achieved_pps:,.0f} | {result.sent:,} | {result.messages:,} "
+                     f"({result.expected:,}) | {result.dropped:,} | {result.catch_up:.1f} | {verdict} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/replay.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rates", type=int, nargs="+", default=DEFAULT_RATES, help="packets per second to try")
+    parser.add_argument("--seconds", type=float, default=5.0, help="seconds of traffic per rate (default 5)")
+    parser.add_argument("--via", choices=("cli", "api"), default="cli",
+                        help="ikesniff -i -q (default), or the live layer and Analysis without output")
+    parser.add_argument("--pcap", type=Path, default=None, help="capture to replay (default bench/out/ike-only.pcap)")
+    parser.add_argument("--ikesniff", default=str(REPO / ".venv" / "bin" / "ikesniff"))
+    parser.add_argument("--out", type=Path, default=HERE / "out")
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        print("bench/replay.py: needs root (network namespaces, tcpreplay, live capture)", file=sys.stderr)
+        return 2
+    for tool in ("tcpreplay", "ip"):
+        if shutil.which(tool) is None:
+            print(f"bench/replay.py: {tool} is not installed", file=sys.stderr)
+            return 2
+    path = args.pcap or ensure_capture(args.out)
+    network = netlab.Network(TOPOLOGY, tag="replay", mtu=9000)   # the largest IKE frames are ~2 kB
+    results: list[Result] = []
+    work = Path(tempfile.mkdtemp(prefix="ikesniff-replay-"))
+    try:
+        netlab.cleanup_stale()
+        network.up()
+        expected_of: dict[int, tuple[Path, int]] = {}
+        for rate in sorted(args.rates):
+            count = max(int(rate * args.seconds), 1)
+            if count not in expected_of:
+                part = work / f"first-{count}.pcap"
+                available = head(path, part, count)
+                expected_of[count] = (part, messages_in_file(args.ikesniff, part))
+                count = available
+            part, expected = expected_of[max(int(rate * args.seconds), 1)]
+            say(f"{rate} pps: {count} packets, {expected} IKE messages when read from the file")
+            result = run_rate(network, part, rate, count, expected, args.via, args.ikesniff)
+            say(f"{rate} pps: sent {result.sent} at {result.achieved_pps:.0f} pps, ikesniff counted "
+                f"{result.messages} messages, kernel dropped {result.dropped}, caught up {result.catch_up:.1f} s after"
+                + (f" ({result.error})" if result.error else ""))
+            results.append(result)
+    finally:
+        network.down()
+        shutil.rmtree(work, ignore_errors=True)
+    passed = [result.rate for result in results if result.ok]
+    best = max(passed, default=0)
+    print(table(results))
+    print(f"\nhighest rate with no kernel drop and no lost message: {best:,} pps "
+          f"(target {TARGET_PPS:,}: {'PASS' if best >= TARGET_PPS else 'FAIL'})")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "replay.json").write_text(json.dumps({
+        "via": args.via, "seconds_per_rate": args.seconds, "pcap": str(path), "machine": platform.platform(),
+        "cpus": os.cpu_count(), "best_pps": best, "target_pps": TARGET_PPS,
+        "results": [asdict(result) | {"ok": result.ok} for result in results]}, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
