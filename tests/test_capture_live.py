@@ -377,3 +377,41 @@ def test_the_capture_filter_object_opens_the_two_handles() -> None:
         assert [handle.role for handle in source._handles] == ["ike", "esp"]
     with LiveSource("lo", bpf=str(capture_filter(PORTS)), duration=0.1) as source:
         assert [handle.role for handle in source._handles] == ["ike"]     # a plain filter: one handle
+
+
+# --- through the command line ---------------------------------------------------------------------------
+def child_cli(arguments: list[str], stop_after: float) -> dict[str, Any]:
+    """In the namespace: `ikesniff ARGUMENTS` while `_frames()` go over lo; Ctrl-C after `stop_after` s."""
+    sniffer = subprocess.Popen([str(REPO / ".venv" / "bin" / "ikesniff"), *arguments], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and sniffer.poll() is None:
+        with open("/proc/net/packet") as sockets:
+            if len(sockets.read().splitlines()) > 2:          # a header line, then the two handles
+                break
+        time.sleep(0.05)
+    _send([frame for _, frame in _frames()], delay=0)
+    try:
+        sniffer.wait(timeout=stop_after)
+    except subprocess.TimeoutExpired:
+        sniffer.send_signal(signal.SIGINT)
+    out, err = sniffer.communicate(timeout=20)
+    return {"status": sniffer.returncode, "stdout": out, "stderr": err}
+
+
+@needs_root
+def test_cli_any_interface_stops_after_c_messages_with_the_summary() -> None:
+    seen = isolated("child_cli", arguments=["-i", "any", "--json", "-c", "3"], stop_after=10)
+    events = [json.loads(line) for line in seen["stdout"].splitlines()]
+    assert seen["status"] in (0, 1), seen["stderr"]
+    assert [event["event"] for event in events if event["event"] == "message"] == ["message"] * 3
+    assert [event["frame"] for event in events if event["event"] == "message"] == [1, 2, 3]
+    assert events[-1]["event"] == "summary" and events[-1]["ike_messages"] == 3
+
+
+@needs_root
+def test_cli_user_filter_is_anded_and_ctrl_c_prints_the_kernel_counters() -> None:
+    seen = isolated("child_cli", arguments=["-i", "lo", "-q", "-f", "host 192.0.2.99"], stop_after=2)
+    assert seen["status"] == 0, seen["stderr"]
+    last = seen["stdout"].strip().splitlines()[-1]
+    assert last.startswith("0 frames, 0 IKE messages") and "0 dropped by the kernel" in last

@@ -104,7 +104,8 @@ def esp_filter(ike_ports: frozenset[int]) -> str:
         not_lower = "".join(f" and not udp port {port}" for port in lower)
         parts.append(f"(ip and udp port 4500{not_lower} and ip[6:2] & 0x3fff = 0"
                      " and udp[4:2] >= 12 and udp[8:4] != 0)")
-        parts.append(f"(ip6 and ip6[6] = 17 and udp port 4500{not_lower} and ip6[44:2] >= 12 and ip6[48:4] != 0)")
+        parts.append(f"(ip6 and ip6[6] = 17 and udp port 4500{not_lower}"
+                     " and ip6[44:2] >= 12 and ip6[48:4] != 0)")
     return " or ".join(parts)
 
 
@@ -120,9 +121,11 @@ def wanted_filter(ike_ports: frozenset[int]) -> str:
             f" or (ip6 and ({extensions}))")
 
 
-def ike_filter(ike_ports: frozenset[int], extra: str | None = None, link_type: int = LINKTYPE_ETHERNET) -> str:
+def ike_filter(ike_ports: frozenset[int], extra: str | None = None,
+               link_type: int = LINKTYPE_ETHERNET) -> str:
     """The IKE handle's filter: what the pipeline reads, except what the ESP handle takes."""
-    return _with_vlans(_and(f"({wanted_filter(ike_ports)}) and not ({esp_filter(ike_ports)})", extra), link_type)
+    wanted = f"({wanted_filter(ike_ports)}) and not ({esp_filter(ike_ports)})"
+    return _with_vlans(_and(wanted, extra), link_type)
 
 
 def esp_handle_filter(ike_ports: frozenset[int], extra: str | None = None,
