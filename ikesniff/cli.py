@@ -344,6 +344,8 @@ class Run:
         conclusions = conclude(analysis)
         summary = _summary(analysis, [self.redacted_text(name) for name in inputs], time.perf_counter() - self.started)
         summary.outcomes = conclusions.outcomes()
+        if self.drops is not None:
+            summary.kernel_received, summary.kernel_dropped, summary.interface_dropped = self.drops
         if self.redactor is not None:
             conclusions = Conclusions([self.redactor.event(e) for e in conclusions.diagnoses],
                                       [self.redactor.event(e) for e in conclusions.findings],

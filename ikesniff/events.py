@@ -101,6 +101,11 @@ class SummaryEvent:
     seconds: float
     esp: list[EspFlowSummary] = field(default_factory=list)
     """Every ESP / ESP-in-UDP / AH flow seen (per SPI and direction), exact counts."""
+    kernel_received: int | None = None
+    """Live capture: packets libpcap's kernel filters passed (None when reading files)."""
+    kernel_dropped: int | None = None
+    """Live capture: packets the kernel dropped because ikesniff did not read them in time."""
+    interface_dropped: int | None = None
 
 
 @dataclass(slots=True)
