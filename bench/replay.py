@@ -5,6 +5,7 @@ listens on the other end, and find the highest rate it takes with no kernel drop
     sudo .venv/bin/python bench/replay.py                       # 2k, 5k, 10k, 20k, 40k pps, 5 s each
     sudo .venv/bin/python bench/replay.py --rates 15000 20000 --seconds 10
     sudo .venv/bin/python bench/replay.py --via api             # the live layer + Analysis, no CLI output
+    sudo .venv/bin/python bench/replay.py --via capture         # the live layer alone (its ceiling)
 
 Two network namespaces joined by a veth pair (198.51.100.1 and .2, documentation addresses, MTU 9000
 for the largest IKE frames; nothing touches the host's interfaces). The first RATE x SECONDS packets of
@@ -89,6 +90,30 @@ print(json.dumps({"frames": analysis.stats.frames, "messages": analysis.messages
                   "dropped": dropped, "interface_dropped": interface_dropped, "last_message_at": last}))
 """
 """`--via api`: the live layer and Analysis.run_live with nothing written, stopping at the N-th message."""
+
+CAPTURE_DRIVER = r"""
+import json, signal, sys, time
+from ikesniff.capture.events import CaptureStats, IkeDatagram
+from ikesniff.capture.live import LiveSource, capture_filter, read_live
+from ikesniff.privileges import drop_privileges
+ports = frozenset({500, 4500})
+source = LiveSource(sys.argv[1], bpf=capture_filter(ports), duration=float(sys.argv[2]))
+wanted = int(sys.argv[3])
+drop_privileges("nobody")
+signal.signal(signal.SIGINT, lambda *_: source.stop())
+stats, count, last = CaptureStats(), 0, 0.0
+for item in read_live(source, stats, ports):
+    if isinstance(item, IkeDatagram):
+        count += 1
+        last = time.time()
+        if count >= wanted:
+            source.stop()
+            break
+received, dropped, interface_dropped = source.stats()
+print(json.dumps({"frames": stats.frames, "messages": count, "received": received, "dropped": dropped,
+                  "interface_dropped": interface_dropped, "last_message_at": last}))
+"""
+"""`--via capture`: the live layer alone (IKE datagrams out, nothing dissected): its own ceiling."""
 
 KERNEL_KEYS = ("kernel_received", "kernel_dropped")
 """Where a live run's JSON summary would carry libpcap's counters (not there yet: n/a without them)."""
@@ -193,7 +218,8 @@ def run_rate(network: netlab.Network, path: Path, rate: int, count: int, expecte
         command = [ikesniff, "-i", "eth0", "--json", "-c", str(expected), "--duration", f"{limit:.0f}",
                    "-Z", "nobody"]
     else:
-        command = [sys.executable, "-c", API_DRIVER, "eth0", f"{limit:.0f}", str(expected)]
+        driver = API_DRIVER if via == "api" else CAPTURE_DRIVER
+        command = [sys.executable, "-c", driver, "eth0", f"{limit:.0f}", str(expected)]
     with tempfile.NamedTemporaryFile("w+b") as output:
         sniffer = subprocess.Popen(network.exec_cmd("rx", command), stdout=output, stderr=subprocess.PIPE,
                                    cwd=REPO)
@@ -274,8 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/replay.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rates", type=int, nargs="+", default=DEFAULT_RATES, help="packets per second to try")
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds of traffic per rate (default 5)")
-    parser.add_argument("--via", choices=("cli", "api"), default="cli",
-                        help="ikesniff -i -q (default), or the live layer and Analysis without output")
+    parser.add_argument("--via", choices=("cli", "api", "capture"), default="cli",
+                        help="ikesniff -i --json -c N (default); the live layer and Analysis without output; "
+                             "the live layer alone")
     parser.add_argument("--pcap", type=Path, default=None, help="capture to replay (default bench/out/ike-only.pcap)")
     parser.add_argument("--ikesniff", default=str(REPO / ".venv" / "bin" / "ikesniff"))
     parser.add_argument("--out", type=Path, default=HERE / "out")
