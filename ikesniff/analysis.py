@@ -16,6 +16,7 @@ from . import diagnosis
 from .capture import CaptureReader, LiveSource, read_capture, read_live
 from .capture.events import CaptureStats, EspSighting, FrameProblem, IcmpError, Idle, IkeDatagram
 from .decrypt import Decrypted, SkfReassembler, decrypt_message, verifying_keys
+from .early import EarlyVerdicts
 from .events import DiagnosisEvent, FindingEvent, MessageEvent, NotifyRef, VerdictEvent
 from .ikev1_crypto import Ikev1Decryptor
 from .keys import Ikev2Keys, KeyStore
@@ -34,8 +35,6 @@ CISCO_FRAGMENT = 132
 RETIRE_AFTER = 300.0
 """Seconds of capture time an IKE SA may stay silent before it is diagnosed and forgotten: longer
 than any retransmission schedule, so an SA is never judged while its peers may still speak."""
-EARLY_TUNNELS = 256
-"""Tunnels judged by one `early_verdicts` call at most (the others wait for the next)."""
 RETIRE_EVERY = 4096
 """IKE messages between two looks for SAs to retire."""
 
@@ -78,10 +77,8 @@ class Analysis:
     """Pre-shared keys to verify hashes and AUTH payloads with (`--psk-file`); never printed."""
     psk_material: dict[bytes, PskMaterial] = field(default_factory=dict)
     """Per initiator SPI, the messages a PSK check needs (kept only when `psks` are given)."""
-    touched: set[tuple[str, str]] = field(default_factory=set)
-    """Tunnels with a message since the last `early_verdicts` (filled only when `early` is set)."""
-    unsettled: set[tuple[str, str]] = field(default_factory=set)
-    told: dict[tuple[str, str], tuple[str, str, str]] = field(default_factory=dict)
+    watch: EarlyVerdicts = field(default_factory=EarlyVerdicts)
+    """What `early_verdicts` needs (filled only when `early` is set)."""
     early: bool = False
     """Keep track of what `early_verdicts` needs (live captures and streams)."""
     reader: CaptureReader | None = None
@@ -121,42 +118,17 @@ class Analysis:
             elif isinstance(item, Idle):
                 yield item
 
-    def early_verdicts(self, now: float) -> list[VerdictEvent]:
+    def early_verdicts(self, now: float, timers: bool = False) -> list[VerdictEvent]:
         """The verdicts of tunnels whose conclusion changed since the last call, judged at `now` (for a
-        live capture or a stream: a NO_PROPOSAL_CHOSEN, a retransmission series that reached its end,
-        a DPD timeout are told as soon as they are known). Tunnels still only `incomplete` are not told;
-        every tunnel gets its final verdict from `conclude` all the same. PSK checks wait for the end."""
-        if not self.touched and not self.unsettled:
+        live capture or a stream; see early.py). `timers`: also look again at tunnels still incomplete,
+        which only time can settle. PSK checks wait for the end."""
+        if self.watch.quiet:
             return []
-        looked = set(list(self.touched | self.unsettled)[:EARLY_TUNNELS])
-        self.touched -= looked
-        by_tunnel: dict[tuple[str, str], list[IkeSa]] = {}
-        for ike_sa in self.tracker.ike_sas.values():
-            if ike_sa.tunnel in looked:
-                by_tunnel.setdefault(ike_sa.tunnel, []).append(ike_sa)
-        esp = self._esp_by_pair()
-        told: list[VerdictEvent] = []
-        for peers, ike_sas in by_tunnel.items():
-            ike_sas.sort(key=lambda sa: (sa.first_time, sa.first_frame))
-            state = self.tunnels.get(peers, TunnelState())
-            latest, definite = state.latest, state.definite
-            pair = frozenset(peers)
-            for ike_sa in ike_sas:
-                context = diagnosis.Context(now, [sa for sa in ike_sas if sa is not ike_sa], esp.get(pair, []))
-                latest = diagnosis.diagnose(ike_sa, context, self.label)
-                definite = latest if latest.outcome != "incomplete" else definite
-            assert latest is not None
-            verdict = diagnosis.verdict(peers, [*state.ike_sas, *(sa.id for sa in ike_sas)], latest, definite)
-            if verdict.outcome == "incomplete":
-                self.unsettled.add(peers)
-                continue
-            self.unsettled.discard(peers)
-            key = (verdict.outcome, verdict.code, verdict.confidence)
-            if self.told.get(peers) != key:
-                self.told[peers] = key
-                verdict.final = False
-                told.append(verdict)
-        return told
+        return self.watch.look(now, timers, self._esp_by_pair, self._retired, self.label)
+
+    def _retired(self, tunnel: tuple[str, str]) -> tuple[list[str], DiagnosisEvent | None, DiagnosisEvent | None]:
+        state = self.tunnels.get(tunnel)
+        return ([], None, None) if state is None else (state.ike_sas, state.latest, state.definite)
 
     def _cisco_fragments(self, message: Message, datagram: IkeDatagram,
                          label: str) -> Iterator[DecodedMessage]:
@@ -202,7 +174,7 @@ class Analysis:
                                     and (opened.payloads or not opened.errors) else None)
         self.messages += 1
         if self.early:
-            self.touched.add(seen.ike_sa.tunnel)
+            self.watch.seen(seen.ike_sa)
         if errors:
             self.decode_errors += 1
         event = MessageEvent(
@@ -322,6 +294,7 @@ class Analysis:
         esp = self._esp_by_pair()
         for key in done:
             ike_sa = tracker.ike_sas.pop(key)
+            self.watch.forget(ike_sa)
             yield from self._diagnose(ike_sa, by_tunnel[ike_sa.tunnel], esp, [])
 
     def _diagnose(self, ike_sa: IkeSa, tunnel: list[IkeSa], esp: dict[frozenset[str], list[EspFlow]],

@@ -202,6 +202,9 @@ def _capture(analysis: Analysis, interface: str, bpf: str | None, user: str, opt
 
 EARLY_EVERY = 0.25
 """Seconds (wall clock) between two looks for verdicts that changed, on a live capture or stream."""
+QUICK_LOOKS = 8
+"""Looks right after a decisive message allowed between two timed looks: light traffic is told at
+once, heavy traffic every EARLY_EVERY seconds."""
 
 
 class Run:
@@ -218,6 +221,7 @@ class Run:
         self.first_time: float | None = None
         self.retired: list[DiagnosisEvent | FindingEvent] = []
         self.early_at = 0.0
+        self.quick_looks = 0
         analysis.early = stream
         self.writer = JsonLinesWriter(sys.stdout.buffer, batch=1 if stream else 512) if options.as_json else None
         self.redactor = None
@@ -259,8 +263,13 @@ class Run:
             if isinstance(item, DecodedMessage):
                 self.message(item)
                 self.stopped = self._enough(item.event.time)
-                if analysis.early and (_decisive(item.event) or time.monotonic() - self.early_at > EARLY_EVERY):
-                    self.tell_early(analysis.tracker.last_time)
+                if analysis.early:
+                    waited = time.monotonic() - self.early_at
+                    if waited > EARLY_EVERY:
+                        self.tell_early(analysis.tracker.last_time, timers=True)
+                    elif self.quick_looks < QUICK_LOOKS and _decisive(item.event):
+                        self.quick_looks += 1
+                        self.tell_early(analysis.tracker.last_time, timers=False)
                 if self.stopped:
                     if self.live is not None:
                         self.live.stop()
@@ -277,8 +286,8 @@ class Run:
                 if self.collector is not None or (self.writer is None and (
                         options.verbose or (isinstance(event, FindingEvent) and not options.quiet))):
                     self.retired.append(event)
-            elif isinstance(item, Idle):
-                self.tell_early(max(item.time, analysis.tracker.last_time))
+            elif isinstance(item, Idle) and time.monotonic() - self.early_at > EARLY_EVERY:
+                self.tell_early(max(item.time, analysis.tracker.last_time), timers=True)
 
     def _enough(self, time: float) -> bool:
         """-c N messages, or --duration S seconds of capture time when reading files."""
@@ -312,9 +321,12 @@ class Run:
                 for line in message_tree(item.message):
                     click.echo(self.redacted_text(line))
 
-    def tell_early(self, now: float) -> None:
-        self.early_at = time.monotonic()
-        for verdict in self.analysis.early_verdicts(now):
+    def tell_early(self, now: float, timers: bool) -> None:
+        """Verdicts that changed: at once after a decisive message while traffic is light, otherwise
+        every EARLY_EVERY seconds (the cost then follows the IKE SAs, not the packets)."""
+        if timers:
+            self.early_at, self.quick_looks = time.monotonic(), 0
+        for verdict in self.analysis.early_verdicts(now, timers):
             event = self.redactor.event(verdict) if self.redactor is not None else verdict
             if self.board is not None:
                 self.board.verdict(event)
