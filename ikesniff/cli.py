@@ -223,7 +223,10 @@ class Run:
         self.early_at = 0.0
         self.quick_looks = 0
         analysis.early = stream
-        self.writer = JsonLinesWriter(sys.stdout.buffer, batch=1 if stream else 512) if options.as_json else None
+        self.writer = None
+        if options.as_json:  # a live capture's lines wait at most 50 ms; a stream's go out at once
+            self.writer = JsonLinesWriter(sys.stdout.buffer, batch=512, linger=0.05) if live is not None \
+                else JsonLinesWriter(sys.stdout.buffer, batch=1 if stream else 512)
         self.redactor = None
         if options.redact:
             from .redact import Redactor
@@ -286,8 +289,11 @@ class Run:
                 if self.collector is not None or (self.writer is None and (
                         options.verbose or (isinstance(event, FindingEvent) and not options.quiet))):
                     self.retired.append(event)
-            elif isinstance(item, Idle) and time.monotonic() - self.early_at > EARLY_EVERY:
-                self.tell_early(max(item.time, analysis.tracker.last_time), timers=True)
+            elif isinstance(item, Idle):
+                if time.monotonic() - self.early_at > EARLY_EVERY:
+                    self.tell_early(max(item.time, analysis.tracker.last_time), timers=True)
+                if self.writer is not None:
+                    self.writer.flush()
 
     def _enough(self, time: float) -> bool:
         """-c N messages, or --duration S seconds of capture time when reading files."""

@@ -7,6 +7,7 @@ Knows nothing of captures or the tracker; it only formats what it is given.
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import IO, Any
 
 import orjson
@@ -24,15 +25,22 @@ SECRET_FIELDS = {"password"}
 class JsonLinesWriter:
     """One JSON object per line; events are dataclasses serialised field by field."""
 
-    def __init__(self, stream: IO[bytes], batch: int = 512) -> None:
+    def __init__(self, stream: IO[bytes], batch: int = 512, linger: float | None = None) -> None:
         self.stream = stream
         self.batch = batch
-        """Events kept before a write: 1 for a live stream, where each line must go out at once."""
+        """Events kept before a write: 1 for a stream read from standard input, where each line must
+        go out at once."""
+        self.linger = linger
+        """Live capture: seconds a line may wait for others (the caller also flushes on idle ticks)."""
         self.pending: list[bytes] = []
+        self.since = 0.0
 
     def write(self, event: Any) -> None:
+        if not self.pending and self.linger is not None:
+            self.since = time.monotonic()
         self.pending.append(orjson.dumps(event))
-        if len(self.pending) >= self.batch:
+        if len(self.pending) >= self.batch or (
+                self.linger is not None and time.monotonic() - self.since > self.linger):
             self.flush()
 
     def flush(self) -> None:
