@@ -206,3 +206,19 @@ def test_report_is_written_beside_the_json_output(tmp_path: Path, suffix: str) -
     text = report.read_text()
     assert verdicts and all(str(v["code"]) in text for v in verdicts)
     assert all(f"{item['frame']}" in text for v in verdicts for item in v["evidence"])  # type: ignore[union-attr]
+
+
+def test_without_libpcap_files_are_still_read_and_live_capture_says_why() -> None:
+    """pcapy-ng (libpcap) missing: the Python reader reads files; -i fails with one line."""
+    start = ("import sys; sys.modules['pcapy'] = None; from ikesniff.cli import main; "
+             "sys.argv = ['ikesniff', *sys.argv[1:]]; main()")
+
+    def run(*args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([sys.executable, "-c", start, *args], capture_output=True, cwd=REPO, check=False,
+                              timeout=120)
+
+    read = run("-r", str(IKEV2_COOKIE), "-q")
+    assert read.returncode == 0 and "ESTABLISHED" in read.stdout.decode(), read.stderr
+    live = run("-i", "lo")
+    error = live.stderr.decode()
+    assert live.returncode == 2 and error.count("\n") == 1 and "pcapy" in error and "Traceback" not in error

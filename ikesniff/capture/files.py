@@ -30,7 +30,10 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
-import pcapy  # type: ignore[import-not-found]
+try:
+    import pcapy  # type: ignore[import-not-found]
+except ImportError:                                # files are still read, by the Python reader
+    pcapy = None
 
 from .batches import Batch, CaptureError, SourceStopped
 
@@ -593,6 +596,8 @@ class LibpcapFailed(Exception):
 
 
 def _libpcap_batches(path: str, link_type: int, batch_size: int) -> Iterator[Batch]:
+    if pcapy is None:
+        raise LibpcapFailed(0, "libpcap is not available (the Python package pcapy-ng is missing)")
     try:
         reader = pcapy.open_offline(path)
     except pcapy.PcapError as error:
