@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 import numpy as np
+
 try:
     import pcapy  # type: ignore[import-not-found]
 except ImportError:                                # files are still read, by the Python reader
