@@ -315,7 +315,7 @@ def rule_decrypted(ike_sa: IkeSa, context: Context) -> Conclusion | None:
         if error == "AUTHENTICATION_FAILED" and ike_sa.version == 1 and not sent.initiator:
             # IKEv1 keys come from the PSK (SKEYID): the initiator's keys reading the responder's notify
             # means both derived the same keys, so the PSKs agree and the identity was refused
-            return Conclusion("failed", "PeerIdMismatch", "likely", 1,
+            return Conclusion("failed", "PeerIdMismatch", "certain", 1,
                               f"{sender} refused the initiator with AUTHENTICATION_FAILED, read with the same keys "
                               "that read the initiator's messages: both sides derived the same keys, so the "
                               "pre-shared keys agree and the identity was refused",

@@ -337,9 +337,11 @@ def test_ikev1_with_keys_reads_the_decisive_payloads(name: str, source: str) -> 
     code = KEYED_V1.get(name, expected["code"])
     assert verdict.code == code, verdict.message
     assert expected["code"] in {code, *GENERIC.get(code, set())}
-    if expected["code"] in ("ReceiveDeleteNotify", "DpdTimeout") or (
-            expected["code"] == "PskMismatch" and source == "both logs"):
-        # a Delete or R-U-THERE read, or the two sides' keys each reading only their own side's messages
+    if expected["code"] in ("ReceiveDeleteNotify", "DpdTimeout") or name == "ikev1-main-peer-id-mismatch" or (
+            expected["code"] == "PskMismatch" and (source == "both logs" or "-main-" in name)):
+        # a Delete or R-U-THERE read; keys that read only one side's messages (main mode: messages 5/6;
+        # aggressive mode's hashes travel in clear: a key table cannot check them); an
+        # AUTHENTICATION_FAILED read with the keys that read the initiator (the PSKs agree)
         assert verdict.confidence == "certain", verdict.message
 
 
