@@ -18,14 +18,14 @@ from .capture.events import CaptureStats, EspSighting, FrameProblem, IcmpError, 
 from .decrypt import Decrypted, SkfReassembler, decrypt_message, verifying_keys
 from .early import EarlyVerdicts
 from .events import DiagnosisEvent, FindingEvent, MessageEvent, NotifyRef, VerdictEvent
-from .ikev1_crypto import Ikev1Decryptor
-from .keys import Ikev2Keys, KeyStore
+from .ikev1_crypto import Ikev1Decryptor, KeyReading
+from .keys import Ikev1Keys, Ikev2Keys, KeyStore
 from .psk import (
     PskCheck,
     PskUnverifiable,
     derived_key_check,
     verify_aggressive,
-    verify_hash_i,
+    verify_aggressive_skeyid,
     verify_ikev2_auth,
     verify_main_mode,
 )
@@ -165,7 +165,7 @@ class Analysis:
                     notifies.append(NotifyRef(payload.notify_name, payload.notify_type))
             if opened.errors:
                 errors = [*errors, *opened.errors]
-        if self.psks:
+        if self.psks or self.keys is not None:
             self._keep_for_psk(message, raw, opened)
         seen = self.tracker.observe(message, raw, datagram.frame, datagram.time, datagram.src, datagram.dst,
                                     notifies, sport=datagram.sport, dport=datagram.dport,
@@ -238,6 +238,8 @@ class Analysis:
 
     def _keep_for_psk(self, message: Message, raw: bytes, opened: Decrypted | None) -> None:
         header = message.header
+        if not self.psks and not (message.version == 1 and header.exchange_type == 4):
+            return  # keys alone check aggressive mode's hashes only (with a logged SKEYID)
         material = self.psk_material.get(header.spi_i)
         if material is None:
             material = self.psk_material[header.spi_i] = PskMaterial()
@@ -268,10 +270,15 @@ class Analysis:
     def _check_psk(self, ike_sa: IkeSa) -> list[PskCheck]:
         """Every check the kept messages allow, for each PSK given: aggressive mode's HASH_R and HASH_I (in
         clear or decrypted), main mode's decrypted HASH_I / HASH_R, IKEv2 AUTH, and whether keys derived from
-        a logged DH secret with the PSK read each side's messages."""
+        a logged DH secret with the PSK read each side's messages. Without a PSK: aggressive mode's hashes
+        checked with the SKEYID a charon log gives for the SA (:meth:`PskMaterial.skeyid_checks`)."""
         material = self.psk_material.pop(ike_sa.spi_i, None)
         readings = (self.ikev1.readings(ike_sa.spi_i, ike_sa.spi_r)
                     if ike_sa.version == 1 and self.keys is not None else [])
+        if not self.psks:
+            if material is None or self.keys is None or ike_sa.version != 1:
+                return []
+            return material.skeyid_checks(self.keys.ikev1_candidates(ike_sa.spi_i), readings)
         if material is None and not readings:
             return []
         checks: list[PskCheck] = []
@@ -304,7 +311,7 @@ class Analysis:
                                     esp.get(pair, []), [flow for flow in ah if frozenset((flow.src, flow.dst)) == pair])
         if ike_sa.version == 1 and self.keys is not None:
             ike_sa.key_mismatch = self.ikev1.key_mismatch(ike_sa.spi_i, ike_sa.spi_r)
-        if self.psks:
+        if self.psks or self.keys is not None:
             checks = self._check_psk(ike_sa)
             for side in ("initiator", "responder"):
                 mine = [check for check in checks if check.side == side]
@@ -383,9 +390,8 @@ class PskMaterial:
             (raw1, message1), (raw2, message2) = self.aggressive1, self.aggressive2
             raw3, message3 = self.aggressive3 if self.aggressive3 is not None else (None, None)
             try:
-                checks.extend(verify_aggressive(message1, raw1, message2, raw2, psk, message3, raw3))
-                if self.hash_i is not None and message3 is None:
-                    checks.append(verify_hash_i(message1, raw1, message2, raw2, psk, self.hash_i))
+                checks.extend(verify_aggressive(message1, raw1, message2, raw2, psk, message3, raw3,
+                                                self.hash_i if message3 is None else None))
             except PskUnverifiable:
                 pass
         for side, decrypted in self.main_hashes.items():
@@ -400,6 +406,53 @@ class PskMaterial:
                                                     self.keys, psk))
                 except PskUnverifiable:
                     continue
+        return checks
+
+    def skeyid_checks(self, key_sets: list[Ikev1Keys], readings: list[KeyReading]) -> list[PskCheck]:
+        """Aggressive mode's hashes checked with the SKEYIDs logged for the SA (no PSK): one check a side at most,
+        `matches` meaning "holds the same pre-shared key as the side that logged the SKEYID".
+
+        A logged SKEYID K is one peer's. HASH_R not verifying with K: K is the initiator's, and the responder
+        derived another SKEYID from the same nonces, so holds another PSK (the initiator's own hash, which
+        would verify trivially, is left out). HASH_R verifying: K is the responder's; the initiator holds the
+        same PSK when its HASH_I (message 3 in clear or decrypted) verifies with K, or K's keys read its
+        encrypted messages; not when HASH_I does not verify, or K's keys read none of its encrypted messages
+        and failed on some (their IV known). Of several SKEYIDs (both peers' logs), the initiator's (the one
+        HASH_R fails with) is the reference: two different SKEYIDs for one SA are a mismatch, said as "the
+        responder's hash does not verify with the initiator's key". Nothing when the hashes cannot be checked,
+        or when a key is neither peer's: two different SKEYIDs both failing HASH_R, or one failing HASH_R and
+        HASH_I both."""
+        if self.aggressive1 is None or self.aggressive2 is None:
+            return []
+        distinct: dict[bytes, Ikev1Keys] = {}
+        for keys in key_sets:
+            if keys.skeyid:
+                distinct.setdefault(keys.skeyid, keys)
+        logged = list(distinct.values())
+        if not logged:
+            return []
+        (raw1, message1), (raw2, message2) = self.aggressive1, self.aggressive2
+        raw3, message3 = self.aggressive3 if self.aggressive3 is not None else (None, None)
+        results: list[tuple[Ikev1Keys, list[PskCheck]]] = []
+        for keys in logged:
+            assert keys.skeyid is not None
+            try:
+                results.append((keys, verify_aggressive_skeyid(
+                    message1, raw1, message2, raw2, keys.skeyid, keys.source, message3, raw3,
+                    self.hash_i if message3 is None else None)))
+            except PskUnverifiable:
+                return []
+        initiators = [checks for _, checks in results if not checks[0].matches]
+        if len(initiators) > 1 or any(len(checks) > 1 and not checks[1].matches for checks in initiators):
+            return []  # a key neither the initiator's nor the responder's: not this SA's peers', say nothing
+        if initiators:
+            return [initiators[0][0]]
+        reference, checks = results[0]
+        if len(checks) > 1:
+            return checks
+        mine = [r for r in readings if r.from_initiator is True and r.keys.skeyid == reference.skeyid]
+        if any(r.read or r.unread for r in mine):
+            checks.append(derived_key_check("initiator", any(r.read for r in mine), reference.source))
         return checks
 
 

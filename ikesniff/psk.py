@@ -16,6 +16,12 @@ A passive observer holding a pre-shared key (PSK) can check exactly two things (
   for the *initiator* when message 3 travels in clear, or once it has been decrypted
   (:func:`verify_hash_i`). :func:`verify_aggressive` runs what a capture allows.
 
+  Without a PSK, an SKEYID that one peer logged (a charon log at ``ike 4``) does the same job
+  (:func:`verify_aggressive_skeyid`; the PSK path derives SKEYID and runs the same checks): SKEYID is
+  the PSK's only trace in the hashes and the nonces travel in clear, so the *other* peer's hash
+  verifies with it exactly when that peer derived the same SKEYID, i.e. holds the same PSK (the
+  logging peer's own hash verifies trivially).
+
 * **IKEv1 main mode** (RFC 2409 section 5): the same two hashes, over the same inputs, travel in
   messages 5 and 6, encrypted. A PSK alone cannot check them (the keys need the Diffie-Hellman
   secret); once a message is decrypted (a key table, a charon log, or keys derived from a logged DH
@@ -242,14 +248,63 @@ def _aggressive(message1: Message, message1_bytes: bytes, message2: Message, mes
     )
 
 
-def _ikev1_check(side: Literal["initiator", "responder"], name: str, matches: bool, display: str) -> PskCheck:
-    who = "the responder" if side == "responder" else "the initiator"
-    if matches:
-        detail = f"{name} verifies with the given pre-shared key ({display}): {who} holds this key."
+def _phase1_hash_value(exchange: _Aggressive, skeyid: bytes, sender_is_initiator: bool, id_body: bytes) -> bytes:
+    """HASH_I (`sender_is_initiator`) or HASH_R keyed by `skeyid` (RFC 2409 section 5), in either mode."""
+    if sender_is_initiator:
+        covered = exchange.ke_i + exchange.ke_r + exchange.cookie_i + exchange.cookie_r + exchange.sa_i + id_body
     else:
+        covered = exchange.ke_r + exchange.ke_i + exchange.cookie_r + exchange.cookie_i + exchange.sa_i + id_body
+    return hmac.new(skeyid, covered, exchange.hash_name).digest()
+
+
+def _ikev1_check(exchange: _Aggressive, skeyid: bytes, sender_is_initiator: bool, id_body: bytes, on_wire: bytes,
+                 source: str | None) -> PskCheck:
+    """One phase-1 hash checked with `skeyid`: derived from a PSK given (`source` None) or logged (`source`
+    names where; never the key)."""
+    side: Literal["initiator", "responder"] = "initiator" if sender_is_initiator else "responder"
+    name = "HASH_I" if sender_is_initiator else "HASH_R"
+    matches = hmac.compare_digest(_phase1_hash_value(exchange, skeyid, sender_is_initiator, id_body), bytes(on_wire))
+    who = f"the {side}"
+    display = exchange.display
+    if source is None and matches:
+        detail = f"{name} verifies with the given pre-shared key ({display}): {who} holds this key."
+    elif source is None:
         detail = (f"{name} does not verify with the given pre-shared key ({display}): "
                   f"{who} authenticated with a different key.")
+    elif matches:
+        detail = (f"{name} verifies with the SKEYID from {source} ({display}): {who} derived the same SKEYID from "
+                  "the nonces on the wire, so it holds the pre-shared key of the side that logged it.")
+    else:
+        detail = (f"{name} does not verify with the SKEYID from {source} ({display}): {who} derived another "
+                  "SKEYID from the same nonces, so its pre-shared key differs from that of the side that logged it.")
     return PskCheck(side, matches, detail, display, name)
+
+
+def _aggressive_checks(exchange: _Aggressive, skeyid: bytes, source: str | None, message3: Message | None,
+                       message3_bytes: bytes | None, hash_i: bytes | None) -> list[PskCheck]:
+    """HASH_R, then HASH_I from message 3 in clear, else from `hash_i` (read in the decrypted message 3)."""
+    checks = [_ikev1_check(exchange, skeyid, False, exchange.id_r, exchange.hash_r, source)]
+    if message3 is not None and message3_bytes is not None and not message3.encrypted:
+        hashes = [p for p in message3.payloads if isinstance(p, ikev1.HashPayload)]
+        hash_i = _body(message3_bytes, hashes[0]) if hashes else None
+    if hash_i is not None:
+        checks.append(_ikev1_check(exchange, skeyid, True, exchange.id_i, hash_i, source))
+    return checks
+
+
+def verify_aggressive_skeyid(message1: Message, message1_bytes: bytes, message2: Message, message2_bytes: bytes,
+                             skeyid: bytes, source: str, message3: Message | None = None,
+                             message3_bytes: bytes | None = None, hash_i: bytes | None = None) -> list[PskCheck]:
+    """The aggressive-mode hashes checked with an SKEYID a peer logged (a charon log at 'ike 4'), no PSK needed.
+
+    SKEYID = prf(PSK, Ni_b | Nr_b) and the nonces travel in clear: a hash verifies with a logged SKEYID exactly
+    when its sender derived the same SKEYID, i.e. holds the same pre-shared key as the side that logged it.
+    The logging side's own hash verifies trivially. Returns HASH_R's check, then HASH_I's when message 3
+    travels in clear or `hash_i` (the HASH payload of the decrypted message 3) is given. `source` names where
+    the SKEYID comes from (a file and line) for the details; the key never appears in them. Raises
+    PskUnverifiable like :func:`verify_hash_r`."""
+    exchange = _aggressive(message1, message1_bytes, message2, message2_bytes)
+    return _aggressive_checks(exchange, skeyid, source, message3, message3_bytes, hash_i)
 
 
 def verify_hash_r(message1: Message, message1_bytes: bytes, message2: Message, message2_bytes: bytes,
@@ -259,37 +314,25 @@ def verify_hash_r(message1: Message, message1_bytes: bytes, message2: Message, m
     `messageN` is `dissectors.parse_message(messageN_bytes)`. Raises PskUnverifiable when the
     messages do not allow the check (not aggressive mode, encrypted, a payload missing, not PSK
     authentication, a hash this module cannot compute)."""
-    exchange = _aggressive(message1, message1_bytes, message2, message2_bytes)
-    skeyid = exchange.skeyid(psk)
-    expected = hmac.new(skeyid, exchange.ke_r + exchange.ke_i + exchange.cookie_r + exchange.cookie_i
-                        + exchange.sa_i + exchange.id_r, exchange.hash_name).digest()
-    return _ikev1_check("responder", "HASH_R", hmac.compare_digest(expected, exchange.hash_r), exchange.display)
+    return verify_aggressive(message1, message1_bytes, message2, message2_bytes, psk)[0]
 
 
 def verify_hash_i(message1: Message, message1_bytes: bytes, message2: Message, message2_bytes: bytes,
                   psk: bytes, hash_i: bytes) -> PskCheck:
     """Check the initiator's HASH_I (the body of message 3's HASH payload, read in clear or after
     decryption) against `psk`. Raises PskUnverifiable like :func:`verify_hash_r`."""
-    exchange = _aggressive(message1, message1_bytes, message2, message2_bytes)
-    skeyid = exchange.skeyid(psk)
-    expected = hmac.new(skeyid, exchange.ke_i + exchange.ke_r + exchange.cookie_i + exchange.cookie_r
-                        + exchange.sa_i + exchange.id_i, exchange.hash_name).digest()
-    return _ikev1_check("initiator", "HASH_I", hmac.compare_digest(expected, bytes(hash_i)), exchange.display)
+    return verify_aggressive(message1, message1_bytes, message2, message2_bytes, psk, hash_i=bytes(hash_i))[1]
 
 
 def verify_aggressive(message1: Message, message1_bytes: bytes, message2: Message, message2_bytes: bytes,
                       psk: bytes, message3: Message | None = None,
-                      message3_bytes: bytes | None = None) -> list[PskCheck]:
+                      message3_bytes: bytes | None = None, hash_i: bytes | None = None) -> list[PskCheck]:
     """Every check an aggressive-mode exchange allows: HASH_R, then HASH_I when message 3 is given and
-    travels in clear (strongSwan, like most, encrypts it: then only HASH_R; pass a decrypted HASH_I to
-    :func:`verify_hash_i`). Raises PskUnverifiable when not even HASH_R can be checked."""
-    checks = [verify_hash_r(message1, message1_bytes, message2, message2_bytes, psk)]
-    if message3 is not None and message3_bytes is not None and not message3.encrypted:
-        hashes = [p for p in message3.payloads if isinstance(p, ikev1.HashPayload)]
-        if hashes:
-            checks.append(verify_hash_i(message1, message1_bytes, message2, message2_bytes, psk,
-                                        _body(message3_bytes, hashes[0])))
-    return checks
+    travels in clear (strongSwan, like most, encrypts it: then only HASH_R), or when `hash_i`, the HASH
+    payload of the decrypted message 3, is given. The SKEYID derived from `psk` goes through
+    :func:`verify_aggressive_skeyid`'s checks. Raises PskUnverifiable when not even HASH_R can be checked."""
+    exchange = _aggressive(message1, message1_bytes, message2, message2_bytes)
+    return _aggressive_checks(exchange, exchange.skeyid(psk), None, message3, message3_bytes, hash_i)
 
 
 def _main_mode(clear: list[tuple[bytes, Message]]) -> _Aggressive:
@@ -331,20 +374,20 @@ def verify_main_mode(clear: list[tuple[bytes, Message]], decrypted: list[Payload
         raise PskUnverifiable(f"the {side}'s decrypted message holds no {'ID' if not identities else 'HASH'} payload")
     identity = identities[0]
     id_body = bytes([identity.id_type, identity.protocol_id]) + identity.port.to_bytes(2, "big") + identity.data
-    skeyid = exchange.skeyid(psk)
-    if sender_is_initiator:
-        covered = exchange.ke_i + exchange.ke_r + exchange.cookie_i + exchange.cookie_r + exchange.sa_i + id_body
-    else:
-        covered = exchange.ke_r + exchange.ke_i + exchange.cookie_r + exchange.cookie_i + exchange.sa_i + id_body
-    expected = hmac.new(skeyid, covered, exchange.hash_name).digest()
-    name = "HASH_I" if sender_is_initiator else "HASH_R"
-    return _ikev1_check(side, name, hmac.compare_digest(expected, bytes(hashes[0].data)), exchange.display)
+    return _ikev1_check(exchange, exchange.skeyid(psk), sender_is_initiator, id_body, hashes[0].data, None)
 
 
-def derived_key_check(side: Literal["initiator", "responder"], read: bool) -> PskCheck:
+def derived_key_check(side: Literal["initiator", "responder"], read: bool, source: str | None = None) -> PskCheck:
     """The verdict of keys derived from a logged DH secret with the given PSK on one side's messages: they read
-    them exactly when that side derived its keys from the same PSK (SKEYID = prf(PSK, Ni | Nr))."""
+    them exactly when that side derived its keys from the same PSK (SKEYID = prf(PSK, Ni | Nr)). With `source`
+    (no PSK given): the verdict of the keys logged there, those of the peer whose SKEYID was logged."""
     who = f"the {side}"
+    if source is not None:
+        detail = (f"{who}'s encrypted messages {'decrypt' if read else 'do not decrypt'} with the keys from {source}: "
+                  + (f"{who} derived the same SKEYID, so it holds the pre-shared key of the side that logged them."
+                     if read else f"{who} derived another SKEYID, so its pre-shared key differs from that of the "
+                     "side that logged them."))
+        return PskCheck(side, read, detail, "SKEYID (RFC 2409)", "SKEYID")
     if read:
         detail = (f"{who}'s messages decrypt with keys derived from the DH secret and the given pre-shared key: "
                   f"{who} holds this key.")
@@ -600,6 +643,6 @@ def load_psk_file(path: str) -> list[bytes]:
 
 __all__ = [
     "KEY_PAD", "PskCheck", "PskFileError", "PskUnverifiable", "chosen_prf", "derived_key_check", "ikev2_prf",
-    "load_psk_file", "parse_psks", "verify_aggressive", "verify_hash_i", "verify_hash_r", "verify_ikev2_auth",
-    "verify_main_mode",
+    "load_psk_file", "parse_psks", "verify_aggressive", "verify_aggressive_skeyid", "verify_hash_i", "verify_hash_r",
+    "verify_ikev2_auth", "verify_main_mode",
 ]

@@ -11,6 +11,11 @@
   of different scenarios concatenated, fed with both captures.
 - PSK checks the analysis makes with keys: main-mode HASH_I / HASH_R read in decrypted messages,
   aggressive-mode HASH_I read in the decrypted message 3, keys derived with the given PSK.
+- Without a PSK, aggressive mode checked with the SKEYID a charon log gives: in the PSK-mismatch
+  capture moon's log alone, sun's alone and both (either order) make the mismatch certain, naming the
+  side that does not hold the logging side's key; the healthy capture stays Established with both
+  hashes matching; the key table (no SKEYID) and the peer-id-mismatch logs (no keys) change nothing;
+  no key or PSK in the JSON output.
 
 The PSKs are the lab's own (labels' `configured.<host>.psk`).
 """
@@ -298,6 +303,100 @@ def test_aggressive_hash_i_is_checked_in_the_decrypted_message_3() -> None:
     without_keys = analyse(None, scenario, psks=[psk(scenario, "moon")])  # message 3 is encrypted: HASH_R only
     assert [f.detail.split("'s")[0] for f in without_keys.findings if f.kind == "psk_matches"] == ["the responder"]
 
+
+
+AGGRESSIVE_LOGS = {"moon": ("moon",), "sun": ("sun",), "both": ("moon", "sun"), "both-reversed": ("sun", "moon")}
+
+
+def logs(scenario: str, hosts: tuple[str, ...]) -> KeyStore:
+    store = KeyStore()
+    for host in hosts:
+        store.add(load_key_file(str(PCAPS / f"{scenario}.{host}.charon.log")))
+    return store
+
+
+def psk_sides(run: Run) -> dict[str, str]:
+    return {f.detail.split("'s")[0].removeprefix("the "): f.kind for f in run.findings if f.kind.startswith("psk_")}
+
+
+@pytest.mark.parametrize(("source", "differs"), [("moon", "responder"), ("sun", "initiator"), ("both", "responder"),
+                                                 ("both-reversed", "responder")])
+def test_aggressive_psk_mismatch_is_certain_with_a_logged_skeyid_and_no_psk(source: str, differs: str) -> None:
+    """moon (initiator) logged its SKEYID: sun's HASH_R does not verify with it. sun logged its own: HASH_R
+    verifies (trivially) and sun's keys read none of moon's encrypted messages. Both logs: two SKEYIDs for one
+    SA, the initiator's the reference."""
+    scenario = "ikev1-aggressive-psk-mismatch"
+    run = analyse(logs(scenario, AGGRESSIVE_LOGS[source]), scenario)
+    assert (run.verdict.code, run.verdict.confidence) == ("PskMismatch", "certain")
+    assert f"the {differs}'s hash does not verify" in run.verdict.message.lower()
+    sides = psk_sides(run)
+    assert sides[differs] == "psk_differs"
+    assert sides == ({differs: "psk_differs"} if differs == "responder"
+                     else {"initiator": "psk_differs", "responder": "psk_matches"})
+
+
+@pytest.mark.parametrize("source", list(AGGRESSIVE_LOGS))
+def test_healthy_aggressive_with_a_logged_skeyid_stays_established_and_both_hashes_match(source: str) -> None:
+    scenario = "ikev1-aggressive"
+    run = analyse(logs(scenario, AGGRESSIVE_LOGS[source]), scenario)
+    assert (run.verdict.code, run.verdict.confidence) == ("Established", "certain")
+    assert psk_sides(run) == {"initiator": "psk_matches", "responder": "psk_matches"}
+
+
+
+@pytest.mark.parametrize("scenario", ["ikev1-aggressive", "ikev1-aggressive-psk-mismatch"])
+def test_an_skeyid_neither_peer_holds_makes_the_skeyid_checks_say_nothing(scenario: str) -> None:
+    """A key set filed under the SA whose SKEYID fails HASH_R as well as the decrypted HASH_I (healthy), or
+    fails HASH_R like moon's own (mismatch): it is not one of this SA's peers'. (The verdict is left to the
+    rest: the extra key set, reading nothing, still makes the decryptor's key_mismatch.)"""
+    import dataclasses
+
+    store = logs(scenario, ("moon",))
+    (moon,) = store.ikev1.values()
+    store.add_ikev1(dataclasses.replace(moon, encryption_key=bytes(len(moon.encryption_key)), skeyid=bytes(32),
+                                        source="other.log:1"))
+    assert len(store.ikev1_candidates(moon.spi_i)) == 2
+    assert psk_sides(analyse(store, scenario)) == {}
+
+@pytest.mark.parametrize("scenario", ["ikev1-aggressive", "ikev1-aggressive-psk-mismatch"])
+def test_a_key_table_holds_no_skeyid_and_changes_nothing(scenario: str) -> None:
+    table = load_key_file(str(PCAPS / f"{scenario}.ikev1_decryption_table"))
+    assert all(keys.skeyid is None for keys in table.ikev1.values())
+    run, without = analyse(table, scenario), analyse(None, scenario)
+    assert (run.verdict.code, run.verdict.confidence) == (without.verdict.code, without.verdict.confidence)
+    assert psk_sides(run) == {}
+
+
+def test_aggressive_peer_id_mismatch_logs_hold_no_keys_and_change_nothing() -> None:
+    scenario = "ikev1-aggressive-peer-id-mismatch"
+    store = logs(scenario, ("moon", "sun"))
+    run, without = analyse(store, scenario), analyse(None, scenario)
+    assert (run.verdict.code, run.verdict.confidence) == (without.verdict.code, without.verdict.confidence) \
+        == ("PeerIdMismatch", "possible")
+    assert psk_sides(run) == {}
+
+
+@pytest.mark.parametrize("scenario", ["ikev1-aggressive", "ikev1-aggressive-psk-mismatch"])
+def test_skeyid_checks_print_no_key_or_psk(scenario: str) -> None:
+    import subprocess
+    import sys
+
+    keys = [str(PCAPS / f"{scenario}.{host}.charon.log") for host in ("moon", "sun")]
+    result = subprocess.run([sys.executable, "-m", "ikesniff", "--json", "-r", str(PCAPS / f"{scenario}.pcap"),
+                             "--keys", keys[0], "--keys", keys[1]], capture_output=True, text=True, timeout=120, check=False,
+                            cwd=REPO)
+    output = result.stdout + result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert any(e["event"] == "finding" and e["kind"].startswith("psk_") for e in events)
+    store = logs(scenario, ("moon", "sun"))
+    secrets = [value for keys in store.ikev1_candidates(next(iter(store.ikev1)))
+               for value in (keys.skeyid, keys.skeyid_d, keys.skeyid_a, keys.skeyid_e, keys.encryption_key,
+                             keys.dh_secret) if value]
+    held = len(secrets)  # six values a log, one set when the peers' keys agree (counts only: no key in a failure)
+    assert held == (12 if scenario.endswith("psk-mismatch") else 6)
+    leaked = sum(secret.hex() in output.lower() or secret.hex(":") in output.lower() for secret in secrets)
+    leaked += sum(str(label(scenario)["configured"][host]["psk"]) in output for host in ("moon", "sun"))
+    assert leaked == 0
 
 # --- the closing table -------------------------------------------------------------------------------------------
 

@@ -5,6 +5,10 @@
   retransmitted copy. HASH_I: strongSwan encrypts message 3, so the test opens it with the lab's
   ikev1_decryption_table key (phase-1 IV = hash(g^xi | g^xr), RFC 2409 App. B) and checks the real
   HASH_I.
+- IKEv1 aggressive mode without a PSK: the SKEYID each peer's charon log gives. HASH_R of the
+  PSK-mismatch capture verifies with sun's (the responder's own) and not with moon's; in the healthy
+  capture HASH_R and the decrypted HASH_I verify with either peer's. The PSK path gives the same answers
+  (it derives SKEYID, equal to the logged one, and runs the same checks).
 - IKEv1 main mode: messages 5 and 6 decrypted with the lab's key table or moon's log; their HASH_I and
   HASH_R verify with the PSK both sides hold, and in ikev1-main-psk-mismatch moon's HASH_I with moon's
   key only.
@@ -39,6 +43,7 @@ from ikesniff.psk import (
     load_psk_file,
     parse_psks,
     verify_aggressive,
+    verify_aggressive_skeyid,
     verify_hash_i,
     verify_hash_r,
     verify_ikev2_auth,
@@ -140,6 +145,51 @@ def test_details_never_hold_the_key() -> None:
         check = verify_hash_r(message1, bytes1, message2, bytes2, key)
         assert key.decode() not in repr(check)
 
+
+
+def _logged_skeyid(scenario: str, host: str) -> tuple[bytes, str]:
+    store = load_key_file(str(PCAPS / f"{scenario}.{host}.charon.log"))
+    (keys,) = store.ikev1.values()
+    assert keys.skeyid is not None
+    return keys.skeyid, keys.source
+
+
+@pytest.mark.parametrize(("host", "matches"), [("moon", False), ("sun", True)])
+def test_psk_mismatch_hash_r_checked_with_each_peers_logged_skeyid(host: str, matches: bool) -> None:
+    scenario = "ikev1-aggressive-psk-mismatch"
+    (bytes1, message1), (bytes2, message2) = _messages(scenario)[:2]
+    skeyid, source = _logged_skeyid(scenario, host)
+    (check,) = verify_aggressive_skeyid(message1, bytes1, message2, bytes2, skeyid, source)
+    assert (check.side, check.payload, check.matches) == ("responder", "HASH_R", matches)
+    assert source in check.detail and "SKEYID" in check.detail
+    assert ("another SKEYID" in check.detail) is not matches
+    assert skeyid.hex() not in repr(check) and _psk(scenario, host).decode() not in repr(check)
+    # the PSK path derives the same SKEYID and reaches the same answer
+    assert verify_hash_r(message1, bytes1, message2, bytes2, _psk(scenario, host)).matches is matches
+
+
+@pytest.mark.parametrize("host", ["moon", "sun"])
+def test_healthy_aggressive_hashes_verify_with_either_peers_logged_skeyid(host: str) -> None:
+    scenario = "ikev1-aggressive"
+    (bytes1, message1), (bytes2, message2), (bytes3, message3) = _messages(scenario)[:3]
+    skeyid, source = _logged_skeyid(scenario, host)
+    assert verify_aggressive_skeyid(message1, bytes1, message2, bytes2, skeyid, source, message3, bytes3) == \
+        verify_aggressive_skeyid(message1, bytes1, message2, bytes2, skeyid, source)  # message 3 encrypted
+    hash_i = next(p.data for p in _open_message3(scenario).payloads if isinstance(p, HashPayload))
+    checks = verify_aggressive_skeyid(message1, bytes1, message2, bytes2, skeyid, source, hash_i=hash_i)
+    assert [(c.side, c.payload, c.matches) for c in checks] == [("responder", "HASH_R", True),
+                                                               ("initiator", "HASH_I", True)]
+    wrong = verify_aggressive_skeyid(message1, bytes1, message2, bytes2, bytes(len(skeyid)), "x.log:1",
+                                     hash_i=hash_i)
+    assert [c.matches for c in wrong] == [False, False]
+    by_psk = verify_aggressive(message1, bytes1, message2, bytes2, _psk(scenario, host), hash_i=hash_i)
+    assert [(c.side, c.payload, c.matches) for c in by_psk] == [(c.side, c.payload, c.matches) for c in checks]
+
+
+def test_skeyid_check_needs_aggressive_mode_like_the_psk_check() -> None:
+    (bytes1, message1), (bytes2, message2) = _messages("ikev1-aggressive-peer-id-mismatch")[:2]
+    with pytest.raises(PskUnverifiable, match="message 2 is not an IKEv1 aggressive-mode message"):
+        verify_aggressive_skeyid(message1, bytes1, message2, bytes2, bytes(32), "x.log:1")
 
 # --- IKEv2 AUTH -------------------------------------------------------------------------------------
 
@@ -346,3 +396,10 @@ def test_derived_key_check_says_whose_messages_the_psk_reads() -> None:
     unread = derived_key_check("responder", False)
     assert (read.side, read.matches, read.payload) == ("initiator", True, "SKEYID")
     assert (unread.side, unread.matches) == ("responder", False) and "different key" in unread.detail
+
+
+def test_derived_key_check_with_logged_keys_names_their_source_only() -> None:
+    unread = derived_key_check("initiator", False, "sun.charon.log:12")
+    assert (unread.side, unread.matches, unread.payload) == ("initiator", False, "SKEYID")
+    assert "sun.charon.log:12" in unread.detail and "pre-shared key differs" in unread.detail
+    assert derived_key_check("initiator", True, "sun.charon.log:12").matches
