@@ -291,11 +291,12 @@ def rule_decrypted(ike_sa: IkeSa, context: Context) -> Conclusion | None:
         side = differs[0]
         return Conclusion("failed", "PskMismatch", "certain", 1,
                           f"the {side}'s {'AUTH payload' if ike_sa.version == 2 else 'hash'} does not verify with the "
-                          "pre-shared key given: that side holds another key",
+                          "key given (the pre-shared key, or the SKEYID a log gives): that side holds another "
+                          "pre-shared key",
                           f"Set the {side} ({address(ike_sa.initiator if side == 'initiator' else ike_sa.responder)}) "
                           "to the same pre-shared key as its peer.",
                           [Evidence(ike_sa.first_frame, f"the {side}'s hash/AUTH checked against the given key")])
-    if ike_sa.key_mismatch:
+    if ike_sa.key_mismatch and context.up is None:  # (an SA that came up: an extra key set, not a mismatch)
         first = next((s for e in ike_sa.exchanges.values() for s in e.requests if s.encrypted), None)
         return Conclusion("failed", "PskMismatch", "certain", 1,
                           f"the two sides derived different keys from the same key exchange: {ike_sa.key_mismatch}",
@@ -1094,7 +1095,7 @@ def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEve
     for side, matches in ike_sa.psk.items():
         add("psk_matches" if matches else "psk_differs", [ike_sa.first_frame],
             f"the {side}'s {'AUTH payload' if ike_sa.version == 2 else 'hash'} "
-            f"{'verifies' if matches else 'does not verify'} with the pre-shared key given"
+            f"{'verifies' if matches else 'does not verify'} with the key given (pre-shared key or logged SKEYID)"
             + ("; neither gateway uses that key (the SA came up, or both sides fail the check): "
                "check that the key file holds the key of this tunnel" if nobodys else ""))
 

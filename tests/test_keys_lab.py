@@ -160,8 +160,8 @@ def test_dh_secret_with_a_wrong_psk_decrypts_nothing_and_says_so(spi_lines: bool
     assert not opened(run)
     if spi_lines:  # the secret is the SA's: the PSK given is not the one either side derived its keys with
         differs = sorted(f.detail.split(";")[0] for f in run.findings if f.kind == "psk_differs")
-        assert differs == ["the initiator's hash does not verify with the pre-shared key given",
-                           "the responder's hash does not verify with the pre-shared key given"]
+        assert differs == ["the initiator's hash does not verify with the key given (pre-shared key or logged SKEYID)",
+                           "the responder's hash does not verify with the key given (pre-shared key or logged SKEYID)"]
         assert all("neither gateway uses that key" in f.detail for f in run.findings if f.kind == "psk_differs")
         assert run.verdict.code != "PskMismatch"  # the user's key is wrong, not the tunnel
         (cookie,) = store.ikev1
@@ -286,8 +286,8 @@ def test_export_names_unbound_and_derivable_key_sets_without_keys() -> None:
 def test_main_mode_hashes_read_in_decrypted_messages_verify_with_the_right_psk(source: str) -> None:
     run = analyse(load_key_file(str(PCAPS / f"ikev1-main.{source}")), "ikev1-main", psks=[psk("ikev1-main", "sun")])
     matches = sorted(f.detail for f in run.findings if f.kind == "psk_matches")
-    assert matches == ["the initiator's hash verifies with the pre-shared key given",
-                       "the responder's hash verifies with the pre-shared key given"]
+    assert matches == ["the initiator's hash verifies with the key given (pre-shared key or logged SKEYID)",
+                       "the responder's hash verifies with the key given (pre-shared key or logged SKEYID)"]
     assert (run.verdict.code, run.verdict.confidence) == ("Established", "certain")
 
 
