@@ -231,6 +231,14 @@ class Run:
         if options.redact:
             from .redact import Redactor
             self.redactor = Redactor()
+        self.collector = None
+        if options.report is not None:
+            from .report import ReportCollector, ReportError, check_report_path
+            try:
+                check_report_path(options.report)
+            except ReportError as error:
+                fail(str(error))
+            self.collector = ReportCollector()
         self.pcap = None
         if options.write is not None:
             from .capture.writer import PcapWriter
@@ -238,7 +246,7 @@ class Run:
                 self.pcap = PcapWriter(options.write)
             except CaptureError as error:
                 fail(str(error))
-        self.board: Any = None
+        self.board: Any = None  # the live view, started last (after every check that may fail)
         self.display: Any = None
         if live is not None and sys.stdout.isatty() and not (options.verbose or options.as_json or options.quiet):
             from rich.console import Console
@@ -248,14 +256,6 @@ class Run:
             self.display = LiveDisplay(self.board, Console(highlight=False), stats=analysis.stats,
                                        drops=lambda: tuple(live.stats()), clock=time.time)
             self.display.start()
-        self.collector = None
-        if options.report is not None:
-            from .report import ReportCollector, ReportError, check_report_path
-            try:
-                check_report_path(options.report)
-            except ReportError as error:
-                fail(str(error))
-            self.collector = ReportCollector()
 
     def redacted_text(self, text: str) -> str:
         return self.redactor.text(text) if self.redactor is not None else text
