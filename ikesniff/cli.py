@@ -195,7 +195,6 @@ def _capture(analysis: Analysis, interface: str, bpf: str | None, user: str, opt
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-    run.drops = tuple(source.stats())  # type: ignore[assignment]
     source.close()
     run.finish([interface])
 
@@ -216,7 +215,6 @@ class Run:
         self.options = options
         self.live = live
         self.stopped = False
-        self.drops: tuple[int, int, int] | None = None
         self.started = time.perf_counter()
         self.first_time: float | None = None
         self.retired: list[DiagnosisEvent | FindingEvent] = []
@@ -254,7 +252,7 @@ class Run:
             from .live_view import LiveDisplay, TunnelBoard
             self.board = TunnelBoard()
             self.display = LiveDisplay(self.board, Console(highlight=False), stats=analysis.stats,
-                                       drops=lambda: tuple(live.stats()), clock=time.time)
+                                       drops=live.stats, clock=time.time)
             self.display.start()
 
     def redacted_text(self, text: str) -> str:
@@ -362,8 +360,8 @@ class Run:
         conclusions = conclude(analysis)
         summary = _summary(analysis, [self.redacted_text(name) for name in inputs], time.perf_counter() - self.started)
         summary.outcomes = conclusions.outcomes()
-        if self.drops is not None:
-            summary.kernel_received, summary.kernel_dropped, summary.interface_dropped = self.drops
+        if self.live is not None:  # (libpcap's counters outlive the closed capture)
+            summary.kernel_received, summary.kernel_dropped, summary.interface_dropped = self.live.stats()
         if self.redactor is not None:
             conclusions = Conclusions([self.redactor.event(e) for e in conclusions.diagnoses],
                                       [self.redactor.event(e) for e in conclusions.findings],
@@ -392,8 +390,9 @@ class Run:
                                f"{flow.protocol}: {flow.packets} packets, frames {flow.first_frame}-"
                                f"{flow.last_frame}, {flow.last_time - flow.first_time:.3f} s")
             drops = ""
-            if self.drops is not None:
-                drops = f", {self.drops[0]} packets received by the filter, {self.drops[1]} dropped by the kernel"
+            if summary.kernel_received is not None:
+                drops = (f", {summary.kernel_received} packets received by the filter, "
+                         f"{summary.kernel_dropped} dropped by the kernel")
             click.echo(f"{summary.frames} frames, {summary.ike_messages} IKE messages, {summary.ike_sas} IKE SAs, "
                        f"{summary.esp_packets + summary.esp_in_udp_packets} ESP packets in {summary.esp_flows} flows, "
                        f"{summary.decode_errors} decode errors, {summary.seconds:.2f} s{drops}", err=not options.quiet)
@@ -422,7 +421,7 @@ CONCLUDING = frozenset({"IKE_AUTH", "CREATE_CHILD_SA", "INFORMATIONAL", "QUICK_M
 def _decisive(event: MessageEvent) -> bool:
     """A message after which a tunnel's verdict may have changed: a retransmission, an error notify, an
     answer that may complete an SA, an informational (Delete, liveness)."""
-    return event.retransmission or any(ref.code < 16384 for ref in event.notifies) or (
+    return event.retransmission or any(ref.is_error for ref in event.notifies) or (
         event.exchange in CONCLUDING and (event.response or event.exchange == "INFORMATIONAL"))
 
 

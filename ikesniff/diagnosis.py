@@ -245,11 +245,11 @@ NOTIFY_CAUSES: dict[str, tuple[str, str, tuple[str, ...]]] = {
 
 def clear_errors(ike_sa: IkeSa) -> list[Sent]:
     """Messages carrying an error notify (type below 16384) in clear."""
-    return [sent for sent in ike_sa.clear if any(ref.code < 16384 for ref in sent.notifies)]
+    return [sent for sent in ike_sa.clear if any(ref.is_error for ref in sent.notifies)]
 
 
 def first_error(sent: Sent) -> str:
-    return next(ref.type for ref in sent.notifies if ref.code < 16384)
+    return next(ref.type for ref in sent.notifies if ref.is_error)
 
 
 def who(ike_sa: IkeSa, sent: Sent) -> tuple[str, str]:
@@ -307,7 +307,7 @@ def rule_decrypted(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     opened = sorted((s for e in ike_sa.exchanges.values() for s in e.requests + e.responses
                      if s.decrypted and not s.retransmission), key=lambda s: s.frame)
     for sent in opened:
-        errors = [ref for ref in sent.notifies if ref.code < 16384]
+        errors = [ref for ref in sent.notifies if ref.is_error]
         if not errors:
             continue
         error = errors[0].type

@@ -15,6 +15,11 @@ class NotifyRef:
     """IANA name in upper snake case, `UNKNOWN_<n>` when unassigned."""
     code: int
 
+    @property
+    def is_error(self) -> bool:
+        """An error notify (types below 16384, RFC 7296 §3.10.1 / RFC 2408 §3.14.1)."""
+        return self.code < 16384
+
 
 @dataclass(slots=True)
 class MessageEvent:

@@ -517,7 +517,7 @@ class Tracker:
             elif isinstance(payload, IdentificationPayload) and sent.initiator and ike_sa.identity is None:
                 ike_sa.identity = payload.value or None
         worth = "SA" in sent.payloads or "ID" in sent.payloads or any(
-            ref.code < 16384 or ref.code == COOKIE for ref in sent.notifies)
+            ref.is_error or ref.code == COOKIE for ref in sent.notifies)
         if worth and len(ike_sa.clear) < CLEAR_MESSAGES_KEPT:
             ike_sa.clear.append(sent)
         if len(ike_sa.natd) < 4:
