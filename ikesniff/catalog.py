@@ -227,3 +227,35 @@ def cause(code: str) -> Cause:
 def huawei_cause(name: str) -> Cause:
     """The cause a Huawei fault-cause name (any case) is read as; raises UnknownCause."""
     return catalog().huawei_cause(name)
+
+
+NOTIFY_FILE = "data/notify_causes.json"
+CONFIDENCES = ("certain", "likely", "possible")
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyCause:
+    """What an error notify points to: the cause code, the confidence it gives when read in clear, and the
+    codes it does not rule out."""
+
+    code: str
+    confidence: str
+    alternatives: tuple[str, ...]
+
+
+@cache
+def notify_causes() -> dict[str, NotifyCause]:
+    """The notify -> cause table shipped beside the catalog (`data/notify_causes.json`), checked against it:
+    every code it names is in the catalog."""
+    try:
+        data = json.loads(resources.files("ikesniff").joinpath(NOTIFY_FILE).read_text(encoding="utf-8"))
+        table = {name: NotifyCause(entry["code"], entry["confidence"], tuple(entry["alternatives"]))
+                 for name, entry in data["notifies"].items()}
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
+        raise CatalogError(f"cannot read the notify table {NOTIFY_FILE}: {error}") from None
+    known = catalog().by_code
+    for name, entry in table.items():
+        unknown = [code for code in (entry.code, *entry.alternatives) if code not in known]
+        if unknown or entry.confidence not in CONFIDENCES:
+            raise CatalogError(f"{NOTIFY_FILE}: {name}: unknown code(s) {unknown} or confidence {entry.confidence!r}")
+    return table

@@ -24,11 +24,11 @@ from . import __version__, catalog
 from .analysis import Analysis, Conclusions, DecodedMessage, conclude
 from .capture import CaptureError
 from .capture.events import FrameProblem, Idle
+from .crypto.keys import KeyFileError, KeyStore, export_tables, load_key_file
+from .crypto.psk import PskFileError, load_psk_file
 from .events import DiagnosisEvent, EspFlowSummary, FindingEvent, MessageEvent, SummaryEvent
-from .keys import KeyFileError, KeyStore, export_tables, load_key_file
 from .live_view import verdict_headline, verdict_line
 from .output import JsonLinesWriter, message_line, message_tree
-from .psk import PskFileError, load_psk_file
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from . import diagnosis
 from .events import DiagnosisEvent, VerdictEvent
-from .tracker import EspFlow, IkeSa
+from .tracker import IkeSa
 
 Tunnel = tuple[str, str]
 UNSETTLED_PER_LOOK = 256
@@ -75,11 +75,12 @@ class EarlyVerdicts:
     def quiet(self) -> bool:
         return not self.touched and not self.unsettled
 
-    def look(self, now: float, timers: bool, esp: Callable[[], dict[frozenset[str], list[EspFlow]]],
+    def look(self, timers: bool, judge: Callable[[IkeSa, list[IkeSa]], DiagnosisEvent],
              retired: Callable[[Tunnel], tuple[list[str], DiagnosisEvent | None, DiagnosisEvent | None]],
-             label: str) -> list[VerdictEvent]:
-        """The verdicts that changed, judged at `now`. `esp` gives the ESP flows by address pair;
-        `retired(tunnel)` the ids, latest and latest definite diagnosis of its SAs already retired."""
+             ) -> list[VerdictEvent]:
+        """The verdicts that changed. `judge(ike_sa, tunnel)` diagnoses an SA among its tunnel's (the
+        pipeline builds its context as for a final diagnosis); `retired(tunnel)` gives the ids, latest and
+        latest definite diagnosis of its SAs already retired."""
         again: dict[Tunnel, list[IkeSa]] = {}
         for ike_sa_id, ike_sa in self.touched.items():
             again.setdefault(self.where[ike_sa_id], []).append(ike_sa)
@@ -92,18 +93,15 @@ class EarlyVerdicts:
                 self.unsettled.pop(tunnel, None)
         if not again:
             return []
-        flows = esp()
         told: list[VerdictEvent] = []
         for tunnel, changed in again.items():
             watch = self.tunnels[tunnel]
             ike_sas = list(watch.ike_sas.values())
             if len(ike_sas) > 1 and ike_sas[-2] not in changed:
                 changed.append(ike_sas[-2])                # a new attempt may settle the one before
-            pair = frozenset(tunnel)
             for ike_sa in changed:
                 others = [sa for sa in ike_sas if sa is not ike_sa][-4:]
-                context = diagnosis.Context(now, others, flows.get(pair, []))
-                watch.judged[ike_sa.id] = diagnosis.diagnose(ike_sa, context, label)
+                watch.judged[ike_sa.id] = judge(ike_sa, [*others, ike_sa])
             verdict = self._verdict(tunnel, watch, retired(tunnel))
             if verdict is None:
                 continue

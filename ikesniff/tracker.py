@@ -253,11 +253,6 @@ class IkeSa:
     """NAT detection hashes (and the SPIs they cover) of the first messages that carried them; checked
     against the addresses when the diagnosis asks (`nat_assessments`)."""
     nat_assessed: list[tuple[Sent, natd.NatAssessment]] | None = None
-    psk: dict[str, bool] = field(default_factory=dict)
-    """'initiator' / 'responder' -> whether its hash or AUTH verifies with a given pre-shared key."""
-    key_mismatch: str | None = None
-    """IKEv1 with two sides' keys: which key read which side's messages, when they disagree (set by the
-    pipeline from the decryptor; names key sources, never keys)."""
     inner_offers: list[tuple[Sent, list[Offer]]] = field(default_factory=list)
     """Offers read in decrypted SA payloads (IKE_AUTH, CREATE_CHILD_SA, quick mode), the latest few."""
     icmp: list[IcmpSeen] = field(default_factory=list)

@@ -17,16 +17,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-LINE = re.compile(
-    r"^(?P<time>.*?) (?P<thread>\d{2,})\[(?P<group>[A-Z]{2,4})\] "
-    r"(?:<(?:(?P<ike_name>[^|>]*)\|)?(?P<ike_id>\d+)> )?(?P<msg>.*)$"
-)
-DUMP_HEAD = re.compile(r"^(?P<what>.*?) => (?P<size>\d+) bytes @ (?:0x)?[0-9a-fA-F]+$")
-DUMP_ROW = re.compile(r"^\s*(?P<offset>\d+): (?P<rest>.*)$")
-CHECKIN = re.compile(
-    r"check(?:in|out) (?P<version>IKEv[12]) SA (?:(?P<name>[^\s\[]+)\[(?P<id>\d+)\] )?.*?"
-    r"with SPIs (?P<spi_i>[0-9a-f]{16})_i (?P<spi_r>[0-9a-f]{16})_r"
-)
+from ikesniff.crypto.charonlog import CHECKIN, DUMP_HEAD, DUMP_ROW, LINE  # noqa: F401 (one grammar, shared)
+from ikesniff.crypto.charonlog import CharonLine as LogLine
+from ikesniff.crypto.charonlog import dumps as _dumps
+from ikesniff.crypto.charonlog import lines as parse_lines
+
 # "established" for a new IKE SA; "rekeyed" for the IKE SA that replaces another (logged in the old one's context)
 IKE_ESTABLISHED = re.compile(
     r"^IKE_SA (?P<name>\S+)\[(?P<id>\d+)\] (?P<how>established|rekeyed) between "
@@ -58,17 +53,6 @@ KEY_NAMES = {
 
 
 @dataclass
-class LogLine:
-    number: int  # 1-based line number in the file
-    time: str
-    thread: str
-    group: str
-    ike_name: str | None
-    ike_id: int | None
-    msg: str
-
-
-@dataclass
 class IkeSaFacts:
     """What one daemon's log says about one IKE SA (keyed by charon's unique id)."""
 
@@ -89,50 +73,9 @@ class IkeSaFacts:
     notes: list[tuple[int, str]] = field(default_factory=list)  # (line, message) worth quoting
 
 
-def parse_lines(text: str) -> list[LogLine]:
-    lines = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        match = LINE.match(raw)
-        if not match:
-            continue
-        ike_id = match["ike_id"]
-        lines.append(
-            LogLine(number, match["time"], match["thread"], match["group"], match["ike_name"],
-                    int(ike_id) if ike_id else None, match["msg"])
-        )
-    return lines
-
-
 def hexdumps(lines: list[LogLine]) -> list[tuple[LogLine, str, bytes]]:
-    """Every ``X => N bytes @ 0x..`` dump with its bytes, collected from the rows that follow it.
-
-    Rows are matched by thread and IKE SA so that lines of other threads interleaved
-    with a dump do not corrupt it.
-    """
-    result = []
-    for index, line in enumerate(lines):
-        head = DUMP_HEAD.match(line.msg)
-        if not head:
-            continue
-        size = int(head["size"])
-        data = bytearray()
-        for row in lines[index + 1:]:
-            if len(data) >= size:
-                break
-            if row.thread != line.thread or row.ike_id != line.ike_id:
-                continue
-            match = DUMP_ROW.match(row.msg)
-            if not match:
-                break
-            want = min(16, size - len(data))
-            tokens = match["rest"].split()[:want]
-            try:
-                data += bytes.fromhex("".join(tokens))
-            except ValueError:
-                break
-        if len(data) == size:
-            result.append((line, head["what"], bytes(data)))
-    return result
+    """Every ``X => N bytes @ 0x..`` dump with its bytes (the shared reader, rows matched by thread and SA)."""
+    return _dumps(lines)
 
 
 def ike_sas(text: str) -> dict[int, IkeSaFacts]:

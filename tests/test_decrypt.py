@@ -1,4 +1,4 @@
-"""IKEv2 decryption (ikesniff.decrypt) on real data only.
+"""IKEv2 decryption (ikesniff.crypto.decrypt) on real data only.
 
 - The shared corpus captures whose key tables tshark uses (corpus MANIFEST.json): every encrypted
   IKEv2 message tshark 4.0 decrypts decrypts here to the same payload and notify types (the committed
@@ -14,7 +14,7 @@
 - Damage: a flipped bit, a cut message, wrong or malformed keys give errors and a failing ICV, never
   an exception.
 
-Key tables are read with the product's loader, ikesniff.keys.
+Key tables are read with the product's loader, ikesniff.crypto.keys.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import pytest
 from dissectors import Message, parse_message
 from dissectors.ikev2 import sk_layout
 from ikesniff.capture import CaptureStats, IkeDatagram, read_capture
-from ikesniff.decrypt import (
+from ikesniff.crypto.decrypt import (
     Decrypted,
     SkfReassembler,
     aes_xcbc_mac,
@@ -37,7 +37,7 @@ from ikesniff.decrypt import (
     decrypt_message,
     verifying_keys,
 )
-from ikesniff.keys import ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, Ikev2Keys, load_key_file
+from ikesniff.crypto.keys import ENCRYPTION_ALGORITHMS, INTEGRITY_ALGORITHMS, Ikev2Keys, load_key_file
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "external"

@@ -265,7 +265,7 @@ IKEV2_KEYED = sorted(path.name.removesuffix(".ikev2_decryption_table")
 @pytest.mark.parametrize("name", IKEV2_KEYED)
 def test_with_keys_every_ikev2_message_opens_and_the_verdict_sharpens(name: str, source: str) -> None:
     """The same verdict from the Wireshark key table and from moon's charon log (ike 4)."""
-    from ikesniff.keys import load_key_file
+    from ikesniff.crypto.keys import load_key_file
 
     expected = label(name)["expected"]
     analysis = Analysis(keys=load_key_file(str(PCAPS / f"{name}.{source}")))
@@ -321,7 +321,7 @@ IKEV1_KEYED = sorted(path.name.removesuffix(".ikev1_decryption_table")
 @pytest.mark.parametrize("source", ["table", "both logs"])
 @pytest.mark.parametrize("name", IKEV1_KEYED)
 def test_ikev1_with_keys_reads_the_decisive_payloads(name: str, source: str) -> None:
-    from ikesniff.keys import KeyStore, load_key_file
+    from ikesniff.crypto.keys import KeyStore, load_key_file
 
     expected = label(name)["expected"]
     files = ([f"{name}.ikev1_decryption_table"] if source == "table"

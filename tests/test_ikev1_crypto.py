@@ -1,4 +1,4 @@
-"""IKEv1 decryption (ikesniff.ikev1_crypto) on real data only.
+"""IKEv1 decryption (ikesniff.crypto.ikev1) on real data only.
 
 - Every lab IKEv1 capture with a Wireshark ikev1_decryption_table: every encrypted message decrypts
   (except, in the PSK-mismatch scenarios, the messages of the peer whose key the table does not hold),
@@ -28,7 +28,7 @@ import pytest
 
 from dissectors import Message, parse_message
 from ikesniff.capture import CaptureStats, IkeDatagram, read_capture
-from ikesniff.ikev1_crypto import (
+from ikesniff.crypto.ikev1 import (
     UNREADABLE,
     Ikev1Decrypted,
     Ikev1Decryptor,
@@ -36,7 +36,7 @@ from ikesniff.ikev1_crypto import (
     encryption_key_from_skeyid_e,
     skeyid,
 )
-from ikesniff.keys import Ikev1Keys, KeyStore, load_key_file
+from ikesniff.crypto.keys import Ikev1Keys, KeyStore, load_key_file
 
 REPO = Path(__file__).resolve().parents[1]
 PCAPS = REPO / "pcaps"

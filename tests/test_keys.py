@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from ikesniff.keys import (
+from ikesniff.crypto.keys import (
     ENCRYPTION_ALGORITHMS,
     INTEGRITY_ALGORITHMS,
     Ikev1Keys,
@@ -448,7 +448,7 @@ def test_charon_log_without_spi_lines_keeps_its_key_sets_unbound_with_a_note() -
 
 
 def test_binding_files_an_unbound_key_set_under_its_sa_once() -> None:
-    from ikesniff.keys import UNBOUND_TRIES
+    from ikesniff.crypto.keys import UNBOUND_TRIES
 
     table = _table_store("ikev2-psk")
     assert table is not None

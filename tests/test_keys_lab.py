@@ -32,7 +32,7 @@ import pytest
 
 from ikesniff.analysis import Analysis, conclude
 from ikesniff.events import FindingEvent, MessageEvent
-from ikesniff.keys import CHARON_DUMP_HEAD, CHARON_DUMP_ROW, CHARON_LINE, KeyStore, load_key_file, parse_keys
+from ikesniff.crypto.keys import CHARON_DUMP_HEAD, CHARON_DUMP_ROW, CHARON_LINE, KeyStore, load_key_file, parse_keys
 
 REPO = Path(__file__).resolve().parents[1]
 PCAPS = REPO / "pcaps"
@@ -175,7 +175,7 @@ def test_dh_secret_with_a_wrong_psk_decrypts_nothing_and_says_so(spi_lines: bool
 def test_dh_secret_without_a_psk_is_a_clear_error_not_an_exception() -> None:
     from dissectors import parse_message
     from ikesniff.capture import CaptureStats, IkeDatagram, read_capture
-    from ikesniff.ikev1_crypto import Ikev1Decryptor
+    from ikesniff.crypto.ikev1 import Ikev1Decryptor
 
     store = parse_keys(filtered_log("ikev1-main", dumps=DH_ONLY), "dh.log")
     decryptor = Ikev1Decryptor()
@@ -255,7 +255,7 @@ def test_two_scenarios_logs_concatenated_decrypt_both_captures(pair: tuple[str, 
 
 
 def test_unbound_key_sets_are_not_tried_forever_on_an_sa_they_do_not_read() -> None:
-    from ikesniff.keys import UNBOUND_TRIES
+    from ikesniff.crypto.keys import UNBOUND_TRIES
 
     store = parse_keys(filtered_log("ikev2-delete", spi_lines=False), "other.log")
     run = analyse(store, "ikev2-dpd-timeout")  # keys of another scenario: none verifies
@@ -266,7 +266,7 @@ def test_unbound_key_sets_are_not_tried_forever_on_an_sa_they_do_not_read() -> N
 
 
 def test_export_names_unbound_and_derivable_key_sets_without_keys() -> None:
-    from ikesniff.keys import export_tables
+    from ikesniff.crypto.keys import export_tables
 
     store = parse_keys(filtered_log("ikev1-main", dumps=DH_ONLY, spi_lines=False)
                        + filtered_log("ikev2-psk", spi_lines=False), "x.log")

@@ -1,4 +1,4 @@
-"""PSK verification (ikesniff.psk) on the lab's real captures, and PSK file reading.
+"""PSK verification (ikesniff.crypto.psk) on the lab's real captures, and PSK file reading.
 
 - IKEv1 aggressive mode: HASH_R of message 2 verifies with the responder's key and not with another;
   in the PSK-mismatch capture moon's (the initiator's) key fails it and sun's verifies it, in every
@@ -33,9 +33,9 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from dissectors import Message, parse_message
 from dissectors.ikev1 import HashPayload, KeyExchangePayload, parse_decrypted
 from ikesniff.capture import CaptureStats, IkeDatagram, read_capture
-from ikesniff.decrypt import decrypt_message
-from ikesniff.keys import load_key_file
-from ikesniff.psk import (
+from ikesniff.crypto.decrypt import decrypt_message
+from ikesniff.crypto.keys import load_key_file
+from ikesniff.crypto.psk import (
     PskFileError,
     PskUnverifiable,
     derived_key_check,
@@ -339,7 +339,7 @@ def test_load_psk_file(tmp_path: Path) -> None:
 
 def _main_mode_opened(scenario: str, key_file: str) -> tuple[list[tuple[bytes, Message]], dict[int, list]]:
     """Clear messages 1-4 and, per frame, the payloads of the encrypted phase-1 messages the keys read."""
-    from ikesniff.ikev1_crypto import Ikev1Decryptor
+    from ikesniff.crypto.ikev1 import Ikev1Decryptor
 
     store = load_key_file(str(PCAPS / key_file))
     decryptor = Ikev1Decryptor()

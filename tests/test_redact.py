@@ -27,7 +27,7 @@ from ikesniff.analysis import Analysis, DecodedMessage, conclude
 from ikesniff.capture import CaptureStats, FrameProblem, IkeDatagram, read_capture
 from ikesniff.capture.writer import PcapWriter
 from ikesniff.events import EspFlowSummary
-from ikesniff.keys import KeyStore, load_key_file
+from ikesniff.crypto.keys import KeyStore, load_key_file
 from ikesniff.output import message_line, message_tree
 from ikesniff.redact import IPV4_PLACEHOLDERS, IPV6_PLACEHOLDERS, KEEP, Redactor
 

@@ -38,6 +38,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, NoReturn, TypeVar
 
+from . import charonlog
+
 # --- algorithms ---------------------------------------------------------------------------------------------
 
 
@@ -695,21 +697,6 @@ def _derivable_note(keys: Ikev1Keys) -> str:
 
 # --- strongSwan charon log (ike 4) --------------------------------------------------------------------------
 
-# "<time> 06[IKE] <lab|1> msg": a time stamp, syslog or journal prefix, or none; ike_name=no gives "<1>"
-CHARON_LINE = re.compile(
-    r"^(?:.*? )?(?P<thread>\d{2,})\[(?P<group>[A-Z]{2,5})\] "
-    r"(?:<(?:(?P<ike_name>[^|>]*)\|)?(?P<ike_id>\d+)> ?)?(?P<msg>.*)$"
-)
-CHARON_DUMP_HEAD = re.compile(r"^(?P<what>\S.*?) => (?P<size>\d+) bytes @ \S+$")
-CHARON_DUMP_ROW = re.compile(r"^\s*(?P<offset>\d+): (?P<rest>.*)$")
-CHARON_CHECKIN = re.compile(
-    r"check(?:in|out) (?P<version>IKEv[12]) SA (?:(?P<name>[^\s\[]+)\[(?P<id>\d+)\] )?.*?"
-    r"with SPIs (?P<spi_i>[0-9a-f]{16})_i (?P<spi_r>[0-9a-f]{16})_r"
-)
-CHARON_IKE_SA_UP = re.compile(r"^IKE_SA (?P<name>\S+)\[(?P<id>\d+)\] (?:established|rekeyed) between ")
-CHARON_START = "Starting IKE charon daemon"
-CHARON_SELECTED = re.compile(r"^selected proposal: IKE:(?P<proposal>\S+)")
-
 # key dumps charon writes at ike 4 (keymat_v1.c / keymat_v2.c) -> our field names; nothing else is kept
 # (other dumps, e.g. "secret => ...", hold the pre-shared key itself)
 CHARON_KEYS = {
@@ -730,14 +717,6 @@ CHARON_KEYS = {
 
 
 @dataclass(slots=True)
-class _CharonLine:
-    number: int
-    thread: str
-    ike_id: int | None
-    msg: str
-
-
-@dataclass(slots=True)
 class _CharonSa:
     """What a charon log says about one IKE SA (by charon's unique id)."""
 
@@ -751,49 +730,14 @@ class _CharonSa:
     keys: dict[str, tuple[bytes, int]] = field(default_factory=dict)  # name -> (bytes, line of the dump)
 
 
-def _charon_lines(text: str) -> list[_CharonLine]:
-    lines = []
-    for number, raw in enumerate(text.splitlines(), 1):
-        match = CHARON_LINE.match(raw)
-        if match:
-            ike_id = match["ike_id"]
-            lines.append(_CharonLine(number, match["thread"], int(ike_id) if ike_id else None, match["msg"]))
-    return lines
+def _charon_dumps(lines: list[charonlog.CharonLine], notes: list[str], name: str) -> dict[int, tuple[str, bytes]]:
+    """Key dumps by line number (dumps of names not in :data:`CHARON_KEYS` are not even read; a dump cut
+    short is left out, with a note)."""
+    def cut(line: charonlog.CharonLine, what: str, got: int, size: int) -> None:
+        notes.append(f"{name}:{line.number}: {what} is cut short ({got} of {size} octets in the lines that "
+                     "follow); left out")
 
-
-def _charon_dumps(lines: list[_CharonLine], notes: list[str], name: str) -> dict[int, tuple[str, bytes]]:
-    """Key dumps by line number: ``X => N bytes @ 0x..`` followed by rows of 16 hex octets and their ASCII.
-
-    Rows are taken from the same thread and IKE SA only, so lines of other threads written in between do
-    not mix into a dump. Dumps of names not in :data:`CHARON_KEYS` are not even read. A dump cut short
-    (a log that ends or rotates in the middle of one) is left out, with a note.
-    """
-    dumps: dict[int, tuple[str, bytes]] = {}
-    for index, line in enumerate(lines):
-        head = CHARON_DUMP_HEAD.match(line.msg)
-        if not head or head["what"] not in CHARON_KEYS:
-            continue
-        size = int(head["size"])
-        data = bytearray()
-        for position in range(index + 1, len(lines)):
-            if len(data) >= size:
-                break
-            row = lines[position]
-            if row.thread != line.thread or row.ike_id != line.ike_id:
-                continue
-            match = CHARON_DUMP_ROW.match(row.msg)
-            if not match or int(match["offset"]) != len(data):
-                break
-            tokens = match["rest"].split()[:min(16, size - len(data))]
-            if not all(re.fullmatch(r"[0-9A-Fa-f]{2}", token) for token in tokens):
-                break
-            data += bytes.fromhex("".join(tokens))
-        if len(data) != size:
-            notes.append(f"{name}:{line.number}: {head['what']} is cut short ({len(data)} of {size} octets "
-                         "in the lines that follow); left out")
-            continue
-        dumps[line.number] = (head["what"], bytes(data))
-    return dumps
+    return {line.number: (what, data) for line, what, data in charonlog.dumps(lines, CHARON_KEYS.__contains__, cut)}
 
 
 def _charon_sas(text: str, notes: list[str], name: str) -> list[_CharonSa]:
@@ -807,7 +751,7 @@ def _charon_sas(text: str, notes: list[str], name: str) -> list[_CharonSa]:
     A log appended to across daemon restarts starts counting unique ids at 1 again: each "Starting IKE
     charon daemon" line closes the SAs seen so far.
     """
-    lines = _charon_lines(text)
+    lines = charonlog.lines(text)
     dumps = _charon_dumps(lines, notes, name)
     finished: list[_CharonSa] = []
     sas: dict[int, _CharonSa] = {}
@@ -816,7 +760,7 @@ def _charon_sas(text: str, notes: list[str], name: str) -> list[_CharonSa]:
     def sa_by_id(unique_id: int) -> _CharonSa:
         return sas.setdefault(unique_id, _CharonSa(unique_id))
 
-    def hand_over(line: _CharonLine, target: _CharonSa) -> None:
+    def hand_over(line: charonlog.CharonLine, target: _CharonSa) -> None:
         pending = held.pop((line.ike_id or 0, line.thread), None)
         if pending is None:
             return
@@ -827,7 +771,7 @@ def _charon_sas(text: str, notes: list[str], name: str) -> list[_CharonSa]:
 
     for line in lines:
         if line.ike_id is None:
-            if line.msg.startswith(CHARON_START):
+            if line.msg.startswith(charonlog.START):
                 finished.extend(sas.values())
                 sas.clear()
                 held.clear()
@@ -838,7 +782,7 @@ def _charon_sas(text: str, notes: list[str], name: str) -> list[_CharonSa]:
             what, data = dumps[line.number]
             holder = held.setdefault((sa.unique_id, line.thread), _CharonSa(sa.unique_id)) if sa.established else sa
             holder.keys[CHARON_KEYS[what]] = (data, line.number)  # a retried derivation: the last one wins
-        elif match := CHARON_CHECKIN.search(msg):
+        elif match := charonlog.CHECKIN.search(msg):
             target = sa_by_id(int(match["id"])) if match["id"] else sa
             if target is not sa:
                 hand_over(line, target)
@@ -846,10 +790,10 @@ def _charon_sas(text: str, notes: list[str], name: str) -> list[_CharonSa]:
             target.spi_i = bytes.fromhex(match["spi_i"])
             if match["spi_r"] != "0" * 16:
                 target.spi_r = bytes.fromhex(match["spi_r"])
-        elif match := CHARON_SELECTED.match(msg):
+        elif match := charonlog.SELECTED_IKE.match(msg):
             holder = held.setdefault((sa.unique_id, line.thread), _CharonSa(sa.unique_id)) if sa.established else sa
             holder.proposal, holder.proposal_line = match["proposal"], line.number
-        elif match := CHARON_IKE_SA_UP.match(msg):
+        elif match := charonlog.IKE_SA_UP.match(msg):
             target = sa_by_id(int(match["id"]))
             if target is not sa:
                 hand_over(line, target)
@@ -990,7 +934,7 @@ def parse_keys(text: str, name: str) -> KeyStore:
     if first is None:
         raise KeyFileError(name, 1, "no key material: the file is empty or holds only comments")
     head = text[:200_000]
-    if any(CHARON_LINE.match(line) for line in head.splitlines()[:200]):
+    if any(charonlog.LINE.match(line) for line in head.splitlines()[:200]):
         store = _parse_charon_log(text, name)
         if not store and not store.notes:
             # not an error: a negotiation that failed before IKE_AUTH derives no keys

@@ -1,0 +1,122 @@
+"""The engine: the rules in the order they are tried (`RULES`), and what a conclusion becomes (a
+diagnosis of one IKE SA, the verdict of a tunnel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from .. import catalog
+from ..events import DiagnosisEvent, OfferSide, VerdictEvent
+from ..tracker import IkeSa
+from .context import Conclusion, Context
+from .facts import address, established_at
+from .rules.authentication import rule_auth_refused
+from .rules.dataplane import rule_established, rule_incomplete, rule_protocol
+from .rules.liveness import rule_liveness
+from .rules.notifies import rule_clear_notify, rule_decrypted
+from .rules.phase1 import (
+    rule_icmp_unreachable,
+    rule_ikev1_phase1,
+    rule_invalid_ke,
+    rule_no_proposal_chosen,
+    rule_no_response,
+    rule_phase1_unanswered,
+)
+from .rules.phase2 import rule_child_refused, rule_childless, rule_quick_mode
+from .rules.teardown import rule_delete
+
+RULES: tuple[Callable[[IkeSa, Context], Conclusion | None], ...] = (
+    rule_icmp_unreachable,
+    rule_decrypted,
+    rule_invalid_ke,
+    rule_no_proposal_chosen,
+    rule_clear_notify,
+    rule_no_response,
+    rule_phase1_unanswered,
+    rule_auth_refused,
+    rule_ikev1_phase1,
+    rule_quick_mode,
+    rule_child_refused,
+    rule_childless,
+    rule_liveness,
+    rule_delete,
+    rule_protocol,
+    rule_established,
+)
+
+
+def conclude(ike_sa: IkeSa, context: Context) -> Conclusion:
+    context.up = established_at(ike_sa)
+    for rule in RULES:
+        conclusion = rule(ike_sa, context)
+        if conclusion is not None:
+            conclusion.alternatives = [a for a in conclusion.alternatives if a != conclusion.code][:3]
+            return conclusion
+    return rule_incomplete(ike_sa, context)
+
+
+def exchange_lines(ike_sa: IkeSa) -> list[str]:
+    lines = []
+    for exchange in ike_sa.exchanges.values():
+        asker = "initiator" if exchange.by_initiator else "responder"
+        state = "answered" if exchange.answered else ("no answer expected" if not exchange.expects_response
+                                                       else "unanswered")
+        timing = exchange.response_time()
+        lines.append(f"{exchange.name} #{exchange.message_id} by the {asker}: {state}"
+                     + (f" in {timing * 1000:.0f} ms" if timing is not None else "")
+                     + (f", {exchange.retransmissions} retransmissions" if exchange.retransmissions else ""))
+    return lines
+
+
+OFFER_SIDES_KEPT = 6
+
+
+def offer_sides(ike_sa: IkeSa) -> list[OfferSide]:
+    """Both sides' proposals as seen: the initiator's offer and the responder's choice in clear, then the
+    latest offers and choices read in decrypted SA payloads (IKE_AUTH, CREATE_CHILD_SA, quick mode)."""
+    sides: list[OfferSide] = []
+    first = "IKE_SA_INIT" if ike_sa.version == 2 else \
+        ("AGGRESSIVE" if ike_sa.phase1 == "aggressive" else "IDENTITY_PROTECTION")
+    if ike_sa.offers:
+        sides.append(OfferSide("initiator", address(ike_sa.initiator), ike_sa.offer_frame, first, "offered",
+                               list(dict.fromkeys(offer.text for offer in ike_sa.offers))))
+    if ike_sa.choice:
+        sides.append(OfferSide("responder", address(ike_sa.responder), ike_sa.choice_frame, first, "chose",
+                               list(dict.fromkeys(offer.text for offer in ike_sa.choice))))
+    for sent, offers in ike_sa.inner_offers[-OFFER_SIDES_KEPT:]:
+        if offers:
+            sides.append(OfferSide("initiator" if sent.initiator else "responder", sent.src, sent.frame,
+                                   sent.exchange, "chose" if sent.response else "offered",
+                                   list(dict.fromkeys(offer.text for offer in offers))))
+    return sides
+
+
+def diagnose(ike_sa: IkeSa, context: Context, file: str = "") -> DiagnosisEvent:
+    conclusion = conclude(ike_sa, context)
+    cause = catalog.catalog().cause(conclusion.code)
+    message = f"{conclusion.seen[0].upper()}{conclusion.seen[1:]}." if conclusion.seen else cause.message
+    remedy = " ".join(part for part in (conclusion.change, cause.remedy) if part)
+    return DiagnosisEvent(
+        "diagnosis", ike_sa.id, ike_sa.version, ike_sa.initiator, ike_sa.responder, conclusion.outcome,
+        conclusion.code, cause.huawei, conclusion.phase, conclusion.confidence, conclusion.alternatives,
+        sorted(conclusion.evidence, key=lambda item: item.frame), message, remedy, exchange_lines(ike_sa), file,
+        offer_sides(ike_sa))
+
+
+FAILING = ("failed", "torn_down")
+
+
+def verdict(peers: Sequence[str], ike_sas: Sequence[str], latest: DiagnosisEvent,
+            definite: DiagnosisEvent | None) -> VerdictEvent:
+    """The conclusion for a tunnel: the latest attempt's diagnosis, unless the latest is only
+    incomplete and an earlier attempt concluded (`definite`)."""
+    chosen = definite if latest.outcome == "incomplete" and definite is not None else latest
+    return VerdictEvent("verdict", sorted(peers), chosen.code, chosen.outcome, chosen.confidence, list(ike_sas),
+                        chosen.evidence, chosen.message, chosen.remedy, chosen.huawei, chosen.phase,
+                        chosen.alternatives, chosen.file, chosen.offers)
+
+
+def is_failure(event: VerdictEvent | DiagnosisEvent) -> bool:
+    """A diagnosed failure for the exit status: failed or torn down, with more than a possibility."""
+    return event.outcome in FAILING and event.confidence != "possible"

@@ -1,0 +1,97 @@
+"""Findings: what is worth knowing about an IKE SA that is not a failure (weak crypto, NAT, a recovered
+retry, fragmentation, vendors, PSK checks that concern no failure).
+"""
+
+from __future__ import annotations
+
+from .. import natd
+from .. import offers as offer_module
+from ..events import FindingEvent
+from ..tracker import IkeSa, nat_assessments
+from .context import Context
+from .facts import exchanges, frames_of, opening
+
+
+def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEvent]:
+    found: list[FindingEvent] = []
+
+    def add(kind: str, frames: list[int], detail: str) -> None:
+        found.append(FindingEvent("finding", kind, ike_sa.id, frames, detail, file))
+
+    nobodys = not any(context.crypto.psk.values()) and (len(context.crypto.psk) > 1 or context.up is not None)
+    for side, matches in context.crypto.psk.items():
+        add("psk_matches" if matches else "psk_differs", [ike_sa.first_frame],
+            f"the {side}'s {'AUTH payload' if ike_sa.version == 2 else 'hash'} "
+            f"{'verifies' if matches else 'does not verify'} with the key given (pre-shared key or logged SKEYID)"
+            + ("; neither gateway uses that key (the SA came up, or both sides fail the check): "
+               "check that the key file holds the key of this tunnel" if nobodys else ""))
+
+    init = opening(ike_sa)
+    if init is not None and ike_sa.version == 2:
+        recovered = [s for s in init.responses if s.notify(17)]
+        if recovered and any("SA" in s.payloads for s in init.responses):
+            add("invalid_ke_recovered", [recovered[0].frame] + [s.frame for s in init.responses if "SA" in s.payloads][:1],
+                "the responder asked for another DH group (INVALID_KE_PAYLOAD) and the initiator's retry with it "
+                "succeeded: put that group first in the initiator's proposals to save a round trip")
+        cookies = [s for s in init.responses if s.notify(16390)]
+        if cookies:
+            add("cookie_challenge", [cookies[0].frame], "the responder demanded a COOKIE before committing state "
+                "(RFC 7296 §2.6): it is under load or its DoS protection is set low")
+    if ike_sa.offers:
+        for weakness in offer_module.weaknesses(ike_sa.offers):
+            add(weakness.kind, [ike_sa.offer_frame], weakness.detail)
+        if ike_sa.version == 1 and ike_sa.phase1 == "aggressive" and any(
+                "PSK" in method for offer in ike_sa.offers for method in offer.auth_methods):
+            add("aggressive_mode_psk", [ike_sa.offer_frame], "IKEv1 aggressive mode with a pre-shared key: the "
+                "responder's hash travels in clear and can be attacked offline to recover the key; prefer main mode "
+                "or IKEv2")
+    nat = nat_detail(ike_sa)
+    if nat is not None:
+        add("nat_detected", nat[0], nat[1])
+    fragments = [s for e in ike_sa.exchanges.values() for s in e.requests + e.responses if s.fragment]
+    if fragments:
+        add("fragmentation", frames_of(fragments, 2), f"IKE fragmentation (RFC 7383) in use: {len(fragments)} SKF "
+            "fragments")
+    ip_fragmented = [s for e in ike_sa.exchanges.values() for s in e.requests + e.responses if s.frames]
+    if ip_fragmented:
+        add("fragmentation", frames_of(ip_fragmented, 2), f"{len(ip_fragmented)} IKE message(s) travelled in IP "
+            "fragments; paths that drop fragments break them (enable IKE fragmentation if the peers support it)")
+    rekeys = [e for e in exchanges(ike_sa, 36) if e.answered]
+    if rekeys:
+        add("rekey", [e.first.frame for e in rekeys][:4], f"{len(rekeys)} CREATE_CHILD_SA exchange(s) answered "
+            "(rekeys or new CHILD_SAs)")
+    dialects = {side: {v.split(": ", 1)[1] for v in ike_sa.vendors if v.startswith(side) and "nat-t" in v.lower()}
+                for side in ("initiator", "responder")}
+    if dialects["initiator"] and dialects["responder"] and not dialects["initiator"] & dialects["responder"]:
+        add("nat_t_mismatch", [ike_sa.first_frame], f"the peers advertise no NAT-T dialect in common: the initiator "
+            f"{', '.join(sorted(dialects['initiator']))}; the responder {', '.join(sorted(dialects['responder']))} "
+            "(draft against RFC 3947 NAT traversal: behind a NAT the tunnel would not float to UDP 4500)")
+    vendors = ike_sa.vendors
+    if vendors:
+        add("vendor", [ike_sa.first_frame], "; ".join(vendors).replace("\n", "\\n"))
+    if context.ah:
+        add("ah_seen", [context.ah[0].first_frame], f"AH packets between the peers ({sum(f.packets for f in context.ah)}): "
+            "check that both sides agree on ESP or AH")
+    return found
+
+
+def nat_detail(ike_sa: IkeSa) -> tuple[list[int], str] | None:
+    assessed = nat_assessments(ike_sa)
+    from_initiator = next(((s, a) for s, a in assessed if s.initiator), None)
+    from_responder = next(((s, a) for s, a in assessed if not s.initiator), None)
+    if from_initiator is None and from_responder is None:
+        return None
+    parts = []
+    frames: list[int] = []
+    for label, own, other in (("the initiator", from_initiator, from_responder),
+                              ("the responder", from_responder, from_initiator)):
+        peer = natd.judge_peer(own[1] if own else None, other[1] if other else None)
+        if own is not None:
+            frames.append(own[0].frame)
+        if peer.behind_nat:
+            parts.append(f"{label} is behind NAT: {peer.reason}")
+        elif peer.natd_faked:
+            parts.append(f"{label} faked its NAT-D to force UDP encapsulation: {peer.reason}")
+    if not parts:
+        return None
+    return frames, "; ".join(parts)

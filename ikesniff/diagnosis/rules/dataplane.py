@@ -1,0 +1,63 @@
+"""Data-plane rules: what ESP/AH after establishment says, and the SAs that came up.
+"""
+
+from __future__ import annotations
+
+from ...events import Evidence
+from ...tracker import IkeSa
+from ..context import Conclusion, Context
+from ..facts import child_traffic
+
+
+def rule_protocol(ike_sa: IkeSa, context: Context) -> Conclusion | None:
+    """After establishment, AH packets one way and ESP the other: the two sides protect the traffic
+    with different security protocols."""
+    up = context.up
+    if up is None or not context.ah:
+        return None
+    ah_from = {flow.src for flow in context.ah}
+    esp_from = {flow.src for flow in context.esp if flow.last_time >= up.time}
+    if not esp_from or ah_from & esp_from:
+        return None
+    flow = context.ah[0]
+    other = next(f for f in context.esp if f.src in esp_from)
+    return Conclusion("failed", "SecurityProtocolMismatch", "likely", 2,
+                      f"{flow.src} sends AH ({sum(f.packets for f in context.ah)} packets) while {other.src} sends ESP: "
+                      "the two sides protect the tunnel with different security protocols",
+                      "Configure the same security protocol (ESP, or AH) in the IPsec proposals of both sides.",
+                      [Evidence(flow.first_frame, f"AH from {flow.src}"), Evidence(other.first_frame, f"ESP from {other.src}")],
+                      ["ProposalMismatch"])
+
+
+def rule_established(ike_sa: IkeSa, context: Context) -> Conclusion | None:
+    """The SA reached its established state; ESP both ways makes it certain that a CHILD_SA works."""
+    up = context.up
+    if up is None:
+        return None
+    forth, back = child_traffic(ike_sa, context, up.time - 0.001)
+    evidence = [Evidence(up.frame, "the negotiation completes here")]
+    if forth and back:
+        flows = [f for f in context.esp if f.last_time >= up.time]
+        evidence.append(Evidence(flows[0].first_frame, f"ESP flows both ways ({forth} and {back} packets)"))
+        return Conclusion("established", "Established", "certain", None,
+                          f"the IKE SA was established and ESP flowed both ways ({forth} packets from the "
+                          f"initiator, {back} from the responder)", "", evidence)
+    if forth or back:
+        one_way = "from the initiator" if forth else "from the responder"
+        return Conclusion("established", "Established", "likely", None,
+                          f"the IKE SA was established; ESP was seen only {one_way} ({forth or back} packets): "
+                          "the other side sends nothing back through the tunnel (routing, firewall or "
+                          "traffic selectors on that side)", "", evidence)
+    return Conclusion("established", "Established", "likely", None,
+                      "the IKE SA was established; no ESP was seen after that", "", evidence)
+
+
+def rule_incomplete(ike_sa: IkeSa, context: Context) -> Conclusion:
+    """Nothing decisive: the input ended while the negotiation was under way."""
+    last = None
+    for exchange in ike_sa.exchanges.values():
+        last = exchange
+    frame = last.first.frame if last is not None else ike_sa.first_frame
+    return Conclusion("incomplete", "NoExceptionFound", "possible", None,
+                      "the capture ends before this IKE SA reached a conclusion", "",
+                      [Evidence(frame, "last exchange seen")])

@@ -1,0 +1,157 @@
+"""Phase 2 rules: the CHILD_SA (IKEv2) or the IPsec SA of quick mode (IKEv1) refused or unanswered.
+"""
+
+from __future__ import annotations
+
+from ... import offers as offer_module
+from ...events import Evidence
+from ...tracker import IkeSa, Sent
+from ..context import Conclusion, Context
+from ..facts import (
+    MIN_CHILD,
+    MIN_CREATE_CHILD_RESPONSE,
+    MIN_ID,
+    child_traffic,
+    exchanges,
+    gave_up,
+    names,
+    plaintext_room,
+    prf_output,
+    retransmission_text,
+    who,
+)
+
+
+def child_refused(ike_sa: IkeSa, refusal: Sent, read: Evidence) -> Conclusion:
+    """A decrypted NO_PROPOSAL_CHOSEN for a CHILD_SA: which offer was refused, and what it differs in
+    from the offer accepted earlier in the same IKE SA (a rekey that adds PFS, for one)."""
+    asked = [(s, o) for s, o in ike_sa.inner_offers if s.frame < refusal.frame and s.message_id == refusal.message_id]
+    accepted = [(s, o) for s, o in ike_sa.inner_offers if s.frame < refusal.frame and s.response]
+    evidence = [read]
+    if asked:
+        sent, offered = asked[-1]
+        evidence.insert(0, Evidence(sent.frame, f"offers {offer_module.offers_text(offered)} (decrypted)"))
+        if all(offer.protocol == "AH" for offer in offered):
+            return Conclusion("failed", "SecurityProtocolMismatch", "likely", 2,
+                              "the CHILD_SA proposals are AH only and the peer refused them all (NO_PROPOSAL_CHOSEN)",
+                              "Configure the same security protocol (ESP or AH) on both sides.", evidence,
+                              ["ProposalMismatch"])
+        if accepted:
+            difference = offer_module.compare(offered, accepted[-1][1],
+                                              names=("the new request", "the SA accepted before"))
+            if difference is not None:
+                evidence.append(Evidence(accepted[-1][0].frame, "the proposal accepted before (decrypted)"))
+                return Conclusion("failed", difference.code, "certain", 2,
+                                  f"the peer refused the CHILD_SA proposals (NO_PROPOSAL_CHOSEN, decrypted); "
+                                  f"{difference.text}", "", evidence, ["ProposalMismatch"])
+    return Conclusion("failed", "ProposalMismatch", "certain", 2,
+                      "the peer refused every CHILD_SA proposal (NO_PROPOSAL_CHOSEN, decrypted)"
+                      + (f": {offer_module.offers_text(asked[-1][1])}" if asked else ""),
+                      "Give both sides one common ESP proposal (encryption, integrity, PFS group).", evidence,
+                      ["PfsMismatch", "TrafficSelectorMismatch"])
+
+
+def rule_childless(ike_sa: IkeSa, context: Context) -> Conclusion | None:
+    """IKEv2: IKE_AUTH answered with room for ID and AUTH but not for an SA and two traffic selector
+    payloads, and no ESP afterwards: the IKE SA stands, its CHILD_SA was refused. TS_UNACCEPTABLE
+    and NO_PROPOSAL_CHOSEN are the same size, so the cause stays open without keys."""
+    if ike_sa.version != 2:
+        return None
+    for auth in exchanges(ike_sa, 35):
+        if not auth.answered:
+            continue
+        room = plaintext_room(ike_sa, auth.responses)
+        needed = MIN_ID + 8 + prf_output(ike_sa)
+        if room is None or room < needed or room >= needed + MIN_CHILD:
+            continue
+        response = auth.responses[0]
+        forth, back = child_traffic(ike_sa, context, response.time)
+        if forth or back or any(
+                e.answered and (plaintext_room(ike_sa, e.responses) or 0) >= MIN_CREATE_CHILD_RESPONSE
+                for e in exchanges(ike_sa, 36)):
+            return None  # traffic flows, or a CHILD_SA was made later (childless IKE SA on purpose)
+        evidence = [Evidence(response.frame, f"IKE_AUTH answer of {response.length} octets: room for an identity "
+                             f"and AUTH ({needed}) but not for an SA and traffic selectors ({needed + MIN_CHILD})")]
+        return Conclusion("failed", "TrafficSelectorMismatch", "possible", 2,
+                          f"the IKE SA was established but {names(ike_sa)[1]} refused the CHILD_SA in IKE_AUTH "
+                          "and no ESP followed; without keys the refusal reads the same for traffic selectors "
+                          "(TS_UNACCEPTABLE) and ESP proposals (NO_PROPOSAL_CHOSEN)",
+                          "Make the protected subnets mirror each other (local on one side = remote on the "
+                          "other) and give both sides one common ESP proposal.", evidence, ["ProposalMismatch"])
+    return None
+
+
+def rule_child_refused(ike_sa: IkeSa, context: Context) -> Conclusion | None:
+    """IKEv2 CREATE_CHILD_SA answered by a message too short for an SA and a nonce: the rekey or
+    new CHILD_SA was refused. A request large enough to carry a key exchange of the IKE SA's group
+    asked for PFS: PfsMismatch is then the likely cause."""
+    if ike_sa.version != 2:
+        return None
+    creates = exchanges(ike_sa, 36)
+    for exchange in creates:
+        if not exchange.answered or not exchange.requests:
+            continue
+        room = plaintext_room(ike_sa, exchange.responses)
+        if room is None or room >= MIN_CREATE_CHILD_RESPONSE:
+            continue
+        if any(later.message_id > exchange.message_id and later.answered
+               and (plaintext_room(ike_sa, later.responses) or 0) >= MIN_CREATE_CHILD_RESPONSE
+               for later in creates):
+            continue  # a later CREATE_CHILD_SA succeeded: this refusal did not last
+        request_room = plaintext_room(ike_sa, exchange.requests) or 0
+        ke = ike_sa.ke_length
+        response = exchange.responses[0]
+        evidence = [Evidence(exchange.requests[0].frame, f"CREATE_CHILD_SA request, {exchange.requests[0].length} "
+                             "octets"),
+                    Evidence(response.frame, f"answer of {response.length} octets: too short for an SA and a "
+                             "nonce, an error notify")]
+        if ke and request_room >= ke + MIN_CREATE_CHILD_RESPONSE:
+            return Conclusion("failed", "PfsMismatch", "likely", 2,
+                              f"{who(ike_sa, exchange.requests[0])[1]} refused a CREATE_CHILD_SA whose request is "
+                              f"large enough to carry a key exchange ({ke} octets for the IKE SA's group): PFS was "
+                              "asked for and refused", "Enable PFS with the same DH group on both sides, or "
+                              "disable it on both.", evidence, ["ProposalMismatch", "RekeyFailure"])
+        return Conclusion("failed", "RekeyFailure", "possible", 2,
+                          f"{who(ike_sa, exchange.requests[0])[1]} refused a CREATE_CHILD_SA (rekey or new "
+                          "CHILD_SA)", "Compare the ESP proposals, PFS settings and traffic selectors of both "
+                          "sides.", evidence, ["ProposalMismatch", "PfsMismatch", "TrafficSelectorMismatch"])
+    return None
+
+
+def rule_quick_mode(ike_sa: IkeSa, context: Context) -> Conclusion | None:
+    """IKEv1 quick mode: the responder answered the first message with an encrypted notification
+    instead of quick mode message 2 (proposal, selectors or PFS refused), or never answered."""
+    if ike_sa.version != 1:
+        return None
+    for exchange in exchanges(ike_sa, 32):
+        committed = [s for s in exchange.requests + exchange.responses if s.commit]
+        if committed and exchange.steps[0] < 2 and (exchange.answered or gave_up(exchange, ike_sa, context)):
+            sender = who(ike_sa, committed[0])[0]
+            return Conclusion("failed", "CommitMismatch", "possible", 2,
+                              f"{sender} set the commit flag in quick mode, which then never completed: one side "
+                              "waits for a CONNECTED notification the other does not send",
+                              "Set the commit-bit option the same way on both gateways (usually off).",
+                              [Evidence(s.frame, "quick mode message with the commit flag") for s in committed[:2]],
+                              ["Phase2NegotiationTimeout"])
+        if exchange.answered or not exchange.requests:
+            continue
+        first = exchange.requests[0]
+        refusals = [e.requests[0] for e in exchanges(ike_sa, 5)
+                    if e.by_initiator != exchange.by_initiator and e.requests
+                    and 0 <= e.requests[0].time - first.time <= 2]
+        if refusals:
+            return Conclusion("failed", "ProposalMismatch", "likely", 2,
+                              f"{who(ike_sa, first)[1]} answered quick mode with an encrypted notification "
+                              "instead of message 2: it refused the IPsec SA (proposal, traffic selectors or PFS)",
+                              "Give both sides one common ESP proposal (encryption, integrity, PFS group) and "
+                              "mirrored traffic selectors.",
+                              [Evidence(first.frame, "quick mode message 1"),
+                               Evidence(refusals[0].frame, "encrypted INFORMATIONAL instead of quick mode message 2")],
+                              ["TrafficSelectorMismatch", "PfsMismatch"])
+        if gave_up(exchange, ike_sa, context):
+            return Conclusion("failed", "Phase2NegotiationTimeout", "likely", 2,
+                              f"quick mode from {first.sender} was {retransmission_text(exchange)} and never "
+                              "answered", "Check the peer's logs for this quick mode; compare ESP proposals and "
+                              "traffic selectors.", [Evidence(s.frame, "quick mode message 1, no answer")
+                                                     for s in exchange.requests[:3]], ["ProposalMismatch"])
+    return None

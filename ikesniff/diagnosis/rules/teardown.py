@@ -1,0 +1,61 @@
+"""Teardown rules: an established SA that one side ended.
+"""
+
+from __future__ import annotations
+
+from ...events import Evidence
+from ...tracker import IkeSa
+from ..context import Conclusion, Context
+from ..facts import BURST, address, child_traffic, who
+
+
+def rule_delete(ike_sa: IkeSa, context: Context) -> Conclusion | None:
+    """After the SA was established and carried traffic, it ended with encrypted INFORMATIONALs
+    from one side and nothing after: IKEv1 a burst of unanswered notifications (a Delete for the
+    IPsec SA, then the ISAKMP SA; a liveness check would be answered); IKEv2 an answered
+    INFORMATIONAL that ends all activity (without keys a Delete and a liveness check look alike).
+    Deletes right after a rekey are housekeeping, not this."""
+    up = context.up
+    if up is None:
+        return None
+    ordered = ike_sa.ordered_exchanges()
+    if not ordered:
+        return None
+    last = ordered[-1]
+    if last.exchange_type not in (5, 37) or not last.requests or last.requests[0].time < up.time:
+        return None
+    first = last.requests[0]
+    rekeys = [e for e in ordered if e.exchange_type == 36] + [e for e in ordered if e.exchange_type == 32][1:]
+    if any(0 <= first.time - e.first.time <= BURST for e in rekeys):
+        return None  # the old SA deleted after a rekey: housekeeping
+    sender, receiver = who(ike_sa, first)
+    forth, back = child_traffic(ike_sa, context, first.time + 0.001)
+    if forth or back:
+        return None
+    if ike_sa.version == 1:
+        if any(e.exchange_type == 5 and e.by_initiator != last.by_initiator and e.requests
+               and 0 <= first.time - e.requests[0].time <= BURST for e in ordered):
+            return None  # the other side spoke just before: an R-U-THERE and its ACK (IKEv1 DPD)
+        burst = [e.requests[0] for e in ordered if e.exchange_type == 5 and e.requests
+                 and e.by_initiator == last.by_initiator and 0 <= first.time - e.requests[0].time <= BURST]
+        answered = any(e.by_initiator != last.by_initiator and e.first.time >= burst[0].time for e in ordered)
+        if answered:
+            return None
+        confidence = "likely" if len(burst) >= 2 else "possible"
+        return Conclusion("torn_down", "ReceiveDeleteNotify", confidence, 1,
+                          f"{sender} ended the tunnel: {len(burst)} encrypted notification(s) sent together "
+                          f"({', '.join(str(s.length) for s in burst)} octets), unanswered, after which neither "
+                          "IKE nor ESP was seen: the pattern of Delete payloads for the IPsec SA and then the "
+                          "ISAKMP SA (a liveness check would have been answered)",
+                          f"Find why {address(first.src)} deleted the SA (administrator, lifetime, its own "
+                          "error); check its logs at that time.",
+                          [Evidence(s.frame, "encrypted INFORMATIONAL, unanswered") for s in burst[:3]])
+    if not last.answered:
+        return None
+    return Conclusion("torn_down", "ReceiveDeleteNotify", "possible", 1,
+                      f"{sender} sent an INFORMATIONAL request ({first.length} octets) that {receiver} answered, "
+                      "after which neither IKE nor ESP was seen: most likely a Delete; without keys it cannot be "
+                      "told from a liveness check at the end of the capture",
+                      f"Find why {address(first.src)} deleted the SA (administrator, lifetime, its own error).",
+                      [Evidence(first.frame, "INFORMATIONAL request"),
+                       Evidence(last.responses[0].frame, "its answer; nothing follows")])
