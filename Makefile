@@ -35,7 +35,7 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check dissectors ikesniff tests lab bench
-	$(VENV)/bin/mypy --strict dissectors
+	$(VENV)/bin/mypy --strict ikesniff dissectors
 
 # Regenerates every capture in pcaps/ from real strongSwan peers (root: network namespaces).
 lab: setup

@@ -69,27 +69,27 @@ SUMMARY_LINE = re.compile(r"(?P<frames>\d+) frames, (?P<messages>\d+) IKE messag
 
 API_DRIVER = r"""
 import json, signal, sys, time
-from ikesniff.analysis import Analysis, DecodedMessage, conclude
+from ikesniff.analysis import DecodedMessage
+from ikesniff.api import Options, Session
 from ikesniff.capture.live import LiveSource, capture_filter
+from ikesniff.events import SummaryEvent
 from ikesniff.privileges import drop_privileges
-analysis = Analysis()
-source = LiveSource(sys.argv[1], bpf=capture_filter(analysis.ike_ports), duration=float(sys.argv[2]))
 wanted = int(sys.argv[3])
+session = Session(Options(count=wanted))
+analysis = session.analysis
+source = LiveSource(sys.argv[1], bpf=capture_filter(analysis.ike_ports), duration=float(sys.argv[2]))
 drop_privileges("nobody")
 signal.signal(signal.SIGINT, lambda *_: source.stop())
 last = 0.0
-for item in analysis.run_live(source):
+for item in session.items([], live=source):
     if isinstance(item, DecodedMessage):
         last = time.time()
-        if analysis.messages >= wanted:
-            source.stop()
-            break
-conclude(analysis)
-received, dropped, interface_dropped = source.stats()
+    elif isinstance(item, SummaryEvent):
+        received, dropped, interface_dropped = item.kernel_received, item.kernel_dropped, item.interface_dropped
 print(json.dumps({"frames": analysis.stats.frames, "messages": analysis.messages, "received": received,
                   "dropped": dropped, "interface_dropped": interface_dropped, "last_message_at": last}))
 """
-"""`--via api`: the live layer and Analysis.run_live with nothing written, stopping at the N-th message."""
+"""`--via api`: the live layer and `ikesniff.api.Session` with nothing written, stopping at the N-th message."""
 
 CAPTURE_DRIVER = r"""
 import json, signal, sys, time

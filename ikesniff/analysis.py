@@ -173,11 +173,13 @@ class Analysis:
         if errors:
             self.decode_errors += 1
         event = MessageEvent(
-            "message", datagram.frame, datagram.time, datagram.src, datagram.sport, datagram.dst,
-            datagram.dport, datagram.transport, message.version, header.spi_i.hex(), header.spi_r.hex(),
-            header.exchange_type, message.exchange_name, header.message_id, seen.response, seen.initiator,
-            header.length, names, notifies, message.encrypted, bool(inner) or (opened is not None and not errors),
-            seen.retransmission, seen.ike_sa.id, errors, types, frames, label)
+            frame=datagram.frame, time=datagram.time, src=datagram.src, sport=datagram.sport, dst=datagram.dst,
+            dport=datagram.dport, transport=datagram.transport, version=message.version, spi_i=header.spi_i.hex(),
+            spi_r=header.spi_r.hex(), exchange_type=header.exchange_type, exchange=message.exchange_name,
+            message_id=header.message_id, response=seen.response, initiator=seen.initiator, length=header.length,
+            payloads=names, notifies=notifies, encrypted=message.encrypted,
+            decrypted=bool(inner) or (opened is not None and not errors), retransmission=seen.retransmission,
+            ike_sa=seen.ike_sa.id, errors=errors, payload_types=types, frames=frames, file=label)
         return DecodedMessage(event, message, list(opened.payloads) if opened is not None else [],
                               None if reassembled else datagram)
 

@@ -20,15 +20,12 @@ from typing import Any, NoReturn
 
 import click
 
-from . import __version__, catalog
-from .analysis import Analysis, Conclusions, DecodedMessage, conclude
+from . import __version__, api, catalog
 from .capture import CaptureError
-from .capture.events import FrameProblem, Idle
 from .crypto.keys import KeyFileError, KeyStore, export_tables, load_key_file
 from .crypto.psk import PskFileError, load_psk_file
-from .events import DiagnosisEvent, EspFlowSummary, FindingEvent, MessageEvent, SummaryEvent
-from .live_view import verdict_headline, verdict_line
-from .output import JsonLinesWriter, message_line, message_tree
+from .output import JsonLinesWriter
+from .sinks import Sink
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -102,12 +99,13 @@ def main_command(read: tuple[str, ...], more_files: tuple[str, ...], interface: 
         except PskFileError as error:
             fail(str(error))
     options = Options(as_json, verbose, quiet, count, duration, write, report, redact)
-    analysis = Analysis(ike_ports=frozenset({500, 4500, *ike_ports}), keys=keys, psks=psks)
+    analysis_options = api.Options(ike_ports=frozenset({500, 4500, *ike_ports}), keys=keys, psks=psks,
+                                   count=count, duration=duration, early=interface is not None or "-" in files)
     with reader_may_leave():
         if interface is not None:
-            _capture(analysis, interface, bpf, user, options)
+            _capture(options, analysis_options, interface, bpf, user)
         else:
-            _read(analysis, files, options)
+            _read(options, analysis_options, files)
 
 
 @dataclasses.dataclass(slots=True)
@@ -156,28 +154,21 @@ def reader_may_leave() -> Iterator[None]:
         sys.exit(EXIT_OK)
 
 
-def _read(analysis: Analysis, files: list[str], options: Options) -> None:
+def _read(options: Options, analysis_options: api.Options, files: list[str]) -> None:
     from .progress import progress_bar
+    session = api.Session(analysis_options)
     stream = "-" in files  # e.g. tcpdump -U -w - | ikesniff -r -: every event goes out at once
-    run = Run(analysis, options, stream=stream)
-    with progress_bar(lambda: analysis.reader, enabled=not (options.as_json and sys.stdout.isatty())):
-        for path in files:
-            try:
-                run.consume(analysis.run(path))
-            except CaptureError as error:
-                run.abort(str(error))
-            except KeyboardInterrupt:  # Ctrl-C: conclude on what was read, as at the end of the input
-                run.stopped = True
-            if run.stopped:
-                break
-    run.finish(files)
+    sinks = _sinks(options, files, stream=stream, live=None, session=session)
+    with progress_bar(lambda: session.analysis.reader, enabled=not (options.as_json and sys.stdout.isatty())):
+        _drive(session, session.items(files), sinks)
 
 
-def _capture(analysis: Analysis, interface: str, bpf: str | None, user: str, options: Options) -> None:
+def _capture(options: Options, analysis_options: api.Options, interface: str, bpf: str | None, user: str) -> None:
     from .capture.live import LiveSource
     from .privileges import PrivilegeError, drop_privileges
     try:
-        source = LiveSource(interface, ike_ports=analysis.ike_ports, extra_filter=bpf, duration=options.duration)
+        source = LiveSource(interface, ike_ports=analysis_options.ike_ports, extra_filter=bpf,
+                            duration=options.duration)
     except CaptureError as error:
         fail(str(error))
     try:
@@ -185,278 +176,74 @@ def _capture(analysis: Analysis, interface: str, bpf: str | None, user: str, opt
     except PrivilegeError as error:
         source.close()
         fail(str(error))
-    run = Run(analysis, options, stream=True, live=source)
+    session = api.Session(analysis_options)
+    sinks = _sinks(options, [interface], stream=True, live=source, session=session)
     previous = {number: signal.signal(number, lambda *_: source.stop())  # Ctrl-C or kill: end with the verdicts
                 for number in (signal.SIGINT, signal.SIGTERM)}
     try:
-        run.consume(analysis.run_live(source))
-    except CaptureError as error:
-        run.abort(str(error))
+        _drive(session, session.items([], live=source), sinks, source)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-    source.close()
-    run.finish([interface])
 
 
-EARLY_EVERY = 0.25
-"""Seconds (wall clock) between two looks for verdicts that changed, on a live capture or stream."""
-QUICK_LOOKS = 8
-"""Looks right after a decisive message allowed between two timed looks: light traffic is told at
-once, heavy traffic every EARLY_EVERY seconds."""
-
-
-class Run:
-    """One run's outputs: where each message, diagnosis and verdict goes (JSON Lines, text lines,
-    -w capture, --report), redacted first when asked."""
-
-    def __init__(self, analysis: Analysis, options: Options, stream: bool, live: Any = None) -> None:
-        self.analysis = analysis
-        self.options = options
-        self.live = live
-        self.stopped = False
-        self.started = time.perf_counter()
-        self.first_time: float | None = None
-        self.retired: list[DiagnosisEvent | FindingEvent] = []
-        self.early_at = 0.0
-        self.quick_looks = 0
-        analysis.early = stream
-        self.writer = None
-        if options.as_json:  # a live capture's lines wait at most 50 ms; a stream's go out at once
-            self.writer = JsonLinesWriter(sys.stdout.buffer, batch=512, linger=0.05) if live is not None \
-                else JsonLinesWriter(sys.stdout.buffer, batch=1 if stream else 512)
-        self.redactor = None
-        if options.redact:
-            from .redact import Redactor
-            self.redactor = Redactor()
-        self.collector = None
-        if options.report is not None:
-            from .report import ReportCollector, ReportError, check_report_path
-            try:
-                check_report_path(options.report)
-            except ReportError as error:
-                fail(str(error))
-            self.collector = ReportCollector()
-        self.pcap = None
-        if options.write is not None:
-            from .capture.writer import PcapWriter
-            try:
-                self.pcap = PcapWriter(options.write)
-            except CaptureError as error:
-                fail(str(error))
-        self.board: Any = None  # the live view, started last (after every check that may fail)
-        self.display: Any = None
-        if live is not None and sys.stdout.isatty() and not (options.verbose or options.as_json or options.quiet):
-            from rich.console import Console
-
-            from .live_view import LiveDisplay, TunnelBoard
-            self.board = TunnelBoard()
-            self.display = LiveDisplay(self.board, Console(highlight=False), stats=analysis.stats,
-                                       drops=live.stats, clock=time.time)
-            self.display.start()
-
-    def redacted_text(self, text: str) -> str:
-        return self.redactor.text(text) if self.redactor is not None else text
-
-    def consume(self, items: Iterator[Any]) -> None:
-        analysis, options = self.analysis, self.options
-        for item in items:
-            if isinstance(item, DecodedMessage):
-                self.message(item)
-                self.stopped = self._enough(item.event.time)
-                if analysis.early:
-                    waited = time.monotonic() - self.early_at
-                    if waited > EARLY_EVERY:
-                        self.tell_early(analysis.tracker.last_time, timers=True)
-                    elif self.quick_looks < QUICK_LOOKS and _decisive(item.event):
-                        self.quick_looks += 1
-                        self.tell_early(analysis.tracker.last_time, timers=False)
-                if self.stopped:
-                    if self.live is not None:
-                        self.live.stop()
-                    return
-            elif isinstance(item, FrameProblem):
-                if self.writer is None and not options.quiet:
-                    click.echo(f"{item.frame:>6} frame problem: {self.redacted_text(item.text)}", err=True)
-            elif isinstance(item, (DiagnosisEvent, FindingEvent)):  # an IKE SA silent long enough
-                event = self.redactor.event(item) if self.redactor is not None else item
-                if self.board is not None and isinstance(event, DiagnosisEvent):
-                    self.board.verdict(event)
-                if self.writer is not None:
-                    self.writer.write(event)
-                if self.collector is not None or (self.writer is None and (
-                        options.verbose or (isinstance(event, FindingEvent) and not options.quiet))):
-                    self.retired.append(event)
-            elif isinstance(item, Idle):
-                if time.monotonic() - self.early_at > EARLY_EVERY:
-                    self.tell_early(max(item.time, analysis.tracker.last_time), timers=True)
-                if self.writer is not None:
-                    self.writer.flush()
-
-    def _enough(self, time: float) -> bool:
-        """-c N messages, or --duration S seconds of capture time when reading files."""
-        options = self.options
-        if options.count is not None and self.analysis.messages >= options.count:
-            return True
-        return options.duration is not None and self.live is None and self.first_time is not None \
-            and time - self.first_time > options.duration
-
-    def message(self, item: DecodedMessage) -> None:
-        options = self.options
-        event = item.event
-        if self.first_time is None:
-            self.first_time = event.time
-        if self.redactor is not None:
-            self.redactor.learn(item.message, item.inner)
-            event = self.redactor.event(event)
-        if self.pcap is not None and item.datagram is not None:
-            for datagram in (self.redactor.datagrams(item.datagram) if self.redactor is not None
-                             else [item.datagram]):
-                self.pcap.write(datagram)
-        if self.collector is not None:
-            self.collector.message(event)
-        if self.board is not None:
-            self.board.message(event)
-        elif self.writer is not None:
-            self.writer.write(event)
-        elif not options.quiet:
-            click.echo(message_line(event, self.first_time))
-            if options.verbose:
-                for line in message_tree(item.message):
-                    click.echo(self.redacted_text(line))
-
-    def tell_early(self, now: float, timers: bool) -> None:
-        """Verdicts that changed: at once after a decisive message while traffic is light, otherwise
-        every EARLY_EVERY seconds (the cost then follows the IKE SAs, not the packets)."""
-        if timers:
-            self.early_at, self.quick_looks = time.monotonic(), 0
-        for verdict in self.analysis.early_verdicts(now, timers):
-            event = self.redactor.event(verdict) if self.redactor is not None else verdict
-            if self.board is not None:
-                self.board.verdict(event)
-            elif self.writer is not None:
-                self.writer.write(event)
-            else:
-                click.echo(verdict_line(event, now))
-
-    def _close_pcap(self) -> None:
-        if self.pcap is not None:
-            if self.redactor is not None:
-                for datagram in self.redactor.flush():  # Cisco fragments of a message never completed
-                    self.pcap.write(datagram)
-            self.pcap.close()
-            self.pcap = None
-
-    def abort(self, text: str) -> None:
-        if self.display is not None:
-            self.display.stop()
-        self._close_pcap()
-        if self.writer is not None:
-            self.writer.flush()
-        fail(self.redacted_text(text))
-
-    def finish(self, inputs: list[str]) -> None:
-        analysis, options = self.analysis, self.options
-        conclusions = conclude(analysis)
-        summary = _summary(analysis, [self.redacted_text(name) for name in inputs], time.perf_counter() - self.started)
-        summary.outcomes = conclusions.outcomes()
-        if self.live is not None:  # (libpcap's counters outlive the closed capture)
-            summary.kernel_received, summary.kernel_dropped, summary.interface_dropped = self.live.stats()
-        if self.redactor is not None:
-            conclusions = Conclusions([self.redactor.event(e) for e in conclusions.diagnoses],
-                                      [self.redactor.event(e) for e in conclusions.findings],
-                                      [self.redactor.event(e) for e in conclusions.verdicts])
-            summary = self.redactor.event(summary)
-        self._close_pcap()
-        if self.display is not None:
-            for verdict in conclusions.verdicts:
-                self.board.verdict(verdict)
-            self.display.stop()
-        if self.writer is None or self.collector is not None:  # JSON Lines wrote the retired ones already
-            conclusions.diagnoses[:0] = [event for event in self.retired if isinstance(event, DiagnosisEvent)]
-            conclusions.findings[:0] = [event for event in self.retired if isinstance(event, FindingEvent)]
-        if self.collector is not None:
-            self._report(conclusions, summary, inputs)
-        if self.writer is not None:
-            for event in [*conclusions.diagnoses, *conclusions.findings, *conclusions.verdicts]:
-                self.writer.write(event)
-            self.writer.write(summary)
-            self.writer.flush()
-        else:
-            _print_conclusions(conclusions, options.verbose, options.quiet)
-            if options.verbose:
-                for flow in summary.esp:
-                    click.echo(f"ESP spi 0x{flow.spi} {flow.src}:{flow.sport} > {flow.dst}:{flow.dport} "
-                               f"{flow.protocol}: {flow.packets} packets, frames {flow.first_frame}-"
-                               f"{flow.last_frame}, {flow.last_time - flow.first_time:.3f} s")
-            drops = ""
-            if summary.kernel_received is not None:
-                drops = (f", {summary.kernel_received} packets received by the filter, "
-                         f"{summary.kernel_dropped} dropped by the kernel")
-            click.echo(f"{summary.frames} frames, {summary.ike_messages} IKE messages, {summary.ike_sas} IKE SAs, "
-                       f"{summary.esp_packets + summary.esp_in_udp_packets} ESP packets in {summary.esp_flows} flows, "
-                       f"{summary.decode_errors} decode errors, {summary.seconds:.2f} s{drops}", err=not options.quiet)
-        sys.exit(EXIT_FAILURE if conclusions.failed else EXIT_OK)
-
-    def _report(self, conclusions: Conclusions, summary: SummaryEvent, inputs: list[str]) -> None:
-        from .report import InputIdentity, ReportError, identify, write_report
-        assert self.collector is not None and self.options.report is not None
+def _sinks(options: Options, inputs: list[str], stream: bool, live: Any, session: api.Session) -> list[Sink]:
+    """The outputs the options ask for, redacted first when asked (the one place they are assembled)."""
+    redactor = None
+    if options.redact:
+        from .redact import Redactor
+        redactor = Redactor()
+    sinks: list[Sink] = []
+    if options.report is not None:
+        from .report import ReportError
+        from .sinks.report import ReportSink
         try:
-            if self.live is not None:
-                identities = [InputIdentity(f"interface {name}", None, None) for name in inputs]
-            else:
-                identities = [dataclasses.replace(identify(path), name=self.redacted_text(path)) for path in inputs]
-            report = self.collector.build(inputs=identities, diagnoses=conclusions.diagnoses,
-                                          findings=conclusions.findings, verdicts=conclusions.verdicts,
-                                          summary=summary, version=__version__)
-            write_report(self.options.report, report)
+            sinks.append(ReportSink(options.report, inputs, live=live is not None,
+                                    name=redactor.text if redactor is not None else None))
         except ReportError as error:
-            fail(self.redacted_text(str(error)))
+            fail(str(error))
+    if options.write is not None:
+        from .sinks.pcap import PcapSink
+        try:
+            sinks.append(PcapSink(options.write, redactor))
+        except CaptureError as error:
+            fail(str(error))
+    if options.as_json:  # a live capture's lines wait at most 50 ms; a stream's go out at once
+        from .sinks.jsonl import JsonLinesSink
+        sinks.append(JsonLinesSink(sys.stdout.buffer, batch=512, linger=0.05) if live is not None
+                     else JsonLinesSink(sys.stdout.buffer, batch=1 if stream else 512))
+    elif live is not None and sys.stdout.isatty() and not (options.verbose or options.quiet):
+        from .sinks.board import BoardSink  # the live view, started last (after every check that may fail)
+        sinks.append(BoardSink(session.analysis.stats, live.stats, time.time))
+    else:
+        from .sinks.text import TextSink
+        sinks.append(TextSink(options.verbose, options.quiet, redactor))
+    if redactor is not None:
+        from .sinks.redact import RedactingSink
+        return [RedactingSink(sinks, redactor)]
+    return sinks
 
 
-CONCLUDING = frozenset({"IKE_AUTH", "CREATE_CHILD_SA", "INFORMATIONAL", "QUICK_MODE", "IDENTITY_PROTECTION",
-                        "AGGRESSIVE"})
+def _drive(session: api.Session, items: Iterator[api.Item], sinks: list[Sink], live: Any = None) -> None:
+    """Every event of the analysis to every sink; exit with the status of SPEC §3."""
+    from .report import ReportError
+    try:
+        for item in items:
+            for sink in sinks:
+                sink.write(item)
+    except (CaptureError, ReportError) as error:
+        _close(sinks)
+        redactor = getattr(sinks[0], "redactor", None) if sinks else None
+        fail(redactor.text(str(error)) if redactor is not None else str(error))
+    _close(sinks)
+    if live is not None:
+        live.close()
+    sys.exit(EXIT_FAILURE if session.failed else EXIT_OK)
 
 
-def _decisive(event: MessageEvent) -> bool:
-    """A message after which a tunnel's verdict may have changed: a retransmission, an error notify, an
-    answer that may complete an SA, an informational (Delete, liveness)."""
-    return event.retransmission or any(ref.is_error for ref in event.notifies) or (
-        event.exchange in CONCLUDING and (event.response or event.exchange == "INFORMATIONAL"))
-
-
-def _print_conclusions(conclusions: Conclusions, verbose: bool, quiet: bool) -> None:
-    if verbose:
-        for diagnosis in conclusions.diagnoses:
-            click.echo(f"\nIKE SA {diagnosis.ike_sa} (IKEv{diagnosis.version}) {diagnosis.initiator} -> "
-                       f"{diagnosis.responder}: {diagnosis.outcome} {diagnosis.code} ({diagnosis.confidence})")
-            for line in diagnosis.exchanges:
-                click.echo(f"    {line}")
-    if not quiet:
-        for finding in conclusions.findings:
-            frames = ", ".join(str(frame) for frame in finding.frames)
-            click.echo(f"finding {finding.kind} [{finding.ike_sa}] frame {frames}: {finding.detail}")
-    for verdict in conclusions.verdicts:
-        click.echo(f"\n{verdict_headline(verdict)}")
-        wrap = textwrap.TextWrapper(100, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False)
-        click.echo(wrap.fill(verdict.message))
-        for item in verdict.evidence:
-            click.echo(wrap.fill(f"frame {item.frame}: {item.why}"))
-        if verdict.code != "Established":
-            click.echo(wrap.fill(f"fix: {verdict.remedy}"))
-
-
-def _summary(analysis: Analysis, files: list[str], seconds: float) -> SummaryEvent:
-    stats = analysis.stats
-    return SummaryEvent(
-        "summary", files, stats.frames, analysis.messages, sum(len(t.ike_sas) for t in analysis.tunnels.values()),
-        len(analysis.tunnels),
-        {}, analysis.decode_errors, stats.esp_packets, stats.esp_in_udp_packets, stats.nat_keepalives,
-        len(stats.esp_flows), stats.ip_fragments, stats.reassembly_timeouts, round(seconds, 3),
-        [EspFlowSummary(f"{flow.spi:08x}", flow.transport, flow.src, flow.sport, flow.dst, flow.dport,
-                        flow.packets, flow.first_frame, flow.last_frame, flow.first_time, flow.last_time)
-         for flow in sorted([*stats.esp_flows.values(), *stats.ah_flows.values()],
-                            key=lambda flow: flow.first_frame)])
+def _close(sinks: list[Sink]) -> None:
+    for sink in sinks:
+        sink.close()
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

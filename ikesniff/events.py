@@ -1,12 +1,37 @@
 """The events of the JSON Lines contract (SPEC §4) as dataclasses.
 
-Each field *is* a key of the JSON object, in this order; the writer serialises them generically.
-Events defined by later stages (diagnosis, verdict, finding) live beside these.
+Each field *is* a key of the JSON object, in this order; the writer serialises them generically. Every
+event derives from `Event`, whose `event` field names its kind and is set by the class (constructors take
+keywords only and never pass it). `Where` is the one address record (frame, time, endpoints, transport)
+shared by the capture layer's datagrams, the tracker's messages and the message events.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+
+@dataclass(slots=True, kw_only=True)
+class Event:
+    """The common base of every event: `event` is its kind, the first key of its JSON object."""
+
+    event: str = field(default="", init=False)
+
+
+@dataclass(slots=True, kw_only=True)
+class Where(Event):
+    """Where and when a packet (or the message it carried) was seen."""
+
+    frame: int
+    """1-based frame number in the capture file, as Wireshark numbers it."""
+    time: float
+    """Capture timestamp, epoch seconds."""
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    transport: str
+    """'udp', 'udp-encap' (port 4500 with the non-ESP marker) or 'tcp-encap' (RFC 8229)."""
 
 
 @dataclass(slots=True)
@@ -21,21 +46,11 @@ class NotifyRef:
         return self.code < 16384
 
 
-@dataclass(slots=True)
-class MessageEvent:
+@dataclass(slots=True, kw_only=True)
+class MessageEvent(Where):
     """One IKE message seen, in capture order."""
 
-    event: str
-    frame: int
-    """1-based frame number in the capture file, as Wireshark numbers it."""
-    time: float
-    """Capture timestamp, epoch seconds."""
-    src: str
-    sport: int
-    dst: str
-    dport: int
-    transport: str
-    """'udp', 'udp-encap' (port 4500 with the non-ESP marker) or 'tcp-encap' (RFC 8229)."""
+    event: str = field(default="message", init=False)
     version: int
     spi_i: str
     """Initiator SPI / cookie, 16 lowercase hex digits."""
@@ -84,11 +99,11 @@ class EspFlowSummary:
     last_time: float
 
 
-@dataclass(slots=True)
-class SummaryEvent:
+@dataclass(slots=True, kw_only=True)
+class SummaryEvent(Event):
     """The last line: what was read and how long it took."""
 
-    event: str
+    event: str = field(default="summary", init=False)
     files: list[str]
     frames: int
     ike_messages: int
@@ -136,11 +151,11 @@ class OfferSide:
     """One text per proposal: 'AES-CBC-256/HMAC-SHA2-256-128/PRF-HMAC-SHA2-256/MODP-2048'."""
 
 
-@dataclass(slots=True)
-class DiagnosisEvent:
+@dataclass(slots=True, kw_only=True)
+class DiagnosisEvent(Event):
     """The fate of one IKE SA (one attempt), when it is known or the input ends."""
 
-    event: str
+    event: str = field(default="diagnosis", init=False)
     ike_sa: str
     version: int
     initiator: str
@@ -170,11 +185,11 @@ class DiagnosisEvent:
     """The proposals each side offered or chose in clear (and in decrypted SA payloads)."""
 
 
-@dataclass(slots=True)
-class VerdictEvent:
+@dataclass(slots=True, kw_only=True)
+class VerdictEvent(Event):
     """The conclusion for one tunnel (unordered pair of gateway addresses)."""
 
-    event: str
+    event: str = field(default="verdict", init=False)
     peers: list[str]
     code: str
     outcome: str
@@ -193,11 +208,11 @@ class VerdictEvent:
     every tunnel comes at the end."""
 
 
-@dataclass(slots=True)
-class FindingEvent:
+@dataclass(slots=True, kw_only=True)
+class FindingEvent(Event):
     """Something worth knowing that is not a failure (weak crypto, NAT, a recovered retry...)."""
 
-    event: str
+    event: str = field(default="finding", init=False)
     kind: str
     ike_sa: str
     frames: list[int]

@@ -21,13 +21,16 @@ neither, so they are inferred:
   from the other side with that id are its responses (an R-U-THERE-ACK answers too).
 A retransmission is a message whose bytes were already sent by the same side of the same SA.
 
-Messages are grouped into exchanges, one per request (table `EXCHANGE_KEY` below):
+Messages are grouped into exchanges, one per request, by the table `EXCHANGES` below: for each
+version and exchange type, how its messages are keyed into exchanges, when an answer is expected and
+what completes it:
 
-    version  exchange                 key                        a response is expected
+    version  exchange                 keyed by                   an answer is expected
     2        any                      (message id, requester)    always
-    1        main / aggressive mode   (0, initiator)             after messages 1, 3, 5 (main), 1 (aggressive)
+    1        main / aggressive mode   phase 1 (one exchange)     after messages 1, 3, 5 (main), 1 (aggressive)
     1        quick mode, transaction  (message id, requester)    after the first message
     1        informational            (message id, requester)    only for R-U-THERE
+    1        base, auth only, new group (message id, requester)  never (nothing here reads them)
 
 IKEv1 phase 1 is one exchange of several round trips; `Exchange.steps` counts the distinct
 messages of each side, which is how far the negotiation got.
@@ -46,14 +49,14 @@ from dissectors import Message
 from dissectors.ikev1 import IdentificationPayload, SecurityAssociationPayload, VendorIdPayload
 from dissectors.ikev2 import EncryptedFragment, KeyExchange, SecurityAssociation, VendorID
 from dissectors.model import Payload
+from dissectors.names import NotifyType, V1Exchange, V2Exchange, V2Payload
 
 from . import natd
 from .capture.events import EspSighting
-from .events import NotifyRef
+from .events import NotifyRef, Where
+from .natd import NatAssessment, NatdHashes
 from .offers import Offer, offers_of
 
-R_U_THERE = 36136
-R_U_THERE_ACK = 36137
 ZERO_SPI = bytes(8)
 DIGESTS_KEPT_PER_SA = 16
 """Distinct recent messages remembered per SA. A retransmission repeats one of the last few
@@ -70,26 +73,55 @@ retransmission schedule (strongSwan gives up after about 165 s, libreswan after 
 SWEEP_EVERY = 4096
 """Messages between two looks for idle SAs."""
 
-IKEV1_PHASE1 = {2: "main", 4: "aggressive"}
-IKEV1_PHASE1_ROUND_TRIPS = {2: 3, 4: 1}
-"""Initiator messages of phase 1 that the responder answers: main mode 1, 3, 5; aggressive mode 1
-(its message 3 is answered by nothing)."""
-IKEV1_INFORMATIONAL = 5
-IKEV1_ANSWERED = {32: "quick mode", 6: "transaction"}
-"""IKEv1 exchanges other than phase 1 whose first message expects an answer."""
+PHASE1 = "phase 1"
+"""Keyed as one exchange for all of IKEv1 phase 1 (message id 0, every round trip)."""
+REQUEST = "request"
+"""Keyed by (message id, which side asked): each request and its answers are one exchange."""
+ALWAYS, FIRST_MESSAGE, ROUND_TRIPS, R_U_THERE_ONLY, NEVER = (
+    "always", "after the first message", "after each initiator message of a round trip", "only for R-U-THERE",
+    "never")
 
 
-@dataclass(slots=True)
-class Sent:
+@dataclass(frozen=True, slots=True)
+class ExchangeRule:
+    """How the tracker groups the messages of one exchange type and what it waits for."""
+
+    keyed: str
+    """PHASE1 or REQUEST."""
+    answered: str
+    """When the other side is expected to answer (ALWAYS, FIRST_MESSAGE, ROUND_TRIPS, R_U_THERE_ONLY, NEVER)."""
+    completes: str
+    """What completes it, in words (the diagnosis reads completion from contents, see diagnosis.facts)."""
+    round_trips: int = 1
+    """IKEv1 phase 1: initiator messages the responder answers (main mode 1, 3, 5; aggressive 1)."""
+
+
+EXCHANGES: dict[tuple[int, int], ExchangeRule] = {
+    (2, V2Exchange.IKE_SA_INIT): ExchangeRule(REQUEST, ALWAYS, "a response with SA, KE and Nonce (or a notify)"),
+    (2, V2Exchange.IKE_AUTH): ExchangeRule(REQUEST, ALWAYS, "a response with IDr and AUTH (several rounds with EAP)"),
+    (2, V2Exchange.CREATE_CHILD_SA): ExchangeRule(REQUEST, ALWAYS, "a response with SA and Nonce"),
+    (2, V2Exchange.INFORMATIONAL): ExchangeRule(REQUEST, ALWAYS, "any response (an empty one for a liveness check)"),
+    (1, V1Exchange.IDENTITY_PROTECTION): ExchangeRule(PHASE1, ROUND_TRIPS, "message 6, the responder's HASH_R", 3),
+    (1, V1Exchange.AGGRESSIVE): ExchangeRule(PHASE1, ROUND_TRIPS, "message 3, the initiator's HASH_I", 1),
+    (1, V1Exchange.QUICK_MODE): ExchangeRule(REQUEST, FIRST_MESSAGE, "message 3 from the initiator"),
+    (1, V1Exchange.TRANSACTION): ExchangeRule(REQUEST, FIRST_MESSAGE, "the peer's REPLY/ACK"),
+    (1, V1Exchange.INFORMATIONAL): ExchangeRule(REQUEST, R_U_THERE_ONLY, "the R-U-THERE-ACK of a R-U-THERE"),
+}
+"""(version, exchange type) -> how its messages are grouped; the defaults below serve the other types."""
+DEFAULT_EXCHANGE = {2: ExchangeRule(REQUEST, ALWAYS, "any response"),
+                    1: ExchangeRule(REQUEST, NEVER, "nothing: no answer is expected")}
+IKEV1_PHASE1: dict[int, str] = {V1Exchange.IDENTITY_PROTECTION: "main", V1Exchange.AGGRESSIVE: "aggressive"}
+
+
+def exchange_rule(version: int, exchange_type: int) -> ExchangeRule:
+    return EXCHANGES.get((version, exchange_type)) or DEFAULT_EXCHANGE.get(version, DEFAULT_EXCHANGE[2])
+
+
+@dataclass(slots=True, kw_only=True)
+class Sent(Where):
     """One IKE message as the tracker remembers it."""
 
-    frame: int
-    time: float
-    src: str
-    sport: int
-    dst: str
-    dport: int
-    transport: str
+    event: str = field(default="sent", init=False)
     exchange: str
     exchange_type: int
     message_id: int
@@ -249,10 +281,10 @@ class IkeSa:
     """The initiator's identity, when sent in clear (IKEv1 aggressive mode)."""
     vendors: list[str] = field(default_factory=list)
     """'initiator: <vendor>' / 'responder: <vendor>' from the Vendor ID payloads in clear."""
-    natd: list[tuple[Sent, natd.NatdHashes, bytes, bytes]] = field(default_factory=list)
+    natd: list[tuple[Sent, NatdHashes, bytes, bytes]] = field(default_factory=list)
     """NAT detection hashes (and the SPIs they cover) of the first messages that carried them; checked
     against the addresses when the diagnosis asks (`nat_assessments`)."""
-    nat_assessed: list[tuple[Sent, natd.NatAssessment]] | None = None
+    nat_assessed: list[tuple[Sent, NatAssessment]] | None = None
     inner_offers: list[tuple[Sent, list[Offer]]] = field(default_factory=list)
     """Offers read in decrypted SA payloads (IKE_AUTH, CREATE_CHILD_SA, quick mode), the latest few."""
     icmp: list[IcmpSeen] = field(default_factory=list)
@@ -301,7 +333,6 @@ class EspFlow:
 CLEAR_MESSAGES_KEPT = 8
 INNER_OFFERS_KEPT = 6
 VENDORS_KEPT = 8
-COOKIE = 16390
 
 
 def nat_assessments(ike_sa: IkeSa) -> list[tuple[Sent, natd.NatAssessment]]:
@@ -421,17 +452,19 @@ class Tracker:
         fragment: tuple[int, int] | None = None
         sk_length = 0
         for payload in message.payloads:
-            if payload.type in (46, 53) and message.version == 2:
+            if payload.type in (V2Payload.SK, V2Payload.SKF) and message.version == 2:
                 sk_length = payload.length
                 if isinstance(payload, EncryptedFragment):
                     fragment = (payload.fragment_number, payload.total_fragments)
-        sent = Sent(frame, time, src, sport, dst, dport, transport, message.exchange_name, header.exchange_type,
-                    header.message_id, seen.response, seen.initiator, header.length, message.encrypted,
-                    tuple(notifies), tuple(message.payload_names), seen.retransmission,
-                    tuple(frames) if len(frames) > 1 else (), fragment, sk_length,
-                    message.version == 1 and bool(header.flags & 0x02),
-                    tuple(p.name for p in decrypted) if decrypted is not None else None)
-        if decrypted is not None and "SA" in sent.inner and not sent.retransmission:
+        sent = Sent(frame=frame, time=time, src=src, sport=sport, dst=dst, dport=dport, transport=transport,
+                    exchange=message.exchange_name, exchange_type=header.exchange_type,
+                    message_id=header.message_id, response=seen.response, initiator=seen.initiator,
+                    length=header.length, encrypted=message.encrypted, notifies=tuple(notifies),
+                    payloads=tuple(message.payload_names), retransmission=seen.retransmission,
+                    frames=tuple(frames) if len(frames) > 1 else (), fragment=fragment, sk_length=sk_length,
+                    commit=message.version == 1 and bool(header.flags & 0x02),
+                    inner=tuple(p.name for p in decrypted) if decrypted is not None else None)
+        if decrypted is not None and sent.inner is not None and "SA" in sent.inner and not sent.retransmission:
             ike_sa.inner_offers.append((sent, offers_of(decrypted)))
             del ike_sa.inner_offers[:-INNER_OFFERS_KEPT]
         if message.errors:
@@ -439,7 +472,7 @@ class Tracker:
         side = seen.initiator
         own = endpoint(src, sport)
         if ike_sa.messages == 1:
-            opening = (header.exchange_type == 34 if message.version == 2 else
+            opening = (header.exchange_type == V2Exchange.IKE_SA_INIT if message.version == 2 else
                        header.exchange_type in IKEV1_PHASE1) and header.spi_r == ZERO_SPI and not seen.response
             ike_sa.started_by_first_message = opening
         if side and not ike_sa.initiator:
@@ -464,16 +497,16 @@ class Tracker:
         header = message.header
         by_initiator = sent.initiator != sent.response  # a response comes from the other side
         exchange_type = header.exchange_type
-        if message.version == 1 and exchange_type in IKEV1_PHASE1:
+        rule = exchange_rule(message.version, exchange_type)
+        if rule.keyed == PHASE1:
             key = (0, True, -1)
             by_initiator = True
         else:
             key = (header.message_id, by_initiator, exchange_type if message.version == 1 else -1)
         exchange = ike_sa.exchanges.get(key)
         if exchange is None:
-            expects = True
-            if message.version == 1 and exchange_type not in IKEV1_PHASE1:
-                expects = exchange_type in IKEV1_ANSWERED or sent.notify(R_U_THERE) is not None
+            expects = rule.answered != NEVER and (
+                rule.answered != R_U_THERE_ONLY or sent.notify(NotifyType.R_U_THERE) is not None)
             exchange = Exchange(sent.exchange, exchange_type, header.message_id, by_initiator, expects)
             ike_sa.exchanges[key] = exchange
             if len(ike_sa.exchanges) > EXCHANGES_KEPT:
@@ -481,7 +514,7 @@ class Tracker:
                 victim = list(ike_sa.exchanges)[4]
                 del ike_sa.exchanges[victim]
                 ike_sa.exchanges_dropped += 1
-        answer = sent.response if message.version == 2 or exchange_type not in IKEV1_PHASE1 else not sent.initiator
+        answer = not sent.initiator if rule.keyed == PHASE1 else sent.response
         exchange.add(sent, answer)
 
     def _clear(self, ike_sa: IkeSa, message: Message, sent: Sent) -> None:
@@ -512,7 +545,7 @@ class Tracker:
             elif isinstance(payload, IdentificationPayload) and sent.initiator and ike_sa.identity is None:
                 ike_sa.identity = payload.value or None
         worth = "SA" in sent.payloads or "ID" in sent.payloads or any(
-            ref.is_error or ref.code == COOKIE for ref in sent.notifies)
+            ref.is_error or ref.code == NotifyType.COOKIE for ref in sent.notifies)
         if worth and len(ike_sa.clear) < CLEAR_MESSAGES_KEPT:
             ike_sa.clear.append(sent)
         if len(ike_sa.natd) < 4:
@@ -542,5 +575,5 @@ class Tracker:
         requester = ike_sa.requesters.setdefault(header.message_id, src)
         if len(ike_sa.requesters) > DIGESTS_KEPT_PER_SA:
             del ike_sa.requesters[next(iter(ike_sa.requesters))]
-        answers = any(n.code == R_U_THERE_ACK for n in notifies)
+        answers = any(n.code == NotifyType.R_U_THERE_ACK for n in notifies)
         return initiator, src != requester or answers

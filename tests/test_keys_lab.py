@@ -31,8 +31,11 @@ from typing import Any
 import pytest
 
 from ikesniff.analysis import Analysis, conclude
+from ikesniff.crypto.charonlog import DUMP_HEAD as CHARON_DUMP_HEAD
+from ikesniff.crypto.charonlog import DUMP_ROW as CHARON_DUMP_ROW
+from ikesniff.crypto.charonlog import LINE as CHARON_LINE
+from ikesniff.crypto.keys import KeyStore, load_key_file, parse_keys
 from ikesniff.events import FindingEvent, MessageEvent
-from ikesniff.crypto.keys import CHARON_DUMP_HEAD, CHARON_DUMP_ROW, CHARON_LINE, KeyStore, load_key_file, parse_keys
 
 REPO = Path(__file__).resolve().parents[1]
 PCAPS = REPO / "pcaps"
@@ -145,7 +148,7 @@ def test_derived_skeyid_chain_and_key_are_what_charon_logged(scenario: str) -> N
     run = analyse(store, scenario, psks=[b"not the key", psk(scenario, "moon")])
     (cookie,) = logged.ikev1
     expected = logged.ikev1[cookie]
-    readers = {reading.keys for reading in run.analysis.ikev1.readings(cookie, expected.spi_r or b"") if reading.read}
+    readers = {reading.keys for reading in run.analysis.crypto.ikev1.readings(cookie, expected.spi_r or b"") if reading.read}
     (derived,) = readers
     assert re.fullmatch(r"dh\.log:\d+ \(derived with pre-shared key #2 given\)", derived.source)
     assert (derived.skeyid, derived.skeyid_d, derived.skeyid_a, derived.skeyid_e, derived.encryption_key) == (
@@ -165,7 +168,7 @@ def test_dh_secret_with_a_wrong_psk_decrypts_nothing_and_says_so(spi_lines: bool
         assert all("neither gateway uses that key" in f.detail for f in run.findings if f.kind == "psk_differs")
         assert run.verdict.code != "PskMismatch"  # the user's key is wrong, not the tunnel
         (cookie,) = store.ikev1
-        readings = run.analysis.ikev1.readings(cookie, next(e.spi_r for e in run.messages if e.encrypted).encode())
+        readings = run.analysis.crypto.ikev1.readings(cookie, next(e.spi_r for e in run.messages if e.encrypted).encode())
         assert readings == [] or not any(r.read for r in readings)
     else:  # nothing ties the secret to this SA: it stays unbound
         assert len(store.unbound_ikev1) == 1 and not store.ikev1
@@ -198,7 +201,7 @@ def test_both_psks_with_one_dh_secret_show_each_side_read_by_its_own_key() -> No
     assert {f.kind for f in run.findings} >= {"psk_matches"}
     (cookie,) = store.ikev1
     spi_r = bytes.fromhex(next(e.spi_r for e in run.messages if e.encrypted))
-    mismatch = run.analysis.ikev1.key_mismatch(cookie, spi_r)
+    mismatch = run.analysis.crypto.ikev1.key_mismatch(cookie, spi_r)
     assert mismatch is not None and "pre-shared key #1" in mismatch and "pre-shared key #2" in mismatch
 
 

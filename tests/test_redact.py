@@ -26,8 +26,8 @@ from dissectors.ikev2 import Certificate, ExtensibleAuthentication, Identificati
 from ikesniff.analysis import Analysis, DecodedMessage, conclude
 from ikesniff.capture import CaptureStats, FrameProblem, IkeDatagram, read_capture
 from ikesniff.capture.writer import PcapWriter
-from ikesniff.events import EspFlowSummary
 from ikesniff.crypto.keys import KeyStore, load_key_file
+from ikesniff.events import EspFlowSummary
 from ikesniff.output import message_line, message_tree
 from ikesniff.redact import IPV4_PLACEHOLDERS, IPV6_PLACEHOLDERS, KEEP, Redactor
 

@@ -77,9 +77,11 @@ def run(name: str, collector: ReportCollector | None = None) -> Run:
         elif isinstance(item, (DiagnosisEvent, FindingEvent)):
             retired.append(item)
     conclusions = conclude(analysis)
-    summary = SummaryEvent("summary", [path], analysis.stats.frames, analysis.messages,
-                           sum(len(state.ike_sas) for state in analysis.tunnels.values()), len(analysis.tunnels),
-                           conclusions.outcomes(), analysis.decode_errors, 0, 0, 0, 0, 0, 0, 0.0)
+    summary = SummaryEvent(files=[path], frames=analysis.stats.frames, ike_messages=analysis.messages,
+                           ike_sas=sum(len(state.ike_sas) for state in analysis.tunnels.values()),
+                           tunnels=len(analysis.tunnels), outcomes=conclusions.outcomes(),
+                           decode_errors=analysis.decode_errors, esp_packets=0, esp_in_udp_packets=0,
+                           nat_keepalives=0, esp_flows=0, ip_fragments=0, reassembly_timeouts=0, seconds=0.0)
     result.report = collector.build(
         inputs=[identify(str(REPO / path))],
         diagnoses=[e for e in retired if isinstance(e, DiagnosisEvent)] + conclusions.diagnoses,
@@ -410,7 +412,7 @@ def test_text_from_events_is_escaped() -> None:
     built = report("ikev2-dpd-timeout")
     hostile = '<script src="https://x.example/a.js"></script> | *b* _c_ #59; ```'
     tunnel = built.tunnels[0]
-    finding = FindingEvent("finding", "vendor", tunnel.verdict.ike_sas[0], [1], hostile)
+    finding = FindingEvent(kind="vendor", ike_sa=tunnel.verdict.ike_sas[0], frames=[1], detail=hostile)
     twisted = Report(built.version, built.inputs, built.spans,
                      [type(tunnel)(tunnel.verdict, tunnel.diagnoses, tunnel.evidence, tunnel.remedy, tunnel.offers,
                                    [finding], tunnel.messages, tunnel.messages_left_out, tunnel.diagram)],
@@ -436,7 +438,7 @@ def test_json_report_gives_the_verdicts_back(name: str) -> None:
     document = json.loads(rendered(name, ".json"))
     built = report(name)
     assert document["version"] == __version__
-    verdicts = [VerdictEvent(**{**v, "evidence": [Evidence(**e) for e in v["evidence"]],
+    verdicts = [VerdictEvent(**{**{k: x for k, x in v.items() if k != "event"}, "evidence": [Evidence(**e) for e in v["evidence"]],
                                 "offers": [OfferSide(**o) for o in v["offers"]]}) for v in document["verdicts"]]
     assert verdicts == [tunnel.verdict for tunnel in built.tunnels]
     assert [d["ike_sa"] for d in document["diagnoses"]] == [d.ike_sa for d in built.diagnoses]
@@ -607,7 +609,9 @@ def test_a_capture_without_ike_says_no_tunnel_was_seen() -> None:
     analysis = Analysis(ike_ports=frozenset({1}))
     assert list(analysis.run(str(PCAPS / "ikev2-psk.pcap"))) == []
     conclusions = conclude(analysis)
-    summary = SummaryEvent("summary", ["ikev2-psk.pcap"], analysis.stats.frames, 0, 0, 0, {}, 0, 0, 0, 0, 0, 0, 0, 0)
+    summary = SummaryEvent(files=["ikev2-psk.pcap"], frames=analysis.stats.frames, ike_messages=0, ike_sas=0,
+                           tunnels=0, outcomes={}, decode_errors=0, esp_packets=0, esp_in_udp_packets=0,
+                           nat_keepalives=0, esp_flows=0, ip_fragments=0, reassembly_timeouts=0, seconds=0)
     built = ReportCollector().build(inputs=[identify(str(PCAPS / "ikev2-psk.pcap"))], diagnoses=[], findings=[],
                                     verdicts=conclusions.verdicts, summary=summary, version=__version__)
     for extension in (".md", ".html"):

@@ -108,8 +108,9 @@ def test_exchanges_kept_per_sa_are_bounded() -> None:
     request = items[2]  # IKE_AUTH request, replayed with ever new message ids
     for message_id in range(2, 2 + 3 * EXCHANGES_KEPT):
         data = request.data[:20] + message_id.to_bytes(4, "big") + request.data[24:]
-        feed(tracker, [IkeDatagram(request.frame + message_id, request.time + message_id, request.src,
-                                   request.sport, request.dst, request.dport, request.transport, data)])
+        feed(tracker, [IkeDatagram(frame=request.frame + message_id, time=request.time + message_id,
+                                   src=request.src, sport=request.sport, dst=request.dst, dport=request.dport,
+                                   transport=request.transport, data=data)])
     ike_sa = next(iter(tracker.ike_sas.values()))
     assert len(ike_sa.exchanges) == EXCHANGES_KEPT
     assert [e.name for e in list(ike_sa.exchanges.values())[:2]] == ["IKE_SA_INIT", "IKE_AUTH"]

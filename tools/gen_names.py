@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dissectors import ikev1_registry as v1  # noqa: E402
-from dissectors import ikev2_registry as v2  # noqa: E402
+from dissectors import ikev1_registry as v1
+from dissectors import ikev2_registry as v2
 
 HEADER = '''"""Named registry values, for code that would otherwise write numbers (`exchange_type == 34`).
 

@@ -344,8 +344,9 @@ class ScalarDecoder:
         if marker and kind != PORT_ISAKMP:
             data, transport = data[4:], "udp-encap"
         self.stats.ike_datagrams += 1
-        self.out.append((frame, IkeDatagram(frame, time, self._address(src), sport, self._address(dst), dport,
-                                            transport, bytes(data), frames, truncated)))
+        self.out.append((frame, IkeDatagram(
+            frame=frame, time=time, src=self._address(src), sport=sport, dst=self._address(dst), dport=dport,
+            transport=transport, data=bytes(data), frames=frames, truncated=truncated)))
 
     def _tcp(self, src: bytes, dst: bytes, payload: bytes, reported: int, frame: int, time: float,
              frames: tuple[int, ...]) -> None:
@@ -374,8 +375,9 @@ class ScalarDecoder:
                 self.stats.tcp_ike_records += 1
                 self.stats.ike_datagrams += 1
                 carried = () if record.frames == (frame,) else record.frames
-                self.out.append((frame, IkeDatagram(frame, time, self._address(src), sport, self._address(dst),
-                                                    dport, "tcp-encap", record.data[4:], carried)))
+                self.out.append((frame, IkeDatagram(
+                    frame=frame, time=time, src=self._address(src), sport=sport, dst=self._address(dst), dport=dport,
+                    transport="tcp-encap", data=record.data[4:], frames=carried)))
             else:
                 self.stats.esp_in_tcp_packets += 1
                 self.observations.append(Observation(_U32.unpack_from(record.data)[0], self._address(src),

@@ -8,21 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..events import Where
 
-@dataclass(slots=True)
-class IkeDatagram:
-    """The ISAKMP bytes of one UDP datagram or one RFC 8229 TCP record."""
 
-    frame: int
-    """1-based frame number (as Wireshark counts) of the packet that completed the datagram."""
-    time: float
-    """Capture timestamp of that frame, epoch seconds."""
-    src: str
-    sport: int
-    dst: str
-    dport: int
-    transport: str
-    """'udp', 'udp-encap' (non-ESP marker removed) or 'tcp-encap' (RFC 8229, framing removed)."""
+@dataclass(slots=True, kw_only=True)
+class IkeDatagram(Where):
+    """The ISAKMP bytes of one UDP datagram or one RFC 8229 TCP record (`frame`: the packet that completed
+    it; `transport`: 'udp', 'udp-encap' with the non-ESP marker removed, 'tcp-encap' with the RFC 8229
+    framing removed)."""
+
+    event: str = field(default="datagram", init=False)
     data: bytes
     """The IKE message bytes (one or more ISAKMP messages back to back)."""
     frames: tuple[int, ...] = ()

@@ -196,14 +196,15 @@ class LiveSource:
     with a filter of the caller's own opens one full-size handle. Raises CaptureError (one line) when
     the interface cannot be captured on."""
 
-    def __init__(self, interface: str, bpf: str | None = None, *, ike_ports: frozenset[int] | None = None,
+    def __init__(self, interface: str, bpf: str | CaptureFilter | None = None, *, ike_ports: frozenset[int] | None = None,
                  extra_filter: str | None = None, duration: float | None = None, snaplen: int = SNAPLEN_IKE,
                  timeout_ms: int = TIMEOUT_MS, batch_size: int = BATCH, buffer_bytes: int = BUFFER_IKE,
                  esp_buffer_bytes: int = BUFFER_ESP) -> None:
         if bpf is not None and ike_ports is not None:
             raise ValueError("give a filter (bpf) or the IKE ports, not both")
         if isinstance(bpf, CaptureFilter):
-            bpf, ike_ports, extra_filter = None, bpf.ike_ports, bpf.extra
+            ike_ports, extra_filter = bpf.ike_ports, bpf.extra
+            bpf = None
         self.name = interface
         self.batch_size = batch_size
         self.deadline = time.monotonic() + duration if duration is not None else None

@@ -52,7 +52,8 @@ class Datagrams:
     truncated: list[bool]
 
     def objects(self) -> list[Event]:
-        return [IkeDatagram(frame, time, source, sport, destination, dport, transport, data, (), truncated)
+        return [IkeDatagram(frame=frame, time=time, src=source, sport=sport, dst=destination, dport=dport,
+                            transport=transport, data=data, truncated=truncated)
                 for frame, time, source, sport, destination, dport, transport, data, truncated in zip(
                     self.frames, self.times, self.sources, self.sports, self.destinations, self.dports,
                     self.transports, self.data, self.truncated, strict=True)]

@@ -44,7 +44,7 @@ from .pipeline import Chunk, Datagrams, Pipeline
 
 Event = IkeDatagram | EspSighting | IcmpError | FrameProblem
 EVENT_TYPES: tuple[type[Any], ...] = (IkeDatagram, EspSighting, IcmpError, FrameProblem)
-_FIELDS = {kind: tuple(field.name for field in fields(kind)) for kind in EVENT_TYPES}
+_FIELDS = {kind: tuple(field.name for field in fields(kind) if field.init) for kind in EVENT_TYPES}
 COUNTERS = tuple(field.name for field in fields(CaptureStats) if field.type in ("int", int))
 PIPE_BUFFER = 1 << 20
 
@@ -155,7 +155,8 @@ def _events(pid: int, source: BinaryIO, stats: CaptureStats) -> Iterator[Event]:
                 _, datagrams, encoded, frames, flows, new_keys, counters = message
                 _add_counters(stats, seen, counters)
                 keys.extend(new_keys)
-                other = [builders[item[0]](*item[1:]) for item in encoded]
+                other = [builders[item[0]](**dict(zip(_FIELDS[builders[item[0]]], item[1:], strict=True)))
+                         for item in encoded]
                 window = WindowFlows.from_columns(flows) if flows is not None else None
                 if window is not None:
                     account(stats, window, keys)

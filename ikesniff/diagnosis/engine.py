@@ -98,10 +98,11 @@ def diagnose(ike_sa: IkeSa, context: Context, file: str = "") -> DiagnosisEvent:
     message = f"{conclusion.seen[0].upper()}{conclusion.seen[1:]}." if conclusion.seen else cause.message
     remedy = " ".join(part for part in (conclusion.change, cause.remedy) if part)
     return DiagnosisEvent(
-        "diagnosis", ike_sa.id, ike_sa.version, ike_sa.initiator, ike_sa.responder, conclusion.outcome,
-        conclusion.code, cause.huawei, conclusion.phase, conclusion.confidence, conclusion.alternatives,
-        sorted(conclusion.evidence, key=lambda item: item.frame), message, remedy, exchange_lines(ike_sa), file,
-        offer_sides(ike_sa))
+        ike_sa=ike_sa.id, version=ike_sa.version, initiator=ike_sa.initiator, responder=ike_sa.responder,
+        outcome=conclusion.outcome, code=conclusion.code, huawei=cause.huawei, phase=conclusion.phase,
+        confidence=conclusion.confidence, alternatives=conclusion.alternatives,
+        evidence=sorted(conclusion.evidence, key=lambda item: item.frame), message=message, remedy=remedy,
+        exchanges=exchange_lines(ike_sa), file=file, offers=offer_sides(ike_sa))
 
 
 FAILING = ("failed", "torn_down")
@@ -112,9 +113,10 @@ def verdict(peers: Sequence[str], ike_sas: Sequence[str], latest: DiagnosisEvent
     """The conclusion for a tunnel: the latest attempt's diagnosis, unless the latest is only
     incomplete and an earlier attempt concluded (`definite`)."""
     chosen = definite if latest.outcome == "incomplete" and definite is not None else latest
-    return VerdictEvent("verdict", sorted(peers), chosen.code, chosen.outcome, chosen.confidence, list(ike_sas),
-                        chosen.evidence, chosen.message, chosen.remedy, chosen.huawei, chosen.phase,
-                        chosen.alternatives, chosen.file, chosen.offers)
+    return VerdictEvent(peers=sorted(peers), code=chosen.code, outcome=chosen.outcome, confidence=chosen.confidence,
+                        ike_sas=list(ike_sas), evidence=chosen.evidence, message=chosen.message,
+                        remedy=chosen.remedy, huawei=chosen.huawei, phase=chosen.phase,
+                        alternatives=chosen.alternatives, file=chosen.file, offers=chosen.offers)
 
 
 def is_failure(event: VerdictEvent | DiagnosisEvent) -> bool:

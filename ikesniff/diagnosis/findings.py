@@ -16,7 +16,7 @@ def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEve
     found: list[FindingEvent] = []
 
     def add(kind: str, frames: list[int], detail: str) -> None:
-        found.append(FindingEvent("finding", kind, ike_sa.id, frames, detail, file))
+        found.append(FindingEvent(kind=kind, ike_sa=ike_sa.id, frames=frames, detail=detail, file=file))
 
     nobodys = not any(context.crypto.psk.values()) and (len(context.crypto.psk) > 1 or context.up is not None)
     for side, matches in context.crypto.psk.items():

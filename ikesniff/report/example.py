@@ -14,12 +14,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from .. import __version__
-from ..analysis import Analysis, DecodedMessage, conclude
-from ..events import DiagnosisEvent, FindingEvent, SummaryEvent
+from ..analysis import DecodedMessage
+from ..events import DiagnosisEvent, FindingEvent, SummaryEvent, VerdictEvent
 from . import ReportCollector, identify, write_report
 from .model import Report
 
@@ -29,28 +28,25 @@ CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
 
 
 def analyse(paths: list[str]) -> Report:
-    """The report of a run over `paths`, built from the events as the CLI builds it."""
-    analysis = Analysis()
+    """The report of a run over `paths`, built from the events of `ikesniff.api.analyse` as the CLI builds it."""
+    from ..api import analyse as events_of
     collector = ReportCollector()
-    retired: list[DiagnosisEvent | FindingEvent] = []
-    started = time.perf_counter()
-    for path in paths:
-        for item in analysis.run(path):
-            if isinstance(item, DecodedMessage):
-                collector.message(item.event)
-            elif isinstance(item, (DiagnosisEvent, FindingEvent)):
-                retired.append(item)
-    conclusions = conclude(analysis)
-    diagnoses = [event for event in retired if isinstance(event, DiagnosisEvent)] + conclusions.diagnoses
-    findings = [event for event in retired if isinstance(event, FindingEvent)] + conclusions.findings
-    stats = analysis.stats
-    summary = SummaryEvent("summary", paths, stats.frames, analysis.messages,
-                           sum(len(state.ike_sas) for state in analysis.tunnels.values()), len(analysis.tunnels),
-                           conclusions.outcomes(), analysis.decode_errors, stats.esp_packets,
-                           stats.esp_in_udp_packets, stats.nat_keepalives, len(stats.esp_flows), stats.ip_fragments,
-                           stats.reassembly_timeouts, round(time.perf_counter() - started, 3))
-    return collector.build(inputs=[identify(path) for path in paths], diagnoses=diagnoses, findings=findings,
-                           verdicts=conclusions.verdicts, summary=summary, version=__version__)
+    diagnoses: list[DiagnosisEvent] = []
+    findings: list[FindingEvent] = []
+    verdicts: list[VerdictEvent] = []
+    for item in events_of(paths):
+        if isinstance(item, DecodedMessage):
+            collector.message(item.event)
+        elif isinstance(item, DiagnosisEvent):
+            diagnoses.append(item)
+        elif isinstance(item, FindingEvent):
+            findings.append(item)
+        elif isinstance(item, VerdictEvent) and item.final:
+            verdicts.append(item)
+        elif isinstance(item, SummaryEvent):
+            return collector.build(inputs=[identify(path) for path in paths], diagnoses=diagnoses,
+                                   findings=findings, verdicts=verdicts, summary=item, version=__version__)
+    raise AssertionError("the analysis ended without its summary")
 
 
 def chromium() -> str | None:
