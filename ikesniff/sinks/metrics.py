@@ -177,13 +177,15 @@ class MetricsSink:
         return ("\n".join(lines) + "\n").encode()
 
     def _kernel(self) -> tuple[int | None, int | None, int | None]:
+        with self.lock:
+            kernel = self.counts.kernel
         if self.kernel_counters is not None:
             try:
-                return tuple(self.kernel_counters())  # type: ignore[return-value]
+                received, dropped, interface_dropped = self.kernel_counters()
+                kernel = (received, dropped, interface_dropped)
             except Exception:  # noqa: BLE001 - a capture that cannot say now: the summary's, if any
-                pass
-        with self.lock:
-            return self.counts.kernel
+                return kernel
+        return kernel
 
     def _families(self, kernel: tuple[int | None, int | None, int | None]
                   ) -> Iterable[tuple[Metric, list[tuple[dict[str, str], float]]]]:
@@ -266,7 +268,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
 
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_GET(self) -> None:  # the name http.server calls
         path = self.path.partition("?")[0]
         if path == "/metrics":
             openmetrics = wants_openmetrics(self.headers.get("Accept", ""))
@@ -285,7 +287,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - http.server's signature
+    def log_message(self, format: str, *args: object) -> None:
         """Scrapes are not logged: standard error belongs to the run."""
 
 
@@ -311,7 +313,8 @@ def _bind(host: str, port: int, sink: MetricsSink) -> _Server:
     try:
         family, _, _, _, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
                                                       flags=socket.AI_PASSIVE)[0]
-        server = (_Server6 if family == socket.AF_INET6 else _Server)(address[:2], _Handler)
+        server = (_Server6 if family == socket.AF_INET6 else _Server)((str(address[0]), int(address[1])),
+                                                                      _Handler)
     except socket.gaierror as error:
         raise MetricsError(f"cannot serve metrics on {where}: {error.strerror}") from None
     except OSError as error:
