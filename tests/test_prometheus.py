@@ -133,13 +133,13 @@ def test_prometheus_scrapes_a_replayed_psk_mismatch_and_fires_the_alert(sink: Me
 
 def test_promtool_accepts_the_alerting_rules() -> None:
     checked = subprocess.run(["promtool", "check", "rules", "ikesniff-alerts.yml"], cwd=RULES,
-                             capture_output=True, text=True, timeout=60)
+                             check=False, capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS: 5 rules found" in checked.stdout
 
 
 def test_the_alerting_rules_pass_their_unit_tests() -> None:
     tested = subprocess.run(["promtool", "test", "rules", "ikesniff-alerts-test.yml"], cwd=RULES,
-                            capture_output=True, text=True, timeout=120)
+                            check=False, capture_output=True, text=True, timeout=120)
     assert tested.returncode == 0, tested.stdout + tested.stderr
     assert "SUCCESS" in tested.stdout

@@ -34,6 +34,7 @@ LOCAL_SOCKET = "/dev/log"
 ERR, WARNING, NOTICE, INFO, DEBUG = 3, 4, 5, 6, 7
 OUTCOME_SEVERITY = {"failed": ERR, "torn_down": WARNING, "incomplete": NOTICE, "established": INFO}
 BOM = b"\xef\xbb\xbf"
+EXPECTED = "expected HOST[:PORT], [IPV6]:PORT or a socket path"
 
 
 class SyslogError(Exception):
@@ -138,16 +139,16 @@ def _kind(item: object) -> tuple[str, int] | None:
 def _resolve(target: str) -> tuple[socket.AddressFamily, tuple[str, int]]:
     host, port = target, DEFAULT_PORT
     if target.startswith("["):
-        host, _, rest = target[1:].partition("]")
-        if rest and not rest.startswith(":"):
-            raise SyslogError(f"syslog target {target!r}: expected [ADDRESS]:PORT")
+        host, bracket, rest = target[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            raise SyslogError(f"syslog target {target!r}: {EXPECTED}")
         port_text = rest[1:] if rest else str(DEFAULT_PORT)
     elif target.count(":") == 1:
         host, _, port_text = target.partition(":")
     else:
         port_text = str(DEFAULT_PORT)  # a host name, an IPv4 address or a bare IPv6 address
     if not port_text.isdigit() or not 0 < int(port_text) < 65536 or not host:
-        raise SyslogError(f"syslog target {target!r}: expected HOST[:PORT], [IPV6]:PORT or a socket path")
+        raise SyslogError(f"syslog target {target!r}: {EXPECTED}")
     port = int(port_text)
     try:
         family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
