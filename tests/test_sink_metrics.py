@@ -316,3 +316,11 @@ def test_every_metric_of_the_dashboard_is_served(sink: MetricsSink) -> None:
     used = dashboard_metrics()
     assert {"ikesniff_tunnels", "ikesniff_tunnel_failures_total", "ikesniff_kernel_dropped_total"} <= used
     assert used <= served, used - served
+
+
+def test_docs_name_every_metric_served(sink: MetricsSink) -> None:
+    sink.kernel_counters = lambda: (120, 0, 0)
+    fed(sink, "ikev2-psk-mismatch")
+    served = {line.split()[2] for line in scrape(sink)[1].splitlines() if line.startswith("# TYPE")}
+    documented = set(re.findall(r"`(ikesniff_[a-z_]+)`", (DOCS / "fleet.md").read_text()))
+    assert served == documented

@@ -51,8 +51,8 @@ class Metric:
 
 TUNNELS = Metric("ikesniff_tunnels", "gauge", "Tunnels (pairs of gateways) by the outcome of their latest verdict.")
 FAILURES = Metric("ikesniff_tunnel_failures", "counter",
-                  "Tunnel verdicts that turned into a failure (failed or torn down, more than possible), "
-                  "by cause code and tunnel peers.")
+                  "Tunnel verdicts that turned into a failure (failed or torn down, with a confidence above "
+                  "possible), by cause code and tunnel peers.")
 MESSAGES = Metric("ikesniff_ike_messages", "counter", "IKE messages read.")
 RETRANSMISSIONS = Metric("ikesniff_retransmissions", "counter", "IKE messages that were retransmissions.")
 DECODE_ERRORS = Metric("ikesniff_decode_errors", "counter",
@@ -267,6 +267,8 @@ def wants_openmetrics(accept: str) -> bool:
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    timeout = 120
+    """Seconds an idle kept-alive connection is kept (longer than any usual scrape interval)."""
 
     def do_GET(self) -> None:  # the name http.server calls
         path = self.path.partition("?")[0]
