@@ -7,7 +7,8 @@ PYTHON    := $(VENV)/bin/python
 DEMO_PCAP := pcaps/ikev2-psk.pcap
 DEB_PACKAGES := tshark tcpdump iproute2 iptables tcpreplay libpcap0.8 \
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins strongswan-pki \
-	libstrongswan-standard-plugins util-linux chromium
+	libstrongswan-standard-plugins util-linux chromium \
+	prometheus systemd
 
 .PHONY: setup deb demo test lint lab lab-clean bench bench-check bench-quick replay docs clean
 
