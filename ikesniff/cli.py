@@ -72,11 +72,18 @@ def fail(text: str) -> NoReturn:
                    "does not verify with it holds another key. Never printed.")
 @click.option("--export-keys", "export_dir", metavar="DIR", default=None,
               help="Write the key material of --keys as Wireshark ikev2/ikev1_decryption_table files into DIR.")
+@click.option("--metrics", "metrics", metavar="[HOST:]PORT", default=None,
+              help="Live capture: serve Prometheus/OpenMetrics metrics of the tunnels seen on this address "
+                   "(a bare PORT listens on every address).")
+@click.option("--syslog", "syslog", metavar="TARGET", default=None,
+              help="Also send every event as JSON in an RFC 5424 syslog message, to HOST[:PORT] over UDP or to a "
+                   "local socket path (/dev/log).")
 @click.version_option(__version__, "--version", prog_name="ikesniff")
 def main_command(read: tuple[str, ...], more_files: tuple[str, ...], interface: str | None, bpf: str | None,
                  user: str, write: str | None, as_json: bool, verbose: bool, quiet: bool,
                  ike_ports: tuple[int, ...], count: int | None, duration: float | None, report: str | None,
-                 redact: bool, key_files: tuple[str, ...], psk_file: str | None, export_dir: str | None) -> None:
+                 redact: bool, key_files: tuple[str, ...], psk_file: str | None, export_dir: str | None,
+                 metrics: str | None, syslog: str | None) -> None:
     """Read IKEv1/IKEv2 traffic, show every message and say why each tunnel works or fails."""
     files = list(read) + list(more_files)
     if interface is None and not read:
@@ -98,7 +105,9 @@ def main_command(read: tuple[str, ...], more_files: tuple[str, ...], interface: 
             psks = load_psk_file(psk_file)
         except PskFileError as error:
             fail(str(error))
-    options = Options(as_json, verbose, quiet, count, duration, write, report, redact)
+    if metrics is not None and interface is None:
+        fail("--metrics serves the tunnels of a live capture: use it with -i IFACE")
+    options = Options(as_json, verbose, quiet, count, duration, write, report, redact, metrics, syslog)
     analysis_options = api.Options(ike_ports=frozenset({500, 4500, *ike_ports}), keys=keys, psks=psks,
                                    count=count, duration=duration, early=interface is not None or "-" in files)
     with reader_may_leave():
@@ -118,6 +127,8 @@ class Options:
     write: str | None
     report: str | None
     redact: bool
+    metrics: str | None = None
+    syslog: str | None = None
 
 
 def _export(keys: KeyStore, directory: str) -> None:
@@ -166,18 +177,23 @@ def _read(options: Options, analysis_options: api.Options, files: list[str]) -> 
 def _capture(options: Options, analysis_options: api.Options, interface: str, bpf: str | None, user: str) -> None:
     from .capture.live import LiveSource
     from .privileges import PrivilegeError, drop_privileges
+    opened: list[LiveSource] = []
+    metrics = _metrics(options, lambda: opened[0].stats() if opened else (None, None, None))
     try:
         source = LiveSource(interface, ike_ports=analysis_options.ike_ports, extra_filter=bpf,
                             duration=options.duration)
     except CaptureError as error:
+        if metrics is not None:
+            metrics.close()
         fail(str(error))
+    opened.append(source)
     try:
         drop_privileges(user)
     except PrivilegeError as error:
         source.close()
         fail(str(error))
     session = api.Session(analysis_options)
-    sinks = _sinks(options, [interface], stream=True, live=source, session=session)
+    sinks = _sinks(options, [interface], stream=True, live=source, session=session, extra=[metrics] if metrics else [])
     previous = {number: signal.signal(number, lambda *_: source.stop())  # Ctrl-C or kill: end with the verdicts
                 for number in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -187,13 +203,32 @@ def _capture(options: Options, analysis_options: api.Options, interface: str, bp
             signal.signal(number, handler)
 
 
-def _sinks(options: Options, inputs: list[str], stream: bool, live: Any, session: api.Session) -> list[Sink]:
+def _metrics(options: Options, counters: Any) -> Any:
+    """The metrics server, opened before the capture (and before root is dropped: a port below 1024 works)."""
+    if options.metrics is None:
+        return None
+    from .sinks.metrics import MetricsError, MetricsSink, parse_listen
+    try:
+        host, port = parse_listen(options.metrics)
+        return MetricsSink(host, port, kernel_counters=counters)
+    except MetricsError as error:
+        fail(str(error))
+
+
+def _sinks(options: Options, inputs: list[str], stream: bool, live: Any, session: api.Session,
+           extra: list[Sink] | None = None) -> list[Sink]:
     """The outputs the options ask for, redacted first when asked (the one place they are assembled)."""
     redactor = None
     if options.redact:
         from .redact import Redactor
         redactor = Redactor()
-    sinks: list[Sink] = []
+    sinks: list[Sink] = list(extra or [])
+    if options.syslog is not None:
+        from .sinks.syslog import SyslogError, SyslogSink
+        try:
+            sinks.append(SyslogSink(options.syslog, messages=not options.quiet))
+        except SyslogError as error:
+            fail(str(error))
     if options.report is not None:
         from .report import ReportError
         from .sinks.report import ReportSink
