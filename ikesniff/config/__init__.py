@@ -18,16 +18,24 @@ import re
 from .compare import Difference, compare_configs, compare_with_offers
 from .huawei import looks_like_huawei, parse_huawei
 from .ipsecconf import combine_secrets, detect_dialect, parse_ipsec_conf, parse_ipsec_secrets
-from .model import ChildConfig, ConfigError, ConnectionConfig, GatewayConfig, Proposal, PskFingerprint, SecretEntry
+from .model import (
+    ChildConfig,
+    ConfigError,
+    ConnectionConfig,
+    GatewayConfig,
+    Proposal,
+    PskFingerprint,
+    SecretEntry,
+)
 from .swanctl import parse_swanctl
 from .vpnc import parse_vpnc
 
 __all__ = [
+    "FORMATS",
     "ChildConfig",
     "ConfigError",
     "ConnectionConfig",
     "Difference",
-    "FORMATS",
     "GatewayConfig",
     "Proposal",
     "PskFingerprint",
@@ -102,8 +110,7 @@ def read_config(data: bytes, name: str, format: str | None = None) -> GatewayCon
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     config = parse_config(text, name, format)
     if config.format == "unknown":
         raise ConfigError(f"{name}: {config.notes[-1]}")

@@ -237,9 +237,9 @@ def _algorithm_text(difference: wire.Difference, offers_a: Sequence[wire.Offer],
         word = KIND_WORDS.get(kind, kind)
         if kind == "integrity" and offers_a and offers_a[0].protocol == "IKE" and offers_a[0].version == 1:
             word = "hash"
-        clauses.append(f"{word}: {names[0]} {verbs[0]} {_union(offers_a, kind)}; "
-                       f"{names[1]} {verbs[1]} {_union(offers_b, kind)}"
-                       + (" only" if verbs[1] == "accepts" else ""))
+        accepted = _union(offers_b, kind)
+        only = " only" if verbs[1] == "accepts" and accepted not in ("no PFS", "none") else ""
+        clauses.append(f"{word}: {names[0]} {verbs[0]} {_union(offers_a, kind)}; {names[1]} {verbs[1]} {accepted}{only}")
     return "; ".join(clauses)
 
 
@@ -583,27 +583,35 @@ def _check_received(connection: ConnectionConfig, offers: Sequence[wire.Offer], 
             add(_kinds(difference), difference.code,
                 _algorithm_text(difference, ike, mine, (sender, receiver), ("offers", "accepts")), 1)
     child = [offer for offer in offers if offer.protocol != "IKE"]
-    if child and connection.children:
-        key_exchange = not (version == 2 and exchange == "IKE_AUTH")
-        best: tuple[int, wire.Difference, list[wire.Offer], list[wire.Offer]] | None = None
-        for child_config in connection.children:
-            mine = _child_offers(connection, child_config, version)
-            theirs = list(child)
-            if version == 1:
-                mine = [_with_mode(offer, child_config.mode) for offer in mine]
-            if not key_exchange:
-                mine, theirs = wire.without_key_exchange(mine), wire.without_key_exchange(theirs)
-            difference = wire.compare(theirs, mine, names=(sender, receiver), lifetime=False)
-            if difference is None:
-                best = None
-                break
-            if best is None or len(difference.kinds) < best[0]:
-                best = (len(difference.kinds), difference, theirs, mine)
-        if best is not None:
-            _, difference, theirs, mine = best
-            add(_kinds(difference), difference.code,
-                _algorithm_text(difference, theirs, mine, (sender, receiver), ("offers", "accepts")), 2)
+    best = _child_difference(connection, child, version, exchange, (sender, receiver))
+    if best is not None:
+        difference, theirs, mine = best
+        add(_kinds(difference), difference.code,
+            _algorithm_text(difference, theirs, mine, (sender, receiver), ("offers", "accepts")), 2)
     return found
+
+
+def _child_difference(connection: ConnectionConfig, child: Sequence[wire.Offer], version: int,
+                      exchange: str | None, names: tuple[str, str]
+                      ) -> tuple[wire.Difference, list[wire.Offer], list[wire.Offer]] | None:
+    """The closest miss between ESP/AH offers and the connection's children; None if one child agrees."""
+    if not child or not connection.children:
+        return None
+    key_exchange = not (version == 2 and exchange == "IKE_AUTH")
+    best: tuple[int, wire.Difference, list[wire.Offer], list[wire.Offer]] | None = None
+    for child_config in connection.children:
+        mine = _child_offers(connection, child_config, version)
+        theirs = list(child)
+        if version == 1:
+            mine = [_with_mode(offer, child_config.mode) for offer in mine]
+        if not key_exchange:
+            mine, theirs = wire.without_key_exchange(mine), wire.without_key_exchange(theirs)
+        difference = wire.compare(theirs, mine, names=names, lifetime=False)
+        if difference is None:
+            return None
+        if best is None or len(difference.kinds) < best[0]:
+            best = (len(difference.kinds), difference, theirs, mine)
+    return None if best is None else best[1:]
 
 
 def _without_auth(offer: wire.Offer) -> wire.Offer:
@@ -641,4 +649,13 @@ def _check_own(config: GatewayConfig, connection: ConnectionConfig, offers: Sequ
                 f"{', '.join(proposal.summary for proposal in connection.ike_proposals[:2])} for "
                 f"{connection.name}: the file is not what is loaded, or another connection was used",
                 sender, False, 1, connection.name))
+    child = [offer for offer in offers if offer.protocol != "IKE"]
+    best = _child_difference(connection, child, version, exchange, (sender, config.source))
+    if best is not None:
+        difference, theirs, mine_child = best
+        found.append(Difference(
+            "configuration", difference.code,
+            f"{sender} sent {wire.offers_text(theirs, 2)} but {config.source} configures "
+            f"{wire.offers_text(mine_child, 2)} for {connection.name}: the file is not what is loaded, or "
+            f"another connection was used", sender, False, 2, connection.name))
     return found

@@ -65,7 +65,7 @@ def _views(text: str) -> list[tuple[str, list[str]]]:
 def _wildcard_cidr(address: str, wildcard: str) -> str:
     try:
         mask = int(ipaddress.IPv4Address(wildcard)) ^ 0xFFFFFFFF
-        prefix = bin(mask).count("1")
+        prefix = mask.bit_count()
         return str(ipaddress.IPv4Network(f"{address}/{prefix}", strict=False))
     except ValueError:
         return address
@@ -129,6 +129,10 @@ def parse_huawei(text: str, source: str) -> GatewayConfig:
     return config
 
 
+def _first(values: list[str] | None) -> str | None:
+    return values[0] if values else None
+
+
 def _settings(lines: list[str]) -> dict[str, str]:
     settings: dict[str, str] = {}
     for line in lines:
@@ -176,7 +180,7 @@ def _policy(header: str, lines: list[str], peers: dict[str, tuple[str, list[str]
                                     "tunnel local") if line.startswith(key + " ")), None)
         if key is not None:
             values.setdefault(key, []).extend(line[len(key):].split())
-    peer_name = (values.get("ike-peer") or [None])[0]
+    peer_name = _first(values.get("ike-peer"))
     if peer_name is None or peer_name not in peers:
         config.notes.append(f"{header}: ike-peer {peer_name!r} not found")
         return None
@@ -241,14 +245,14 @@ def _policy(header: str, lines: list[str], peers: dict[str, tuple[str, list[str]
                 tuple(algorithms.HUAWEI_INTEGRITY.get(word, word.upper())
                       for word in settings.get("ah authentication-algorithm", "sha2-256").split()),
                 (), (pfs_group,) if pfs_group else (), ("NO-ESN",)))
-    acl = (values.get("security acl") or [None])[0]
+    acl = _first(values.get("security acl"))
     if acl is not None and acl in acls:
         child.local_ts, child.remote_ts = _acl_selectors(acls[acl])
     elif header.startswith("ipsec profile"):
         child.local_ts, child.remote_ts = ["0.0.0.0/0"], ["0.0.0.0/0"]
     duration = values.get("sa duration time-based")
     child.lifetime_seconds = int(duration[0]) if duration and duration[0].isdigit() else 3600
-    local = (values.get("tunnel local") or [None])[0] or peer.get("local-address") or policy_address.get(words[2])
+    local = _first(values.get("tunnel local")) or peer.get("local-address") or policy_address.get(words[2])
     remote = peer.get("remote-address", "").split()
     local_type = peer.get("local-id-type", "ip")
     local_id = peer.get("local-id") or (local_name if local_type in ("fqdn", "name") else local)

@@ -57,7 +57,7 @@ STRONGSWAN_KEYS = frozenset({
     "ikedscp", "ikelifetime", "installpolicy", "keyexchange", "keyingtries", "keylife", "lifebytes", "lifepackets",
     "lifetime", "marginbytes", "marginpackets", "margintime", "rekeymargin", "mark", "mark_in", "mark_out",
     "mobike", "modeconfig", "reauth", "rekey", "rekeyfuzz", "replay_window", "reqid", "sha256_96", "tfc", "type",
-    "xauth", "xauth_identity", "mediation", "mediated_by", "me_peerid", "ikelifetime", "if_id_in", "if_id_out",
+    "xauth", "xauth_identity", "mediation", "mediated_by", "me_peerid", "if_id_in", "if_id_out",
     "left", "right", "auth", "ppk_id", "ppk_required",
 })
 LIBRESWAN_KEYS = frozenset({
@@ -69,7 +69,7 @@ LIBRESWAN_KEYS = frozenset({
     "xauthby", "xauthfail", "ipsec-interface", "nic-offload", "mtu", "priority", "reqid", "replay-window",
     "metric", "overlapip", "remote-peer-type", "nm-configured", "decap-dscp", "encap-dscp", "nopmtudisc",
     "ms-dh-downgrade", "dns-match-id", "pam-authorize", "ignore-peer-dns", "accept-redirect", "enable-tcp",
-    "tcp-remoteport", "tcponly", "iptfs", "intermediate", "ppk", "esn", "ikepad", "left", "right",
+    "tcp-remoteport", "tcponly", "iptfs", "intermediate", "ppk", "esn", "left", "right",
     "ipsec-lifetime", "ipsec-max-bytes", "ipsec-max-packets", "ike-lifetime", "hostaddrfamily",
     "clientaddrfamily", "connaddrfamily", "retransmit-timeout", "retransmit-interval", "session-resumption",
     "vti-interface", "vti-routing", "vti-shared", "leftvti", "mark", "mark-in", "mark-out", "labeled-ipsec",

@@ -69,7 +69,7 @@ def parse_vpnc(text: str, source: str) -> GatewayConfig:
     if dh is None:
         config.notes.append(f"IKE DH Group {values.get('IKE DH Group')!r} unknown; dh2 assumed")
         dh = GROUPS["dh2"]
-    ciphers = ("AES-CBC-256", "AES-CBC-192", "AES-CBC-128", "3DES")
+    ciphers: tuple[str, ...] = ("AES-CBC-256", "AES-CBC-192", "AES-CBC-128", "3DES")
     if _yes(values.get("Enable Single DES")):
         ciphers += ("DES",)
     ike = Proposal("vpnc phase 1", "IKE", ciphers, ("HMAC-MD5-96", "HMAC-SHA1-96"),
