@@ -52,11 +52,11 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ikesniff import offers as wire
 
-from .model import ChildConfig, ConnectionConfig, GatewayConfig, Proposal
+from .model import ChildConfig, ConnectionConfig, GatewayConfig, Proposal, v1_auth_method
 
 __all__ = ["Difference", "compare_configs", "compare_with_offers"]
 
@@ -578,6 +578,8 @@ def _check_received(connection: ConnectionConfig, offers: Sequence[wire.Offer], 
             theirs_methods = {method for offer in ike for method in offer.auth_methods}
             if not theirs_methods:
                 mine = [_without_auth(offer) for offer in mine]
+            else:
+                mine = [replace(offer, auth_methods=_v1_accepted_methods(connection)) for offer in mine]
         difference = wire.compare(ike, mine, names=(sender, receiver), lifetime=False)
         if difference is not None:
             add(_kinds(difference), difference.code,
@@ -614,13 +616,25 @@ def _child_difference(connection: ConnectionConfig, child: Sequence[wire.Offer],
     return None if best is None else best[1:]
 
 
+def _v1_accepted_methods(connection: ConnectionConfig) -> tuple[str, ...]:
+    """IKEv1 authentication methods a responder with this connection accepts: its own method, and the
+    XAUTH variant of it when it runs XAUTH as server (the initiator then proposes XAUTH-INIT-...)."""
+    methods: list[str] = []
+    base = v1_auth_method(connection.local_auth[:1])
+    if base:
+        methods.append(base)
+    if any(method == "xauth" for method in connection.remote_auth[1:] + connection.local_auth[1:]):
+        xauth = v1_auth_method([connection.local_auth[0], "xauth"]) if connection.local_auth else None
+        if xauth:
+            methods.append(xauth)
+    return tuple(methods)
+
+
 def _without_auth(offer: wire.Offer) -> wire.Offer:
-    from dataclasses import replace
     return replace(offer, auth_methods=())
 
 
 def _with_mode(offer: wire.Offer, mode: str) -> wire.Offer:
-    from dataclasses import replace
     if mode in ("tunnel", "transport"):
         return replace(offer, encapsulation=(mode.upper(),))
     return offer

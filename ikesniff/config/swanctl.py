@@ -108,8 +108,12 @@ def parse_settings(text: str, notes: list[str]) -> Section:
                 value, position, line = _quoted(text, position + 1, line)
                 rest_of_line()
             else:
-                raw = rest_of_line()
-                value = raw.split("#", 1)[0].strip()
+                # an unquoted value ends at the newline, a comment or a closing brace
+                end = position
+                while end < length and text[end] not in "\n#}":
+                    end += 1
+                value = text[position:end].strip()
+                position = end
             stack[-1].values[name] = value
         elif following in "{:":
             references: list[str] = []

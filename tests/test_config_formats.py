@@ -1,0 +1,588 @@
+"""Configuration formats other than the lab's swanctl.conf: texts written after the vendors' manuals.
+
+strongSwan ipsec.conf(5)/ipsec.secrets(5)/swanctl.conf(5)/strongswan.conf(5) (installed with
+strongSwan 5.9), libreswan ipsec.conf(5) (``configs/d.ipsec.conf`` of libreswan), vpnc(8), Huawei AR
+V200R010 configuration examples (``display current-configuration``). Each text is what an engineer
+would paste: comments, includes, ``%default`` and ``also=``, quoting, views of other features.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from ikesniff.config import (
+    ConfigError,
+    GatewayConfig,
+    combine,
+    compare_configs,
+    compare_with_offers,
+    detect_format,
+    parse_config,
+    parse_ipsec_conf,
+    parse_swanctl,
+    read_config,
+)
+from ikesniff.offers import Offer
+
+PSKS = ("v+NkxY9LLZvwj4qCC2o/gGrWDF2d21jL", "0sjVzONCF02ncsgiSlmIXeqhGN", "a-different-key-9876",
+        "VeryS3cretGroupKey", "Branch#PSK!2024", "Hq-Simple-Key-1")
+
+STRONGSWAN_MOON = """\
+# ipsec.conf - strongSwan IPsec configuration file of moon
+
+config setup
+	charondebug="ike 2, knl 1, cfg 2"   # how much charon logs
+	uniqueids=yes
+
+include /etc/ipsec.d/*.conf
+
+conn %default
+	ikelifetime=60m
+	keylife=20m
+	rekeymargin=3m
+	keyingtries=1
+	keyexchange=ikev1
+	authby=secret
+	dpdaction=restart
+	dpddelay=30s
+
+conn net-net
+	left=203.0.113.1
+	leftid=@moon.example
+	leftsubnet=10.1.0.0/16
+	leftfirewall=yes
+	right=203.0.113.2
+	rightid=@sun.example
+	rightsubnet=10.2.0.0/16
+	ike=aes256-sha256-modp2048!
+	esp=aes256-sha256-modp2048!
+	auto=start
+
+conn host-host
+	also=net-net
+	leftsubnet=
+	rightsubnet=
+	type=transport
+	auto=ignore
+"""
+STRONGSWAN_MOON_SECRETS = f"""\
+# /etc/ipsec.secrets - strongSwan IPsec secrets file
+@moon.example @sun.example : PSK "{PSKS[0]}"
+: RSA moonKey.pem
+carol : XAUTH "4iChxLT3"
+include ipsec.*.secrets
+"""
+# sun holds a verbatim copy of moon's file (left stays moon: ipsec.conf finds its side by its addresses)
+STRONGSWAN_SUN = STRONGSWAN_MOON.replace("ike=aes256-sha256-modp2048!", "ike=aes128-sha256-modp2048!")
+STRONGSWAN_SUN_SECRETS = f'@moon.example @sun.example : PSK "{PSKS[0]}"\n'
+
+LIBRESWAN_WEST = """\
+# /etc/ipsec.conf - Libreswan IPsec configuration file
+config setup
+	protostack=netkey
+	plutodebug=none
+	logfile=/var/log/pluto.log
+
+# connections are in ipsec.d
+include /etc/ipsec.d/*.conf
+
+conn mytunnel
+	left=198.51.100.10
+	leftid=@west
+	leftsubnet=192.168.10.0/24
+	right=203.0.113.20
+	rightid=@east
+	rightsubnet=192.168.20.0/24
+	authby=secret
+	ikev2=insist
+	ike=aes256-sha2_256;modp2048,aes128-sha1;dh14
+	phase2alg=aes_gcm256
+	pfs=yes
+	salifetime=1h
+	auto=start
+"""
+LIBRESWAN_WEST_SECRETS = f'# libreswan secrets\n@west @east : PSK "{PSKS[1]}"\n'
+
+VPNC = f"""\
+# /etc/vpnc/branch.conf
+IPSec gateway 203.0.113.50
+IPSec ID branch-office
+IPSec secret {PSKS[3]}
+IKE Authmode psk
+IKE DH Group dh2
+Perfect Forward Secrecy nopfs
+Xauth username jdoe
+NAT Traversal Mode natt
+DPD idle timeout (our side) 300
+"""
+
+HUAWEI_HQ = """\
+<AR-HQ>display current-configuration
+[V200R010C10SPC700]
+#
+ sysname AR-HQ
+#
+acl number 3101
+ rule 5 permit ip source 10.1.1.0 0.0.0.255 destination 10.1.2.0 0.0.0.255
+#
+ipsec proposal tran1
+ esp authentication-algorithm sha2-256
+ esp encryption-algorithm aes-256
+#
+ike proposal 5
+ encryption-algorithm aes-256
+ dh group14
+ authentication-algorithm sha2-256
+ authentication-method pre-share
+ integrity-algorithm hmac-sha2-256
+ prf hmac-sha2-256
+#
+ike peer spub
+ undo version 2
+ pre-shared-key cipher %^%#JvZxR2g8c;a9~Q!'IU~>,Rj7Kc5n\\Ib}'!X"3~O0#$%^%#
+ ike-proposal 5
+ remote-address 203.0.113.2
+#
+ipsec policy map1 10 isakmp
+ security acl 3101
+ ike-peer spub
+ proposal tran1
+#
+interface GigabitEthernet0/0/1
+ ip address 203.0.113.1 255.255.255.0
+ ipsec policy map1
+#
+interface GigabitEthernet0/0/2
+ ip address 10.1.1.1 255.255.255.0
+#
+ospf 1
+ area 0.0.0.0
+  network 10.1.1.0 0.0.0.255
+#
+return
+"""
+# the branch: a mirror image, except its IPsec proposal and PFS
+HUAWEI_BRANCH = """\
+#
+ sysname AR-BRANCH
+#
+acl number 3101
+ rule 5 permit ip source 10.1.2.0 0.0.0.255 destination 10.1.1.0 0.0.0.255
+#
+ipsec proposal tran1
+ esp authentication-algorithm sha2-256
+ esp encryption-algorithm aes-128
+#
+ike proposal 5
+ encryption-algorithm aes-256
+ dh group14
+ authentication-algorithm sha2-256
+ authentication-method pre-share
+#
+ike peer hq
+ undo version 2
+ pre-shared-key cipher %^%#Wq0A7i#1b+Ll\\Lh9H=(>M!D2|n3}C`K%^%#
+ ike-proposal 5
+ remote-address 203.0.113.1
+#
+ipsec policy map1 10 isakmp
+ security acl 3101
+ ike-peer hq
+ proposal tran1
+ pfs dh-group14
+#
+interface GigabitEthernet0/0/1
+ ip address 203.0.113.2 255.255.255.0
+ ipsec policy map1
+#
+return
+"""
+
+SWANCTL_WITH_REFERENCES = f"""\
+# swanctl.conf with templates (strongswan.conf(5): REFERENCING OTHER SECTIONS)
+conn-defaults {{
+    version = 2
+    proposals = aes256gcm16-prfsha384-ecp384
+    local {{
+        auth = psk
+    }}
+}}
+child-defaults {{
+    esp_proposals = aes256gcm16-ecp384
+    mode = tunnel
+}}
+connections {{
+    office : conn-defaults {{
+        local_addrs = 192.0.2.10
+        remote_addrs = 198.51.100.20
+        local {{
+            id = "gw one.example"   # quoted: a space inside
+        }}
+        remote {{
+            auth = psk
+            id = office.example
+        }}
+        children {{
+            lan : child-defaults {{
+                local_ts = 10.10.0.0/16, 10.11.0.0/16
+                remote_ts = 10.20.0.0/16
+                start_action = trap
+            }}
+        }}
+        frobnicate = yes
+    }}
+}}
+include conf.d/*.conf
+secrets {{
+    ike-office {{
+        id-1 = office.example
+        secret = "{PSKS[2]}"
+    }}
+}}
+"""
+
+
+def parse(text: str, name: str) -> GatewayConfig:
+    config = parse_config(text, name)
+    return config
+
+
+# --------------------------------------------------------------------------------------------
+# Format detection, empty and garbage input
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("text", "name", "expected"), [
+    (STRONGSWAN_MOON, "ipsec.conf", "strongswan-ipsec.conf"),
+    (LIBRESWAN_WEST, "west.conf", "libreswan-ipsec.conf"),
+    (STRONGSWAN_MOON_SECRETS, "ipsec.secrets", "ipsec.secrets"),
+    (VPNC, "branch.conf", "vpnc"),
+    (HUAWEI_HQ, "hq.txt", "huawei"),
+    (SWANCTL_WITH_REFERENCES, "x.conf", "swanctl"),
+    ("", "empty.conf", None),
+])
+def test_format_is_recognised_by_content(text: str, name: str, expected: str | None) -> None:
+    assert detect_format(text, name) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "", "\n\n   \n", "# only a comment\n", "\x00\x01\x02 garbage \xff",
+    "connections {\n  a {\n    children {\n", "}}}} = = {{ :::: ,,,\n", "conn\n  left=\n", "x" * 10000,
+    "connections { lab { proposals = aes999-sha7-modp3 \n children { c { esp_proposals = ,,, } } } }",
+    "ike peer\n ike-proposal\nipsec policy a\n ike-peer nothing\n", "IPSec gateway\nIPSec ID\n",
+    ": PSK\n@a : PSK \"unterminated\n", "conn a\n\talso=a\n\talso=b\nconn b\n\talso=a\n",
+])
+def test_garbage_and_fragments_never_raise(text: str) -> None:
+    config = parse_config(text, "junk.conf")
+    json.dumps(config.to_dict())
+    for connection in config.connections:
+        assert isinstance(connection.name, str)
+
+
+def test_empty_file_is_a_configuration_without_connections() -> None:
+    config = parse_config("", "empty.conf")
+    assert config.format == "empty" and config.connections == [] and config.notes == ["empty file"]
+
+
+def test_read_config_refuses_binary_and_unknown_text_in_one_line() -> None:
+    with pytest.raises(ConfigError) as binary:
+        read_config(b"\x89PNG\r\n\x1a\n\x00\x00", "picture.png")
+    assert "\n" not in str(binary.value) and "picture.png" in str(binary.value)
+    with pytest.raises(ConfigError) as prose:
+        read_config(b"Dear team, the tunnel is down again.\n", "mail.txt")
+    assert "\n" not in str(prose.value)
+    config = read_config(STRONGSWAN_MOON.encode(), "ipsec.conf")
+    assert config.connections[0].name == "net-net"
+    assert read_config("\ufeff".encode() + VPNC.encode(), "vpnc.conf").format == "vpnc"
+
+
+def test_unbalanced_braces_and_unknown_keys_are_noted() -> None:
+    config = parse_swanctl("connections {\n lab {\n version = 2\n colour = blue\n", "broken.conf")
+    assert config.connections[0].version == 2
+    assert any("colour" in note for note in config.notes)
+    assert any("missing '}'" in note for note in config.notes)
+
+
+# --------------------------------------------------------------------------------------------
+# strongSwan ipsec.conf and ipsec.secrets
+# --------------------------------------------------------------------------------------------
+def test_strongswan_ipsec_conf_default_section_also_and_includes() -> None:
+    config = parse(STRONGSWAN_MOON, "moon/ipsec.conf")
+    assert config.format == "strongswan-ipsec.conf"
+    assert [connection.name for connection in config.connections] == ["net-net"]  # host-host: auto=ignore
+    assert any("include /etc/ipsec.d/*.conf" in note for note in config.notes)
+    assert any("host-host" in note for note in config.notes)
+    connection = config.connections[0]
+    assert connection.version == 1  # keyexchange=ikev1 from %default
+    assert connection.local_auth == ["psk"] and connection.remote_auth == ["psk"]
+    assert connection.ike_lifetime_seconds == 3600  # ikelifetime=60m
+    assert connection.dpd_delay_seconds == 30
+    assert [proposal.summary for proposal in connection.ike_proposals] == [
+        "AES-CBC-256/HMAC-SHA2-256-128/PRF-HMAC-SHA2-256/MODP-2048"]  # '!': no default appended
+    child = connection.children[0]
+    assert child.local_ts == ["10.1.0.0/16"] and child.remote_ts == ["10.2.0.0/16"]
+    assert child.pfs_groups == ("MODP-2048",)
+    assert child.lifetime_seconds == 1200 and child.rekey_seconds == 1020  # keylife 20m - rekeymargin 3m
+    assert connection.psk_set is False  # the secrets are in another file
+
+
+def test_strongswan_ipsec_conf_without_strict_flag_accepts_the_defaults_too() -> None:
+    config = parse_ipsec_conf("conn a\n\tleft=192.0.2.1\n\tright=192.0.2.2\n", "a.conf", "strongswan")
+    connection = config.connections[0]
+    assert connection.ike_proposals[0].text == "aes128-sha256-modp3072"
+    assert any(proposal.default for proposal in connection.ike_proposals)
+    assert connection.children[0].esp_proposals[0].text == "aes128-sha256"
+    assert connection.version is None and connection.ike_lifetime_seconds == 3 * 3600
+    assert connection.local_auth == ["pubkey"]
+
+
+def test_also_inheritance_uses_the_sections_own_values() -> None:
+    text = ("conn base\n\tleft=192.0.2.1\n\tright=192.0.2.2\n\tike=aes128-sha1-modp2048!\n\ttype=tunnel\n"
+            "conn child\n\ttype=transport\n\talso=base\n\tesp=\"aes128-sha1\"\n")
+    config = parse_ipsec_conf(text, "also.conf", "strongswan")
+    child = next(connection for connection in config.connections if connection.name == "child")
+    assert child.local_addrs == ["192.0.2.1"] and child.children[0].mode == "transport"
+    assert child.ike_proposals[0].summary == "AES-CBC-128/HMAC-SHA1-96/PRF-HMAC-SHA1/MODP-2048"
+
+
+def test_secrets_join_their_ipsec_conf_and_set_psk() -> None:
+    moon = parse(STRONGSWAN_MOON, "moon/ipsec.conf")
+    secrets = parse(STRONGSWAN_MOON_SECRETS, "moon/ipsec.secrets")
+    assert secrets.format == "ipsec.secrets"
+    assert [(entry.ids, entry.kind) for entry in secrets.secrets] == [
+        (("moon.example", "sun.example"), "PSK"), ((), "RSA"), (("carol",), "XAUTH")]
+    (combined,) = combine([moon, secrets])
+    assert combined is moon and moon.connections[0].psk_set is True
+
+
+def test_strongswan_ipsec_conf_copies_on_both_gateways_compare_mirrored() -> None:
+    moon, moon_secrets = parse(STRONGSWAN_MOON, "moon/ipsec.conf"), parse(STRONGSWAN_MOON_SECRETS, "moon/ipsec.secrets")
+    sun, sun_secrets = parse(STRONGSWAN_SUN, "sun/ipsec.conf"), parse(STRONGSWAN_SUN_SECRETS, "sun/ipsec.secrets")
+    configs = combine([moon, moon_secrets, sun, sun_secrets])
+    assert len(configs) == 2
+    (difference,) = compare_configs(configs[0], configs[1])
+    assert difference.code == "EncryptionAlgorithmMismatch"
+    assert "203.0.113.1 proposes AES-CBC-256" in difference.text
+    assert "203.0.113.2 proposes AES-CBC-128" in difference.text  # sun's copy read from sun's side
+
+
+def test_different_psk_values_differ_without_showing_either() -> None:
+    moon = parse(STRONGSWAN_MOON.replace("ike=aes256-sha256-modp2048!", "ike=aes128-sha256-modp2048!"),
+                 "moon/ipsec.conf")
+    sun = parse(STRONGSWAN_SUN, "sun/ipsec.conf")
+    configs = combine([moon, parse(STRONGSWAN_MOON_SECRETS, "moon/ipsec.secrets"), sun,
+                       parse(STRONGSWAN_SUN_SECRETS.replace(PSKS[0], PSKS[2]), "sun/ipsec.secrets")])
+    (difference,) = compare_configs(*configs)
+    assert difference.code == "PskMismatch" and difference.kind == "psk"
+    everything = repr(configs) + str(configs) + json.dumps([config.to_dict() for config in configs]) + repr(difference)
+    assert PSKS[0] not in everything and PSKS[2] not in everything
+
+
+# --------------------------------------------------------------------------------------------
+# libreswan
+# --------------------------------------------------------------------------------------------
+def test_libreswan_ike_esp_syntax_and_defaults() -> None:
+    config = parse(LIBRESWAN_WEST, "west/ipsec.conf")
+    assert config.format == "libreswan-ipsec.conf"
+    connection = config.connections[0]
+    assert connection.version == 2
+    assert [proposal.summary for proposal in connection.ike_proposals] == [
+        "AES-CBC-256/HMAC-SHA2-256-128/PRF-HMAC-SHA2-256/MODP-2048",
+        "AES-CBC-128/HMAC-SHA1-96/PRF-HMAC-SHA1/MODP-2048",
+    ]
+    child = connection.children[0]
+    # pfs=yes and no DH in phase2alg: the IKE SA's group; AEAD: no integrity
+    assert [proposal.summary for proposal in child.esp_proposals] == ["AES-GCM-16-256/MODP-2048"]
+    assert child.lifetime_seconds == 3600
+    assert connection.ike_lifetime_seconds == 8 * 3600  # libreswan's default
+    assert connection.local_id == "@west" and connection.remote_id == "@east"
+    assert any("include" in note for note in config.notes)
+
+
+def test_libreswan_without_ike_line_takes_its_defaults() -> None:
+    config = parse_ipsec_conf("conn c\n\tleft=192.0.2.1\n\tright=192.0.2.2\n\tikev2=no\n\tpfs=no\n",
+                              "c.conf", "libreswan")
+    connection = config.connections[0]
+    assert connection.version == 1
+    assert all(proposal.default for proposal in connection.ike_proposals)
+    assert "3DES" in connection.ike_proposals[0].encryption
+    assert connection.local_auth == ["pubkey"]  # authby=rsasig
+    assert connection.children[0].pfs_groups == ("NONE",)
+
+
+def test_libreswan_west_and_east_with_one_file_and_secrets() -> None:
+    west = parse(LIBRESWAN_WEST, "west/ipsec.conf")
+    east = parse(LIBRESWAN_WEST.replace("phase2alg=aes_gcm256", "phase2alg=aes_gcm128"), "east/ipsec.conf")
+    configs = combine([west, parse(LIBRESWAN_WEST_SECRETS, "west/ipsec.secrets"), east,
+                       parse(LIBRESWAN_WEST_SECRETS, "east/ipsec.secrets")])
+    assert all(config.connections[0].psk_set for config in configs)
+    (difference,) = compare_configs(*configs)
+    assert difference.code == "EncryptionAlgorithmMismatch" and difference.phase == 2
+    assert "AES-GCM-16-256" in difference.text and "AES-GCM-16-128" in difference.text
+
+
+def test_libreswan_against_strongswan_swanctl() -> None:
+    """Two implementations, one tunnel: libreswan west and a strongSwan east written for it."""
+    east = parse_swanctl("""
+connections {
+    west {
+        version = 2
+        local_addrs = 203.0.113.20
+        remote_addrs = 198.51.100.10
+        proposals = aes256-sha256-modp2048
+        local { auth = psk
+                id = east }
+        remote { auth = psk
+                 id = west }
+        children {
+            net { local_ts = 192.168.20.0/24
+                  remote_ts = 192.168.10.0/24
+                  esp_proposals = aes256gcm16-modp2048 }
+        }
+    }
+}
+""", "east/swanctl.conf")
+    west = parse(LIBRESWAN_WEST, "west/ipsec.conf")
+    assert compare_configs(west, east) == []
+    east.connections[0].remote_id = "west.example"
+    (difference,) = compare_configs(west, east)
+    assert difference.code == "PeerIdMismatch" and difference.change == "203.0.113.20"
+
+
+# --------------------------------------------------------------------------------------------
+# vpnc
+# --------------------------------------------------------------------------------------------
+def test_vpnc_is_ikev1_aggressive_with_xauth() -> None:
+    config = parse(VPNC, "branch.conf")
+    connection = config.connections[0]
+    assert (connection.version, connection.aggressive) == (1, True)
+    assert connection.remote_addrs == ["203.0.113.50"] and connection.local_id == "branch-office"
+    assert connection.psk_set and connection.local_auth == ["xauth-psk"]
+    (offer,) = connection.ike_offers(1)
+    assert offer.auth_methods == ("XAUTH-INIT-PSK",) and offer.dh_groups == ("MODP-1024",)
+    assert set(offer.integrity) == {"MD5", "SHA1"}
+    assert connection.children[0].pfs_groups == ("NONE",)
+    assert connection.dpd_delay_seconds == 300
+    assert PSKS[3] not in repr(config) and PSKS[3] not in json.dumps(config.to_dict())
+
+
+def test_vpnc_offer_against_a_gateway_that_wants_main_mode() -> None:
+    gateway = parse_ipsec_conf("conn cisco\n\tleft=203.0.113.50\n\tright=%any\n\tkeyexchange=ikev1\n"
+                               "\tauthby=xauthpsk\n\txauth=server\n\tike=aes256-sha1-modp1024!\n", "gw.conf",
+                               "strongswan")
+    client = parse(VPNC, "branch.conf")
+    offers = client.connections[0].ike_offers(1)
+    differences = compare_with_offers(gateway, offers, "198.51.100.9", exchange="AGGRESSIVE")
+    assert [difference.code for difference in differences] == ["NegotiationModeMismatch"]
+
+
+# --------------------------------------------------------------------------------------------
+# Huawei
+# --------------------------------------------------------------------------------------------
+def test_huawei_policy_peer_proposals_and_acl() -> None:
+    config = parse(HUAWEI_HQ, "hq.cfg")
+    assert config.format == "huawei"
+    (connection,) = config.connections
+    assert connection.name == "map1 10"
+    assert connection.local_addrs == ["203.0.113.1"] and connection.remote_addrs == ["203.0.113.2"]
+    assert connection.version == 1 and not connection.aggressive
+    assert connection.psk_set and connection.local_auth == ["psk"]
+    assert [proposal.summary for proposal in connection.ike_proposals] == [
+        "AES-CBC-256/HMAC-SHA2-256-128/PRF-HMAC-SHA2-256/MODP-2048"]
+    assert connection.ike_lifetime_seconds == 86400
+    child = connection.children[0]
+    assert child.local_ts == ["10.1.1.0/24"] and child.remote_ts == ["10.1.2.0/24"]
+    assert [proposal.summary for proposal in child.esp_proposals] == ["AES-CBC-256/HMAC-SHA2-256-128"]
+    assert child.lifetime_seconds == 3600 and child.mode == "tunnel"
+    assert "%^%#" not in json.dumps(config.to_dict()) and "%^%#" not in repr(config)
+
+
+def test_huawei_hq_and_branch_name_the_phase2_differences() -> None:
+    hq, branch = parse(HUAWEI_HQ, "hq.cfg"), parse(HUAWEI_BRANCH, "branch.cfg")
+    differences = compare_configs(hq, branch)
+    assert [(difference.code, difference.phase) for difference in differences] == [
+        ("AlgorithmMismatch", 2)]
+    assert "encryption" in differences[0].kind and "pfs" in differences[0].kind
+    branch_fixed = parse(HUAWEI_BRANCH.replace("aes-128", "aes-256").replace(" pfs dh-group14\n", ""), "b.cfg")
+    assert compare_configs(hq, branch_fixed) == []
+
+
+def test_huawei_against_the_offer_of_a_strongswan_peer() -> None:
+    hq = parse(HUAWEI_HQ, "hq.cfg")
+    offer = Offer(number=1, protocol="IKE", encryption=("AES-CBC-128",), integrity=("SHA2-256",), prf=(),
+                  dh_groups=("MODP-2048",), auth_methods=("PSK",), lifetime_seconds=28800, lifetime_kilobytes=None,
+                  encapsulation=(), esn=(), version=1, transform=1)
+    (difference,) = compare_with_offers(hq, [offer], "203.0.113.2", exchange="IDENTITY_PROTECTION")
+    assert difference.text == "encryption: 203.0.113.2 offers AES-CBC-128; 203.0.113.1 accepts AES-CBC-256 only"
+    assert difference.change == "203.0.113.1"
+    v2 = dataclasses.replace(offer, version=2, integrity=("HMAC-SHA2-256-128",), prf=("PRF-HMAC-SHA2-256",),
+                             auth_methods=(), lifetime_seconds=None, transform=None)
+    (difference,) = compare_with_offers(hq, [v2], "203.0.113.2", exchange="IKE_SA_INIT")
+    assert difference.code == "IkeVersionMismatch"
+
+
+# --------------------------------------------------------------------------------------------
+# swanctl.conf: references, quoting, includes, unknown keys, secrets
+# --------------------------------------------------------------------------------------------
+def test_swanctl_references_quotes_and_includes() -> None:
+    config = parse(SWANCTL_WITH_REFERENCES, "gw/swanctl.conf")
+    (connection,) = config.connections
+    assert connection.version == 2 and connection.local_auth == ["psk"]
+    assert connection.local_id == "gw one.example"
+    assert [proposal.summary for proposal in connection.ike_proposals] == ["AES-GCM-16-256/PRF-HMAC-SHA2-384/ECP-384"]
+    child = connection.children[0]
+    assert child.local_ts == ["10.10.0.0/16", "10.11.0.0/16"] and child.remote_ts == ["10.20.0.0/16"]
+    assert [proposal.summary for proposal in child.esp_proposals] == ["AES-GCM-16-256/ECP-384"]
+    assert connection.psk_set
+    assert any("frobnicate" in note for note in config.notes)
+    assert any("include conf.d/*.conf" in note for note in config.notes)
+    assert any("conn-defaults" in note for note in config.notes)  # a template outside swanctl's sections
+
+
+def test_swanctl_unknown_algorithm_drops_only_that_proposal() -> None:
+    config = parse_swanctl("connections {\n lab {\n proposals = aes999-sha256-modp2048, aes128-sha256-x25519\n"
+                           " }\n}\n", "a.conf")
+    assert [proposal.text for proposal in config.connections[0].ike_proposals] == ["aes128-sha256-x25519"]
+    assert any("aes999" in note for note in config.notes)
+
+
+def test_swanctl_absent_proposals_mean_strongswans_default() -> None:
+    config = parse_swanctl("connections {\n lab {\n remote_addrs = 192.0.2.2\n children { net { } }\n }\n}\n",
+                           "d.conf")
+    connection = config.connections[0]
+    assert all(proposal.default for proposal in connection.ike_proposals)
+    assert connection.children[0].local_ts == ["dynamic"]
+    assert connection.local_auth == ["pubkey"] and connection.remote_id is None
+    offers = connection.ike_offers(2)
+    assert any("AES-CBC-128" in offer.encryption and "MODP-2048" in offer.dh_groups for offer in offers)
+
+
+# --------------------------------------------------------------------------------------------
+# Secrets never leave as values
+# --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("text", "name", "secret"), [
+    (STRONGSWAN_MOON_SECRETS, "ipsec.secrets", PSKS[0]),
+    (LIBRESWAN_WEST_SECRETS, "ipsec.secrets", PSKS[1]),
+    (SWANCTL_WITH_REFERENCES, "swanctl.conf", PSKS[2]),
+    (VPNC, "vpnc.conf", PSKS[3]),
+    (HUAWEI_HQ.replace(" pre-shared-key cipher", f" pre-shared-key simple {PSKS[5]}\n pre-shared-key cipher"),
+     "hq.cfg", PSKS[5]),
+])
+def test_a_psk_never_appears_in_repr_str_or_json(text: str, name: str, secret: str) -> None:
+    config = parse_config(text, name)
+    assert config.secrets or any(connection.psk_set for connection in config.connections)
+    shown = [repr(config), str(config), json.dumps(config.to_dict()), repr(config.secrets),
+             repr(dataclasses.asdict(config)), str(dataclasses.asdict(config))]
+    shown += [repr(connection) for connection in config.connections]
+    for text_shown in shown:
+        assert secret not in text_shown
+        assert secret.encode().hex() not in text_shown
+
+
+def test_fingerprints_compare_equal_only_for_equal_keys() -> None:
+    one = parse(f'a : PSK "{PSKS[4]}"\n', "one.secrets").secrets[0].fingerprint
+    same = parse(f'b : PSK "{PSKS[4]}"\n', "two.secrets").secrets[0].fingerprint
+    other = parse(f'a : PSK "{PSKS[2]}"\n', "three.secrets").secrets[0].fingerprint
+    assert one is not None and one == same and one != other
+    assert repr(one) == "PskFingerprint(<hidden>)"
