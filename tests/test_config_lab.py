@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from ikesniff.config import GatewayConfig, compare_configs, compare_with_offers, parse_config
+from ikesniff.config import GatewayConfig, combine, compare_configs, compare_with_offers, parse_config
 from ikesniff.offers import offers_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,13 +71,27 @@ def label(name: str) -> dict[str, Any]:
     return json.loads((PCAPS / f"{name}.json").read_text())  # type: ignore[no-any-return]
 
 
+def lab_texts(name: str, side: str) -> tuple[str, str]:
+    """(swanctl.conf, strongswan.conf) of one side, rendered as lab/run.py writes them."""
+    scenario = scenarios.resolve(name)
+    settings = scenario["sides"][side]
+    swanctl = lab_config.render(settings["swanctl"]) + "\n"
+    strongswan = lab_config.render(scenarios.strongswan_conf(settings, f"/run/ikesniff-lab/{side}",
+                                                             f"/run/ikesniff-lab/{side}/charon.log")) + "\n"
+    return swanctl, strongswan
+
+
 @cache
 def lab_configs(name: str) -> dict[str, GatewayConfig]:
-    """Both sides' swanctl.conf as lab/run.py writes them, parsed."""
-    scenario = scenarios.resolve(name)
-    return {side: parse_config(lab_config.render(scenario["sides"][side]["swanctl"]) + "\n",
-                               f"{side}/swanctl.conf")
-            for side in scenarios.SIDES}
+    """Both sides' swanctl.conf with their strongswan.conf, as lab/run.py writes them, parsed and joined."""
+    configs: dict[str, GatewayConfig] = {}
+    for side in scenarios.SIDES:
+        swanctl, strongswan = lab_texts(name, side)
+        daemon = parse_config(strongswan, f"{side}/strongswan.conf")
+        assert daemon.format == "strongswan.conf" and daemon.notes == [] and daemon.connections == []
+        (configs[side],) = combine([parse_config(swanctl, f"{side}/swanctl.conf"), daemon])
+        assert configs[side].daemon is not None
+    return configs
 
 
 ALL = sorted(scenarios.SCENARIOS)
@@ -250,3 +264,21 @@ def test_a_foreign_sender_is_a_peer_mismatch() -> None:
     _, _, _, offers, exchange = sa_messages("ikev2-psk")[0]
     (difference,) = compare_with_offers(configs["sun"], offers, "198.51.100.77", exchange=exchange)
     assert difference.code == "PeerMismatch" and "198.51.100.77" in difference.text
+
+
+def test_aggressive_psk_needs_the_daemon_flag_on_a_strongswan_responder() -> None:
+    """ikev1-aggressive sets charon.i_dont_care_about_security_and_use_aggressive_mode_psk on both sides;
+    without it on sun, charon refuses (the log line of ikev1-mode-mismatch: 'none allows pre-shared key
+    authentication using Aggressive Mode')."""
+    assert compare_configs(*lab_configs("ikev1-aggressive").values()) == []
+    swanctl, strongswan = lab_texts("ikev1-aggressive", "sun")
+    assert "i_dont_care_about_security_and_use_aggressive_mode_psk = yes" in strongswan
+    strict = strongswan.replace("i_dont_care_about_security_and_use_aggressive_mode_psk = yes", "")
+    (sun,) = combine([parse_config(swanctl, "sun/swanctl.conf"), parse_config(strict, "sun/strongswan.conf")])
+    (difference,) = compare_configs(lab_configs("ikev1-aggressive")["moon"], sun)
+    assert difference.code == "NegotiationModeMismatch" and difference.change == "192.0.2.2"
+    _, _, source, offers, exchange = sa_messages("ikev1-aggressive")[0]
+    assert exchange == "AGGRESSIVE"
+    (difference,) = compare_with_offers(sun, offers, source, exchange=exchange)
+    assert difference.code == "NegotiationModeMismatch"
+    assert compare_with_offers(lab_configs("ikev1-aggressive")["sun"], offers, source, exchange=exchange) == []

@@ -27,7 +27,7 @@ from .model import (
     PskFingerprint,
     SecretEntry,
 )
-from .swanctl import parse_swanctl
+from .swanctl import parse_strongswan_conf, parse_swanctl
 from .vpnc import parse_vpnc
 
 __all__ = [
@@ -48,12 +48,14 @@ __all__ = [
     "parse_huawei",
     "parse_ipsec_conf",
     "parse_ipsec_secrets",
+    "parse_strongswan_conf",
     "parse_swanctl",
     "parse_vpnc",
     "read_config",
 ]
 
-FORMATS = ("swanctl", "strongswan-ipsec.conf", "libreswan-ipsec.conf", "ipsec.secrets", "vpnc", "huawei")
+FORMATS = ("swanctl", "strongswan-ipsec.conf", "libreswan-ipsec.conf", "ipsec.secrets", "strongswan.conf", "vpnc",
+           "huawei")
 
 
 def detect_format(text: str, name: str = "") -> str | None:
@@ -62,6 +64,8 @@ def detect_format(text: str, name: str = "") -> str | None:
     lowered = name.lower()
     if re.search(r"^\s*(connections|secrets|authorities|pools)\s*(:[^{]*)?\{", body, re.MULTILINE):
         return "swanctl"
+    if re.search(r"^\s*(charon|libstrongswan|charon-systemd|starter)\s*\{", body, re.MULTILINE):
+        return "strongswan.conf"
     if re.search(r"^(conn|config|ca)\s+\S+\s*$", body, re.MULTILINE):
         return f"{detect_dialect(body)}-ipsec.conf"
     if re.search(r"^IPSec (gateway|ID|secret|obfuscated secret)\b", body, re.MULTILINE | re.IGNORECASE):
@@ -71,6 +75,7 @@ def detect_format(text: str, name: str = "") -> str | None:
     if re.search(r"(^|\s):\s+(PSK|RSA|ECDSA|EAP|XAUTH|P12|NTLM|PIN)\b", body, re.MULTILINE):
         return "ipsec.secrets"
     for suffix, format_name in ((".secrets", "ipsec.secrets"), ("swanctl.conf", "swanctl"),
+                                ("strongswan.conf", "strongswan.conf"),
                                 ("vpnc.conf", "vpnc"), ("ipsec.conf", f"{detect_dialect(body)}-ipsec.conf")):
         if lowered.endswith(suffix):
             return format_name
@@ -93,6 +98,8 @@ def parse_config(text: str, name: str, format: str | None = None) -> GatewayConf
         return parse_ipsec_conf(text, name, chosen.split("-")[0])
     if chosen == "ipsec.secrets":
         return parse_ipsec_secrets(text, name)
+    if chosen == "strongswan.conf":
+        return parse_strongswan_conf(text, name)
     if chosen == "vpnc":
         return parse_vpnc(text, name)
     if chosen == "huawei":
@@ -118,22 +125,31 @@ def read_config(data: bytes, name: str, format: str | None = None) -> GatewayCon
 
 
 def combine(configs: list[GatewayConfig]) -> list[GatewayConfig]:
-    """The configurations with each ipsec.secrets file joined to its ipsec.conf.
+    """The configurations with each ipsec.secrets joined to its ipsec.conf and each strongswan.conf to its
+    swanctl.conf or strongSwan ipsec.conf.
 
-    A secrets file goes to the ipsec.conf of the same directory; failing that, to the only ipsec.conf
-    given. A secrets file that fits nowhere stays in the list on its own."""
+    A helper file goes to the configuration of the same directory; failing that, to the only one of
+    the right kind given. A helper file that fits nowhere stays in the list on its own."""
     def directory(source: str) -> str:
         return source.rsplit("/", 1)[0] if "/" in source else ""
-    confs = [config for config in configs if config.format.endswith("ipsec.conf")]
+
+    def target(helper: GatewayConfig, kinds: tuple[str, ...]) -> GatewayConfig | None:
+        candidates = [config for config in configs if config.format in kinds]
+        same = [config for config in candidates if directory(config.source) == directory(helper.source)]
+        return same[0] if len(same) == 1 else candidates[0] if len(candidates) == 1 else None
+
     result: list[GatewayConfig] = []
     for config in configs:
-        if config.format != "ipsec.secrets":
-            result.append(config)
-            continue
-        same = [conf for conf in confs if directory(conf.source) == directory(config.source)]
-        target = same[0] if len(same) == 1 else confs[0] if len(confs) == 1 else None
-        if target is None:
-            result.append(config)
-        else:
-            combine_secrets(target, config)
+        if config.format == "ipsec.secrets":
+            owner = target(config, ("strongswan-ipsec.conf", "libreswan-ipsec.conf"))
+            if owner is not None:
+                combine_secrets(owner, config)
+                continue
+        elif config.format == "strongswan.conf":
+            owner = target(config, ("swanctl", "strongswan-ipsec.conf"))
+            if owner is not None:
+                owner.daemon = dict(config.daemon or {})
+                owner.notes.extend(f"{config.source}: {note}" for note in config.notes)
+                continue
+        result.append(config)
     return result

@@ -57,6 +57,7 @@ from dataclasses import dataclass, replace
 from ikesniff import offers as wire
 
 from .model import ChildConfig, ConnectionConfig, GatewayConfig, Proposal, v1_auth_method
+from .swanctl import allows_aggressive_psk
 
 __all__ = ["Difference", "compare_configs", "compare_with_offers"]
 
@@ -328,6 +329,13 @@ def _compare_pair(a: GatewayConfig, conn_a: ConnectionConfig, b: GatewayConfig, 
             return "aggressive mode" if connection.aggressive else "main mode"
         add("negotiation_mode", "NegotiationModeMismatch",
             f"IKEv1 exchange mode: {name_a} uses {mode(conn_a)}, {name_b} {mode(conn_b)}", "either")
+    elif version == 1 and conn_a.aggressive:
+        for config, connection, name in ((a, conn_a, name_a), (b, conn_b, name_b)):
+            if "psk" in connection.local_auth[:1] and allows_aggressive_psk(config) is False:
+                add("negotiation_mode", "NegotiationModeMismatch",
+                    f"IKEv1 aggressive mode with a PSK: {name} (strongSwan) refuses it as responder unless "
+                    f"strongswan.conf sets charon.i_dont_care_about_security_and_use_aggressive_mode_psk = yes",
+                    name)
     # --- IKE proposals (authentication methods apart: compared below for both versions)
     offers_a = [proposal.offer(version, number=number) for number, proposal in enumerate(conn_a.ike_proposals, 1)]
     offers_b = [proposal.offer(version, number=number) for number, proposal in enumerate(conn_b.ike_proposals, 1)]
@@ -538,7 +546,7 @@ def compare_with_offers(config: GatewayConfig, offers: Sequence[wire.Offer], sid
                            f"({_routes(config)})", receiver, True, 1)]
     connection = _best_connection(candidates, side, remote=True)
     receiver = peer if peer and _concrete([peer]) else label(config, connection)
-    return _check_received(connection, offers, side, receiver, exchange)
+    return _check_received(config, connection, offers, side, receiver, exchange)
 
 
 def _best_connection(connections: Sequence[ConnectionConfig], address: str | None,
@@ -553,8 +561,8 @@ def _wire_version(offers: Sequence[wire.Offer]) -> int:
     return next((offer.version for offer in offers if offer.version), 2)
 
 
-def _check_received(connection: ConnectionConfig, offers: Sequence[wire.Offer], sender: str, receiver: str,
-                    exchange: str | None) -> list[Difference]:
+def _check_received(config: GatewayConfig, connection: ConnectionConfig, offers: Sequence[wire.Offer], sender: str,
+                    receiver: str, exchange: str | None) -> list[Difference]:
     found: list[Difference] = []
     version = _wire_version(offers)
 
@@ -571,6 +579,10 @@ def _check_received(connection: ConnectionConfig, offers: Sequence[wire.Offer], 
             add("negotiation_mode", "NegotiationModeMismatch",
                 f"IKEv1 exchange mode: {sender} uses {'aggressive' if aggressive else 'main'} mode, {receiver} "
                 f"is configured for {'aggressive' if connection.aggressive else 'main'} mode", 1)
+        elif aggressive and "psk" in connection.local_auth[:1] and allows_aggressive_psk(config) is False:
+            add("negotiation_mode", "NegotiationModeMismatch",
+                f"IKEv1 aggressive mode with a PSK: {receiver} (strongSwan) refuses it unless strongswan.conf sets "
+                f"charon.i_dont_care_about_security_and_use_aggressive_mode_psk = yes", 1)
     ike = [offer for offer in offers if offer.protocol == "IKE"]
     if ike:
         mine = connection.ike_offers(version)

@@ -318,11 +318,16 @@ class GatewayConfig:
     source: str
     """The name the file was given as (a path or a label)."""
     format: str
-    """'swanctl', 'strongswan-ipsec.conf', 'libreswan-ipsec.conf', 'ipsec.secrets', 'vpnc', 'huawei', 'empty'."""
+    """'swanctl', 'strongswan-ipsec.conf', 'libreswan-ipsec.conf', 'ipsec.secrets', 'strongswan.conf', 'vpnc',
+    'huawei', 'empty' or 'unknown'."""
     connections: list[ConnectionConfig] = field(default_factory=list)
     secrets: list[SecretEntry] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """What was skipped or only noted: unknown keys, includes not followed, unreadable lines."""
+    daemon: dict[str, str] | None = None
+    """strongSwan daemon settings that change what a peer is accepted with (strongswan.conf ``charon.*``
+    keys, e.g. 'i_dont_care_about_security_and_use_aggressive_mode_psk'); None when no strongswan.conf
+    was given."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -330,5 +335,6 @@ class GatewayConfig:
             "format": self.format,
             "connections": [connection.to_dict() for connection in self.connections],
             "secrets": [secret.to_dict() for secret in self.secrets],
+            "daemon": None if self.daemon is None else dict(self.daemon),
             "notes": list(self.notes),
         }

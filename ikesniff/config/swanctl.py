@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from . import algorithms
 from .model import ChildConfig, ConnectionConfig, GatewayConfig, PskFingerprint, SecretEntry
 
-__all__ = ["Section", "attach_secrets", "parse_settings", "parse_swanctl", "seconds"]
+__all__ = ["DAEMON_KEYS", "Section", "attach_secrets", "parse_settings", "parse_strongswan_conf", "parse_swanctl",
+           "seconds"]
 
 
 @dataclass
@@ -372,3 +373,29 @@ def attach_secrets(config: GatewayConfig) -> None:
         if best is not None:
             connection.psk_set = True
             connection.psk = best[1].fingerprint
+
+
+# strongswan.conf(5) charon.* settings that decide whether a peer's negotiation is accepted.
+DAEMON_KEYS = frozenset({
+    "i_dont_care_about_security_and_use_aggressive_mode_psk", "accept_unencrypted_mainmode_messages",
+    "accept_private_algs", "prefer_configured_proposals", "cookie_threshold", "fragment_size", "make_before_break",
+    "retransmit_tries", "retransmit_timeout", "retransmit_base", "half_open_timeout", "ikesa_limit",
+    "init_limit_half_open", "reuse_ikesa", "signature_authentication", "signature_authentication_constraints",
+    "send_vendor_id", "follow_redirects", "port", "port_nat_t",
+})
+
+
+def parse_strongswan_conf(text: str, source: str) -> GatewayConfig:
+    """strongswan.conf: the daemon settings of `DAEMON_KEYS` (top-level ``charon`` keys), no connections."""
+    config = GatewayConfig(source=source, format="strongswan.conf")
+    root = parse_settings(text, config.notes)
+    charon = root.sections.get("charon", Section())
+    config.daemon = {key: value for key, value in charon.values.items() if key in DAEMON_KEYS}
+    return config
+
+
+def allows_aggressive_psk(config: GatewayConfig) -> bool | None:
+    """Whether charon accepts IKEv1 aggressive mode with a PSK as responder (None: strongswan.conf not given)."""
+    if config.daemon is None:
+        return None
+    return _yes(config.daemon.get("i_dont_care_about_security_and_use_aggressive_mode_psk")) is True
