@@ -339,8 +339,9 @@ def _libreswan_one(written: str, protocol: str, version: int, unknown: list[str]
     if not groups:
         groups = list(pfs_groups)
     groups = [group for group in groups if group != wire.NONE]
+    # esn= defaults to 'either' (configs/d.ipsec.conf/conn/esn.xml); the caller narrows it for esn=yes/no
     return Proposal(written, protocol, tuple(dict.fromkeys(encryption)), tuple(dict.fromkeys(integrity)), (),
-                    tuple(dict.fromkeys(groups)), (wire.NO_ESN,))
+                    tuple(dict.fromkeys(groups)), (wire.NO_ESN, wire.ESN))
 
 
 # --------------------------------------------------------------------------------------------

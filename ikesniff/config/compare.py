@@ -163,9 +163,12 @@ def _identity(value: str) -> str:
 
 
 def _sent_identity(connection: ConnectionConfig) -> str | None:
-    """The identity a side sends: its configured one, else its address (the default of every format here)."""
+    """The identity a side sends: its configured one, else its address (the default of every format here
+    without a certificate; with one it is the certificate's subject, unknown here)."""
     if connection.local_id and connection.local_id not in ("%any", "%fromcert"):
         return connection.local_id
+    if connection.local_id == "%fromcert" or connection.local_auth[:1] == ["pubkey"]:
+        return None
     concrete = _concrete(connection.local_addrs)
     return concrete[0] if concrete else None
 

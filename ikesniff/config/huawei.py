@@ -31,7 +31,14 @@ import ipaddress
 import re
 
 from . import algorithms
-from .model import ChildConfig, ConnectionConfig, GatewayConfig, Proposal, PskFingerprint
+from .model import (
+    INTEGRITY_AS_V1_HASH,
+    ChildConfig,
+    ConnectionConfig,
+    GatewayConfig,
+    Proposal,
+    PskFingerprint,
+)
 
 __all__ = ["looks_like_huawei", "parse_huawei"]
 
@@ -147,12 +154,14 @@ def _settings(lines: list[str]) -> dict[str, str]:
 def _ike_proposal(number: str, settings: dict[str, str], notes: list[str]) -> Proposal:
     ciphers = tuple(algorithms.HUAWEI_ENCRYPTION.get(word, word.upper())
                     for word in settings.get("encryption-algorithm", "aes-256").split())
+    # IKEv1 negotiates authentication-algorithm (a hash); IKEv2 integrity-algorithm and prf, each with its
+    # own default (HMAC-SHA2-256)
     hashes = tuple(algorithms.HUAWEI_INTEGRITY.get(word, word.upper())
                    for word in settings.get("authentication-algorithm", "sha2-256").split())
+    v1_hash = tuple(INTEGRITY_AS_V1_HASH.get(name, name) for name in hashes)
     integrity = tuple(algorithms.HUAWEI_INTEGRITY.get(word, word.upper())
-                      for word in settings.get("integrity-algorithm", "").split()) or hashes
-    prf = tuple(algorithms.HUAWEI_PRF.get(word, word.upper()) for word in settings.get("prf", "").split()) or tuple(
-        algorithms.INTEGRITY_PRF[name] for name in hashes if name in algorithms.INTEGRITY_PRF)
+                      for word in settings.get("integrity-algorithm", "hmac-sha2-256").split())
+    prf = tuple(algorithms.HUAWEI_PRF.get(word, word.upper()) for word in settings.get("prf", "hmac-sha2-256").split())
     groups = []
     for word in settings.get("dh", "group14").split():
         group = algorithms.huawei_group(word)
@@ -162,7 +171,7 @@ def _ike_proposal(number: str, settings: dict[str, str], notes: list[str]) -> Pr
             groups.append(group)
     if all(algorithms.is_aead(cipher) for cipher in ciphers):
         integrity = ()
-    return Proposal(f"ike proposal {number}", "IKE", ciphers, integrity, prf, tuple(groups))
+    return Proposal(f"ike proposal {number}", "IKE", ciphers, integrity, prf, tuple(groups), v1_hash=v1_hash)
 
 
 def _policy(header: str, lines: list[str], peers: dict[str, tuple[str, list[str]]],

@@ -35,6 +35,9 @@ from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import replace
+
+from ikesniff import offers as wire
 
 from . import algorithms
 from .model import ChildConfig, ConnectionConfig, GatewayConfig, PskFingerprint, SecretEntry
@@ -320,9 +323,12 @@ def _libreswan_conn(name: str, parameters: dict[str, str], notes: list[str]) -> 
         child.esp_proposals = algorithms.libreswan_proposals(esp_text, "ESP", version, unknown,
                                                              ike_groups if pfs else ())
     else:
-        from dataclasses import replace
         child.esp_proposals = [replace(proposal, dh_groups=ike_groups if pfs else ())
                                for proposal in algorithms.LIBRESWAN_DEFAULT_ESP]
+    esn = {"yes": (wire.ESN,), "no": (wire.NO_ESN,)}.get(parameters.get("esn", "either").lower())
+    if esn is not None or version == 1:  # ESN is negotiated in IKEv2 only (esn.xml)
+        child.esp_proposals = [replace(proposal, esn=esn or (wire.NO_ESN,)) for proposal in child.esp_proposals]
+        child.ah_proposals = [replace(proposal, esn=esn or (wire.NO_ESN,)) for proposal in child.ah_proposals]
     for keyword in dict.fromkeys(unknown):
         notes.append(f"conn {name}: algorithm keyword {keyword!r} not recognised, its proposal skipped")
     encapsulation = (parameters.get("encapsulation") or parameters.get("forceencaps") or "auto").lower()

@@ -109,6 +109,9 @@ class Proposal:
     """ESP/AH: 'ESN' and/or 'NO-ESN'."""
     default: bool = False
     """True when the format's default proposal stands here because none was configured."""
+    v1_hash: tuple[str, ...] = ()
+    """IKEv1 phase-1 hashes ('SHA2-256') when the format sets them apart from the IKEv2 integrity (Huawei's
+    authentication-algorithm against integrity-algorithm); () derives them from integrity or PRF."""
 
     def offer(self, version: int, *, number: int = 1, auth_methods: tuple[str, ...] = (),
               lifetime_seconds: int | None = None, encapsulation: str | None = None) -> wire.Offer:
@@ -117,7 +120,8 @@ class Proposal:
         IKEv1 phase 1 carries a hash instead of integrity and PRF, the authentication method and a
         lifetime; IKEv1 ESP/AH carry the encapsulation mode and a lifetime; IKEv2 carries neither."""
         if version == 1 and self.protocol == "IKE":
-            hashes = [INTEGRITY_AS_V1_HASH[name] for name in self.integrity if name in INTEGRITY_AS_V1_HASH]
+            hashes = list(self.v1_hash) or [INTEGRITY_AS_V1_HASH[name] for name in self.integrity
+                                            if name in INTEGRITY_AS_V1_HASH]
             if not hashes:
                 hashes = [PRF_AS_V1_HASH[name] for name in self.prf if name in PRF_AS_V1_HASH]
             return wire.Offer(number=number, protocol="IKE", encryption=self.encryption,
