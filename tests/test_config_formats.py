@@ -586,3 +586,193 @@ def test_fingerprints_compare_equal_only_for_equal_keys() -> None:
     other = parse(f'a : PSK "{PSKS[2]}"\n', "three.secrets").secrets[0].fingerprint
     assert one is not None and one == same and one != other
     assert repr(one) == "PskFingerprint(<hidden>)"
+
+
+# --------------------------------------------------------------------------------------------
+# More of what a comparison must name
+# --------------------------------------------------------------------------------------------
+HUAWEI_V2 = """\
+#
+ sysname USG-DC
+#
+ike local-name dc.example
+#
+acl number 3000
+ rule 5 permit ip source 172.16.0.0 0.0.255.255 destination 10.20.0.0 0.0.255.255
+#
+ike proposal 10
+ encryption-algorithm aes-256
+ dh group19
+ authentication-algorithm sha2-256
+ integrity-algorithm hmac-sha2-384
+ prf hmac-sha2-384
+ sa duration 28800
+#
+ike peer branch
+ undo version 1
+ pre-shared-key cipher %^%#dummyciphertext%^%#
+ ike-proposal 10
+ local-id-type fqdn
+ remote-id branch.example
+ remote-address 198.51.100.20
+ dpd type periodic
+ dpd idle-time 20
+#
+ipsec proposal p2
+ esp authentication-algorithm sha2-384
+ esp encryption-algorithm aes-256
+#
+ipsec policy-template tpl 1
+ security acl 3000
+ ike-peer branch
+ proposal p2
+ pfs dh-group19
+#
+ipsec policy dc 10 isakmp template tpl
+#
+interface GigabitEthernet1/0/0
+ ip address 192.0.2.30 255.255.255.0
+ ipsec policy dc
+#
+return
+"""
+SWANCTL_BRANCH = f"""\
+connections {{
+    dc {{
+        version = 2
+        local_addrs = 198.51.100.20
+        remote_addrs = 192.0.2.30
+        proposals = aes256-sha384-prfsha384-ecp256
+        local {{
+            auth = psk
+            id = branch.example
+        }}
+        remote {{
+            auth = psk
+            id = dc.example
+        }}
+        children {{
+            dc-net {{
+                local_ts = 10.20.0.0/16
+                remote_ts = 172.16.0.0/16
+                esp_proposals = aes256-sha384-ecp256
+            }}
+        }}
+    }}
+}}
+secrets {{
+    ike-dc {{
+        id = dc.example
+        secret = {PSKS[4]}
+    }}
+}}
+"""
+
+
+def test_huawei_ikev2_template_against_a_strongswan_branch() -> None:
+    dc = parse(HUAWEI_V2, "dc.cfg")
+    (connection,) = [connection for connection in dc.connections if connection.name.startswith("tpl")]
+    assert connection.version == 2
+    assert connection.local_id == "dc.example" and connection.remote_id == "branch.example"
+    assert connection.ike_proposals[0].summary == "AES-CBC-256/HMAC-SHA2-384-192/PRF-HMAC-SHA2-384/ECP-256"
+    assert connection.ike_offers(1)[0].integrity == ("SHA2-256",)  # IKEv1 would use authentication-algorithm
+    assert connection.dpd_delay_seconds == 20
+    branch = parse(SWANCTL_BRANCH, "branch/swanctl.conf")
+    assert branch.connections[0].psk_set
+    assert compare_configs(dc, branch) == []
+    integrity = parse(HUAWEI_V2.replace("integrity-algorithm hmac-sha2-384", "integrity-algorithm hmac-sha2-256"),
+                      "dc.cfg")
+    (difference,) = compare_configs(integrity, branch)
+    assert difference.code == "AuthenticationAlgorithmMismatch" and difference.phase == 1
+
+
+def test_connections_pair_by_address_among_several() -> None:
+    hub = parse_swanctl("""
+connections {
+    to-a { version = 2
+           local_addrs = 192.0.2.1
+           remote_addrs = 198.51.100.1
+           proposals = aes128-sha256-modp2048
+           local { auth = psk
+                   id = hub }
+           remote { auth = psk
+                    id = a } }
+    to-b { version = 2
+           local_addrs = 192.0.2.1
+           remote_addrs = 198.51.100.2
+           proposals = aes256-sha256-modp2048
+           local { auth = psk
+                   id = hub }
+           remote { auth = psk
+                    id = b } }
+}
+""", "hub.conf")
+    spoke_b = parse_swanctl("""
+connections {
+    hub { version = 2
+          local_addrs = 198.51.100.2
+          remote_addrs = 192.0.2.1
+          proposals = aes256-sha256-modp2048
+          local { auth = psk
+                  id = b }
+          remote { auth = psk
+                   id = hub } }
+}
+""", "b.conf")
+    assert compare_configs(hub, spoke_b) == []  # to-a (other proposals) is not b's connection
+    spoke_c = parse_swanctl("connections { hub { local_addrs = 198.51.100.3\n remote_addrs = 192.0.2.9 } }\n",
+                            "c.conf")
+    (difference,) = compare_configs(hub, spoke_c)
+    assert difference.code == "PeerMismatch"
+
+
+def test_auth_method_psk_against_pubkey_and_missing_psk() -> None:
+    base = """
+connections {{
+    lab {{ version = 2
+           local_addrs = {local}
+           remote_addrs = {remote}
+           local {{ auth = {mine}
+                    id = {me} }}
+           remote {{ auth = {theirs}
+                     id = {them} }} }}
+}}
+secrets {{ ike-x {{ id = {secret_id}
+                    secret = "{secret}" }} }}
+"""
+    moon = parse_swanctl(base.format(local="192.0.2.1", remote="192.0.2.2", mine="psk", me="moon", theirs="psk",
+                                     them="sun", secret_id="sun", secret=PSKS[4]), "moon.conf")
+    sun = parse_swanctl(base.format(local="192.0.2.2", remote="192.0.2.1", mine="pubkey", me="sun", theirs="psk",
+                                    them="moon", secret_id="moon", secret=PSKS[4]), "sun.conf")
+    differences = compare_configs(moon, sun)
+    assert [(difference.kind, difference.code) for difference in differences] == [("auth_method", "ProposalMismatch")]
+    assert "192.0.2.2 authenticates with pubkey, 192.0.2.1 expects psk" in differences[0].text
+    stranger = parse_swanctl(base.format(local="192.0.2.2", remote="192.0.2.1", mine="psk", me="sun", theirs="psk",
+                                         them="moon", secret_id="carol", secret=PSKS[4]), "sun.conf")
+    assert stranger.connections[0].psk_set is False
+    (difference,) = compare_configs(moon, stranger)
+    assert difference.code == "PskMismatch" and difference.change == "192.0.2.2"
+
+
+def test_ikev1_selectors_that_overlap_but_do_not_mirror_are_a_note() -> None:
+    text = ("conn a\n\tleft={left}\n\tright={right}\n\tleftsubnet={ls}\n\trightsubnet={rs}\n\tkeyexchange=ikev1\n"
+            "\tike=aes128-sha256-modp2048!\n\tesp=aes128-sha256!\n")
+    moon = parse_ipsec_conf(text.format(left="192.0.2.1", right="192.0.2.2", ls="10.1.0.0/16", rs="10.2.0.0/16"),
+                            "moon.conf", "strongswan")
+    sun = parse_ipsec_conf(text.format(left="192.0.2.2", right="192.0.2.1", ls="10.2.0.0/24", rs="10.1.0.0/16"),
+                           "sun.conf", "strongswan")
+    (difference,) = compare_configs(moon, sun)
+    assert difference.code == "TrafficSelectorMismatch" and not difference.blocking
+    assert "10.2.0.0/16" in difference.text and "10.2.0.0/24" in difference.text
+
+
+def test_the_senders_own_file_against_a_different_wire_offer() -> None:
+    moon = parse(STRONGSWAN_MOON, "moon/ipsec.conf")
+    sent = Offer(number=1, protocol="IKE", encryption=("3DES",), integrity=("SHA1",), prf=(), dh_groups=("MODP-1024",),
+                 auth_methods=("PSK",), lifetime_seconds=3600, lifetime_kilobytes=None, encapsulation=(), esn=(),
+                 version=1, transform=1)
+    (difference,) = compare_with_offers(moon, [sent], "203.0.113.1", exchange="IDENTITY_PROTECTION")
+    assert difference.kind == "configuration" and not difference.blocking
+    assert "not what is loaded" in difference.text
+    same = dataclasses.replace(sent, encryption=("AES-CBC-256",), integrity=("SHA2-256",), dh_groups=("MODP-2048",))
+    assert compare_with_offers(moon, [same], "203.0.113.1", exchange="IDENTITY_PROTECTION") == []
