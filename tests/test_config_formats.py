@@ -12,6 +12,8 @@ import dataclasses
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ikesniff.config import (
     ConfigError,
@@ -776,3 +778,27 @@ def test_the_senders_own_file_against_a_different_wire_offer() -> None:
     assert "not what is loaded" in difference.text
     same = dataclasses.replace(sent, encryption=("AES-CBC-256",), integrity=("SHA2-256",), dh_groups=("MODP-2048",))
     assert compare_with_offers(moon, [same], "203.0.113.1", exchange="IDENTITY_PROTECTION") == []
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    (f'conn a\n\tleft=192.0.2.1\n@a @b : PSK "{PSKS[4]}"\n\t{PSKS[4]}\n', "ipsec.conf"),
+    (f"connections {{\n {PSKS[4]}\n}}\nsecrets {{ ike {{ secret = {PSKS[4]} }} }}\n", "swanctl.conf"),
+    (f"IPSec gateway 192.0.2.1\nIPSec secret {PSKS[4]}\n{PSKS[4]}\n", "vpnc.conf"),
+])
+def test_notes_about_misplaced_lines_do_not_echo_them(text: str, name: str) -> None:
+    config = parse_config(text, name)
+    assert config.notes
+    assert PSKS[4] not in json.dumps(config.to_dict()) and PSKS[4] not in repr(config)
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("conn left=right{}#\"\\:;,-_ \n\tPSK@%0123456789./aesha")),
+                    max_size=300),
+       format_name=st.sampled_from(["swanctl", "strongswan-ipsec.conf", "libreswan-ipsec.conf", "ipsec.secrets",
+                                    "strongswan.conf", "vpnc", "huawei", None]))
+def test_any_text_in_any_format_parses_without_raising(text: str, format_name: str | None) -> None:
+    config = parse_config(text, "fuzz.conf", format_name)
+    json.dumps(config.to_dict())
+    other = parse_config(text[::-1], "fuzz2.conf", format_name)
+    for difference in compare_configs(config, other):
+        assert difference.code and difference.text

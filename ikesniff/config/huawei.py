@@ -261,7 +261,7 @@ def _policy(header: str, lines: list[str], peers: dict[str, tuple[str, list[str]
         child.local_ts, child.remote_ts = ["0.0.0.0/0"], ["0.0.0.0/0"]
     duration = values.get("sa duration time-based")
     child.lifetime_seconds = int(duration[0]) if duration and duration[0].isdigit() else 3600
-    local = _first(values.get("tunnel local")) or peer.get("local-address") or policy_address.get(words[2])
+    local = _first(values.get("tunnel local")) or peer.get("local-address") or policy_address.get(words[2] if len(words) > 2 else "")
     remote = peer.get("remote-address", "").split()
     local_type = peer.get("local-id-type", "ip")
     local_id = peer.get("local-id") or (local_name if local_type in ("fqdn", "name") else local)

@@ -127,7 +127,7 @@ def _sections(text: str, notes: list[str]) -> list[tuple[str, str, dict[str, str
                 continue
             if words[0] == "version":
                 continue  # 'version 2' / 'version 2.0' of old files
-            notes.append(f"line {number}: {stripped[:40]!r} outside any section, skipped")
+            notes.append(f"line {number}: text outside any section skipped")  # content not echoed: may be a key
             current = None
             continue
         if current is None:
@@ -135,7 +135,7 @@ def _sections(text: str, notes: list[str]) -> list[tuple[str, str, dict[str, str
             continue
         key, equals, value = stripped.partition("=")
         if not equals:
-            notes.append(f"line {number}: {stripped[:40]!r} is not key=value, skipped")
+            notes.append(f"line {number}: not key=value, skipped")
             continue
         key = key.strip().lower()
         value = _unquote(value.strip())

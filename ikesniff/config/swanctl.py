@@ -134,7 +134,7 @@ def parse_settings(text: str, notes: list[str]) -> Section:
             section.references.extend(references)
             stack.append(section)
         else:
-            notes.append(f"line {line}: {name!r} is neither a key nor a section, skipped")
+            notes.append(f"line {line}: neither a key nor a section, skipped")  # the text may be a secret
             rest_of_line()
     if len(stack) > 1:
         notes.append("file ends inside a section (missing '}')")
