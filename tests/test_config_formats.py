@@ -802,3 +802,54 @@ def test_any_text_in_any_format_parses_without_raising(text: str, format_name: s
     other = parse_config(text[::-1], "fuzz2.conf", format_name)
     for difference in compare_configs(config, other):
         assert difference.code and difference.text
+
+
+@pytest.mark.parametrize(("written", "protocol", "summaries", "refused"), [
+    # swanctl.conf(5) / proposal.c: PRF from integrity, AEAD drops integrity, ESN defaults to noesn
+    ("aes128gcm16-sha256-modp2048", "IKE", ["AES-GCM-16-128/PRF-HMAC-SHA2-256/MODP-2048"], False),
+    ("aes256gcm16-prfsha384-ecp384", "IKE", ["AES-GCM-16-256/PRF-HMAC-SHA2-384/ECP-384"], False),
+    ("aes128-aes256-sha1-sha256-modp2048-modp4096", "IKE",
+     ["AES-CBC-128|AES-CBC-256/HMAC-SHA1-96|HMAC-SHA2-256-128/PRF-HMAC-SHA1|PRF-HMAC-SHA2-256/MODP-2048|MODP-4096"],
+     False),
+    ("aes128-sha256-x25519", "IKE", ["AES-CBC-128/HMAC-SHA2-256-128/PRF-HMAC-SHA2-256/CURVE25519"], False),
+    ("aes128-sha1", "IKE", [], True),  # a DH group is mandatory in IKE proposals
+    ("aes128-aes128gcm16-sha256-prfsha256-modp2048", "IKE", [], True),  # classic and AEAD mixed
+    ("aes256gcm16-aes128gcm16", "ESP", ["AES-GCM-16-256|AES-GCM-16-128"], False),
+    ("aes128-sha256-modp2048", "ESP", ["AES-CBC-128/HMAC-SHA2-256-128/MODP-2048"], False),
+    ("sha256", "ESP", [], True),  # an encryption algorithm is mandatory in ESP proposals
+    ("aes256gmac", "AH", ["AES-256-GMAC"], False),
+    ("sha256-sha1", "AH", ["HMAC-SHA2-256-128|HMAC-SHA1-96"], False),
+    ("aes128-sha256-frobnicate", "IKE", [], True),
+])
+def test_strongswan_proposal_keywords(written: str, protocol: str, summaries: list[str], refused: bool) -> None:
+    from ikesniff.config.algorithms import strongswan_proposals
+
+    unknown: list[str] = []
+    proposals = strongswan_proposals(written, protocol, unknown)
+    assert [proposal.summary for proposal in proposals] == summaries
+    assert bool(unknown) is refused
+    if protocol != "IKE" and proposals:
+        assert proposals[0].esn == ("NO-ESN",)
+
+
+@pytest.mark.parametrize(("written", "protocol", "summaries"), [
+    # libreswan ipsec.conf(5) ike=/esp= examples
+    ("aes_gcm+chacha20_poly1305;dh14+dh19,aes+3des-sha2+sha1;dh14", "IKE",
+     ["AES-GCM-16-256|AES-GCM-16-128|CHACHA20-POLY1305/PRF-HMAC-SHA2-512|PRF-HMAC-SHA2-256/MODP-2048|ECP-256",
+      "AES-CBC-256|AES-CBC-128|3DES/HMAC-SHA2-256-128|HMAC-SHA1-96/PRF-HMAC-SHA2-256|PRF-HMAC-SHA1/MODP-2048"]),
+    ("3des-md5;modp1024,aes-sha1;modp1536", "IKE",
+     ["3DES/HMAC-MD5-96/PRF-HMAC-MD5/MODP-1024", "AES-CBC-256|AES-CBC-128/HMAC-SHA1-96/PRF-HMAC-SHA1/MODP-1536"]),
+    ("aes256-sha2;dh19", "IKE", ["AES-CBC-256/HMAC-SHA2-256-128/PRF-HMAC-SHA2-256/ECP-256"]),
+    ("aes_gcm-sha2_256", "IKE",  # for an AEAD cipher the second field is the PRF
+     [("AES-GCM-16-256|AES-GCM-16-128/PRF-HMAC-SHA2-256/ECP-256|ECP-384|ECP-521|CURVE25519|MODP-4096|MODP-3072|"
+      "MODP-2048|MODP-8192")]),
+    ("aes128-sha2_512;dh19", "ESP", ["AES-CBC-128/HMAC-SHA2-512-256/ECP-256"]),
+    ("aes_gcm256", "ESP", ["AES-GCM-16-256"]),
+    ("aes", "ESP", ["AES-CBC-256|AES-CBC-128/HMAC-SHA2-512-256|HMAC-SHA2-256-128"]),
+])
+def test_libreswan_algorithm_syntax(written: str, protocol: str, summaries: list[str]) -> None:
+    from ikesniff.config.algorithms import libreswan_proposals
+
+    unknown: list[str] = []
+    assert [proposal.summary for proposal in libreswan_proposals(written, protocol, 2, unknown)] == summaries
+    assert unknown == []

@@ -187,21 +187,48 @@ def _strongswan_one(written: str, protocol: str, unknown: list[str]) -> Proposal
         else:
             unknown.append(keyword)
             return None
-    if encryption and all(is_aead(cipher) for cipher in encryption):
+    aead = [cipher for cipher in encryption if is_aead(cipher)]
+    if protocol == "IKE" and not prf:  # the PRFs of the integrity algorithms, before AEAD drops them
+        prf = [INTEGRITY_PRF[name] for name in integrity if name in INTEGRITY_PRF]
+    problem = _strongswan_check(protocol, encryption, aead, integrity, prf, groups)
+    if problem:
+        unknown.append(f"{written} ({problem})")
+        return None
+    if aead and protocol != "AH":
         integrity = []
     if protocol == "IKE":
         groups = [group for group in groups if group != wire.NONE]
-        if not prf:
-            prf = [INTEGRITY_PRF[name] for name in integrity if name in INTEGRITY_PRF]
         esn = []
     else:
         prf = []
-        if protocol == "AH":
+        if protocol == "AH":  # AES-GMAC parses as a cipher; in AH it is the integrity algorithm (proposal.c)
+            integrity = [f"AES-{cipher.rsplit('-', 1)[1]}-GMAC" for cipher in encryption
+                         if cipher.startswith("NULL-AUTH-AES-GMAC-")] + integrity
             encryption = []
         if not esn:
             esn = [wire.NO_ESN]
     return Proposal(written, protocol, tuple(dict.fromkeys(encryption)), tuple(dict.fromkeys(integrity)),
                     tuple(dict.fromkeys(prf)), tuple(dict.fromkeys(groups)), tuple(dict.fromkeys(esn)))
+
+
+def _strongswan_check(protocol: str, encryption: list[str], aead: list[str], integrity: list[str], prf: list[str],
+                      groups: list[str]) -> str | None:
+    """Why charon would refuse to load this proposal (proposal.c check_proposal()), or None."""
+    if protocol == "IKE":
+        if not prf:
+            return "a PRF algorithm is mandatory in IKE proposals"
+        if not [group for group in groups if group != wire.NONE]:
+            return "a DH group is mandatory in IKE proposals"
+    if protocol in ("IKE", "ESP"):
+        if not encryption:
+            return f"an encryption algorithm is mandatory in {protocol} proposals"
+        if aead and len(aead) != len(encryption):
+            return f"classic and AEAD encryption algorithms can't be in the same {protocol} proposal"
+        if protocol == "IKE" and not aead and not integrity:
+            return "an integrity algorithm is mandatory in IKE proposals with classic encryption"
+    elif not integrity and not any(cipher.startswith("NULL-AUTH-AES-GMAC") for cipher in encryption):
+        return "an integrity algorithm is mandatory in AH proposals"
+    return None
 
 
 # --------------------------------------------------------------------------------------------

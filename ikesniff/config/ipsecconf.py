@@ -254,7 +254,7 @@ def _strongswan_conn(name: str, parameters: dict[str, str], notes: list[str]) ->
         if not esp.strip().endswith("!"):
             child.esp_proposals += list(algorithms.STRONGSWAN_DEFAULT_ESP)
     for keyword in dict.fromkeys(unknown):
-        notes.append(f"conn {name}: algorithm keyword {keyword!r} not recognised, its proposal skipped")
+        notes.append(f"conn {name}: proposal skipped: {keyword!r} not recognised or refused")
     dpd_on = parameters.get("dpdaction", "none").lower() != "none"
     return ConnectionConfig(
         name=name, local_addrs=_addrs(parameters.get("left")), remote_addrs=_addrs(parameters.get("right")),
@@ -330,7 +330,7 @@ def _libreswan_conn(name: str, parameters: dict[str, str], notes: list[str]) -> 
         child.esp_proposals = [replace(proposal, esn=esn or (wire.NO_ESN,)) for proposal in child.esp_proposals]
         child.ah_proposals = [replace(proposal, esn=esn or (wire.NO_ESN,)) for proposal in child.ah_proposals]
     for keyword in dict.fromkeys(unknown):
-        notes.append(f"conn {name}: algorithm keyword {keyword!r} not recognised, its proposal skipped")
+        notes.append(f"conn {name}: proposal skipped: {keyword!r} not recognised or refused")
     encapsulation = (parameters.get("encapsulation") or parameters.get("forceencaps") or "auto").lower()
     dpd = seconds(parameters.get("dpddelay"))
     return ConnectionConfig(

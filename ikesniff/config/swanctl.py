@@ -295,7 +295,7 @@ def _connection(name: str, section: Section, root: Section, notes: list[str]) ->
         if not key.startswith(("local", "remote", "children")):
             notes.append(f"unknown section connections.{name}.{key} skipped")
     for keyword in dict.fromkeys(unknown):
-        notes.append(f"connection {name}: algorithm keyword {keyword!r} not recognised, its proposal skipped")
+        notes.append(f"connection {name}: proposal skipped: {keyword!r} not recognised or refused")
     return ConnectionConfig(
         name=name,
         local_addrs=_list(values.get("local_addrs")) or ["%any"],
