@@ -536,6 +536,13 @@ def compare_with_offers(config: GatewayConfig, offers: Sequence[wire.Offer], sid
         return []
     own = [connection for connection in config.connections
            if any(_overlap(address, side) for address in _concrete(connection.local_addrs))]
+    if not own and peer is not None:
+        # the sender's own file seen through a NAT: it points at the receiver, and the address on the wire
+        # (the NAT's) is neither its local address nor one it would accept as a peer
+        own = [connection for connection in config.connections
+               if _address_fit(connection.remote_addrs, [peer]) == 2
+               and _address_fit(connection.remote_addrs, [side]) != 2
+               and not any(_overlap(address, peer) for address in _concrete(connection.local_addrs))]
     if own:
         connection = _best_connection(own, peer, remote=True)
         return _check_own(config, connection, offers, side, exchange)
