@@ -125,7 +125,7 @@ def _overlap(left: str, right: str) -> bool | None:
         return True
     a, b = _range(left), _range(right)
     if a is None or b is None:
-        return None if a is None or b is None else False
+        return None
     return a[0] == b[0] and a[1] <= b[2] and b[1] <= a[2]
 
 
