@@ -819,13 +819,13 @@ def write_ike_long(path: Path, sas: int, templates: list[TemplateSet], rows: lis
             if step < setup:
                 position, retransmission = sa.queue[step]
                 message = sa.tset.messages[position]
-                body = bytearray(message.ike)
-                body[0:8] = sa.spi_i
+                patched = bytearray(message.ike)
+                patched[0:8] = sa.spi_i
                 if not message.rspi_zero:
-                    body[8:16] = sa.spi_r
+                    patched[8:16] = sa.spi_r
                 if message.message_id in sa.message_ids:
-                    body[20:24] = sa.message_ids[message.message_id].to_bytes(4, "big")
-                frame, row = ike.emit(sa, message, bytes(body), retransmission, first=step == 0)
+                    patched[20:24] = sa.message_ids[message.message_id].to_bytes(4, "big")
+                frame, row = ike.emit(sa, message, bytes(patched), retransmission, first=step == 0)
                 if step + 1 < setup:
                     later = t + 300 + rng.getrandbits(15)  # the next message of the negotiation
                 else:  # up: the first liveness check, a random phase into its interval

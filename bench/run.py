@@ -366,10 +366,10 @@ def census_targets(name: str, census: Census | None, expected: dict[str, object]
     peers = sorted(real.get("peers", [])) if isinstance(real, dict) else []
     if census is None:
         values: list[object] = [None, None, None]
-        results = [None, None, None]
+        results: list[bool | None] = [None, None, None]
     else:
         floods = census.findings.get("flood", 0)
-        tunnel = [v for v in census.verdicts if sorted(v.get("peers") or []) == peers]  # type: ignore[type-var]
+        tunnel = [v for v in census.verdicts if sorted(str(p) for p in v.get("peers") or []) == peers]  # type: ignore[attr-defined]
         codes = [str(v.get("code")) for v in tunnel]
         values = [floods, codes or "no verdict", len(census.verdicts)]
         results = [floods == 1, codes == ["Established"], len(census.verdicts) <= FLOOD_MAX_VERDICTS]
@@ -396,7 +396,7 @@ def measure_cores(args: argparse.Namespace, env: dict[str, str], targets: list[d
         return {"measured": False, "reason": "ikesniff has no -j option"}
     expected = ensure_file(JOBS_KIND, args.scale, args.out, args.corpus, False)
     path = args.out / str(expected["file"])
-    messages = int(expected["ike_messages"])  # type: ignore[arg-type]
+    messages = int(str(expected["ike_messages"]))
     warm(path)
     runs: dict[int, list[Run]] = {n: [] for n in CORES}
     for _ in range(args.runs):
