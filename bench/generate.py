@@ -5,6 +5,13 @@
   NAT keepalives, TCP, DNS, ICMP and ARP, across thousands of SPIs and host pairs.
 * ``ike-only.pcap``  - 200,000 IKE messages, IKEv1 and IKEv2, on 500 and 4500 (non-ESP marker), tens of
   thousands of SPI pairs.
+* ``ike-long.pcap``  - IKE only, long-lived: 6,000 IKE SAs (one per host pair) come up in the first 20 s and stay
+  up for the whole 520 s, each with a liveness exchange (IKEv2 empty INFORMATIONAL, IKEv1 R-U-THERE) every
+  10 to 30 s; about 300,000 IKE messages. ``--scale`` scales the number of SAs, not the duration.
+* ``flood.pcap``     - 1,000,000 IKEv2 IKE_SA_INIT requests in 50 s towards one gateway (192.0.2.2) from random
+  sources of 198.18.0.0/15 (the benchmarking range: 131,072 addresses) with random SPIs, never answered; at
+  25 s the lab's healthy negotiation (pcaps/ikev2-psk.pcap: IKE_SA_INIT, IKE_AUTH, ESP) runs between
+  192.0.2.1 and 192.0.2.2, retimed into the flood. ``--scale`` scales the number of requests.
 
 The IKE message bodies are real messages taken from the external corpus (``shared/corpus/external``; see
 TEMPLATE_SETS): each generated IKE SA replays one real exchange sequence with its own SPIs, IKEv1 message ids,
@@ -17,13 +24,15 @@ Same arguments -> same bytes (fixed seeds, Python's Mersenne Twister through get
 ``--scale 0.25`` writes ``esp-heavy-scale0.25.pcap`` and ``ike-only-scale0.25.pcap`` (same traffic mix,
 a quarter of the frames).
 
-Usage: .venv/bin/python bench/generate.py [--scale S] [--out DIR] [--only esp-heavy|ike-only] [--sha256]
+Usage: .venv/bin/python bench/generate.py [--scale S] [--out DIR] [--only esp-heavy|ike-only|ike-long|flood]
+       [--sha256]
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import heapq
 import json
 import os
 import random
@@ -45,6 +54,26 @@ ESP_HEAVY_FRAMES = 2_000_000
 IKE_ONLY_MESSAGES = 200_000
 SEED_ESP_HEAVY = 0x1CE5_0001
 SEED_IKE_ONLY = 0x1CE5_0002
+SEED_IKE_LONG = 0x1CE5_0003
+SEED_FLOOD = 0x1CE5_0004
+KINDS = ("esp-heavy", "ike-only", "ike-long", "flood")
+DEFAULT_KINDS = ("esp-heavy", "ike-only")  # what a bare `generate.py` writes; the others on request (--only)
+LAB = REPO / "pcaps"
+
+# ike-long: concurrent long-lived IKE SAs
+IKE_LONG_SAS = 6_000
+IKE_LONG_SECONDS = 520
+IKE_LONG_RAMP_US = 20_000_000             # every SA starts its negotiation within the first 20 s
+IKE_LONG_INTERVALS_S = (10, 15, 20, 30)   # liveness (DPD) interval of each SA, drawn once per SA
+# Liveness exchanges, real encrypted messages of the lab (their SPIs and message ids rewritten per SA):
+# (capture, request frame, response frame) per IKE version.
+LIVENESS = {2: ("ikev2-rekey.pcap", 13, 14), 1: ("ikev1-dpd-ok.pcap", 16, 17)}
+
+# flood: unanswered IKE_SA_INIT requests from random sources, one real tunnel in the middle
+FLOOD_REQUESTS = 1_000_000
+FLOOD_SECONDS = 50
+FLOOD_TARGET = bytes([192, 0, 2, 2])
+FLOOD_REAL_TUNNEL = "ikev2-psk.pcap"      # moon 192.0.2.1 initiates towards sun 192.0.2.2
 START_EPOCH = 1_700_000_000  # 2023-11-14 22:13:20 UTC
 
 # Real IKE exchanges replayed per generated IKE SA: (name, corpus file, frame numbers as tshark numbers them,
@@ -330,9 +359,9 @@ class IkeTraffic:
         return HostPair(initiator, responder, b"\x02\x1c" + rng.getrandbits(32).to_bytes(4, "big"),
                         b"\x02\x5e" + rng.getrandbits(32).to_bytes(4, "big"), vlans, nat)
 
-    def _new_sa(self) -> IkeSa:
+    def _new_sa(self, pair: HostPair | None = None) -> IkeSa:
         rng = self.rng
-        pair = self.pairs[rng.getrandbits(11) % len(self.pairs)]
+        pair = pair or self.pairs[rng.getrandbits(11) % len(self.pairs)]
         while True:
             pick = rng.random() * self.cumulative[-1]
             tset = next(t for t, c in zip(self.templates, self.cumulative) if pick < c)
@@ -360,10 +389,9 @@ class IkeTraffic:
         return IkeSa(tset, pair, rng.getrandbits(64).to_bytes(8, "big"), rng.getrandbits(64).to_bytes(8, "big"),
                      message_ids, port_500, port_4500, vlans, queue, ip_id=rng.getrandbits(16))
 
-    def frames(self) -> Iterator[bytes]:
+    def frames(self) -> Iterator[tuple[bytes, str]]:
         rng = self.rng
         active = [self._new_sa() for _ in range(self.concurrent)]
-        stats, odd_ports = self.stats, self.odd_ports
         while True:
             slot = rng.getrandbits(16) % self.concurrent
             sa = active[slot]
@@ -378,56 +406,61 @@ class IkeTraffic:
                 ike[8:16] = sa.spi_r
             if message.message_id in sa.message_ids:
                 ike[20:24] = sa.message_ids[message.message_id].to_bytes(4, "big")
-            ike = bytes(ike)
-            pair = sa.pair
-            i_port = sa.i_port_4500 if message.on_4500 else sa.i_port_500
-            r_port = 4500 if message.on_4500 else 500
-            if message.from_initiator:
-                src, dst, sport, dport, src_mac, dst_mac = (pair.initiator, pair.responder, i_port, r_port,
-                                                            pair.i_mac, pair.r_mac)
-            else:
-                src, dst, sport, dport, src_mac, dst_mac = (pair.responder, pair.initiator, r_port, i_port,
-                                                            pair.r_mac, pair.i_mac)
-            payload = b"\0\0\0\0" + ike if message.on_4500 else ike
-            udp = udp_datagram(src, dst, sport, dport, payload, with_checksum=True)
-            sa.ip_id = (sa.ip_id + 1) & 0xFFFF
-            if len(src) == 4:
-                ip = ipv4_header(src, dst, 17, len(udp), sa.ip_id)
-                eth = ethernet(dst_mac, src_mac, 0x0800, sa.vlans)
-            else:
-                ip = ipv6_header(src, dst, 17, len(udp))
-                eth = ethernet(dst_mac, src_mac, 0x86DD, sa.vlans)
-            # the truth, counted as emitted
-            stats["ike_messages"] += 1
-            stats[f"ikev{message.version}"] += 1
-            stats["udp_4500_non_esp_marker" if message.on_4500 else "udp_500"] += 1
-            if len(src) == 16:
-                stats["ipv6"] += 1
-            if len(sa.vlans) == 1:
-                stats["vlan_8021q"] += 1
-            elif len(sa.vlans) == 2:
-                stats["vlan_qinq"] += 1
-            if i_port not in (500, 4500):
-                stats["odd_port"] += 1
-                odd_ports[i_port if i_port in NAT_ODD_PORTS else 0] += 1
-            shadowed = i_port in TSHARK_SHADOW_PORTS and i_port < r_port
-            if shadowed:
-                stats["odd_port_tshark_shadowed"] += 1
-            repeated = ike in sa.sent
-            if repeated:
-                stats["retransmissions"] += 1
-                if retransmission:
-                    stats["retransmissions_added"] += 1
-            else:
-                sa.sent.add(ike)
-            if sa.position == 1:
-                stats["ike_sas"] += 1
-                stats[f"ike_sas_{sa.tset.name}"] += 1
-            self.spi_pairs.add(sa.spi_i + sa.spi_r)
-            row = (f"{message.version}\t{'udp-encap' if message.on_4500 else 'udp'}\t{4 if len(src) == 4 else 6}\t"
-                   f"{len(sa.vlans)}\t{sport}\t{dport}\t{sa.spi_i.hex()}\t{message.exchange}\t{int(repeated)}\t"
-                   f"{int(not shadowed)}\n")
-            yield eth + ip + udp, row
+            yield self.emit(sa, message, bytes(ike), retransmission, first=sa.position == 1)
+
+    def emit(self, sa: IkeSa, message: TemplateMessage, ike: bytes, retransmission: bool,
+             first: bool) -> tuple[bytes, str]:
+        """The frame carrying ike (one message of sa, shaped like message) and its truth row; counts it."""
+        stats, odd_ports = self.stats, self.odd_ports
+        pair = sa.pair
+        i_port = sa.i_port_4500 if message.on_4500 else sa.i_port_500
+        r_port = 4500 if message.on_4500 else 500
+        if message.from_initiator:
+            src, dst, sport, dport, src_mac, dst_mac = (pair.initiator, pair.responder, i_port, r_port,
+                                                        pair.i_mac, pair.r_mac)
+        else:
+            src, dst, sport, dport, src_mac, dst_mac = (pair.responder, pair.initiator, r_port, i_port,
+                                                        pair.r_mac, pair.i_mac)
+        payload = b"\0\0\0\0" + ike if message.on_4500 else ike
+        udp = udp_datagram(src, dst, sport, dport, payload, with_checksum=True)
+        sa.ip_id = (sa.ip_id + 1) & 0xFFFF
+        if len(src) == 4:
+            ip = ipv4_header(src, dst, 17, len(udp), sa.ip_id)
+            eth = ethernet(dst_mac, src_mac, 0x0800, sa.vlans)
+        else:
+            ip = ipv6_header(src, dst, 17, len(udp))
+            eth = ethernet(dst_mac, src_mac, 0x86DD, sa.vlans)
+        # the truth, counted as emitted
+        stats["ike_messages"] += 1
+        stats[f"ikev{message.version}"] += 1
+        stats["udp_4500_non_esp_marker" if message.on_4500 else "udp_500"] += 1
+        if len(src) == 16:
+            stats["ipv6"] += 1
+        if len(sa.vlans) == 1:
+            stats["vlan_8021q"] += 1
+        elif len(sa.vlans) == 2:
+            stats["vlan_qinq"] += 1
+        if i_port not in (500, 4500):
+            stats["odd_port"] += 1
+            odd_ports[i_port if i_port in NAT_ODD_PORTS else 0] += 1
+        shadowed = i_port in TSHARK_SHADOW_PORTS and i_port < r_port
+        if shadowed:
+            stats["odd_port_tshark_shadowed"] += 1
+        repeated = ike in sa.sent
+        if repeated:
+            stats["retransmissions"] += 1
+            if retransmission:
+                stats["retransmissions_added"] += 1
+        else:
+            sa.sent.add(ike)
+        if first:
+            stats["ike_sas"] += 1
+            stats[f"ike_sas_{sa.tset.name}"] += 1
+        self.spi_pairs.add(sa.spi_i + sa.spi_r)
+        row = (f"{message.version}\t{'udp-encap' if message.on_4500 else 'udp'}\t{4 if len(src) == 4 else 6}\t"
+               f"{len(sa.vlans)}\t{sport}\t{dport}\t{sa.spi_i.hex()}\t{message.exchange}\t{int(repeated)}\t"
+               f"{int(not shadowed)}\n")
+        return eth + ip + udp, row
 
     def truth(self) -> dict[str, object]:
         stats = dict(sorted(self.stats.items()))
@@ -718,16 +751,230 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+# --------------------------------------------------------------------------------------------------------------
+# ike-long and flood.
+
+
+def _timed_frames(path: Path) -> list[tuple[int, bytes]]:
+    """(microseconds since the first record, frame) of a little-endian microsecond classic pcap of Ethernet."""
+    data = path.read_bytes()
+    if data[:4] != b"\xd4\xc3\xb2\xa1" or struct.unpack_from("<I", data, 20)[0] != 1:
+        raise ValueError(f"{path}: not a little-endian microsecond pcap of Ethernet frames")
+    out, offset, first = [], 24, None
+    while offset + 16 <= len(data):
+        sec, usec, caplen, _ = RECORD.unpack_from(data, offset)
+        stamp = sec * 1_000_000 + usec
+        first = stamp if first is None else first
+        out.append((stamp - first, data[offset + 16:offset + 16 + caplen]))
+        offset += 16 + caplen
+    return out
+
+
+def load_liveness(lab: Path = LAB) -> dict[int, tuple[bytes, bytes]]:
+    """Per IKE version, the IKE bytes of a real liveness request and its answer (see LIVENESS)."""
+    found: dict[int, tuple[bytes, bytes]] = {}
+    for version, (name, request, response) in LIVENESS.items():
+        frames = _timed_frames(lab / name)
+        pair = []
+        for number in (request, response):
+            dgram = _udp_of(1, frames[number - 1][1])
+            if dgram is None:
+                raise ValueError(f"{name} frame {number}: not a UDP datagram")
+            ike = dgram.payload[4:] if dgram.payload[:4] == bytes(4) else dgram.payload
+            if ike[17] >> 4 != version or struct.unpack_from(">I", ike, 24)[0] != len(ike):
+                raise ValueError(f"{name} frame {number}: not a whole IKEv{version} message")
+            pair.append(ike)
+        found[version] = (pair[0], pair[1])
+    return found
+
+
+def write_ike_long(path: Path, sas: int, templates: list[TemplateSet], rows: list[str]) -> dict[str, object]:
+    """sas IKE SAs, one per host pair: each negotiates (one template set, as in ike-only) within the first 20 s,
+    then sends a liveness request every 10-30 s, answered, until the end of the capture."""
+    rng = random.Random(SEED_IKE_LONG)
+    ike = IkeTraffic(templates, SEED_IKE_LONG + 2, concurrent=0, pairs=0)
+    ike.pairs = [ike._pair(i, 0.06, 0.07, 0.16) for i in range(sas)]
+    liveness = load_liveness()
+    end_us = IKE_LONG_SECONDS * 1_000_000
+    states: list[tuple[IkeSa, int]] = []
+    next_mid: list[int] = []
+    heap: list[tuple[int, int, int]] = []  # (time, SA index, step): setup steps, then liveness request/answer
+    for index in range(sas):
+        sa = ike._new_sa(ike.pairs[index])
+        states.append((sa, IKE_LONG_INTERVALS_S[rng.getrandbits(2)] * 1_000_000))
+        next_mid.append(1 + max((m.message_id for m in sa.tset.messages if m.version == 2 and m.from_initiator),
+                                default=0))
+        heap.append((rng.randrange(IKE_LONG_RAMP_US), index, 0))
+    heapq.heapify(heap)
+    record = RECORD.pack
+    parts: list[bytes] = []
+    written = len(PCAP_HEADER)
+    exchanges = n = 0
+    with open(path, "wb") as out:
+        out.write(PCAP_HEADER)
+        while heap:
+            t, index, step = heapq.heappop(heap)
+            sa, interval = states[index]
+            setup = len(sa.queue)
+            if step < setup:
+                position, retransmission = sa.queue[step]
+                message = sa.tset.messages[position]
+                patched = bytearray(message.ike)
+                patched[0:8] = sa.spi_i
+                if not message.rspi_zero:
+                    patched[8:16] = sa.spi_r
+                if message.message_id in sa.message_ids:
+                    patched[20:24] = sa.message_ids[message.message_id].to_bytes(4, "big")
+                frame, row = ike.emit(sa, message, bytes(patched), retransmission, first=step == 0)
+                if step + 1 < setup:
+                    later = t + 300 + rng.getrandbits(15)  # the next message of the negotiation
+                else:  # up: the first liveness check, a random phase into its interval
+                    later = t + 1_000_000 + rng.randrange(interval)
+            else:
+                is_request = (step - setup) % 2 == 0
+                version = sa.tset.version
+                template = liveness[version][0 if is_request else 1]
+                mid = next_mid[index] if version == 2 else (rng.getrandbits(32) or 1)
+                body = sa.spi_i + sa.spi_r + template[16:20] + mid.to_bytes(4, "big") + template[24:]
+                message = TemplateMessage(ike=body, from_initiator=is_request, on_4500=sa.tset.floats,
+                                          version=version, exchange=body[18], rspi_zero=False, message_id=mid)
+                frame, row = ike.emit(sa, message, body, False, first=False)
+                if is_request:
+                    later = t + 200 + rng.getrandbits(15)  # the answer, one round trip later
+                else:
+                    exchanges += 1
+                    next_mid[index] += 1
+                    later = t + interval - 20_000 + rng.getrandbits(15)
+            if step + 1 < setup or (step + 1 - setup) % 2 == 1 or later < end_us:
+                heapq.heappush(heap, (later, index, step + 1))
+            n += 1
+            rows.append(f"{n}\t{row}")
+            parts += (record(START_EPOCH + t // 1_000_000, t % 1_000_000, len(frame), len(frame)), frame)
+            if n & 4095 == 0:
+                chunk = b"".join(parts)
+                written += len(chunk)
+                out.write(chunk)
+                parts.clear()
+        chunk = b"".join(parts)
+        written += len(chunk)
+        out.write(chunk)
+    truth = ike.truth()
+    truth.update(frames=n, bytes=written, concurrent_ike_sas=sas, duration_s=IKE_LONG_SECONDS,
+                 liveness_exchanges=exchanges, liveness_intervals_s=list(IKE_LONG_INTERVALS_S))
+    return truth
+
+
+def _with_udp_checksum(frame: bytes) -> bytes:
+    """An untagged Ethernet/IPv4 frame with its UDP checksum computed (a capture on the sending host holds the
+    checksum the NIC was left to fill in)."""
+    if struct.unpack_from(">H", frame, 12)[0] != 0x0800 or frame[23] != 17:
+        return frame
+    l4 = 14 + (frame[14] & 0x0F) * 4
+    udp = bytearray(frame[l4:])
+    udp[6:8] = b"\0\0"
+    pseudo = frame[26:34] + struct.pack(">BBH", 0, 17, len(udp))
+    udp[6:8] = struct.pack(">H", checksum(pseudo + bytes(udp)) or 0xFFFF)
+    return frame[:l4] + bytes(udp)
+
+
+def flood_init_request(spi: bytes, key_exchange: bytes, nonce: bytes) -> bytes:
+    """A minimal, well-formed IKEv2 IKE_SA_INIT request: SA (AES-CBC-128, HMAC-SHA2-256-128, PRF-HMAC-SHA2-256,
+    Curve25519), KE, Ni (RFC 7296 section 3)."""
+    transforms = [(1, 12, struct.pack(">HH", 0x800E, 128)), (3, 12, b""), (2, 5, b""), (4, 31, b"")]
+    encoded = b""
+    for n, (kind, ident, attrs) in enumerate(transforms):
+        encoded += struct.pack(">BBHBBH", 3 if n < len(transforms) - 1 else 0, 0, 8 + len(attrs), kind, 0,
+                               ident) + attrs
+    proposal = struct.pack(">BBHBBBB", 0, 0, 8 + len(encoded), 1, 1, 0, len(transforms)) + encoded
+    sa = struct.pack(">BBH", 34, 0, 4 + len(proposal)) + proposal
+    ke = struct.pack(">BBHHH", 40, 0, 8 + len(key_exchange), 31, 0) + key_exchange
+    ni = struct.pack(">BBH", 0, 0, 4 + len(nonce)) + nonce
+    body = sa + ke + ni
+    return spi + bytes(8) + struct.pack(">BBBBII", 33, 0x20, 34, 0x08, 0, 28 + len(body)) + body
+
+
+def write_flood(path: Path, requests: int, rows: list[str]) -> dict[str, object]:
+    rng = random.Random(SEED_FLOOD)
+    span_us = max(1, round(FLOOD_SECONDS * 1_000_000 * requests / FLOOD_REQUESTS))
+    gap_us = span_us / requests
+    real = _timed_frames(LAB / FLOOD_REAL_TUNNEL)
+    real_start = span_us // 2
+    pending = [(real_start + t, _with_udp_checksum(frame)) for t, frame in real]
+    key_exchange = rng.getrandbits(256).to_bytes(32, "big")
+    template = flood_init_request(bytes(8), key_exchange, bytes(16))
+    head, nonce_at = template[8:], len(template) - 16
+    target_mac, src_mac = b"\x02\x00\x00\x00\x02\x02", b"\x02\x00\x00\xc6\x12\x00"
+    eth = ethernet(target_mac, src_mac, 0x0800)
+    record = RECORD.pack
+    parts: list[bytes] = []
+    written = len(PCAP_HEADER)
+    sources: set[int] = set()
+    stats: Counter[str] = Counter()
+    real_frames: list[int] = []
+    n = 0
+    with open(path, "wb") as out:
+        out.write(PCAP_HEADER)
+        for i in range(requests + 1):
+            t = int(i * gap_us)
+            while pending and (pending[0][0] <= t or i == requests):
+                when, frame = pending.pop(0)
+                n += 1
+                real_frames.append(n)
+                dgram = _udp_of(1, frame)
+                encap = dgram is not None and dgram.dport == 4500
+                ike = None if dgram is None else dgram.payload[4:] if encap else dgram.payload
+                if dgram is not None and ike is not None and (not encap or dgram.payload[:4] == bytes(4)):
+                    stats["ike_messages"] += 1
+                    rows.append(f"{n}\t{ike[17] >> 4}\t{'udp-encap' if dgram.dport == 4500 else 'udp'}\t4\t0\t"
+                                f"{dgram.sport}\t{dgram.dport}\t{ike[:8].hex()}\t{ike[18]}\t0\t1\n")
+                parts += (record(START_EPOCH + when // 1_000_000, when % 1_000_000, len(frame), len(frame)), frame)
+            if i == requests:
+                break
+            source = 0xC6120000 | rng.getrandbits(17)  # 198.18.0.0/15
+            sources.add(source)
+            spi = rng.getrandbits(64).to_bytes(8, "big")
+            ike = spi + head[:nonce_at - 8] + rng.getrandbits(128).to_bytes(16, "big")
+            src = source.to_bytes(4, "big")
+            udp = struct.pack(">HHHH", 500, 500, 8 + len(ike), 0) + ike  # a flood tool leaves the checksum out
+            frame = eth + ipv4_header(src, FLOOD_TARGET, 17, len(udp), i & 0xFFFF) + udp
+            n += 1
+            stats["ike_messages"] += 1
+            stats["flood_requests"] += 1
+            rows.append(f"{n}\t2\tudp\t4\t0\t500\t500\t{spi.hex()}\t34\t0\t1\n")
+            parts += (record(START_EPOCH + t // 1_000_000, t % 1_000_000, len(frame), len(frame)), frame)
+            if n & 8191 == 0:
+                chunk = b"".join(parts)
+                written += len(chunk)
+                out.write(chunk)
+                parts.clear()
+        chunk = b"".join(parts)
+        written += len(chunk)
+        out.write(chunk)
+    return {"frames": n, "bytes": written, "ike_messages": stats["ike_messages"],
+            "flood_requests": stats["flood_requests"], "flood_seconds": round(span_us / 1e6, 3),
+            "flood_target": "192.0.2.2", "distinct_sources": len(sources),
+            "real_tunnel": {"peers": ["192.0.2.1", "192.0.2.2"], "from": f"pcaps/{FLOOD_REAL_TUNNEL}",
+                            "frames": real_frames, "outcome": "established", "code": "Established"},
+            "tshark_expected": stats["ike_messages"], "ipv6": 0, "vlan_8021q": 0, "vlan_qinq": 0, "odd_port": 0,
+            "retransmissions": 0}
+
+
 def generate(kind: str, scale: float, out: Path, corpus: Path, with_sha256: bool = False) -> dict[str, object]:
-    templates = load_templates(corpus)
+    templates = load_templates(corpus) if kind != "flood" else []
     name = file_name(kind, scale)
     path = out / f"{name}.pcap"
     started = time.perf_counter()
     rows = [TRUTH_HEADER]
     if kind == "esp-heavy":
         truth = write_esp_heavy(path, max(1, round(ESP_HEAVY_FRAMES * scale)), templates, rows)
-    else:
+    elif kind == "ike-only":
         truth = write_ike_only(path, max(1, round(IKE_ONLY_MESSAGES * scale)), templates, rows)
+    elif kind == "ike-long":
+        truth = write_ike_long(path, max(4, round(IKE_LONG_SAS * scale)), templates, rows)
+    elif kind == "flood":
+        truth = write_flood(path, max(10, round(FLOOD_REQUESTS * scale)), rows)
+    else:
+        raise ValueError(f"unknown capture kind {kind!r}")
     (out / f"{name}.ike-frames.tsv").write_text("".join(rows))
     seconds = time.perf_counter() - started
     expected = {"file": path.name, "kind": kind, "scale": scale, "generator_version": GENERATOR_VERSION,
@@ -770,7 +1017,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full sizes (default 1)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory (default bench/out)")
-    parser.add_argument("--only", choices=("esp-heavy", "ike-only"), action="append",
+    parser.add_argument("--only", choices=KINDS, action="append",
                         help="write only this file (repeatable)")
     parser.add_argument("--corpus", type=Path, default=Path(os.environ.get("IKESNIFF_CORPUS", DEFAULT_CORPUS)),
                         help="the external capture corpus holding the IKE templates")
@@ -785,9 +1032,9 @@ def main(argv: list[str] | None = None) -> int:
     if not 0 < args.scale <= 10:
         parser.error("--scale must be in (0, 10]")
     args.out.mkdir(parents=True, exist_ok=True)
-    for kind in args.only or ("esp-heavy", "ike-only"):
+    for kind in args.only or DEFAULT_KINDS:
         expected = generate(kind, args.scale, args.out, args.corpus, args.sha256)
-        print(f"{args.out / expected['file']}: {expected['frames']} frames, {expected['ike_messages']} IKE messages "
+        print(f"{args.out / expected['file']}: {expected['frames']:,} frames, {expected['ike_messages']:,} IKE messages "
               f"({expected['ipv6']} IPv6, {expected['vlan_8021q']} 802.1Q, {expected['vlan_qinq']} QinQ, "
               f"{expected['odd_port']} odd-port, {expected['retransmissions']} retransmissions), "
               f"{expected['bytes'] / 2**20:.1f} MiB in {expected['generation_seconds']:.1f} s", file=sys.stderr)

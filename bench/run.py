@@ -9,12 +9,18 @@ for contrast, tshark) runs once on the --scale 0.25 version of each file, to sho
 with the capture.
 
 Prints per file and a markdown table at the end; writes everything to bench/out/results.json.
-Targets (PASS/FAIL; the exit status is 0 either way unless --check):
+Targets (PASS/FAIL; the exit status is 0 either way unless --check), per file (FILE_SPECS):
   ESP-heavy: tshark/ikesniff time ratio >= 50;  IKE-only: >= 5;
   ikesniff peak RSS below tshark's;  ikesniff peak RSS on the full file within 20 % of the quarter file;
   ikesniff reports every IKE message of the truth and nothing else.
+  IKE-long (long-lived SAs): ratio >= 5, ikesniff peak RSS <= 150 MiB, every IKE message reported.
+  Flood (ikesniff only, no tshark): peak RSS < 300 MiB; one `flood` finding; the real tunnel in the middle gets its
+  own Established verdict; the number of verdicts printed is recorded and must stay bounded (<= 100).
+  Cores: once `ikesniff --help` shows a -j option, the IKE-heavy file is also run with -j 1 and -j 2 and the
+  throughput on 2 cores must be >= 0.8 x 2 that on 1 core.
 
-Usage: .venv/bin/python bench/run.py [--runs 3] [--files esp-heavy ike-only] [--check] [--tools ikesniff,tshark]
+Usage: .venv/bin/python bench/run.py [--runs 3] [--files esp-heavy ike-only ike-long flood] [--check]
+       [--tools ikesniff,tshark]
 """
 
 from __future__ import annotations
@@ -39,10 +45,35 @@ REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 import generate  # bench/generate.py, beside this file
 
-KINDS = ("esp-heavy", "ike-only")
+KINDS = generate.KINDS
 QUARTER = 0.25
-SPEED_TARGETS = {"esp-heavy": 50.0, "ike-only": 5.0}
 FLAT_TOLERANCE = 0.20
+FLOOD_MAX_VERDICTS = 100   # "a bounded number of verdicts" (issue 11): the real tunnel's, not one per spoofed source
+CORES = (1, 2)             # -j values measured once ikesniff has -j
+CORE_EFFICIENCY = 0.8      # throughput on N cores >= 0.8 N x the throughput on 1 core
+JOBS_KIND = "ike-only"     # the IKE-heavy file the -j runs use
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """What is measured on a file and which targets apply (issue 14's table, issue 11's flood)."""
+
+    speed_target: float | None     # tshark/ikesniff time ratio, None: not a target
+    rss_limit_mib: float | None    # ikesniff's absolute peak RSS limit
+    rss_below_tshark: bool         # ikesniff's peak RSS under tshark's
+    quarter: bool                  # also run the --scale 0.25 file: peak RSS must stay flat
+    count: bool                    # compare the IKE messages reported with the generator's truth
+    with_tshark: bool              # time tshark on it too
+    census: bool                   # record verdicts and findings (flood)
+
+
+FILE_SPECS = {
+    "esp-heavy": FileSpec(50.0, None, True, True, True, True, False),
+    "ike-only": FileSpec(5.0, None, True, True, True, True, False),
+    "ike-long": FileSpec(5.0, 150.0, False, False, True, True, False),
+    "flood": FileSpec(None, 300.0, False, False, False, False, True),
+}
+SPEED_TARGETS = {kind: spec.speed_target for kind, spec in FILE_SPECS.items()}
 TSHARK_FIELDS = ["isakmp.ispi", "isakmp.rspi", "isakmp.exchangetype", "isakmp.notify.msgtype"]
 
 
@@ -137,7 +168,18 @@ def measure(tool: str, command: list[str], path: Path, env: dict[str, str], time
                round(numbers["cpu_seconds"], 3), status, error)
 
 
-def count_ikesniff(binary: str, path: Path, env: dict[str, str]) -> tuple[Counter[int], str]:
+@dataclass
+class Census:
+    """The conclusions of one `ikesniff --json` run: verdicts and findings (message lines are only counted)."""
+
+    messages: int = 0
+    verdicts: list[dict[str, object]] = field(default_factory=list)
+    findings: Counter[str] = field(default_factory=Counter)
+    summary: dict[str, object] = field(default_factory=dict)
+
+
+def count_ikesniff(binary: str, path: Path, env: dict[str, str],
+                   census: Census | None = None) -> tuple[Counter[int], str]:
     frames: Counter[int] = Counter()
     process = subprocess.Popen(ikesniff_command(binary, path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env=env)
@@ -153,8 +195,17 @@ def count_ikesniff(binary: str, path: Path, env: dict[str, str]) -> tuple[Counte
         except ValueError:
             bad_lines += 1
             continue
-        if last.get("event") == "message":
+        event = last.get("event")
+        if event == "message":
             frames[int(last.get("frame", 0))] += 1  # type: ignore[call-overload]
+            if census is not None:
+                census.messages += 1
+        elif census is not None and event == "verdict":
+            census.verdicts.append({k: last.get(k) for k in ("peers", "outcome", "code", "confidence")})
+        elif census is not None and event == "finding":
+            census.findings[str(last.get("kind"))] += 1
+        elif census is not None and event == "summary":
+            census.summary = last
     status = process.wait()
     reader.join()
     error = ""
@@ -309,6 +360,66 @@ def describe_count(count: Count | None, expected: int) -> str:
     return text
 
 
+def census_targets(name: str, census: Census | None, expected: dict[str, object]) -> list[dict[str, object]]:
+    """The flood's conclusions: one flood finding, the real tunnel's own verdict, a bounded number of verdicts."""
+    real = expected.get("real_tunnel") or {}
+    peers = sorted(real.get("peers", [])) if isinstance(real, dict) else []
+    if census is None:
+        values: list[object] = [None, None, None]
+        results: list[bool | None] = [None, None, None]
+    else:
+        floods = census.findings.get("flood", 0)
+        tunnel = [v for v in census.verdicts if sorted(str(p) for p in v.get("peers") or []) == peers]  # type: ignore[attr-defined]
+        codes = [str(v.get("code")) for v in tunnel]
+        values = [floods, codes or "no verdict", len(census.verdicts)]
+        results = [floods == 1, codes == ["Established"], len(census.verdicts) <= FLOOD_MAX_VERDICTS]
+    labels = ["one `flood` finding", f"the real tunnel {'-'.join(peers)} gets its own Established verdict",
+              f"verdicts printed <= {FLOOD_MAX_VERDICTS}"]
+    return [{"file": name, "target": label, "value": value, "result": verdict(ok)}
+            for label, value, ok in zip(labels, values, results)]
+
+
+def jobs_option(binary: str) -> bool:
+    """Whether ikesniff offers -j (worker processes)."""
+    try:
+        text = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=60, check=False).stdout
+    except OSError:
+        return False
+    return any(line.lstrip().startswith(("-j ", "-j,", "-j N", "--jobs")) for line in text.splitlines())
+
+
+def measure_cores(args: argparse.Namespace, env: dict[str, str], targets: list[dict[str, object]]) -> dict[str, object]:
+    """IKE messages per second on the IKE-heavy file with -j 1 and -j 2 (median of --runs each, interleaved)."""
+    if not jobs_option(args.ikesniff):
+        print("== cores: not measured: `ikesniff --help` shows no -j option yet (throughput on 1 and 2 cores is "
+              "printed here once it does)\n", flush=True)
+        return {"measured": False, "reason": "ikesniff has no -j option"}
+    expected = ensure_file(JOBS_KIND, args.scale, args.out, args.corpus, False)
+    path = args.out / str(expected["file"])
+    messages = int(str(expected["ike_messages"]))
+    warm(path)
+    runs: dict[int, list[Run]] = {n: [] for n in CORES}
+    for _ in range(args.runs):
+        for n in CORES:
+            command = [args.ikesniff, "-j", str(n), "-r", str(path), "--json"]
+            runs[n].append(measure(f"ikesniff -j {n}", command, path, env, args.timeout, (0, 1)))
+    throughput = {n: (None if (m := median(runs[n])) is None else round(messages / m)) for n in CORES}
+    print(f"== cores ({path.name}, {messages:,} IKE messages)", flush=True)
+    for n in CORES:
+        shown = "-" if throughput[n] is None else f"{throughput[n]:,} IKE messages/s"
+        print(f"  -j {n}: median {fmt(median(runs[n]), '.2f', ' s')}, {shown}", flush=True)
+    base = throughput[CORES[0]]
+    for n in CORES[1:]:
+        value = None if base is None or throughput[n] is None else round(throughput[n] / base, 2)  # type: ignore[operator]
+        goal = CORE_EFFICIENCY * n
+        targets.append({"file": path.name, "target": f"throughput -j {n} / -j 1 >= {goal:g}", "value": value,
+                        "result": verdict(None if value is None else value >= goal)})
+        print(f"  {targets[-1]['result']:4}  {targets[-1]['target']}: {fmt(value, '.2f')}", flush=True)
+    print(flush=True)
+    return {"measured": True, "throughput": throughput,
+            "runs": {n: [asdict(r) for r in runs[n]] for n in CORES}}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="timed runs per tool and file, interleaved (default 3)")
@@ -351,27 +462,36 @@ def main(argv: list[str] | None = None) -> int:
         targets: list[dict[str, object]] = results["targets"]  # type: ignore[assignment]
         table: list[dict[str, object]] = []
         for kind in args.files:
+            spec = FILE_SPECS[kind]
+            file_tools = [tool for tool in tools if tool == "ikesniff" or spec.with_tshark]
             expected = ensure_file(kind, args.scale, args.out, args.corpus, args.regenerate)
-            quarter = (None if args.no_quarter
+            quarter = (None if args.no_quarter or not spec.quarter
                        else ensure_file(kind, QUARTER * args.scale, args.out, args.corpus, args.regenerate))
             path = args.out / str(expected["file"])
             truth_count = int(expected["ike_messages"])  # type: ignore[arg-type]
             print(f"== {path.name}: {expected['frames']:,} frames, {int(expected['bytes']) / 2**20:,.0f} MiB, "
                   f"{truth_count:,} IKE messages", flush=True)
             warm(path)
-            runs: dict[str, list[Run]] = {tool: [] for tool in tools}
+            runs: dict[str, list[Run]] = {tool: [] for tool in file_tools}
             for i in range(args.runs):
                 line = []
-                for tool in tools:
+                for tool in file_tools:
                     run = measure(tool, commands[tool](path), path, envs[tool], args.timeout, ok_status[tool])
                     runs[tool].append(run)
                     line.append(f"{tool} {run.seconds:8.2f} s {run.max_rss_mib:7.1f} MiB"
                                 + (f" [{run.error}]" if run.error else ""))
                 print(f"  run {i + 1}: " + " | ".join(line), flush=True)
             counts: dict[str, Count] = {}
-            if not args.no_count:
+            census: Census | None = None
+            if "ikesniff" in file_tools and spec.census:
+                census = Census()
+                _, census_error = count_ikesniff(args.ikesniff, path, ikesniff_env, census)
+                if census_error:
+                    print(f"  census run: {census_error}", flush=True)
+                    census = None
+            if not args.no_count and spec.count:
                 truth = load_truth(args.out / f"{generate.file_name(kind, args.scale)}.ike-frames.tsv")
-                for tool in tools:
+                for tool in file_tools:
                     counter = count_ikesniff if tool == "ikesniff" else count_tshark
                     binary = args.ikesniff if tool == "ikesniff" else args.tshark
                     frames, error = counter(binary, path, envs[tool])
@@ -380,62 +500,88 @@ def main(argv: list[str] | None = None) -> int:
             if quarter is not None:
                 qpath = args.out / str(quarter["file"])
                 warm(qpath)
-                for tool in tools:
+                for tool in file_tools:
                     quarter_runs[tool] = measure(tool, commands[tool](qpath), qpath, envs[tool], args.timeout,
                                                  ok_status[tool])
 
-            med = {tool: median(runs[tool]) for tool in tools}
-            rss = {tool: peak(runs[tool]) for tool in tools}
+            med = {tool: median(runs[tool]) for tool in file_tools}
+            rss = {tool: peak(runs[tool]) for tool in file_tools}
             ratio = (round(med["tshark"] / med["ikesniff"], 2) if med.get("tshark") and med.get("ikesniff")
                      else None)
-            for tool in tools:
+            for tool in file_tools:
                 q = quarter_runs.get(tool)
                 qtext = (f", quarter file {q.seconds:.2f} s {q.max_rss_mib:.1f} MiB" if q and q.ok
                          else f", quarter file: {q.error}" if q else "")
                 print(f"  {tool:9} median {fmt(med[tool], '.2f', ' s'):>10}  peak RSS {fmt(rss[tool], '.1f', ' MiB'):>11}"
                       f"{qtext}", flush=True)
-                print(f"  {'':9} {describe_count(counts.get(tool), truth_count)}", flush=True)
+                if spec.count:
+                    print(f"  {'':9} {describe_count(counts.get(tool), truth_count)}", flush=True)
+            if census is not None:
+                outcomes = Counter(f"{v['outcome']}/{v['code']}" for v in census.verdicts)
+                print(f"  ikesniff  {len(census.verdicts):,} verdicts ({', '.join(f'{k} {n:,}' for k, n in outcomes.most_common(5))}), "
+                      f"findings {dict(census.findings) or 'none'}", flush=True)
 
             file_targets = []
-            if "ikesniff" in tools and "tshark" in tools:
-                goal = SPEED_TARGETS[kind]
+            if "ikesniff" in file_tools and "tshark" in file_tools and spec.speed_target is not None:
+                goal = spec.speed_target
                 file_targets.append({"file": path.name, "target": f"tshark/ikesniff time >= {goal:g}x",
                                      "value": ratio, "result": verdict(None if ratio is None else ratio >= goal)})
+            if "ikesniff" in file_tools and "tshark" in file_tools and spec.rss_below_tshark:
                 mem_ok = None if rss["ikesniff"] is None or rss["tshark"] is None else rss["ikesniff"] < rss["tshark"]
                 file_targets.append({"file": path.name, "target": "ikesniff peak RSS < tshark's",
                                      "value": [rss["ikesniff"], rss["tshark"]], "result": verdict(mem_ok)})
+            if "ikesniff" in file_tools and spec.rss_limit_mib is not None:
+                limit, value = spec.rss_limit_mib, rss["ikesniff"]
+                strict = kind == "flood"  # issue 11: "under 300 MiB"; issue 14: "<= 150 MiB"
+                file_targets.append({"file": path.name, "target": f"ikesniff peak RSS {'<' if strict else '<='} "
+                                                                  f"{limit:g} MiB",
+                                     "value": value,
+                                     "result": verdict(None if value is None
+                                                       else value < limit if strict else value <= limit)})
             growth = None
-            if "ikesniff" in tools and quarter is not None:
+            if "ikesniff" in file_tools and quarter is not None:
                 q = quarter_runs["ikesniff"]
                 if q.ok and rss["ikesniff"] is not None:
                     growth = round(rss["ikesniff"] / q.max_rss_mib - 1, 3)
                 file_targets.append({"file": path.name, "target": f"ikesniff RSS full vs quarter <= +{FLAT_TOLERANCE:.0%}",
                                      "value": growth,
                                      "result": verdict(None if growth is None else growth <= FLAT_TOLERANCE)})
-            if "ikesniff" in tools and "ikesniff" in counts:
+            if "ikesniff" in file_tools and "ikesniff" in counts:
                 c = counts["ikesniff"]
                 complete = None if c.error else (c.missed == 0 and c.extra == 0)
                 file_targets.append({"file": path.name, "target": "ikesniff reports every IKE message, nothing else",
                                      "value": [c.matched, truth_count], "result": verdict(complete)})
+            if "ikesniff" in file_tools and spec.census:
+                file_targets += census_targets(path.name, census, expected)
             for t in file_targets:
                 value = t["value"]
                 shown = (f"{value:.1f}x" if isinstance(value, float) and "time" in str(t["target"])
-                         else f"{value:+.1%}" if isinstance(value, float) else "-" if value is None else str(value))
+                         else f"{value:+.1%}" if isinstance(value, float) and "quarter" in str(t["target"])
+                         else "-" if value is None else str(value))
                 print(f"  {t['result']:4}  {t['target']}: {shown}", flush=True)
             targets.extend(file_targets)
             print(flush=True)
 
             results["files"][path.name] = {  # type: ignore[index]
-                "expected": expected, "runs": {tool: [asdict(r) for r in runs[tool]] for tool in tools},
+                "expected": expected, "runs": {tool: [asdict(r) for r in runs[tool]] for tool in file_tools},
                 "median_seconds": med, "peak_rss_mib": rss, "time_ratio_tshark_over_ikesniff": ratio,
                 "counts": {tool: asdict(c) for tool, c in counts.items()},
+                "census": (None if census is None else
+                           {"verdicts": len(census.verdicts), "findings": dict(census.findings),
+                            "verdict_outcomes": dict(Counter(f"{v['outcome']}/{v['code']}" for v in census.verdicts)),
+                            "messages": census.messages}),
                 "quarter": ({"file": quarter["file"], "expected_ike_messages": quarter["ike_messages"],
                              "runs": {tool: asdict(r) for tool, r in quarter_runs.items()},
                              "ikesniff_rss_growth": growth} if quarter is not None else None)}
             table.append({"file": path.name, "frames": expected["frames"], "ike": truth_count, "med": med, "rss": rss,
-                          "ratio": ratio, "goal": SPEED_TARGETS[kind], "growth": growth,
+                          "ratio": ratio, "goal": spec.speed_target, "growth": growth,
                           "quarter": {t: r.max_rss_mib for t, r in quarter_runs.items() if r.ok},
                           "found": {t: (None if c.error else c.matched) for t, c in counts.items()}})
+
+        # Throughput on 1 and 2 cores (issue 14). Measured only once ikesniff has a -j option; until then this is
+        # the marked place where it will run, and the bench says it was not measured.
+        if "ikesniff" in tools and JOBS_KIND in args.files:
+            results["cores"] = measure_cores(args, ikesniff_env, targets)
 
     def cell(row: dict, key: str, tool: str, spec: str) -> str:
         return fmt(row[key].get(tool), spec)
@@ -444,7 +590,8 @@ def main(argv: list[str] | None = None) -> int:
           "| ikesniff MiB (¼ file) | tshark MiB (¼ file) | ikesniff found | tshark found |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in table:
-        ratio = "-" if row["ratio"] is None else f"{row['ratio']:.1f}× (≥ {row['goal']:g}×)"
+        ratio = ("-" if row["ratio"] is None
+                 else f"{row['ratio']:.1f}×" + ("" if row["goal"] is None else f" (≥ {row['goal']:g}×)"))
         print(f"| {row['file']} | {row['frames']:,} | {row['ike']:,} | {cell(row, 'med', 'ikesniff', '.2f')} "
               f"| {cell(row, 'med', 'tshark', '.2f')} | {ratio} | {cell(row, 'rss', 'ikesniff', '.1f')} "
               f"| {cell(row, 'rss', 'tshark', '.1f')} | {cell(row, 'quarter', 'ikesniff', '.1f')} "
@@ -456,7 +603,8 @@ def main(argv: list[str] | None = None) -> int:
     for t in targets:
         value = t["value"]
         shown = (f"{value:.1f}×" if isinstance(value, float) and "time" in str(t["target"])
-                 else f"{value:+.1%}" if isinstance(value, float) else "-" if value is None else str(value))
+                 else f"{value:+.1%}" if isinstance(value, float) and "quarter" in str(t["target"])
+                 else "-" if value is None else str(value))
         print(f"| {t['target']} | {t['file']} | {shown} | {t['result']} |")
 
     args.out.mkdir(parents=True, exist_ok=True)
