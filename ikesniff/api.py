@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from .analysis import Analysis, Conclusions, DecodedMessage, conclude
+from .analysis import Analysis, DecodedMessage, conclude
 from .capture import LiveSource
 from .capture.events import FrameProblem, Idle
 from .crypto.keys import KeyStore
@@ -52,6 +52,9 @@ class Options:
     """Stop after this many seconds (`--duration`): capture time for files; a live source stops itself."""
     early: bool = False
     """Tell verdicts as soon as they are known (live capture, stream on standard input)."""
+    merge: bool = False
+    """The sources are one capture (`--merge`): rotated files of one run, or both gateways' captures.
+    Otherwise each file is a capture of its own, with its own clock, tunnels and verdicts."""
 
 
 class Session:
@@ -60,33 +63,45 @@ class Session:
 
     def __init__(self, options: Options) -> None:
         self.options = options
-        self.analysis = Analysis(ike_ports=options.ike_ports, keys=options.keys, psks=list(options.psks))
-        self.analysis.early = options.early
+        self.analysis = self._new_analysis()
+        """The analysis of the capture being read (one per file unless merged)."""
         self.started = time.perf_counter()
         self.first_time: float | None = None
         self.stopped = False
         self.early_at = 0.0
         self.quick_looks = 0
-        self.conclusions: Conclusions | None = None
-
-    @property
-    def failed(self) -> bool:
+        self.failed = False
         """A tunnel failed or was torn down by a failure (known once the summary was given)."""
-        return self.conclusions is not None and self.conclusions.failed
+        self.totals: SummaryEvent | None = None
+
+    def _new_analysis(self) -> Analysis:
+        options = self.options
+        analysis = Analysis(ike_ports=options.ike_ports, keys=options.keys, psks=list(options.psks))
+        analysis.early = options.early
+        return analysis
 
     def items(self, sources: Sequence[str], live: LiveSource | None = None) -> Iterator[Item]:
-        analysis = self.analysis
+        """Each file is a capture of its own (own clock, tunnels, verdicts, concluded when it ends) unless
+        `merge`; then one summary for the whole run."""
         if live is not None:
-            yield from self._consume(analysis.run_live(live), live)
-        else:
-            for path in sources:  # opening errors raise CaptureError to the caller
-                try:
-                    yield from self._consume(analysis.run(path), None)
-                except KeyboardInterrupt:  # Ctrl-C: conclude on what was read, as at the end of the input
-                    self.stopped = True
-                if self.stopped:
-                    break
-        yield from self._conclude([live.name] if live is not None else list(sources), live)
+            yield from self._consume(self.analysis.run_live(live), live)
+            yield from self._conclude(live)
+            yield self._summary([live.name])
+            return
+        separate = not self.options.merge and len(sources) > 1
+        for index, path in enumerate(sources):  # opening errors raise CaptureError to the caller
+            if separate and index:
+                self.analysis = self._new_analysis()
+                self.first_time = None
+            try:
+                yield from self._consume(self.analysis.run(path), None)
+            except KeyboardInterrupt:  # Ctrl-C: conclude on what was read, as at the end of the input
+                self.stopped = True
+            if separate or self.stopped or index == len(sources) - 1:
+                yield from self._conclude(None)
+            if self.stopped:
+                break
+        yield self._summary(list(sources))
 
     def _consume(self, items: Iterator[object], live: LiveSource | None) -> Iterator[Item]:
         analysis = self.analysis
@@ -129,17 +144,26 @@ class Session:
             self.early_at, self.quick_looks = time.monotonic(), 0
         yield from self.analysis.early_verdicts(now, timers)
 
-    def _conclude(self, inputs: list[str], live: LiveSource | None) -> Iterator[Item]:
+    def _conclude(self, live: LiveSource | None) -> Iterator[Item]:
+        """The end of one capture: its remaining diagnoses, findings and verdicts; its counts are added to
+        the run's summary."""
         analysis = self.analysis
-        conclusions = self.conclusions = conclude(analysis)
+        conclusions = conclude(analysis)
+        self.failed = self.failed or conclusions.failed
         yield from conclusions.diagnoses
         yield from conclusions.findings
         yield from conclusions.verdicts
-        summary = summarise(analysis, inputs, time.perf_counter() - self.started)
+        summary = summarise(analysis, [], 0.0)
         summary.outcomes = conclusions.outcomes()
         if live is not None:  # (libpcap's counters outlive the closed capture)
             summary.kernel_received, summary.kernel_dropped, summary.interface_dropped = live.stats()
-        yield summary
+        self.totals = summary if self.totals is None else add_summaries(self.totals, summary)
+
+    def _summary(self, inputs: list[str]) -> SummaryEvent:
+        summary = self.totals if self.totals is not None else summarise(self.analysis, [], 0.0)
+        summary.files = inputs
+        summary.seconds = round(time.perf_counter() - self.started, 3)
+        return summary
 
 
 def analyse(sources: Sequence[str], options: Options | None = None,
@@ -154,6 +178,20 @@ def decisive(event: MessageEvent) -> bool:
     answer that may complete an SA, an informational (Delete, liveness)."""
     return event.retransmission or any(ref.is_error for ref in event.notifies) or (
         event.exchange in CONCLUDING and (event.response or event.exchange == "INFORMATIONAL"))
+
+
+COUNTS = ("frames", "ike_messages", "ike_sas", "tunnels", "decode_errors", "esp_packets", "esp_in_udp_packets",
+          "nat_keepalives", "esp_flows", "ip_fragments", "reassembly_timeouts")
+
+
+def add_summaries(total: SummaryEvent, more: SummaryEvent) -> SummaryEvent:
+    """Two captures' summaries as one (counts added, outcomes merged, ESP flows one after the other)."""
+    for name in COUNTS:
+        setattr(total, name, getattr(total, name) + getattr(more, name))
+    for outcome, count in more.outcomes.items():
+        total.outcomes[outcome] = total.outcomes.get(outcome, 0) + count
+    total.esp = [*total.esp, *more.esp]
+    return total
 
 
 def summarise(analysis: Analysis, files: list[str], seconds: float) -> SummaryEvent:

@@ -72,6 +72,9 @@ def fail(text: str) -> NoReturn:
                    "does not verify with it holds another key. Never printed.")
 @click.option("--export-keys", "export_dir", metavar="DIR", default=None,
               help="Write the key material of --keys as Wireshark ikev2/ikev1_decryption_table files into DIR.")
+@click.option("--merge", is_flag=True,
+              help="Read the files as one capture (rotated files of one tcpdump -C/-G run, or both gateways' "
+                   "captures of the same negotiations); otherwise each file is a capture of its own.")
 @click.option("--metrics", "metrics", metavar="[HOST:]PORT", default=None,
               help="Live capture: serve Prometheus/OpenMetrics metrics of the tunnels seen on this address "
                    "(a bare PORT listens on every address).")
@@ -83,7 +86,7 @@ def main_command(read: tuple[str, ...], more_files: tuple[str, ...], interface: 
                  user: str, write: str | None, as_json: bool, verbose: bool, quiet: bool,
                  ike_ports: tuple[int, ...], count: int | None, duration: float | None, report: str | None,
                  redact: bool, key_files: tuple[str, ...], psk_file: str | None, export_dir: str | None,
-                 metrics: str | None, syslog: str | None) -> None:
+                 merge: bool, metrics: str | None, syslog: str | None) -> None:
     """Read IKEv1/IKEv2 traffic, show every message and say why each tunnel works or fails."""
     files = list(read) + list(more_files)
     if interface is None and not read:
@@ -109,7 +112,8 @@ def main_command(read: tuple[str, ...], more_files: tuple[str, ...], interface: 
         fail("--metrics serves the tunnels of a live capture: use it with -i IFACE")
     options = Options(as_json, verbose, quiet, count, duration, write, report, redact, metrics, syslog)
     analysis_options = api.Options(ike_ports=frozenset({500, 4500, *ike_ports}), keys=keys, psks=psks,
-                                   count=count, duration=duration, early=interface is not None or "-" in files)
+                                   count=count, duration=duration, early=interface is not None or "-" in files,
+                                   merge=merge)
     with reader_may_leave():
         if interface is not None:
             _capture(options, analysis_options, interface, bpf, user)

@@ -70,7 +70,12 @@ class TextSink:
         for finding in self.findings:
             frames = ", ".join(str(frame) for frame in finding.frames)
             click.echo(f"finding {finding.kind} [{finding.ike_sa}] frame {frames}: {finding.detail}")
+        files = {verdict.file for verdict in self.verdicts}
+        shown = None
         for verdict in self.verdicts:
+            if len(files) > 1 and verdict.file != shown:
+                shown = verdict.file
+                click.echo(f"\n== {verdict.file} ==")
             click.echo(f"\n{verdict_headline(verdict)}")
             wrap = textwrap.TextWrapper(100, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False)
             click.echo(wrap.fill(verdict.message))
