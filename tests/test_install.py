@@ -53,7 +53,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     source = root / "src"
     shutil.copytree(REPO, source, ignore=not_copied)
     result = subprocess.run([sys.executable, "-m", "build", "--outdir", str(root / "dist"), str(source)],
-                            capture_output=True, text=True, timeout=600)
+                            check=False, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Package would be ignored" not in result.stdout + result.stderr
     wheel, = (root / "dist").glob("*.whl")
@@ -68,7 +68,7 @@ def venv(built: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> It
     subprocess.run([sys.executable, "-m", "venv", str(directory)], check=True, timeout=300)
     result = subprocess.run([str(directory / "bin" / "python"), "-m", "pip", "install", "-q",
                              "--disable-pip-version-check", str(built["wheel"])],
-                            capture_output=True, text=True, timeout=600)
+                            check=False, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     yield directory
 
@@ -80,7 +80,7 @@ def run(venv: Path, *command: str, env: dict[str, str] | None = None) -> subproc
     environment["PATH"] = f"{venv / 'bin'}{os.pathsep}{environment.get('PATH', '')}"
     environment.update(env or {})
     program = str(venv / "bin" / command[0]) if (venv / "bin" / command[0]).exists() else command[0]
-    return subprocess.run([program, *command[1:]], capture_output=True, text=True, timeout=120,
+    return subprocess.run([program, *command[1:]], check=False, capture_output=True, text=True, timeout=120,
                           cwd=venv, env=environment)
 
 
@@ -153,9 +153,9 @@ def test_installed_man_page_and_shell_completion(venv: Path) -> None:
 
 def test_man_page_is_current() -> None:
     result = subprocess.run([sys.executable, str(REPO / "tools" / "manpage.py"), "--check"],
-                            capture_output=True, text=True, timeout=120)
+                            check=False, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     if shutil.which("groff"):
         checked = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", str(REPO / "man" / "ikesniff.1")],
-                                 capture_output=True, text=True, timeout=60)
+                                 check=False, capture_output=True, text=True, timeout=60)
         assert (checked.returncode, checked.stderr) == (0, "")

@@ -26,9 +26,9 @@ import click
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ikesniff import __version__  # noqa: E402
-from ikesniff.cli import causes_command, main_command  # noqa: E402
-from ikesniff.explain_cli import explain_command  # noqa: E402
+from ikesniff import __version__
+from ikesniff.cli import causes_command, main_command
+from ikesniff.explain_cli import explain_command
 
 MAN_PAGE = REPO / "man" / "ikesniff.1"
 SUBCOMMANDS = (("causes", causes_command), ("explain", explain_command))
@@ -40,9 +40,9 @@ EXIT_STATUS = (
 )
 ENVIRONMENT = (
     ("IKESNIFF_DEBUG", "When set, an internal error shows its Python traceback instead of one line."),
-    ("_IKESNIFF_COMPLETE", "Shell completion (click): bash_source, zsh_source or fish_source prints the "
-                           "completion script for that shell, e.g. "
-                           "eval \"$(_IKESNIFF_COMPLETE=bash_source ikesniff)\"."),
+    ("_IKESNIFF_COMPLETE", ("Shell completion (click): bash_source, zsh_source or fish_source prints the "
+                            "completion script for that shell, e.g. "
+                            "eval \"$(_IKESNIFF_COMPLETE=bash_source ikesniff)\".")),
 )
 SEE_ALSO = "tcpdump(8), tshark(1), swanctl(8), ipsec.conf(5)"
 
@@ -95,7 +95,7 @@ def usage(name: str, command: click.Command, ctx: click.Context) -> list[str]:
 def examples() -> list[str]:
     """The command lines of README.md's "Use" section (command, then its comment)."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    match = re.search(r"^## Use\n+```\n(.*?)\n```", readme, re.S | re.M)
+    match = re.search(r"^## Use\n+```\n(.*?)\n```", readme, re.DOTALL | re.MULTILINE)
     if match is None:
         return []
     lines: list[str] = []
