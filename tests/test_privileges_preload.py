@@ -11,9 +11,13 @@ As root, the walk also runs after a real drop to nobody: here Python itself live
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import sysconfig
+import tempfile
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,6 +26,16 @@ from ikesniff import privileges
 
 REPO = Path(__file__).resolve().parents[1]
 WALK = REPO / "tools" / "preload_walk.py"
+NOT_COPIED = shutil.ignore_patterns(".venv", ".git", "build", "dist", "*.egg-info", "__pycache__", ".*_cache",
+                                    ".hypothesis")
+DEV_TOOLS = shutil.ignore_patterns("__pycache__", "__editable__*", "ikesniff-*.dist-info", "mypy", "mypyc", "*mypyc*",
+                                   "ruff", "ruff-*", "pip", "pip-*")
+"""What the clone's venv leaves out of this venv: the editable install of this checkout, and the linters."""
+CLONE_TESTS = ["tests/test_capture_live.py", "tests/test_privileges_preload.py"]
+STARTED_AS_NOBODY = "not without_permission and not no_op_when_not_root"
+"""Three tests of test_capture_live.py start ikesniff as nobody from the start (setpriv), to see what an
+unprivileged user is told: in a private clone nobody cannot even read the program, so they cannot pass
+there as written (they could run as root without capabilities instead: setpriv --bounding-set=-all)."""
 
 
 def walk(*args: str) -> subprocess.CompletedProcess[str]:
@@ -75,3 +89,43 @@ def test_every_listed_module_exists_in_this_installation() -> None:
     result = subprocess.run([sys.executable, "-c", code, *names], check=False, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture
+def private_clone() -> Iterator[Path]:
+    """This checkout and a venv with its packages, in a directory only root may enter (0700), as root's
+    own clone under /root is: after the drop, neither the code nor the venv can be read."""
+    directory = Path(tempfile.mkdtemp(prefix="ikesniff-private-"))
+    try:
+        assert os.stat(directory).st_mode & 0o777 == 0o700
+        clone = directory / "ikesniff"
+        shutil.copytree(REPO, clone, ignore=NOT_COPIED)
+        venv = clone / ".venv"
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+        site = Path(sysconfig.get_path("purelib", vars={"base": str(venv)}))
+        shutil.copytree(sysconfig.get_path("purelib"), site, ignore=DEV_TOOLS, dirs_exist_ok=True, symlinks=True)
+        (site / "ikesniff-checkout.pth").write_text(f"{clone}\n", encoding="utf-8")
+        script = venv / "bin" / "ikesniff"             # the console script, as pip writes it
+        script.write_text(f"#!{venv / 'bin' / 'python'}\nimport sys\nfrom ikesniff.cli import main\n"
+                          "sys.exit(main())\n", encoding="utf-8")
+        script.chmod(0o755)
+        yield clone
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="dropping to nobody needs root")
+@pytest.mark.skipif(os.environ.get("IKESNIFF_PRIVATE_CLONE") == "1", reason="already in the private clone")
+def test_privilege_drop_tests_pass_in_a_clone_under_a_0700_directory(private_clone: Path) -> None:
+    python = private_clone / ".venv" / "bin" / "python"
+    located = subprocess.run([str(python), "-c", "import ikesniff, numpy; print(ikesniff.__file__, numpy.__file__)"],
+                             check=False, capture_output=True, text=True, timeout=60, cwd="/")
+    assert located.returncode == 0, located.stderr
+    assert all(Path(path).is_relative_to(private_clone) for path in located.stdout.split()), located.stdout
+    result = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", STARTED_AS_NOBODY,
+                             *CLONE_TESTS],
+                            check=False, capture_output=True, text=True, timeout=900, cwd=private_clone,
+                            env={**os.environ, "IKESNIFF_PRIVATE_CLONE": "1"})
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and " failed" not in result.stdout
