@@ -113,6 +113,10 @@ def test_readme_quick_start_from_the_installed_wheel(venv: Path) -> None:
     module_file, installed_version = located.stdout.split()
     assert Path(module_file).is_relative_to(venv) and installed_version == VERSION
 
+    preload = run(venv, "python", "-c", "from ikesniff import privileges; privileges.preload_code(); "
+                                        "print(len(privileges.preload_list()))")
+    assert preload.returncode == 0 and int(preload.stdout) > 0, preload.stderr   # the list is in the wheel
+
     version = run(venv, "ikesniff", "--version")
     assert (version.returncode, version.stdout.strip()) == (0, f"ikesniff, version {VERSION}"), version.stderr
     module_version = run(venv, "python", "-m", "ikesniff", "--version")

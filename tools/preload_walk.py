@@ -14,14 +14,15 @@ and the modules listed in ikesniff/data/preload_modules.txt. This script finds t
 3. it runs what happens after the drop, in process: the analysis of every capture in pcaps/ with its
    keys (charon logs, Wireshark tables) and PSK, as message lines, decoded trees (-v), JSON Lines and
    the three reports (HTML, Markdown, JSON), redacted and not, -w, -c, a stream read as it arrives
-   (early verdicts), the live board drawn on an 80-column colour terminal, and a live capture on the
-   loopback interface when run as root.
+   (early verdicts), the live board drawn on an 80-column colour terminal, a live capture on the
+   loopback interface when run as root, and damaged inputs (a cut capture, a file that is no capture,
+   the public corpus in ../shared/corpus/external when present, malformed payloads among them).
 
 Usage: .venv/bin/python tools/preload_walk.py --check        exit 1 and list what step 3 loaded
        .venv/bin/python tools/preload_walk.py --write        rewrite the list from a walk without it
        .venv/bin/python tools/preload_walk.py --check --drop nobody
-                                         (root) really become nobody between steps 1 and 2; the inputs are
-                                         copied first to a directory nobody can read
+                                         (root) really become nobody between steps 1 and 2 (the inputs
+                                         are copied first where any user may read them)
 
 tests/test_privileges_preload.py runs the check. This script prints no key or PSK.
 """
@@ -47,6 +48,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PCAPS = REPO / "pcaps"
+CORPUS = REPO.parent / "shared" / "corpus" / "external"
+"""Public captures (damaged ones among them), walked too when present."""
+CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".pcap.gz", ".pcapng.gz", ".cap")
 LIST_FILE = REPO / "ikesniff" / "data" / "preload_modules.txt"
 LIST_HEADER = """\
 # Modules imported on first use, after the privilege drop, by what ikesniff runs then (numpy's, rich's,
@@ -131,6 +135,21 @@ def invocations(inputs: Path, out: Path) -> Iterator[list[str]]:
     yield ["-r", str(chosen), "--duration", "0.5", "-q"]
 
 
+def damaged_invocations(inputs: Path, out: Path) -> Iterator[list[str]]:
+    """Inputs that end in a one-line error or in decode errors: a cut capture, a file that is no
+    capture, and the public corpus's captures (malformed payloads among them)."""
+    whole = (inputs / "ikev2-psk-mismatch.pcap").read_bytes() if (inputs / "ikev2-psk-mismatch.pcap").exists() \
+        else sorted(inputs.glob("*.pcap"))[0].read_bytes()
+    (out / "cut.pcap").write_bytes(whole[: len(whole) * 2 // 3])
+    (out / "text.pcap").write_bytes(b"not a capture\n")
+    yield ["-r", str(out / "cut.pcap"), "-v"]
+    yield ["-r", str(out / "text.pcap")]
+    for capture in sorted(inputs.glob("corpus/**/*")):
+        if capture.name.endswith(CAPTURE_SUFFIXES):
+            yield ["-r", str(capture), "-v"]
+            yield ["-r", str(capture), "--json", "-v"]
+
+
 @contextlib.contextmanager
 def captured_output(stdin: bytes = b"") -> Iterator[tuple[io.TextIOWrapper, io.TextIOWrapper]]:
     """Standard input, output and error as in-memory files (with .buffer, as the command line uses)."""
@@ -145,8 +164,8 @@ def captured_output(stdin: bytes = b"") -> Iterator[tuple[io.TextIOWrapper, io.T
         sys.stdin, sys.stdout, sys.stderr = saved
 
 
-def run_command(args: list[str], stdin: bytes = b"") -> str | None:
-    """ikesniff ARGS in this process; a problem (exit status 2, an internal error) as one line."""
+def run_command(args: list[str], stdin: bytes = b"", expected: tuple[object, ...] = (0, 1, None)) -> str | None:
+    """ikesniff ARGS in this process; a problem (another exit status, an internal error) as one line."""
     from ikesniff import cli
     with captured_output(stdin) as (_, stderr):
         try:
@@ -158,7 +177,7 @@ def run_command(args: list[str], stdin: bytes = b"") -> str | None:
             status = f"{type(error).__name__}: {error}"
         stderr.flush()
         errors = stderr.buffer.getvalue().decode("utf-8", "replace")  # type: ignore[attr-defined]
-    if status in (0, 1, None):
+    if status in expected and "internal error" not in errors:
         return None
     return f"ikesniff {' '.join(Path(a).name if os.sep in a else a for a in args)}: {status} {errors.strip()}"
 
@@ -241,6 +260,8 @@ def sample_ike(inputs: Path) -> None:
 
 def workload(inputs: Path, out: Path, live: bool) -> list[str]:
     problems = [problem for args in invocations(inputs, out) if (problem := run_command(args)) is not None]
+    problems += [problem for args in damaged_invocations(inputs, out)
+                 if (problem := run_command(args, expected=(0, 1, 2, None))) is not None]
     stream = (inputs / "ikev2-psk-mismatch.pcap")
     if stream.exists():
         for extra in (["--json"], ["-v"], ["-q", "--redact", "--report", str(out / "stream.html")]):
@@ -264,6 +285,12 @@ def copy_inputs(destination: Path) -> Path:
         if path.is_file():
             shutil.copyfile(path, destination / path.name)
             os.chmod(destination / path.name, 0o644)
+    if CORPUS.is_dir():
+        shutil.copytree(CORPUS, destination / "corpus")
+        for directory, _, files in os.walk(destination / "corpus"):
+            os.chmod(directory, 0o755)
+            for name in files:
+                os.chmod(os.path.join(directory, name), 0o644)
     return destination
 
 
@@ -271,7 +298,7 @@ def walk(directory: Path, with_list: bool, drop: str | None) -> tuple[Recorder, 
     """Steps 1 to 3 in `directory` (inputs copied there and outputs written there)."""
     sys.path.insert(0, str(REPO))
     from ikesniff import privileges
-    inputs = copy_inputs(directory / "inputs") if drop else PCAPS
+    inputs = copy_inputs(directory / "inputs")
     out = directory / "out"
     out.mkdir()
     os.chmod(out, 0o777)                           # the dropped user writes the reports here
