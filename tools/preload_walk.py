@@ -106,6 +106,12 @@ def label_psk(capture: Path) -> str | None:
     return psk if isinstance(psk, str) else None
 
 
+def failure_capture(inputs: Path) -> Path:
+    """A capture of a failed tunnel (a PSK mismatch: a diagnosis, findings and a verdict to write)."""
+    failure = inputs / "ikev2-psk-mismatch.pcap"
+    return failure if failure.exists() else min(inputs.glob("*.pcap"))
+
+
 def invocations(inputs: Path, out: Path) -> Iterator[list[str]]:
     """Command lines for every capture: plain, -v with every key and the PSK, JSON; and once each the
     reports, redaction, -w and the stops."""
@@ -125,8 +131,7 @@ def invocations(inputs: Path, out: Path) -> Iterator[list[str]]:
         yield ["-r", str(capture), "-v", *keys, *with_psk]
         yield ["-r", str(capture), "--json", "-v", *keys, *with_psk]
         yield ["-r", str(capture), "--json", "--redact", *keys]
-    failure = inputs / "ikev2-psk-mismatch.pcap"
-    chosen = failure if failure.exists() else captures[0]
+    chosen = failure_capture(inputs)
     for suffix in ("html", "md", "json"):
         yield ["-r", str(chosen), "-q", "--report", str(out / f"report.{suffix}")]
         yield ["-r", *[str(c) for c in captures[:6]], "--redact", "-q", "--report", str(out / f"redacted.{suffix}")]
@@ -138,8 +143,7 @@ def invocations(inputs: Path, out: Path) -> Iterator[list[str]]:
 def damaged_invocations(inputs: Path, out: Path) -> Iterator[list[str]]:
     """Inputs that end in a one-line error or in decode errors: a cut capture, a file that is no
     capture, and the public corpus's captures (malformed payloads among them)."""
-    whole = (inputs / "ikev2-psk-mismatch.pcap").read_bytes() if (inputs / "ikev2-psk-mismatch.pcap").exists() \
-        else sorted(inputs.glob("*.pcap"))[0].read_bytes()
+    whole = failure_capture(inputs).read_bytes()
     (out / "cut.pcap").write_bytes(whole[: len(whole) * 2 // 3])
     (out / "text.pcap").write_bytes(b"not a capture\n")
     yield ["-r", str(out / "cut.pcap"), "-v"]
