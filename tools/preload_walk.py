@@ -211,58 +211,60 @@ def draw_board(inputs: Path) -> None:
         display.stop()
 
 
-def live_loopback(duration: float) -> str | None:
-    """(root) A live capture on lo while IKE_SA_INIT requests from a capture are sent to 127.0.0.1:500."""
-    from ikesniff.analysis import Analysis
-    from ikesniff.capture import CaptureError
-    from ikesniff.capture.live import LiveSource
-    from ikesniff.cli import Options, Run
-    try:
-        source = LiveSource("lo", ike_ports=frozenset({500, 4500}), duration=duration)
-    except CaptureError as error:
-        return f"live capture on lo: {error}"
-    datagrams = [bytes.fromhex(line) for line in SAMPLE_IKE_HEX]
-    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+class Loopback:
+    """(root) A live capture on lo, opened before the drop as `ikesniff -i` opens its capture; after it,
+    IKE messages taken from the captures are sent over lo to a UDP port nothing listens on (an extra
+    IKE port, as --ike-port gives), and the run goes as `ikesniff -i lo --json -v` would."""
 
-    def send() -> None:
-        for _ in range(3):
-            for datagram in datagrams:
-                sender.sendto(datagram, ("127.0.0.1", 500))
-            time.sleep(duration / 4)
+    def __init__(self, inputs: Path) -> None:
+        from ikesniff.analysis import Analysis, DecodedMessage
+        from ikesniff.capture.live import LiveSource
+        self.datagrams: list[bytes] = []
+        for capture in sorted(inputs.glob("ikev*.pcap"))[:6]:
+            for item in Analysis(ike_ports=frozenset({500, 4500})).run(str(capture)):
+                if isinstance(item, DecodedMessage) and item.datagram is not None and item.event.dport == 500:
+                    self.datagrams.append(bytes(item.datagram.data))
+                    break
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:   # a port nothing listens on
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.ports = frozenset({500, 4500, self.port})
+        self.source = LiveSource("lo", ike_ports=self.ports)
 
-    thread = threading.Thread(target=send, daemon=True)
-    status: object = 0
-    with captured_output():
-        analysis = Analysis(ike_ports=frozenset({500, 4500}))
-        run = Run(analysis, Options(True, True, False, None, duration, None, None, False), stream=True, live=source)
-        thread.start()
-        try:
-            run.consume(analysis.run_live(source))
-            source.close()
-            run.finish(["lo"])
-        except SystemExit as leaving:              # finish() leaves with the run's exit status
-            status = leaving.code
-    thread.join()
-    sender.close()
-    if analysis.messages == 0:
-        return "live capture on lo: no IKE message seen"
-    return None if status in (0, 1, None) else f"live capture on lo: exit status {status}"
+    def run(self) -> str | None:
+        from ikesniff.analysis import Analysis
+        from ikesniff.cli import Options, Run
+        sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+        def send() -> None:
+            for _ in range(3):
+                for datagram in self.datagrams:
+                    sender.sendto(datagram, ("127.0.0.1", self.port))
+                time.sleep(0.3)
+            time.sleep(0.5)
+            self.source.stop()
+
+        thread = threading.Thread(target=send, daemon=True)
+        status: object = 0
+        with captured_output():
+            analysis = Analysis(ike_ports=self.ports)
+            run = Run(analysis, Options(True, True, False, None, None, None, None, False), stream=True,
+                      live=self.source)
+            thread.start()
+            try:
+                run.consume(analysis.run_live(self.source))
+                self.source.close()
+                run.finish(["lo"])
+            except SystemExit as leaving:          # finish() leaves with the run's exit status
+                status = leaving.code
+        thread.join()
+        sender.close()
+        if analysis.messages < len(self.datagrams):
+            return f"live capture on lo: {analysis.messages} IKE messages seen of {3 * len(self.datagrams)} sent"
+        return None if status in (0, 1, None) else f"live capture on lo: exit status {status}"
 
 
-SAMPLE_IKE_HEX: list[str] = []
-"""IKE messages sent on lo, taken from a capture before the walk (filled in by `sample_ike`)."""
-
-
-def sample_ike(inputs: Path) -> None:
-    from ikesniff.analysis import Analysis, DecodedMessage
-    for capture in sorted(inputs.glob("ikev*.pcap"))[:4]:
-        for item in Analysis(ike_ports=frozenset({500, 4500})).run(str(capture)):
-            if isinstance(item, DecodedMessage) and item.datagram is not None:
-                SAMPLE_IKE_HEX.append(bytes(item.datagram.data).hex())
-                break
-
-
-def workload(inputs: Path, out: Path, live: bool) -> list[str]:
+def workload(inputs: Path, out: Path, live: Loopback | None) -> list[str]:
     problems = [problem for args in invocations(inputs, out) if (problem := run_command(args)) is not None]
     problems += [problem for args in damaged_invocations(inputs, out)
                  if (problem := run_command(args, expected=(0, 1, 2, None))) is not None]
@@ -273,8 +275,8 @@ def workload(inputs: Path, out: Path, live: bool) -> list[str]:
             if problem is not None:
                 problems.append(problem)
     draw_board(inputs)
-    if live:
-        problem = live_loopback(1.0)
+    if live is not None:
+        problem = live.run()
         if problem is not None:
             problems.append(problem)
     return problems
@@ -306,9 +308,7 @@ def walk(directory: Path, with_list: bool, drop: str | None) -> tuple[Recorder, 
     out = directory / "out"
     out.mkdir()
     os.chmod(out, 0o777)                           # the dropped user writes the reports here
-    live = os.geteuid() == 0 and drop is None
-    if live:
-        sample_ike(inputs)
+    live = Loopback(inputs) if os.geteuid() == 0 else None
     recorder = Recorder(install_roots())
     if drop is not None:
         privileges.drop_privileges(drop)           # preloads as -Z does, the list included
