@@ -37,7 +37,7 @@ VERSION = ikesniff.__version__
 def shipped_files() -> list[str]:
     """Every module of the packages and every data file, as paths relative to the checkout."""
     files = [path for package in ("ikesniff", "dissectors") for path in (REPO / package).rglob("*.py")]
-    files += [path for path in (REPO / "ikesniff" / "data").iterdir() if path.is_file()]
+    files += [path for path in (REPO / "ikesniff" / "data").rglob("*") if path.is_file()]
     return sorted(str(path.relative_to(REPO)) for path in files if "__pycache__" not in path.parts)
 
 
