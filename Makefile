@@ -10,7 +10,7 @@ DEB_PACKAGES := tshark tcpdump iproute2 iptables tcpreplay libpcap0.8 \
 	libstrongswan-standard-plugins util-linux chromium \
 	prometheus systemd
 
-.PHONY: setup deb demo test lint lab lab-clean bench bench-check bench-quick replay docs clean
+.PHONY: setup deb demo test test-fast lint lab lab-clean bench bench-check bench-quick replay docs clean
 
 setup: deb $(VENV)/.installed
 
@@ -22,17 +22,25 @@ deb:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
+# Editable: the tests import the checkout. (tests/test_install.py builds the wheel and sdist and
+# installs them non-editable in a fresh venv, as users get it.) setuptools announces every editable
+# install with a notice; it says nothing about this project, so it is not shown.
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install -q --upgrade pip
-	$(PYTHON) -m pip install -q -e '.[test]'
+	PYTHONWARNINGS='ignore:Editable installation:UserWarning' $(PYTHON) -m pip install -q -e '.[test]'
 	touch $@
 
 demo: setup
 	$(VENV)/bin/ikesniff -r $(DEMO_PCAP)
 
+# Everything: unit, tshark oracle, fuzzing, the wheel install, and the strongSwan lab when root.
 test: setup
 	$(VENV)/bin/pytest -q
+
+# The unit tests alone: no lab, no tshark oracle, nothing marked slow.
+test-fast: setup
+	$(VENV)/bin/pytest -q -m 'not lab and not slow and not oracle'
 
 lint: setup
 	$(VENV)/bin/ruff check dissectors ikesniff tests lab bench

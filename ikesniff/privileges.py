@@ -7,11 +7,15 @@ groups first (only root may change them), then the group, then the user (after s
 setgroups are refused). Afterwards the process checks that it cannot get root back.
 
 The unprivileged user may not be able to read the files ikesniff is made of (a Python installed under
-/root, as pyenv does, is the common case): whatever the run would import or read later must be loaded
-while root can still read it. So, before the switch, every module of ikesniff and dissectors is
-imported (about 0.1 s; the standard-library and third-party modules they import come with them) and
-the data files read on first use (the cause catalog) are read. Output files (-w, --report) are opened
-by the caller, after the drop, as tcpdump does with -w.
+/root, as pyenv does, a venv in a private home, a checkout in a 0700 directory): whatever the run would
+import or read later must be loaded while root can still read it. So, before the switch, every module
+of ikesniff and dissectors is imported (the standard-library and third-party modules they import come
+with them), then the modules that the dependencies import only on first use (numpy.ma, rich's
+pieces, codecs...), listed in data/preload_modules.txt, and the data files read on first use (the
+cause catalog) are read. tools/preload_walk.py finds that list by running every capture in pcaps/
+through what runs after the drop (tests/test_privileges_preload.py fails when anything is still
+imported or read from the installation afterwards). Output files (-w, --report) are opened by the
+caller, after the drop, as tcpdump does with -w.
 
 This module knows nothing of capture or IKE.
 """
@@ -22,11 +26,14 @@ import importlib
 import os
 import pkgutil
 import pwd
+from importlib import resources
 
 DEFAULT_USER = "nobody"
 PRELOADED_PACKAGES = ("ikesniff", "dissectors")
 NOT_PRELOADED = ("__main__", ".example")
 """Module names (suffixes) that run something when imported: never imported in advance."""
+PRELOAD_LIST = "data/preload_modules.txt"
+"""Modules of the dependencies and the standard library imported on first use (in ikesniff's package)."""
 
 
 class PrivilegeError(Exception):
@@ -75,13 +82,38 @@ def _user_entry(user: str) -> pwd.struct_passwd:
     raise PrivilegeError(f"-Z {user}: no such user (give an existing unprivileged user, e.g. -Z nobody)")
 
 
-def preload_code(packages: tuple[str, ...] = PRELOADED_PACKAGES) -> None:
-    """Import every module of `packages` and read the data files that are otherwise read on first use."""
+def preload_code(packages: tuple[str, ...] = PRELOADED_PACKAGES, listed: bool = True) -> None:
+    """Import every module of `packages`, then (if `listed`) the modules of PRELOAD_LIST and what the
+    dependencies load on first use under names chosen at run time, and read the data files that are
+    otherwise read on first use."""
     for package_name in packages:
         package = importlib.import_module(package_name)
         for module in pkgutil.walk_packages(package.__path__, f"{package_name}."):
             if not module.name.endswith(NOT_PRELOADED):
                 importlib.import_module(module.name)
+    if listed:
+        for name in preload_list():
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                pass                             # another version of the dependency, without this module
+        _warm_up()
     if "ikesniff" in packages:
         from . import catalog
         catalog.catalog()
+
+
+def _warm_up() -> None:
+    """What a dependency loads on first use under a name chosen at run time, which no list can hold:
+    rich's table of character widths for the Unicode version of the terminal (UNICODE_VERSION)."""
+    try:
+        from rich.cells import cell_len
+    except ImportError:
+        return
+    cell_len("\u00e9\u4e2d\u2014")
+
+
+def preload_list() -> list[str]:
+    """The module names of PRELOAD_LIST (comments and blank lines left out)."""
+    text = resources.files("ikesniff").joinpath(PRELOAD_LIST).read_text(encoding="utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
