@@ -6,11 +6,11 @@ header picks the IKEv1 (RFC 2408/2409) or IKEv2 (RFC 7296) dissector.
 
 from __future__ import annotations
 
-from . import ikev1, ikev2
+from . import ikev1, ikev1_registry, ikev2, ikev2_registry
 from .common import PayloadMemo, parse_header
 from .model import Header, Message, Notify, OpaquePayload, Payload
 
-__all__ = ["Header", "Message", "Notify", "OpaquePayload", "Payload", "PayloadMemo", "parse_message"]
+__all__ = ["Header", "Message", "Notify", "OpaquePayload", "Payload", "PayloadMemo", "implausible", "parse_message"]
 
 
 def parse_message(data: bytes | memoryview, memo: PayloadMemo | None = None) -> Message:
@@ -32,3 +32,35 @@ def parse_message(data: bytes | memoryview, memo: PayloadMemo | None = None) -> 
     message.errors.append(f"unsupported ISAKMP version {header.major_version}.{header.minor_version}")
     return message
 
+
+
+PRIVATE_USE = range(240, 256)
+"""Exchange types for private use (RFC 2408 §3.1, RFC 7296 §3.1)."""
+PRIVATE_PAYLOADS = range(128, 256)
+
+
+def implausible(message: Message, size: int, truncated: bool = False) -> str | None:
+    """Why the datagram that `message` was read from is not a plausible IKE message, or None when it is.
+
+    A datagram on an IKE port is taken for IKE only when its header makes sense as a whole: version 1.0 or
+    2.0, a length of at least the header that does not run past the datagram (unless the capture cut it),
+    an exchange type of the version's registry (or private use), and a first payload type that exists in
+    that version (or private use). A malformed payload further on does not disqualify it: that is an IKE
+    message with errors. (DNS or NTP replies, junk after a non-ESP marker, random octets fail here.)"""
+    header = message.header
+    if size < 28:
+        return f"{size} octets, less than an ISAKMP header"
+    version = (header.major_version, header.minor_version)
+    if version not in ((1, 0), (2, 0)):
+        return f"version {header.major_version}.{header.minor_version}"
+    if header.length < 28:
+        return f"length field {header.length}, less than the 28-octet header"
+    if header.length > size and not truncated:
+        return f"length field {header.length} runs past the {size}-octet datagram"
+    registry = ikev2_registry if header.major_version == 2 else ikev1_registry
+    if header.exchange_type not in registry.EXCHANGE_TYPES and header.exchange_type not in PRIVATE_USE:
+        return f"exchange type {header.exchange_type} is not an IKEv{header.major_version} exchange"
+    first = header.next_payload
+    if first and first not in registry.PAYLOAD_NAMES and first not in PRIVATE_PAYLOADS:
+        return f"first payload type {first} is not an IKEv{header.major_version} payload"
+    return None

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from dissectors import Message, Notify, PayloadMemo, parse_message
+from dissectors import Message, Notify, PayloadMemo, implausible, parse_message
 from dissectors.ikev1 import CiscoFragmentPayload, CiscoFragmentReassembler
 from dissectors.model import Payload
 from dissectors.names import V1Payload
@@ -18,9 +18,10 @@ from .capture import CaptureReader, LiveSource, read_capture, read_live
 from .capture.events import CaptureStats, EspSighting, FrameProblem, IcmpError, Idle, IkeDatagram
 from .crypto import Crypto
 from .crypto.keys import KeyStore
+from .diagnosis.noise import assess as assess_noise
 from .early import EarlyVerdicts
 from .events import DiagnosisEvent, FindingEvent, MessageEvent, NotifyRef, VerdictEvent
-from .tracker import EspFlow, IkeSa, Tracker
+from .tracker import EspFlow, IkeSa, Tracker, endpoint
 
 RETIRE_AFTER = 300.0
 """Seconds of capture time an IKE SA may stay silent before it is diagnosed and forgotten: longer
@@ -56,6 +57,8 @@ class Analysis:
     memo: PayloadMemo = field(default_factory=PayloadMemo)
     messages: int = 0
     decode_errors: int = 0
+    not_ike: int = 0
+    """Datagrams on an IKE port that were not plausible IKE messages (counted in `decode_errors` too)."""
     label: str = ""
     tunnels: dict[tuple[str, str], TunnelState] = field(default_factory=dict)
     """What is kept of the IKE SAs already diagnosed, per tunnel (for its verdict)."""
@@ -74,6 +77,7 @@ class Analysis:
 
     def __post_init__(self) -> None:
         self.crypto = Crypto(self.keys, self.psks)
+        self.tracker.on_fold = self.watch.forget
 
     def run(self, source: str) -> Iterator[Item]:
         """Events of one capture file, in capture order; the diagnosis of an IKE SA comes as soon as
@@ -93,6 +97,13 @@ class Analysis:
         for item in items:
             if isinstance(item, IkeDatagram):
                 message = parse_message(item.data, self.memo)
+                problem = implausible(message, len(item.data), item.truncated)
+                if problem is not None:  # a DNS reply on port 500, junk after a non-ESP marker: never an SA
+                    self.decode_errors += 1
+                    self.not_ike += 1
+                    yield FrameProblem(item.frame, item.time, f"not an IKE message ({problem}): "
+                                       f"{endpoint(item.src, item.sport)} > {endpoint(item.dst, item.dport)}")
+                    continue
                 yield self._event(message, item.data, item, label, list(item.frames))
                 if message.version == 1 and message.header.next_payload == V1Payload.FRAG:
                     yield from self._cisco_fragments(message, item, label)
@@ -194,7 +205,11 @@ class Analysis:
         esp = self._esp_by_pair()
         ah = self._ah_flows()
         for key in done:
-            ike_sa = tracker.ike_sas.pop(key)
+            ike_sa = tracker.ike_sas[key]
+            if tracker.crowd.folded and key in tracker.one_sided and ike_sa.messages == 1:
+                tracker.fold(key)  # under a flood or a reflection: counted with the others, not a tunnel
+                continue
+            tracker.forget(key)
             self.watch.forget(ike_sa)
             yield from self._diagnose(ike_sa, by_tunnel[ike_sa.tunnel], esp, ah)
 
@@ -270,10 +285,13 @@ def conclude(analysis: Analysis) -> Conclusions:
         tracker.esp_flows = {key: _flow(sighting) for key, sighting in stats.esp_flows.items()}
     ah = analysis._ah_flows()
     esp = analysis._esp_by_pair()
+    tracked = sorted(tracker.ike_sas.values(), key=lambda sa: (sa.first_time, sa.first_frame))
+    noise = assess_noise(tracked, tracker.crowd, esp, analysis.label)
     tunnels: dict[tuple[str, str], list[IkeSa]] = {}
-    for ike_sa in sorted(tracker.ike_sas.values(), key=lambda sa: (sa.first_time, sa.first_frame)):
-        tunnels.setdefault(ike_sa.tunnel, []).append(ike_sa)
-    result = Conclusions([], [], [])
+    for ike_sa in tracked:
+        if ike_sa.id not in noise.left_out:
+            tunnels.setdefault(ike_sa.tunnel, []).append(ike_sa)
+    result = Conclusions([], list(noise.findings), [])
     for ike_sas in tunnels.values():
         for ike_sa in ike_sas:
             for event in analysis._diagnose(ike_sa, ike_sas, esp, ah):
@@ -281,7 +299,7 @@ def conclude(analysis: Analysis) -> Conclusions:
                     result.diagnoses.append(event)
                 else:
                     result.findings.append(event)
-    tracker.ike_sas.clear()
+    tracker.forget_all()
     for peers, state in analysis.tunnels.items():
         if state.latest is not None:
             result.verdicts.append(diagnosis.verdict(peers, state.ike_sas, state.latest, state.definite))

@@ -181,7 +181,7 @@ def decisive(event: MessageEvent) -> bool:
 
 
 COUNTS = ("frames", "ike_messages", "ike_sas", "tunnels", "decode_errors", "esp_packets", "esp_in_udp_packets",
-          "nat_keepalives", "esp_flows", "ip_fragments", "reassembly_timeouts")
+          "nat_keepalives", "esp_flows", "ip_fragments", "reassembly_timeouts", "not_ike")
 
 
 def add_summaries(total: SummaryEvent, more: SummaryEvent) -> SummaryEvent:
@@ -203,7 +203,7 @@ def summarise(analysis: Analysis, files: list[str], seconds: float) -> SummaryEv
         outcomes={}, decode_errors=analysis.decode_errors, esp_packets=stats.esp_packets,
         esp_in_udp_packets=stats.esp_in_udp_packets, nat_keepalives=stats.nat_keepalives,
         esp_flows=len(stats.esp_flows), ip_fragments=stats.ip_fragments,
-        reassembly_timeouts=stats.reassembly_timeouts, seconds=round(seconds, 3),
+        reassembly_timeouts=stats.reassembly_timeouts, seconds=round(seconds, 3), not_ike=analysis.not_ike,
         esp=[EspFlowSummary(f"{flow.spi:08x}", flow.transport, flow.src, flow.sport, flow.dst, flow.dport,
                         flow.packets, flow.first_frame, flow.last_frame, flow.first_time, flow.last_time)
          for flow in sorted([*stats.esp_flows.values(), *stats.ah_flows.values()],

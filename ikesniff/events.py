@@ -121,6 +121,10 @@ class SummaryEvent(Event):
     seconds: float
     esp: list[EspFlowSummary] = field(default_factory=list)
     """Every ESP / ESP-in-UDP / AH flow seen (per SPI and direction), exact counts."""
+    not_ike: int = 0
+    """Datagrams on an IKE port that were not plausible IKE messages (counted in `decode_errors` too)."""
+    truncated: list[str] = field(default_factory=list)
+    """Captures whose last record was cut short (the capture ended while a packet was being written)."""
     kernel_received: int | None = None
     """Live capture: packets libpcap's kernel filters passed (None when reading files)."""
     kernel_dropped: int | None = None
@@ -183,6 +187,8 @@ class DiagnosisEvent(Event):
     """The capture file the frame numbers refer to."""
     offers: list[OfferSide] = field(default_factory=list)
     """The proposals each side offered or chose in clear (and in decrypted SA payloads)."""
+    orderly: bool = False
+    """Torn down in order (a Delete after the tunnel worked): not a failure, nothing to fix."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -203,6 +209,8 @@ class VerdictEvent(Event):
     alternatives: list[str] = field(default_factory=list)
     file: str = ""
     offers: list[OfferSide] = field(default_factory=list)
+    orderly: bool = False
+    """Torn down in order (a Delete after the tunnel worked): not a failure, nothing to fix."""
     final: bool = True
     """False for a verdict told while the capture goes on (live or streamed input); the final verdict of
     every tunnel comes at the end."""

@@ -326,7 +326,8 @@ def verdict_headline(event: Verdict) -> str:
     first, second = _key(*_peers(event))
     phase = f", phase {event.phase}" if event.phase else ""
     also = f"; also possible: {', '.join(event.alternatives)}" if event.alternatives else ""
-    return f"{first} <-> {second}: {event.outcome.upper()} {event.code} ({event.confidence}{also}){phase}"
+    closed = " (closed in order)" if getattr(event, "orderly", False) else ""
+    return f"{first} <-> {second}: {event.outcome.upper()}{closed} {event.code} ({event.confidence}{also}){phase}"
 
 
 def verdict_line(event: Verdict, when: float | None = None) -> str:

@@ -7,10 +7,15 @@ the diagnosis rules (`diagnosis.py`) read what it kept.
 
 Theory of operation
 -------------------
-An IKE SA is named by its initiator SPI (IKEv2) or initiator cookie (IKEv1): the responder's
-half is zero in the first message and a retry after INVALID_KE_PAYLOAD or a COOKIE challenge
-keeps the initiator's half, so the initiator half alone follows an attempt from its first packet
-on, from port 500 to 4500 and across a NAT rebinding (the addresses are not part of the name).
+An IKE SA is its IKE version, its initiator SPI (IKEv2) or cookie (IKEv1), its responder half once
+known, and its endpoints. The responder's half is zero in the first message, and a retry after
+INVALID_KE_PAYLOAD or a COOKIE challenge keeps the initiator's half, so (version, initiator half,
+the two addresses) follows an attempt from its first packet on, and from port 500 to 4500 or across a
+NAT port remap (the ports are not part of the name). Answers from different addresses never merge:
+an answer whose addresses no request used is an SA of its own (an orphan: the request was not
+captured, or it was spoofed, as in a reflection attack). One transition is accepted with evidence: a
+message whose *both* SPIs name a known SA, from another address pair, is that SA after an address
+change (MOBIKE, a NAT rebinding), recorded in `IkeSa.address_changes`.
 
 IKEv2 says in its flags who sent a message (I) and whether it is a response (R). IKEv1 says
 neither, so they are inferred:
@@ -42,7 +47,7 @@ lose their retransmission memory, so memory follows the SAs alive, not the captu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dissectors import Message
@@ -53,6 +58,7 @@ from dissectors.names import NotifyType, V1Exchange, V2Exchange, V2Payload
 
 from . import natd
 from .capture.events import EspSighting
+from .crowd import ONE_SIDED_BUDGET, Crowd
 from .events import NotifyRef, Where
 from .natd import NatAssessment, NatdHashes
 from .offers import Offer, offers_of
@@ -295,6 +301,8 @@ class IkeSa:
     """Endpoints each side (True: initiator) sent from: more than one means a float or a NAT rebinding."""
     errors: int = 0
     """Messages with a decode error."""
+    address_changes: list[tuple[int, float, frozenset[str]]] = field(default_factory=list)
+    """(frame, time, new address pair) each time both SPIs of the SA were seen between other addresses."""
 
     @property
     def tunnel(self) -> tuple[str, str]:
@@ -356,13 +364,33 @@ def nat_assessments(ike_sa: IkeSa) -> list[tuple[Sent, natd.NatAssessment]]:
     return found
 
 
+def host(endpoint_text: str) -> str:
+    """The address of an 'ip:port' or '[ipv6]:port' endpoint."""
+    if endpoint_text.startswith("["):
+        return endpoint_text[1:].split("]")[0]
+    return endpoint_text.rsplit(":", 1)[0]
+
+
 def endpoint(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
+SaKey = tuple[int, bytes, frozenset[str]]
+"""(version, initiator SPI, the two addresses of the SA's first message)."""
+
+
 class Tracker:
     def __init__(self) -> None:
-        self.ike_sas: dict[tuple[int, bytes], IkeSa] = {}
+        self.ike_sas: dict[SaKey, IkeSa] = {}
+        self.by_spi: dict[tuple[int, bytes], list[SaKey]] = {}
+        """The keys of the SAs tracked per (version, initiator SPI), to find an SA that changed addresses."""
+        self.one_sided: dict[SaKey, None] = {}
+        """SAs only one side has spoken in so far, oldest first (what a flood or a reflection is made of)."""
+        self.crowd = Crowd()
+        """One-sided SAs folded into counts once more than `budget` are tracked."""
+        self.budget = ONE_SIDED_BUDGET
+        self.on_fold: Callable[[IkeSa], None] | None = None
+        """Told of each SA folded into the crowd (the early verdicts forget it)."""
         self.esp_flows: dict[tuple[int, str, str, str], EspFlow] = {}
         self.observed = 0
         self.last_time = 0.0
@@ -375,13 +403,22 @@ class Tracker:
         """One IKE message; `notifies` includes those of its decrypted payloads, `decrypted` is the
         inner payload chain when the encrypted payload was opened (None otherwise)."""
         header = message.header
-        key = (message.version, header.spi_i)
+        pair = frozenset((src, dst))
+        key = (message.version, header.spi_i, pair)
         ike_sa = self.ike_sas.get(key)
         self._clock(time)
         if ike_sa is None:
-            ike_sa = IkeSa(f"v{message.version}-{header.spi_i.hex()}", message.version, header.spi_i,
-                           header.spi_r, frozenset((src, dst)), first_frame=frame, first_time=time)
+            ike_sa = self._moved(message.version, header.spi_i, header.spi_r, pair, frame, time)
+        if ike_sa is None:
+            same_spi = self.by_spi.setdefault((message.version, header.spi_i), [])
+            name = f"v{message.version}-{header.spi_i.hex()}" + (f"-{len(same_spi) + 1}" if same_spi else "")
+            ike_sa = IkeSa(name, message.version, header.spi_i, header.spi_r, pair, first_frame=frame,
+                           first_time=time)
             self.ike_sas[key] = ike_sa
+            same_spi.append(key)
+            self.one_sided[key] = None
+            if len(self.one_sided) > self.budget:
+                self._fold_oldest()
         if header.spi_r != ZERO_SPI:
             ike_sa.spi_r = header.spi_r
         ike_sa.messages += 1
@@ -395,7 +432,7 @@ class Tracker:
             initiator = message.is_initiator
             response = message.is_response
         else:
-            initiator, response = self._ikev1_roles(ike_sa, message, src, notifies)
+            initiator, response = self._ikev1_roles(ike_sa, message, src, dst, notifies)
 
         digest = (hash(raw), src)
         earlier = ike_sa.digests.get(digest)
@@ -406,7 +443,61 @@ class Tracker:
         seen = Observation(ike_sa, initiator, response, earlier is not None, earlier)
         self._record(ike_sa, message, seen, frame, time, src, sport, dst, dport, transport, notifies, frames,
                      decrypted)
+        if ike_sa.addresses[True] and ike_sa.addresses[False] and self.one_sided:
+            self.one_sided.pop((message.version, header.spi_i, pair), None)
         return seen
+
+    def forget(self, key: SaKey) -> IkeSa:
+        """Stop tracking an IKE SA (it was diagnosed for good)."""
+        ike_sa = self.ike_sas.pop(key)
+        self.one_sided.pop(key, None)
+        same_spi = self.by_spi.get((key[0], key[1]))
+        if same_spi is not None:
+            if key in same_spi:
+                same_spi.remove(key)
+            if not same_spi:
+                del self.by_spi[(key[0], key[1])]
+        return ike_sa
+
+    def forget_all(self) -> None:
+        self.ike_sas.clear()
+        self.by_spi.clear()
+        self.one_sided.clear()
+
+    def fold(self, key: SaKey) -> None:
+        """Fold a one-sided SA into the crowd's counts and stop tracking it."""
+        ike_sa = self.forget(key)
+        if ike_sa.addresses[True]:  # requests only, never answered
+            source, target = host(ike_sa.initiator), host(ike_sa.responder)
+            self.crowd.request(source, target, ike_sa.first_time, ike_sa.first_frame, ike_sa.messages == 1)
+        else:  # answers only, no request seen
+            self.crowd.answer(ike_sa.version, ike_sa.spi_i, host(ike_sa.responder), host(ike_sa.initiator),
+                              ike_sa.first_time, ike_sa.first_frame)
+        if self.on_fold is not None:
+            self.on_fold(ike_sa)
+
+    def _fold_oldest(self) -> None:
+        self.fold(next(iter(self.one_sided)))
+
+    def _moved(self, version: int, spi_i: bytes, spi_r: bytes, pair: frozenset[str], frame: int,
+               time: float) -> IkeSa | None:
+        """The known SA that both SPIs name, now seen between other addresses (MOBIKE, NAT rebinding)."""
+        if spi_r == ZERO_SPI:
+            return None
+        same_spi = self.by_spi.get((version, spi_i), [])
+        for index, old in enumerate(same_spi):
+            ike_sa = self.ike_sas[old]
+            if ike_sa.spi_r == spi_r:
+                new = (version, spi_i, pair)
+                self.ike_sas[new] = self.ike_sas.pop(old)
+                same_spi[index] = new
+                if old in self.one_sided:
+                    del self.one_sided[old]
+                    self.one_sided[new] = None
+                ike_sa.address_changes.append((frame, time, pair))
+                del ike_sa.address_changes[:-COPIES_KEPT]
+                return ike_sa
+        return None
 
     def esp(self, sighting: EspSighting) -> None:
         """An ESP/AH sighting of the capture layer."""
@@ -562,13 +653,16 @@ class Tracker:
                 ike_sa.requesters = {}
 
     @staticmethod
-    def _ikev1_roles(ike_sa: IkeSa, message: Message, src: str,
+    def _ikev1_roles(ike_sa: IkeSa, message: Message, src: str, dst: str,
                      notifies: Sequence[NotifyRef]) -> tuple[bool, bool]:
         header = message.header
         if ike_sa.initiator_address is None:
-            # The first message of an exchange has a zero responder cookie and comes from the
-            # initiator; without it, the first sender seen is the best guess.
-            ike_sa.initiator_address = src
+            # The first message of phase 1 has a zero responder cookie and comes from the initiator; a
+            # phase-1 message in clear with the responder's cookie and an SA payload is the responder's
+            # choice (main or aggressive mode message 2); otherwise the first sender seen is the best guess.
+            answer = header.message_id == 0 and header.spi_r != ZERO_SPI and not message.encrypted \
+                and header.exchange_type in IKEV1_PHASE1 and "SA" in message.payload_names
+            ike_sa.initiator_address = dst if answer else src
         initiator = src == ike_sa.initiator_address
         if header.message_id == 0:
             return initiator, not initiator

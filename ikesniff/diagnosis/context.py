@@ -30,6 +30,8 @@ class Conclusion:
     """Which side to change and what, specific to what was seen ('' to use only the catalog remedy)."""
     evidence: list[Evidence] = field(default_factory=list)
     alternatives: list[str] = field(default_factory=list)
+    orderly: bool = False
+    """A tunnel that worked and was then closed in order (a Delete after it carried traffic): no failure."""
 
 
 @dataclass(slots=True)

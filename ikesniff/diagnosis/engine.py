@@ -96,13 +96,13 @@ def diagnose(ike_sa: IkeSa, context: Context, file: str = "") -> DiagnosisEvent:
     conclusion = conclude(ike_sa, context)
     cause = catalog.catalog().cause(conclusion.code)
     message = f"{conclusion.seen[0].upper()}{conclusion.seen[1:]}." if conclusion.seen else cause.message
-    remedy = " ".join(part for part in (conclusion.change, cause.remedy) if part)
+    remedy = "" if conclusion.orderly else " ".join(part for part in (conclusion.change, cause.remedy) if part)
     return DiagnosisEvent(
         ike_sa=ike_sa.id, version=ike_sa.version, initiator=ike_sa.initiator, responder=ike_sa.responder,
         outcome=conclusion.outcome, code=conclusion.code, huawei=cause.huawei, phase=conclusion.phase,
         confidence=conclusion.confidence, alternatives=conclusion.alternatives,
         evidence=sorted(conclusion.evidence, key=lambda item: item.frame), message=message, remedy=remedy,
-        exchanges=exchange_lines(ike_sa), file=file, offers=offer_sides(ike_sa))
+        exchanges=exchange_lines(ike_sa), file=file, offers=offer_sides(ike_sa), orderly=conclusion.orderly)
 
 
 FAILING = ("failed", "torn_down")
@@ -116,9 +116,11 @@ def verdict(peers: Sequence[str], ike_sas: Sequence[str], latest: DiagnosisEvent
     return VerdictEvent(peers=sorted(peers), code=chosen.code, outcome=chosen.outcome, confidence=chosen.confidence,
                         ike_sas=list(ike_sas), evidence=chosen.evidence, message=chosen.message,
                         remedy=chosen.remedy, huawei=chosen.huawei, phase=chosen.phase,
-                        alternatives=chosen.alternatives, file=chosen.file, offers=chosen.offers)
+                        alternatives=chosen.alternatives, file=chosen.file, offers=chosen.offers,
+                        orderly=chosen.orderly)
 
 
 def is_failure(event: VerdictEvent | DiagnosisEvent) -> bool:
-    """A diagnosed failure for the exit status: failed or torn down, with more than a possibility."""
-    return event.outcome in FAILING and event.confidence != "possible"
+    """A failure for the exit status (SPEC §3), whatever the confidence: failed, or torn down by a failure
+    (not closed in order)."""
+    return event.outcome == "failed" or (event.outcome == "torn_down" and not event.orderly)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from dissectors.ikev2 import sk_layout
+from dissectors.names import V1Exchange, V2Exchange
 
 from ..tracker import EspFlow, Exchange, IkeSa, Sent
 from .context import Context
@@ -70,17 +71,28 @@ def opening_requests(ike_sa: IkeSa) -> list[Sent]:
 
 
 def gave_up(exchange: Exchange, ike_sa: IkeSa, context: Context) -> bool:
-    """An unanswered request whose sender stopped waiting: a long retransmission series, a new
-    attempt by the same side, or a long silence while the capture went on."""
+    """An unanswered request whose sender stopped waiting, inside the capture: a long retransmission
+    series, a new attempt by the same side, a long silence while the capture went on, or a series that
+    stopped although the capture lasted past when its next copy was due (retransmission intervals grow:
+    twice the last one). A request the capture simply cut off is not given up: the input ended first."""
     last = exchange.last_request
     if last is None:
         return False
     if exchange.retransmissions >= GIVE_UP_RETRANSMISSIONS:
         return True
-    if context.end_time - last.time >= SILENCE_IS_GIVING_UP:
+    waited = context.end_time - last.time
+    if waited >= SILENCE_IS_GIVING_UP:
+        return True
+    if len(exchange.requests) >= 2 and waited > 2 * (last.time - exchange.requests[-2].time) + BURST:
         return True
     return any(other.first_time > last.time and other.initiator.split(":")[0] == last.src
                for other in context.others)
+
+
+def cut_off(exchange: Exchange, ike_sa: IkeSa, context: Context) -> bool:
+    """A request sent once, unanswered, and the capture ended before its sender could retransmit or give
+    up: nothing is known of its fate."""
+    return not exchange.retransmissions and not exchange.answered and not gave_up(exchange, ike_sa, context)
 
 
 def gave_up_answer(exchange: Exchange, context: Context) -> bool:
@@ -126,27 +138,37 @@ def prf_output(ike_sa: IkeSa) -> int:
 
 
 def established_at(ike_sa: IkeSa) -> Sent | None:
-    """The message that shows the IKE SA established, without keys."""
+    """The message that shows the IKE SA established, without keys, read from the contents, never from
+    message counts: IKEv2, an IKE_AUTH answer with room for an identity and AUTH, or an encrypted exchange
+    answered both ways after it; IKEv1 main mode, key exchange and nonces in clear both ways then encrypted
+    messages both ways (5 and 6); aggressive mode, KE both ways and the initiator's third message; a quick
+    mode answered (phase 2 needs phase 1). Answers with no request seen prove nothing (orphans, reflections)."""
     if ike_sa.version == 2:
-        for exchange in exchanges(ike_sa, 35):
+        for exchange in exchanges(ike_sa, V2Exchange.IKE_AUTH):
             room = plaintext_room(ike_sa, exchange.responses)
-            if exchange.responses and (room is None or room >= MIN_ID + 8 + prf_output(ike_sa)):
+            if exchange.requests and exchange.responses and (room is None or room >= MIN_ID + 8 + prf_output(ike_sa)):
                 return exchange.responses[0]
-        for exchange in ike_sa.exchanges.values():
-            if exchange.exchange_type in (36, 37, 43) and exchange.answered and exchange.message_id > 0:
+        for exchange in exchanges(ike_sa, V2Exchange.CREATE_CHILD_SA, V2Exchange.INFORMATIONAL,
+                                  V2Exchange.IKE_INTERMEDIATE):
+            if exchange.requests and exchange.responses and (exchange.message_id > 0
+                                                             or not ike_sa.started_by_first_message):
                 return exchange.responses[0]
-        if not ike_sa.started_by_first_message:
-            for exchange in ike_sa.exchanges.values():
-                if exchange.answered:
-                    return exchange.responses[0]
         return None
     phase1 = opening(ike_sa)
     if phase1 is not None:
-        needed = 3 if ike_sa.phase1 == "main" else 1
-        if phase1.steps[1] >= needed and (ike_sa.phase1 == "main" or phase1.steps[0] >= 2):
-            return phase1.responses[-1] if ike_sa.phase1 == "main" else phase1.requests[-1]
-    for exchange in exchanges(ike_sa, 32, 5, 6):
-        if exchange.exchange_type == 32 and (exchange.answered or not ike_sa.started_by_first_message):
+        clear_ke = [any("KE" in s.payloads and not s.encrypted for s in sents)
+                    for sents in (phase1.requests, phase1.responses)]
+        if ike_sa.phase1 == "main":
+            sealed = [next((s for s in sents if s.encrypted), None) for sents in (phase1.requests, phase1.responses)]
+            if sealed[0] is not None and sealed[1] is not None and (all(clear_ke)
+                                                                    or not ike_sa.started_by_first_message):
+                return sealed[1]
+        elif ike_sa.phase1 == "aggressive" and all(clear_ke) and phase1.steps[0] >= 2 and phase1.responses:
+            third = [s for s in phase1.requests if s.time >= phase1.responses[0].time and not s.retransmission]
+            if third:
+                return third[0]
+    for exchange in exchanges(ike_sa, V1Exchange.QUICK_MODE):
+        if (exchange.requests and exchange.responses) or (exchange.requests and not ike_sa.started_by_first_message):
             return exchange.first
     return None
 

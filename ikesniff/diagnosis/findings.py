@@ -37,6 +37,9 @@ def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEve
         if cookies:
             add("cookie_challenge", [cookies[0].frame], "the responder demanded a COOKIE before committing state "
                 "(RFC 7296 §2.6): it is under load or its DoS protection is set low")
+    if not ike_sa.offers and ike_sa.choice:  # only the responder's choice was seen: it is what the SA uses
+        for weakness in offer_module.weaknesses(ike_sa.choice):
+            add(weakness.kind, [ike_sa.choice_frame], weakness.detail.replace("offered", "chosen"))
     if ike_sa.offers:
         for weakness in offer_module.weaknesses(ike_sa.offers):
             add(weakness.kind, [ike_sa.offer_frame], weakness.detail)

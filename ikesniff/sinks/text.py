@@ -81,7 +81,7 @@ class TextSink:
             click.echo(wrap.fill(verdict.message))
             for item in verdict.evidence:
                 click.echo(wrap.fill(f"frame {item.frame}: {item.why}"))
-            if verdict.code != "Established":
+            if verdict.code != "Established" and verdict.remedy:
                 click.echo(wrap.fill(f"fix: {verdict.remedy}"))
 
     def _summary(self, summary: SummaryEvent) -> None:

@@ -58,6 +58,13 @@ def rule_incomplete(ike_sa: IkeSa, context: Context) -> Conclusion:
     for exchange in ike_sa.exchanges.values():
         last = exchange
     frame = last.first.frame if last is not None else ike_sa.first_frame
-    return Conclusion("incomplete", "NoExceptionFound", "possible", None,
-                      "the capture ends before this IKE SA reached a conclusion", "",
+    seen = "the capture ends before this IKE SA reached a conclusion"
+    if last is not None and not last.requests:
+        seen = (f"only answers of this IKE SA were seen ({last.name} from {last.first.sender}): the requests were "
+                "not captured (a capture filter, an asymmetric path) or were spoofed by a third party")
+    elif last is not None and not last.answered and last.expects_response:
+        waited = context.end_time - last.requests[-1].time
+        seen = (f"the capture ends {waited:.1f} s after the last request ({last.name} from {last.first.sender}), "
+                "before its answer, a retransmission or its sender giving up could be seen")
+    return Conclusion("incomplete", "NoExceptionFound", "possible", None, seen, "",
                       [Evidence(frame, "last exchange seen")])

@@ -9,6 +9,7 @@ from ...tracker import IkeSa
 from ..context import Conclusion, Context
 from ..facts import BURST, address, clear_errors, exchanges, first_error, identity_text, opening, who
 from .phase2 import child_refused
+from .teardown import closed
 
 
 def rule_decrypted(ike_sa: IkeSa, context: Context) -> Conclusion | None:
@@ -103,10 +104,10 @@ def rule_decrypted(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     if final:
         sent = final[0]
         sender, receiver = who(ike_sa, sent)
-        return Conclusion("torn_down", "ReceiveDeleteNotify", "certain", 1,
+        return closed(ike_sa, context, Conclusion("torn_down", "ReceiveDeleteNotify", "certain", 1,
                           f"{sender} deleted the SA: a Delete payload read in its decrypted {sent.exchange}",
                           f"Find why {sent.src} deleted the SA (administrator, lifetime, its own error); check its "
-                          "logs at that time.", [Evidence(sent.frame, f"Delete, decrypted, from {sender}")])
+                          "logs at that time.", [Evidence(sent.frame, f"Delete, decrypted, from {sender}")]), sent)
     return None
 
 

@@ -11,6 +11,7 @@ from ..context import Conclusion, Context
 from ..facts import (
     address,
     clear_errors,
+    cut_off,
     exchanges,
     gave_up,
     gave_up_answer,
@@ -133,6 +134,8 @@ def rule_no_response(ike_sa: IkeSa, context: Context) -> Conclusion | None:
               f"exists for {first.src}.")
     if gave_up(exchange, ike_sa, context):
         return Conclusion("failed", "NoResponse", "likely", 1, text, change, evidence, ["PeerMismatch"])
+    if cut_off(exchange, ike_sa, context):
+        return None  # sent once in the last moments of the capture: incomplete, nothing more
     return Conclusion("incomplete", "NoResponse", "possible", 1,
                       text + " (the capture ends before the initiator gave up)", change, evidence)
 
@@ -179,6 +182,8 @@ def rule_phase1_unanswered(ike_sa: IkeSa, context: Context) -> Conclusion | None
               if fragmented else f"Open UDP {first.dport} between the peers")
     change += (f"; check the responder {address(ike_sa.responder)} for errors about this IKE SA "
                f"(a responder that cannot verify the request may stay silent).")
+    if cut_off(auth, ike_sa, context):
+        return None  # sent once in the last moments of the capture: incomplete, nothing more
     if not gave_up(auth, ike_sa, context):
         return Conclusion("incomplete", "Phase1NegotiationTimeout", "possible", 1,
                           text + " (the capture ends before the initiator gave up)", change, evidence,

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ...events import Evidence
-from ...tracker import IkeSa
+from ...tracker import IkeSa, Sent
 from ..context import Conclusion, Context
 from ..facts import BURST, address, child_traffic, who
 
@@ -42,20 +42,50 @@ def rule_delete(ike_sa: IkeSa, context: Context) -> Conclusion | None:
         if answered:
             return None
         confidence = "likely" if len(burst) >= 2 else "possible"
-        return Conclusion("torn_down", "ReceiveDeleteNotify", confidence, 1,
+        return closed(ike_sa, context, Conclusion("torn_down", "ReceiveDeleteNotify", confidence, 1,
                           f"{sender} ended the tunnel: {len(burst)} encrypted notification(s) sent together "
                           f"({', '.join(str(s.length) for s in burst)} octets), unanswered, after which neither "
                           "IKE nor ESP was seen: the pattern of Delete payloads for the IPsec SA and then the "
                           "ISAKMP SA (a liveness check would have been answered)",
                           f"Find why {address(first.src)} deleted the SA (administrator, lifetime, its own "
                           "error); check its logs at that time.",
-                          [Evidence(s.frame, "encrypted INFORMATIONAL, unanswered") for s in burst[:3]])
+                          [Evidence(s.frame, "encrypted INFORMATIONAL, unanswered") for s in burst[:3]]), first)
     if not last.answered:
         return None
-    return Conclusion("torn_down", "ReceiveDeleteNotify", "possible", 1,
+    earlier = [e for e in ordered[:-1] if e.exchange_type == last.exchange_type and e.requests and e.responses
+               and e.by_initiator == last.by_initiator and e.requests[0].time >= up.time]
+    if any(e.requests[0].length == first.length and e.responses[0].length == last.responses[0].length
+           for e in earlier):
+        return None  # the same size as the liveness checks before it: one more of them, cut by the capture's end
+    return closed(ike_sa, context, Conclusion("torn_down", "ReceiveDeleteNotify", "possible", 1,
                       f"{sender} sent an INFORMATIONAL request ({first.length} octets) that {receiver} answered, "
                       "after which neither IKE nor ESP was seen: most likely a Delete; without keys it cannot be "
                       "told from a liveness check at the end of the capture",
                       f"Find why {address(first.src)} deleted the SA (administrator, lifetime, its own error).",
                       [Evidence(first.frame, "INFORMATIONAL request"),
-                       Evidence(last.responses[0].frame, "its answer; nothing follows")])
+                       Evidence(last.responses[0].frame, "its answer; nothing follows")]), first)
+
+
+ORDERLY_AFTER = 60.0
+"""Seconds an SA must have lived, when no ESP was seen, for its Delete to count as an orderly close."""
+
+
+def closed(ike_sa: IkeSa, context: Context, conclusion: Conclusion, delete: Sent) -> Conclusion:
+    """A Delete that ends an SA which came up: when the SA carried traffic both ways (or lived a while), an
+    orderly close (no failure, no fix): the message says when it came up, what it carried, who closed it and
+    after how long. A Delete right after the SA came up, before any traffic, stays a teardown to look into."""
+    up = context.up
+    if up is None:
+        return conclusion
+    forth, back = child_traffic(ike_sa, context, up.time - 0.001)
+    lived = delete.time - up.time
+    if not (forth and back) and lived < ORDERLY_AFTER:
+        return conclusion
+    sender = who(ike_sa, delete)[0]
+    carried = f"ESP flowed both ways ({forth} and {back} packets)" if forth and back else \
+        ("ESP was seen one way only" if forth or back else "no ESP was seen")
+    conclusion.orderly = True
+    conclusion.seen = (f"the tunnel was up from frame {up.frame} and {carried}; {sender} closed it with a Delete "
+                       f"after {lived:.0f} s (an orderly close: administrator, lifetime or a peer that shut down)")
+    conclusion.change = ""
+    return conclusion
