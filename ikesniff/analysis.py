@@ -59,6 +59,8 @@ class Analysis:
     decode_errors: int = 0
     not_ike: int = 0
     """Datagrams on an IKE port that were not plausible IKE messages (counted in `decode_errors` too)."""
+    cut: FrameProblem | None = None
+    """The capture file ended unreadable (a last record cut short): said once, never a network event."""
     label: str = ""
     tunnels: dict[tuple[str, str], TunnelState] = field(default_factory=dict)
     """What is kept of the IKE SAs already diagnosed, per tunnel (for its verdict)."""
@@ -116,6 +118,8 @@ class Analysis:
                                   item.quoted_sport, item.quoted_dst, item.quoted_dport)
             elif isinstance(item, FrameProblem):
                 self.decode_errors += 1
+                if item.ends_capture:
+                    self.cut = item
                 yield item
             elif isinstance(item, Idle):
                 yield item
@@ -292,6 +296,12 @@ def conclude(analysis: Analysis) -> Conclusions:
         if ike_sa.id not in noise.left_out:
             tunnels.setdefault(ike_sa.tunnel, []).append(ike_sa)
     result = Conclusions([], list(noise.findings), [])
+    if analysis.cut is not None:
+        result.findings.append(FindingEvent(
+            kind="truncated_capture", ike_sa="", frames=[analysis.cut.frame], file=analysis.label,
+            detail=f"the capture ends with a record cut short ({analysis.cut.text.split(': ', 1)[-1]}): the file was "
+                   "copied or closed while a packet was being written; everything before it was read, and the "
+                   "end of the file is no network event (no timeout is read into it)"))
     for ike_sas in tunnels.values():
         for ike_sa in ike_sas:
             for event in analysis._diagnose(ike_sa, ike_sas, esp, ah):

@@ -191,6 +191,7 @@ def add_summaries(total: SummaryEvent, more: SummaryEvent) -> SummaryEvent:
     for outcome, count in more.outcomes.items():
         total.outcomes[outcome] = total.outcomes.get(outcome, 0) + count
     total.esp = [*total.esp, *more.esp]
+    total.truncated = [*total.truncated, *more.truncated]
     return total
 
 
@@ -204,6 +205,7 @@ def summarise(analysis: Analysis, files: list[str], seconds: float) -> SummaryEv
         esp_in_udp_packets=stats.esp_in_udp_packets, nat_keepalives=stats.nat_keepalives,
         esp_flows=len(stats.esp_flows), ip_fragments=stats.ip_fragments,
         reassembly_timeouts=stats.reassembly_timeouts, seconds=round(seconds, 3), not_ike=analysis.not_ike,
+        truncated=[analysis.label] if analysis.cut is not None else [],
         esp=[EspFlowSummary(f"{flow.spi:08x}", flow.transport, flow.src, flow.sport, flow.dst, flow.dport,
                         flow.packets, flow.first_frame, flow.last_frame, flow.first_time, flow.last_time)
          for flow in sorted([*stats.esp_flows.values(), *stats.ah_flows.values()],

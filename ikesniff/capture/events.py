@@ -75,6 +75,9 @@ class FrameProblem:
     frames: tuple[int, ...] = ()
     """Earlier frames the problem is about, when it is noticed later than they were read (e.g. the IP
     fragments of a datagram that never completed: `frame` is where the capture showed it never would)."""
+    ends_capture: bool = False
+    """The capture file ends here unreadable (a last record cut short, a damaged header): nothing after it
+    was captured; it is no network event."""
 
 
 @dataclass(slots=True)

@@ -327,7 +327,8 @@ def _chunks(source: BatchSource, first: Batch | None, batches: Iterator[Batch], 
     if stopped is not None:
         pipeline.stats.problems += 1
         frame = max(stopped.frames_read + 1, 1)
-        problem = FrameProblem(frame, stopped.time or pipeline.last_time, f"{source.name}: {stopped.text}")
+        problem = FrameProblem(frame, stopped.time or pipeline.last_time, f"{source.name}: {stopped.text}",
+                               ends_capture=True)
         yield Chunk([], [frame], [problem], None)
 
 

@@ -94,6 +94,8 @@ class TextSink:
         if summary.kernel_received is not None:
             drops = (f", {summary.kernel_received} packets received by the filter, "
                      f"{summary.kernel_dropped} dropped by the kernel")
+        if summary.truncated:
+            drops += f", last record cut short in {', '.join(summary.truncated)}"
         click.echo(f"{summary.frames} frames, {summary.ike_messages} IKE messages, {summary.ike_sas} IKE SAs, "
                    f"{summary.esp_packets + summary.esp_in_udp_packets} ESP packets in {summary.esp_flows} flows, "
                    f"{summary.decode_errors} decode errors, {summary.seconds:.2f} s{drops}", err=not self.quiet)
