@@ -5,6 +5,7 @@ It ties the stages together and knows nothing of how events are printed.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ from .diagnosis.noise import assess as assess_noise
 from .early import EarlyVerdicts
 from .events import DiagnosisEvent, FindingEvent, MessageEvent, NotifyRef, VerdictEvent
 from .tracker import EspFlow, IkeSa, Tracker, endpoint
+from .vantage import Loss, Sighting, Sightings
 
 RETIRE_AFTER = 300.0
 """Seconds of capture time an IKE SA may stay silent before it is diagnosed and forgotten: longer
@@ -59,6 +61,8 @@ class Analysis:
     decode_errors: int = 0
     not_ike: int = 0
     """Datagrams on an IKE port that were not plausible IKE messages (counted in `decode_errors` too)."""
+    sightings: Sightings | None = None
+    """With several captures merged: which messages each saw (two sightings of one message, path loss)."""
     cut: FrameProblem | None = None
     """The capture file ended unreadable (a last record cut short): said once, never a network event."""
     label: str = ""
@@ -94,10 +98,26 @@ class Analysis:
         self.label = source.name
         return self.process(read_live(source, self.stats, self.ike_ports))
 
+    def run_merged(self, sources: list[str]) -> Iterator[Item]:
+        """Several files as one capture (`--merge`): their items in time order; the same message seen in two
+        files (both gateways' captures) is one message with two sightings, the first file that showed it
+        naming it; copies seen in one file only, while the other saw the rest of the SA, are path loss."""
+        readers = [read_capture(source, self.stats, self.ike_ports) for source in sources]
+        self.reader = readers[0]
+        self.sightings = Sightings(list(sources))
+        streams = [_timed(index, source, reader) for index, (source, reader) in enumerate(zip(sources, readers,
+                                                                                          strict=True))]
+        for _, _, source, item in heapq.merge(*streams, key=lambda entry: entry[:2]):
+            self.label = source
+            yield from self.process((item,))
+
     def process(self, items: Iterable[object]) -> Iterator[Item]:
         label = self.label
         for item in items:
             if isinstance(item, IkeDatagram):
+                if self.sightings is not None and not self.sightings.seen(
+                        hash(item.data), Sighting(label, item.frame, item.time, item.src, item.dst, item.data[:8])):
+                    continue  # another capture's sighting of a message already read
                 message = parse_message(item.data, self.memo)
                 problem = implausible(message, len(item.data), item.truncated)
                 if problem is not None:  # a DNS reply on port 500, junk after a non-ESP marker: never an SA
@@ -295,7 +315,7 @@ def conclude(analysis: Analysis) -> Conclusions:
     for ike_sa in tracked:
         if ike_sa.id not in noise.left_out:
             tunnels.setdefault(ike_sa.tunnel, []).append(ike_sa)
-    result = Conclusions([], list(noise.findings), [])
+    result = Conclusions([], [*noise.findings, *_path_loss(analysis)], [])
     if analysis.cut is not None:
         result.findings.append(FindingEvent(
             kind="truncated_capture", ike_sa="", frames=[analysis.cut.frame], file=analysis.label,
@@ -314,6 +334,39 @@ def conclude(analysis: Analysis) -> Conclusions:
         if state.latest is not None:
             result.verdicts.append(diagnosis.verdict(peers, state.ike_sas, state.latest, state.definite))
     return result
+
+
+def _timed(index: int, source: str, items: Iterable[object]) -> Iterator[tuple[float, int, str, object]]:
+    for item in items:
+        yield _when(item), index, source, item
+
+
+def _when(item: object) -> float:
+    """The capture time of an item of the capture layer (for merging files in time order)."""
+    if isinstance(item, EspSighting):
+        return item.first_time
+    return float(getattr(item, "time", 0.0))
+
+
+def _path_loss(analysis: Analysis) -> list[FindingEvent]:
+    """Messages one merged capture saw that another, which saw the rest of their IKE SA, never did."""
+    if analysis.sightings is None:
+        return []
+    found: dict[tuple[str, str, str], list[Loss]] = {}
+    for loss in analysis.sightings.finish():
+        copy = loss.sighting
+        found.setdefault((copy.src, copy.dst, loss.missing_in), []).append(loss)
+    findings = []
+    for (src, dst, missing_in), losses in found.items():
+        seen_in = losses[0].sighting.file
+        frames = [loss.sighting.frame for loss in losses]
+        findings.append(FindingEvent(
+            kind="path_loss", ike_sa="", frames=frames[:8], file=seen_in,
+            detail=f"{len(losses)} IKE message(s) from {src} to {dst} seen in {seen_in} (frame "
+                   f"{', '.join(map(str, frames[:8]))}) never appear in {missing_in}, which saw the rest of the same "
+                   f"IKE SA: lost between the two capture points ({analysis.sightings.twice} messages were seen at "
+                   "both)"))
+    return findings
 
 
 def _flow(sighting: EspSighting) -> EspFlow:

@@ -88,7 +88,15 @@ class Session:
             yield from self._conclude(live)
             yield self._summary([live.name])
             return
-        separate = not self.options.merge and len(sources) > 1
+        if self.options.merge and len(sources) > 1:
+            try:
+                yield from self._consume(self.analysis.run_merged(list(sources)), None)
+            except KeyboardInterrupt:
+                self.stopped = True
+            yield from self._conclude(None)
+            yield self._summary(list(sources))
+            return
+        separate = len(sources) > 1
         for index, path in enumerate(sources):  # opening errors raise CaptureError to the caller
             if separate and index:
                 self.analysis = self._new_analysis()

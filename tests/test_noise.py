@@ -100,3 +100,17 @@ def test_an_orderly_delete_after_traffic_is_no_failure_in_either_version() -> No
         verdict, = run([lab / f"{name}.pcap"])[0]
         assert (verdict.outcome, verdict.orderly, verdict.remedy) == ("torn_down", True, ""), name
         assert status([lab / f"{name}.pcap"]) == 0
+
+
+def test_two_vantage_points_merged_are_one_negotiation_with_the_lost_message_named() -> None:
+    moon, sun = NOISE / "vantage-moon.pcap", NOISE / "vantage-sun.pcap"
+    expected = json.loads((NOISE / "vantage.json").read_text(encoding="utf-8"))["expected"]
+    verdicts, findings, summary = run([moon, sun], merge=True)
+    assert [(v.outcome, v.code) for v in verdicts] == [("established", "Established")]
+    loss, = [f for f in findings if f.kind == "path_loss"]
+    lost = expected["merged"].get("lost_frame", 3)
+    assert loss.frames == [lost] and loss.file == str(moon) and str(sun) in loss.detail
+    alone = [run([path]) for path in (moon, sun)]
+    assert summary.ike_messages == max(one[2].ike_messages for one in alone)  # one message, two sightings
+    for verdicts_alone, _, _ in alone:
+        assert [(v.outcome, v.code) for v in verdicts_alone] == [("established", "Established")]
