@@ -26,12 +26,12 @@ import re
 import time as clock
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from .causes import ESTABLISHED, NO_EXCEPTION, Explainer, LogPatterns, log_patterns
 from .record import LogRecord
-from .sources import RECORD_FIELDS, Fact, LogSources, log_sources
+from .sources import Fact, LogSources, log_sources
 
 MONTHS = {name: index for index, name in enumerate(calendar.month_abbr) if name}
 NOT_DECISIVE_KINDS = frozenset({"retransmit", "deleted", "established", "state"})
@@ -162,7 +162,7 @@ def _year(month: int, day: int, state: _FileState, year: int | None, offset: flo
     """The year of a line that gives none: the caller's, else this year (or the last, if the line would lie
     in the future); it rolls over when the months of a file go back by more than half a year (Dec -> Jan)."""
     if state.year is None:
-        state.year = year if year is not None else datetime.fromtimestamp(now, timezone.utc).year
+        state.year = year if year is not None else datetime.fromtimestamp(now, UTC).year
         if year is None:
             moment = calendar.timegm((state.year, month, min(day, 28), 0, 0, 0, 0, 0, 0)) - offset
             if moment > now + DAY:
