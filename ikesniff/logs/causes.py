@@ -30,6 +30,8 @@ The verdict, as an engineer reads two logs:
 1. The latest attempt counts: in each file, what came before its last "established" line was recovered
    from (an INVALID_KE retry, say).
 2. A line that names a cause beats a timeout (timeouts are how many causes end; see `symptom_codes`).
+   A Delete one gateway received is the other's decision: when the other gateway's log shows a failure of
+   its own (a kernel that refused the SA, say), that failure is why it deleted, and the Delete drops out.
 3. Then the code with the most confident line, then the one both gateways show, then the one with
    more lines. When both gateways show the winning code, the verdict is one step more confident.
    The alternatives are what the winner's strongest lines leave open and rival codes shown as strongly.
@@ -52,13 +54,16 @@ DATA_FILE = "data/log_patterns.json"
 CONFIDENCES = ("possible", "likely", "certain")
 """Weakest first: the index is the rank."""
 ESTABLISHED, NO_EXCEPTION = "Established", "NoExceptionFound"
-TRACKS = ("retransmission", "gave_up", "delete_received", "delete_sent", "proposals_received", "proposals_configured")
+TRACKS = ("retransmission", "gave_up", "delete_received", "delete_sent", "proposals_received", "proposals_configured",
+          "proposals_added", "proposals_unmatched")
 """The rules of this module a pattern can hand its line to (see the module's docstring)."""
 DELETE_MARKS = ("created", "initiated", "rekeyed")
 """The marks the Delete rule reads: the data must set them."""
 ESTABLISHED_MARK = "established"
 """The mark that chooses a notify's `in_phase_2` reading."""
 NOTIFY_PLACEHOLDER = "{notify}"
+DELETE_CODE = "ReceiveDeleteNotify"
+"""The code of a Delete: the verdict looks in the other gateway's log for why it deleted."""
 
 
 class PatternError(Exception):
@@ -175,6 +180,10 @@ class LogPatterns:
     """Any pattern's anchor: a line without one is no daemon line (None: some pattern has no anchor)."""
     keyword_gate: re.Pattern[str]
     """Any keyword's first fixed part, over the line in lower case."""
+    ignored_lines: tuple[re.Pattern[str], ...] = ()
+    """Lines that are no message of their daemon (pluto's `| ` debug lines): never explained."""
+    pluto_names: dict[str, str] = field(default_factory=dict)
+    """pluto's transform names -> strongSwan's, for comparing pluto's proposals."""
 
 
 def parse(text: str, causes: catalog.Catalog, origin: str = DATA_FILE) -> LogPatterns:
@@ -235,7 +244,10 @@ def parse(text: str, causes: catalog.Catalog, origin: str = DATA_FILE) -> LogPat
         checker.code(checker.field(proposals, "protocol_code", str, "proposals"), "proposals"),
         frozenset(checker.codes(checker.field(symptoms, "codes", list, "symptom_codes"), "symptom_codes")),
         keywords, _any_of([pattern.anchor for pattern in patterns], flexible=False),
-        _any_of([keyword.literals[0] for keyword in keywords], flexible=True) or re.compile(r"(?!)"))
+        _any_of([keyword.literals[0] for keyword in keywords], flexible=True) or re.compile(r"(?!)"),
+        tuple(checker.regex(checker.field(entry, "regex", str, "ignored_lines"), "ignored_lines")
+              for entry in document.get("ignored_lines", [])),
+        {str(key): str(value) for key, value in proposals.get("pluto_names", {}).items()})
 
 
 def _any_of(texts: list[str], flexible: bool) -> re.Pattern[str] | None:
@@ -314,7 +326,7 @@ class _Checker:
                    for value in (mark, unmark)):
             raise self.fail(where, "mark and unmark must be lists of names")
         code = entry.get("code")
-        if NOTIFY_PLACEHOLDER in source or track in ("proposals_received", "proposals_configured"):
+        if NOTIFY_PLACEHOLDER in source or track in ("proposals_received", "proposals_configured", "proposals_added"):
             if code is not None:
                 raise self.fail(where, "code must be null: it comes from the notify table or the line")
         elif code is None and (track is not None or not (mark or unmark)):
@@ -325,6 +337,8 @@ class _Checker:
             raise self.fail(where, f"track {track} needs a named group (?P<sa>...)")
         if track in ("proposals_received", "proposals_configured") and "proposals" not in regex.groupindex:
             raise self.fail(where, f"track {track} needs a named group (?P<proposals>...)")
+        if track in ("proposals_added", "proposals_unmatched") and not {"proposals", "conn"} <= set(regex.groupindex):
+            raise self.fail(where, f"track {track} needs the named groups (?P<conn>...) and (?P<proposals>...)")
         example = self.field(entry, "example", str, where)
         found = regex.search(example)
         if found is None or (NOTIFY_PLACEHOLDER in source and found["notify"] not in notifies):
@@ -459,6 +473,8 @@ class _LogState:
     retransmissions: dict[str | None, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
     """IKE SA -> code and alternatives of its latest retransmission line."""
     received_proposals: dict[str | None, str] = field(default_factory=dict)
+    added_proposals: dict[str, list[str]] = field(default_factory=dict)
+    """pluto connection -> the proposals it logged when it was added."""
 
 
 class Explainer:
@@ -471,6 +487,8 @@ class Explainer:
     def feed(self, file: str, line: int, text: str) -> Explanation | None:
         """The explanation of one line, or None when it says nothing about a cause."""
         log = self.logs.setdefault(file, _LogState())
+        if any(ignored.search(text) for ignored in self.patterns.ignored_lines):
+            return None
         tag = None
         for sa_tag in self.patterns.sa_tags:
             found = sa_tag.search(text)
@@ -497,6 +515,17 @@ class Explainer:
                      log: _LogState, file: str, line: int, text: str) -> Explanation | None:
         code, confidence, alternatives, reason = pattern.code, pattern.confidence, pattern.alternatives, pattern.reason
         track = pattern.track
+        if track == "proposals_added":
+            log.added_proposals.setdefault(match["conn"], []).append(match["proposals"])
+            return None
+        if track == "proposals_unmatched" and match["conn"] in log.added_proposals:
+            names = self.patterns.pluto_names
+            received = re.findall(r"\d+:((?:IKE|ESP|AH):\S+?)(?:\[[^\]]*\])?(?=\s|$)", match["proposals"])
+            differences = compare_proposals(pluto_proposals(received, names),
+                                            pluto_proposals(log.added_proposals[match["conn"]], names), self.patterns)
+            if differences is not None:
+                code, alternatives, reason = differences
+                confidence = "certain" if not alternatives else confidence
         if track == "proposals_received":
             log.received_proposals[sa] = match["proposals"]
             return None
@@ -605,6 +634,29 @@ def compare_proposals(received: str, configured: str,
     return patterns.several_codes, tuple(codes), reason
 
 
+def pluto_proposals(proposals: list[str], names: dict[str, str]) -> str:
+    """pluto's proposals as strongSwan writes them (`IKE:A/B/PRF_C/D, ...`), for compare_proposals: a peer's
+    `IKE:ENCR=A;INTEG=B;PRF=C;DH=D`, or a connection's own `IKE=A-C-B-D` (encryption-PRF-integrity-DH) and
+    `ESP=A-B-D-ESN` (encryption-integrity-DH-ESN, '+' between choices). `names` turns pluto's transform names
+    into strongSwan's (MODP2048 -> MODP_2048; an empty name: no transform)."""
+    written = []
+    for proposal in proposals:
+        found = re.match(r"(IKE|ESP|AH)[:=](.*)$", proposal.strip())
+        if found is None:
+            continue
+        protocol, rest = found.groups()
+        if "=" in rest:  # a peer's: TYPE=NAME;TYPE=NAME
+            parts = [(kind, value) for kind, _, value in (item.partition("=") for item in rest.split(";"))]
+        else:
+            order = ("ENCR", "PRF", "INTEG", "DH") if protocol == "IKE" else ("ENCR", "INTEG", "DH", "ESN")
+            parts = [(kind, value) for kind, values in zip(order, rest.split("-"), strict=False)
+                     for value in values.split("+")]
+        algorithms = [f"PRF_{name}" if kind == "PRF" else name
+                      for kind, value in parts if (name := names.get(value, value))]
+        written.append(f"{protocol}:{'/'.join(algorithms)}")
+    return ", ".join(written)
+
+
 def _proposals(text: str) -> list[tuple[str, tuple[str, ...]]]:
     """`IKE:AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048, ESP:...` -> [(protocol, algorithms)]."""
     proposals = []
@@ -634,6 +686,10 @@ def verdict(explanations: Iterable[Explanation], patterns: LogPatterns | None = 
     latest = [(index, item) for index, item in enumerate(items)
               if item.code == ESTABLISHED or index > last_established.get(item.file, -1)]
     failures = [(index, item) for index, item in latest if item.code != ESTABLISHED]
+    delete_files = {item.file for _, item in failures if item.code == DELETE_CODE}
+    reasons = [(index, item) for index, item in failures if item.code != DELETE_CODE and item.file not in delete_files]
+    if delete_files and reasons:
+        failures = reasons
     if not failures:
         if not last_established:
             return Verdict(NO_EXCEPTION, "possible", (), ())

@@ -82,7 +82,8 @@ def _record(text: str, name: str, number: int, formats: LogSources, explainer: E
         if explanation is None:
             return None
         source = "huawei" if explanation.huawei and explanation.keyword == explanation.huawei else "cloud"
-    kind, coded, groups = _facts(text, formats.facts.get(source, ()))
+    debug = formats.sources[source].debug
+    kind, coded, groups = _facts(text, formats.facts.get(source, ()), bool(debug and debug.search(text)))
     code = confidence = None
     alternatives: tuple[str, ...] = ()
     decisive = False
@@ -186,14 +187,15 @@ def _source(text: str, header: _Header, formats: LogSources, state: _FileState) 
     return state.source
 
 
-def _facts(text: str, facts: Iterable[Fact]) -> tuple[str | None, Fact | None, dict[str, Any]]:
+def _facts(text: str, facts: Iterable[Fact], debug: bool) -> tuple[str | None, Fact | None, dict[str, Any]]:
     """The kind of the first matching fact with one, the first matching fact with a code, and the fields
-    that all matching facts name (the first fact to name a field wins)."""
+    that all matching facts name (the first fact to name a field wins). A debug line is read by the facts
+    marked debug only, any other line by the others."""
     kind: str | None = None
     coded: Fact | None = None
     groups: dict[str, Any] = {}
     for fact in facts:
-        if fact.anchor not in text:
+        if fact.debug != debug or fact.anchor not in text:
             continue
         found = fact.regex.search(text)
         if found is None:

@@ -37,6 +37,8 @@ class Fact:
     alternatives: tuple[str, ...]
     decisive: bool
     reference: str
+    debug: bool = False
+    """The fact reads its source's debug lines (and only those)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,10 @@ class Source:
     marker: re.Pattern[str] | None
     sa_tag: re.Pattern[str] | None
     offset: re.Pattern[str] | None
+    debug: re.Pattern[str] | None = None
+    """The source's debug lines (pluto's `| `): only facts marked debug read them."""
+    proposal_names: dict[str, str] | None = None
+    """The source's transform names -> strongSwan's (an empty name: no transform)."""
 
 
 @dataclass(frozen=True)
@@ -87,8 +93,12 @@ def parse(text: str, causes: catalog.Catalog, origin: str = DATA_FILE) -> LogSou
     sources = {}
     for name, entry in raw_sources.items():
         optional = {key: None if entry.get(key) is None else _regex(entry[key], f"source {name} {key}", origin)
-                    for key in ("marker", "sa_tag", "offset")}
-        sources[name] = Source(str(entry.get("name", name)), frozenset(entry.get("programs", [])), **optional)
+                    for key in ("marker", "sa_tag", "offset", "debug")}
+        names = entry.get("proposal_names")
+        if names is not None and not (isinstance(names, dict) and all(isinstance(value, str) for value in names.values())):
+            raise SourcesError(f"{origin}: source {name}: proposal_names must map names to names")
+        sources[name] = Source(str(entry.get("name", name)), frozenset(entry.get("programs", [])), **optional,
+                               proposal_names=names)
     facts: dict[str, list[Fact]] = {name: [] for name in SOURCES}
     for index, entry in enumerate(document["facts"]):
         fact = _fact(entry, f"fact #{index + 1}", origin, causes)
@@ -124,7 +134,7 @@ def _fact(entry: Any, where: str, origin: str, causes: catalog.Catalog) -> Fact:
     if kind is None and code is not None:
         raise SourcesError(f"{origin}: {where}: a fact without a kind cannot name a code")
     return Fact(source, kind, anchor, regex, code, entry.get("confidence") if code else None, tuple(alternatives),
-                bool(entry.get("decisive", False)) and code is not None, reference)
+                bool(entry.get("decisive", False)) and code is not None, reference, bool(entry.get("debug", False)))
 
 
 @cache
