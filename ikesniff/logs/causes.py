@@ -520,8 +520,8 @@ class Explainer:
             return None
         if track == "proposals_unmatched" and match["conn"] in log.added_proposals:
             names = self.patterns.pluto_names
-            received = re.findall(r"\d+:((?:IKE|ESP|AH):\S+?)(?:\[[^\]]*\])?(?=\s|$)", match["proposals"])
-            differences = compare_proposals(pluto_proposals(received, names),
+            offered = re.findall(r"\d+:((?:IKE|ESP|AH):\S+?)(?:\[[^\]]*\])?(?=\s|$)", match["proposals"])
+            differences = compare_proposals(pluto_proposals(offered, names),
                                             pluto_proposals(log.added_proposals[match["conn"]], names), self.patterns)
             if differences is not None:
                 code, alternatives, reason = differences
