@@ -17,7 +17,7 @@ import pytest
 from oracle import PCAPS
 
 from ikesniff.explain_cli import open_log
-from ikesniff.logs import LogRecord, key_material, read_log
+from ikesniff.logs import LogRecord, explain, key_material, read_log, verdict
 
 NOW = datetime(2026, 12, 6, tzinfo=UTC).timestamp()
 
@@ -223,3 +223,82 @@ def test_pluto_xauth_failure_is_decisive() -> None:
     (record,) = read_log([line], "secure", year=2024)
     assert (record.source, record.code, record.decisive, record.detail["xauth_user"]) == (
         "pluto", "XauthFailure", True, "alice")
+
+
+# --- libreswan 4.10 as the project's lab runs it (pluto's own log file, plutodebug on) ---------------------------
+# Lines copied from the pluto logs the lab (lab/, libreswan 4.10 from Debian 12) wrote for its libreswan peers;
+# the debug lines ('| ') are pluto's state-table dump, which names every state's category.
+
+LIBRESWAN_ESP_MISMATCH = """\
+Dec  6 04:28:40.258710: Starting Pluto (Libreswan Version 4.10 IKEv2 IKEv1 XFRM XFRMI esp-hw-offload FORK PTHREAD_SETSCHEDPRIO NSS (IPsec profile) (NSS-KDF) DNSSEC SYSTEMD_WATCHDOG LABELED_IPSEC (SELINUX) LIBCAP_NG LINUX_AUDIT AUTH_PAM NETWORKMANAGER CURL(non-NSS) LDAP(non-NSS)) pid:28269
+Dec  6 04:28:40.257991: |   MAIN_R3: category: established IKE SA; v1.flags: 0:
+Dec  6 04:28:40.258001: |   QUICK_R2: category: established CHILD SA; v1.flags: 0:
+Dec  6 04:28:40.262705: "lab": IKE SA proposals (connection add):
+Dec  6 04:28:40.262717: "lab":   1:IKE=AES_CBC_128-HMAC_SHA2_256-HMAC_SHA2_256_128-MODP2048
+Dec  6 04:28:40.262726: "lab": Child SA proposals (connection add):
+Dec  6 04:28:40.262728: "lab":   1:ESP=AES_CBC_128-HMAC_SHA2_256_128-NONE-ENABLED+DISABLED
+Dec  6 04:28:40.262745: "lab": added IKEv2 connection
+Dec  6 04:28:40.353427: "lab" #1: proposal 1:IKE=AES_CBC_128-HMAC_SHA2_256-HMAC_SHA2_256_128-MODP2048 chosen from remote proposals 1:IKE:ENCR=AES_CBC_128;INTEG=HMAC_SHA2_256_128;PRF=HMAC_SHA2_256;DH=MODP2048[first-match]
+Dec  6 04:28:40.354860: "lab" #1: sent IKE_SA_INIT reply {cipher=AES_CBC_128 integ=HMAC_SHA2_256_128 prf=HMAC_SHA2_256 group=MODP2048}
+Dec  6 04:28:40.359147: "lab" #1: responder established IKE SA; authenticated peer using authby=secret and ID_FQDN '@moon.example'
+Dec  6 04:28:40.359557: "lab" #2: no local proposal matches remote proposals 1:ESP:ENCR=AES_CBC_256;INTEG=HMAC_SHA2_256_128;ESN=DISABLED
+Dec  6 04:28:40.359560: "lab" #2: IKE_AUTH responder matching remote ESP/AH proposals failed, responder SA processing returned NO_PROPOSAL_CHOSEN
+Dec  6 04:28:41.886803: "lab" #1: deleting state (STATE_V2_ESTABLISHED_IKE_SA) aged 1.53341s and sending notification
+"""
+
+LIBRESWAN_PROPOSAL_MISMATCH = """\
+Dec  6 04:28:37.360716: "lab": IKE SA proposals (connection add):
+Dec  6 04:28:37.360731: "lab":   1:IKE=AES_CBC_128-HMAC_SHA2_256-HMAC_SHA2_256_128-MODP2048
+Dec  6 04:28:37.360844: "lab": added IKEv2 connection
+Dec  6 04:28:37.543765: "lab" #1: no local proposal matches remote proposals 1:IKE:ENCR=AES_CBC_256;INTEG=HMAC_SHA2_384_192;PRF=HMAC_SHA2_384;DH=ECP_384
+Dec  6 04:28:37.543784: "lab" #1: responding to IKE_SA_INIT message (ID 0) from 192.0.2.1:500 with unencrypted notification NO_PROPOSAL_CHOSEN
+Dec  6 04:28:37.543788: "lab" #1: encountered fatal error in state STATE_V2_PARENT_R0
+Dec  6 04:28:37.543853: "lab" #1: deleting state (STATE_V2_PARENT_R0) aged 0.000116s and NOT sending notification
+"""
+
+
+def test_pluto_debug_lines_are_not_messages() -> None:
+    found = list(read_log(LIBRESWAN_ESP_MISMATCH.splitlines(), "sun.pluto.log", year=2026))
+    assert not any("category:" in record.text for record in found)
+    established = [record for record in found if record.kind == "established"]
+    assert [record.line for record in established] == [11]
+    explained = list(explain([("sun.pluto.log", number, text)
+                              for number, text in enumerate(LIBRESWAN_ESP_MISMATCH.splitlines(), 1)]))
+    assert [item.line for item in explained if item.code == "Established"] == [11]
+
+
+def test_pluto_unmatched_proposals_are_compared_with_the_connections_own() -> None:
+    found = list(read_log(LIBRESWAN_ESP_MISMATCH.splitlines(), "sun.pluto.log", year=2026))
+    (unmatched,) = [record for record in found if "no local proposal" in record.text]
+    assert (unmatched.code, unmatched.confidence, unmatched.decisive) == ("EncryptionAlgorithmMismatch", "certain", True)
+    assert "AES_CBC_256 offered, AES_CBC_128 configured" in unmatched.detail["reason"]
+    assert unmatched.ike_sa_ref == "#2" and unmatched.time == pytest.approx(epoch(2026, 12, 6, 4, 28, 40) + 0.359557)
+    conclusion = verdict(explain([("sun.pluto.log", number, text)
+                                  for number, text in enumerate(LIBRESWAN_ESP_MISMATCH.splitlines(), 1)]))
+    assert (conclusion.code, conclusion.confidence) == ("EncryptionAlgorithmMismatch", "certain")
+    # every transform type differs: a proposal mismatch naming them all
+    ike = list(read_log(LIBRESWAN_PROPOSAL_MISMATCH.splitlines(), "sun.pluto.log", year=2026))
+    (refused,) = [record for record in ike if "no local proposal" in record.text]
+    assert refused.code == "ProposalMismatch"
+    assert {"EncryptionAlgorithmMismatch", "AuthenticationAlgorithmMismatch", "DhGroupMismatch"} <= set(refused.alternatives)
+    notify = next(record for record in ike if record.kind == "notify")
+    assert (notify.peer, notify.detail["notify"], notify.decisive) == ("192.0.2.1", "NO_PROPOSAL_CHOSEN", True)
+
+
+def test_a_delete_gives_way_to_the_failure_the_deleting_gateway_logged() -> None:
+    pluto = ['Dec  6 04:24:38.102000: "lab" #1: responder established IKE SA; authenticated peer using authby=secret '
+             "and ID_FQDN '@moon.example'",
+             'Dec  6 04:24:38.102203: "lab" #2: netlink response for Add SA esp.6c2bd0e6@192.0.2.1: Protocol not '
+             "supported (errno 93)",
+             'Dec  6 04:24:39.620000: "lab" #1: deleting state (STATE_V2_ESTABLISHED_IKE_SA) aged 1.519673s and '
+             "sending notification"]
+    charon = ["Dec  6 04:24:37.394000 10[IKE] <lab|1> initiating IKE_SA lab[1] to 192.0.2.2",
+              "Dec  6 04:24:38.103000 12[IKE] <lab|1> IKE_SA lab[1] established between "
+              "192.0.2.1[moon.example]...192.0.2.2[sun.example]",
+              "Dec  6 04:24:39.621000 13[IKE] <lab|1> received DELETE for IKE_SA lab[1]"]
+    lines = [("sun.pluto.log", number, text) for number, text in enumerate(pluto, 1)]
+    lines += [("moon.charon.log", number, text) for number, text in enumerate(charon, 1)]
+    assert verdict(explain(lines[3:])).code == "ReceiveDeleteNotify"  # moon alone sees only the Delete
+    conclusion = verdict(explain(lines))
+    assert conclusion.code == "NegotiationFailed"
+    assert [(item.file, item.line) for item in conclusion.evidence] == [("sun.pluto.log", 2)]
