@@ -286,15 +286,15 @@ def test_pluto_unmatched_proposals_are_compared_with_the_connections_own() -> No
 
 
 def test_a_delete_gives_way_to_the_failure_the_deleting_gateway_logged() -> None:
-    pluto = ['Dec  6 04:24:38.102000: "lab" #1: responder established IKE SA; authenticated peer using authby=secret '
-             "and ID_FQDN '@moon.example'",
-             'Dec  6 04:24:38.102203: "lab" #2: netlink response for Add SA esp.6c2bd0e6@192.0.2.1: Protocol not '
-             "supported (errno 93)",
-             'Dec  6 04:24:39.620000: "lab" #1: deleting state (STATE_V2_ESTABLISHED_IKE_SA) aged 1.519673s and '
-             "sending notification"]
+    pluto = [('Dec  6 04:24:38.102000: "lab" #1: responder established IKE SA; authenticated peer using authby=secret '
+             "and ID_FQDN '@moon.example'"),
+             ('Dec  6 04:24:38.102203: "lab" #2: netlink response for Add SA esp.6c2bd0e6@192.0.2.1: Protocol not '
+             "supported (errno 93)"),
+             ('Dec  6 04:24:39.620000: "lab" #1: deleting state (STATE_V2_ESTABLISHED_IKE_SA) aged 1.519673s and '
+             "sending notification")]
     charon = ["Dec  6 04:24:37.394000 10[IKE] <lab|1> initiating IKE_SA lab[1] to 192.0.2.2",
-              "Dec  6 04:24:38.103000 12[IKE] <lab|1> IKE_SA lab[1] established between "
-              "192.0.2.1[moon.example]...192.0.2.2[sun.example]",
+              ("Dec  6 04:24:38.103000 12[IKE] <lab|1> IKE_SA lab[1] established between "
+              "192.0.2.1[moon.example]...192.0.2.2[sun.example]"),
               "Dec  6 04:24:39.621000 13[IKE] <lab|1> received DELETE for IKE_SA lab[1]"]
     lines = [("sun.pluto.log", number, text) for number, text in enumerate(pluto, 1)]
     lines += [("moon.charon.log", number, text) for number, text in enumerate(charon, 1)]
