@@ -1,6 +1,6 @@
 """`ikesniff explain LOGFILE... [--json]` (SPEC §3): gateway logs in, explained lines and a verdict out.
 
-A thin shell around `ikesniff.logs.causes`: this module reads the files (plain text or gzip, '-' for standard
+A thin shell around `ikesniff.logs` (read_log, and the verdict of logs.causes): this module reads the files (plain text or gzip, '-' for standard
 input) and prints; what a line means and how the verdict is reached are decided there and in the data
 files, never here. It knows nothing of captures.
 
@@ -26,7 +26,9 @@ from typing import IO, NoReturn, cast
 import click
 
 from . import catalog
-from .logs.causes import ESTABLISHED, NO_EXCEPTION, Explanation, PatternError, Verdict, explain, verdict
+from .logs import read_log
+from .logs.causes import ESTABLISHED, NO_EXCEPTION, Explanation, PatternError, Verdict, verdict
+from .logs.sources import SourcesError
 from .output import JsonLinesWriter
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -104,7 +106,8 @@ def fail(text: str) -> NoReturn:
 @click.option("--json", "as_json", is_flag=True,
               help="JSON Lines on stdout: one 'explanation' per matched line, then the 'verdict'.")
 def explain_command(logfiles: tuple[str, ...], as_json: bool) -> None:
-    """Map gateway log lines (strongSwan, libreswan, Huawei, cloud VPN) to cause codes.
+    """Map gateway log lines to cause codes: strongSwan, libreswan, Cisco ASA and IOS, FortiGate, PAN-OS,
+    Juniper SRX, Huawei and cloud VPN consoles.
 
     Give the logs of both gateways of a tunnel when you have them: lines from both sides that agree make
     the verdict surer. Plain text or gzip; '-' reads standard input.
@@ -119,7 +122,7 @@ def explain_command(logfiles: tuple[str, ...], as_json: bool) -> None:
                 fail(str(error))
     try:
         _explain(logfiles, as_json)
-    except (PatternError, catalog.CatalogError, LogReadError) as error:
+    except (PatternError, SourcesError, catalog.CatalogError, LogReadError) as error:
         fail(str(error))
     except BrokenPipeError:  # `ikesniff explain ... | head`: a reader that leaves early is no error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -130,7 +133,7 @@ def _explain(logfiles: tuple[str, ...], as_json: bool) -> None:
     writer = JsonLinesWriter(sys.stdout.buffer) if as_json else None
     explanations: list[Explanation] = []
     shown = _ShownLines()
-    for item in explain(_lines(logfiles)):
+    for item in _explanations(logfiles):
         explanations.append(item)
         if writer is not None:
             writer.write(ExplanationEvent("explanation", item.file, item.line, item.code, item.huawei, item.keyword,
@@ -169,25 +172,29 @@ def _print_verdict(conclusion: Verdict, cause: catalog.Cause, matched: bool) -> 
     click.echo(f"  what to change: {cause.remedy}")
 
 
+def _explanations(logfiles: tuple[str, ...]) -> Iterator[Explanation]:
+    """The explained lines of the logs, file after file: the records of `ikesniff.logs.read_log` that name a
+    cause (the daemons' messages and seed keywords of `logs.causes`, the commercial gateways' messages)."""
+    for path in logfiles:
+        try:
+            with open_log(path) as stream:
+                for record in read_log(stream, path):
+                    if record.code is not None:
+                        yield Explanation(record.file, record.line, record.code, record.huawei, record.keyword or "",
+                                          record.text, record.confidence or "possible", record.alternatives,
+                                          record.reason or "")
+        except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+            raise LogReadError(f"{path}: damaged gzip data ({error})") from None
+        except OSError as error:
+            raise LogReadError(f"{path}: {_describe(error)}") from None
+
+
 def _check_readable(path: str) -> None:
     try:
         with open(path, "rb") as stream:
             stream.read(1)
     except OSError as error:
         raise LogReadError(f"{path}: {_describe(error)}") from None
-
-
-def _lines(logfiles: tuple[str, ...]) -> Iterator[tuple[str, int, str]]:
-    """(file, line number, text) of every line, file after file, read as they are needed."""
-    for path in logfiles:
-        try:
-            with open_log(path) as stream:
-                for number, text in enumerate(stream, 1):
-                    yield path, number, text.rstrip("\r\n")
-        except (EOFError, zlib.error, gzip.BadGzipFile) as error:
-            raise LogReadError(f"{path}: damaged gzip data ({error})") from None
-        except OSError as error:
-            raise LogReadError(f"{path}: {_describe(error)}") from None
 
 
 def open_log(path: str) -> IO[str]:

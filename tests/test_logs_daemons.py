@@ -271,7 +271,7 @@ def test_pluto_unmatched_proposals_are_compared_with_the_connections_own() -> No
     found = list(read_log(LIBRESWAN_ESP_MISMATCH.splitlines(), "sun.pluto.log", year=2026))
     (unmatched,) = [record for record in found if "no local proposal" in record.text]
     assert (unmatched.code, unmatched.confidence, unmatched.decisive) == ("EncryptionAlgorithmMismatch", "certain", True)
-    assert "AES_CBC_256 offered, AES_CBC_128 configured" in unmatched.detail["reason"]
+    assert unmatched.reason is not None and "AES_CBC_256 offered, AES_CBC_128 configured" in unmatched.reason
     assert unmatched.ike_sa_ref == "#2" and unmatched.time == pytest.approx(epoch(2026, 12, 6, 4, 28, 40) + 0.359557)
     conclusion = verdict(explain([("sun.pluto.log", number, text)
                                   for number, text in enumerate(LIBRESWAN_ESP_MISMATCH.splitlines(), 1)]))

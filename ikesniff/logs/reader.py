@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from .. import catalog
 from .causes import ESTABLISHED, NO_EXCEPTION, Explainer, LogPatterns, log_patterns
 from .record import LogRecord
 from .sources import Fact, LogSources, log_sources
@@ -52,7 +53,8 @@ class _FileState:
 
 @dataclass(frozen=True)
 class _Header:
-    time: float | None
+    parts: dict[str, str | None]
+    """The time stamp's groups (empty: the line has none)."""
     host: str | None
     program: str | None
 
@@ -76,12 +78,13 @@ def read_log(lines: Iterable[str | bytes], name: str, *, year: int | None = None
 def _record(text: str, name: str, number: int, formats: LogSources, explainer: Explainer, state: _FileState,
             year: int | None, utc_offset: float, now: float) -> LogRecord | None:
     explanation = explainer.feed(name, number, text)
-    header = _header(text, formats, state, year, utc_offset, now)
+    header = _header(text, formats)
     source = _source(text, header, formats, state)
     if source is None:
         if explanation is None:
             return None
         source = "huawei" if explanation.huawei and explanation.keyword == explanation.huawei else "cloud"
+    moment = _time(header.parts, text, formats.sources[source].offset, state, year, utc_offset, now)
     debug = formats.sources[source].debug
     kind, coded, groups = _facts(text, formats.facts.get(source, ()), bool(debug and debug.search(text)))
     code = confidence = None
@@ -107,14 +110,18 @@ def _record(text: str, name: str, number: int, formats: LogSources, explainer: E
         peer, local = peer or known_peer, local or known_local
         state.addresses[key] = (peer, local)
     spi_i, spi_r = (_spi(groups.pop(item, None)) for item in ("spi_i", "spi_r"))
-    if explanation is not None and code == explanation.code:
-        groups.setdefault("reason", explanation.reason)
-    return LogRecord(name, number, header.time, header.host, source, kind, peer, local, spi_i, spi_r, ref, code,
-                     confidence, alternatives, decisive and code is not None, groups, text)
+    keyword = huawei = reason = None
+    if coded is not None and code is not None:
+        found = coded.regex.search(text)
+        keyword, huawei = found.group(0).strip() if found else coded.anchor, catalog.cause(code).huawei
+        reason = coded.reason or f"the {formats.sources[source].name} message ({coded.reference})"
+    elif explanation is not None and code is not None:
+        keyword, huawei, reason = explanation.keyword, explanation.huawei, explanation.reason
+    return LogRecord(name, number, moment, header.host, source, kind, peer, local, spi_i, spi_r, ref, code,
+                     confidence, alternatives, decisive and code is not None, keyword, huawei, reason, groups, text)
 
 
-def _header(text: str, formats: LogSources, state: _FileState, year: int | None, utc_offset: float,
-            now: float) -> _Header:
+def _header(text: str, formats: LogSources) -> _Header:
     for pattern in formats.headers:
         found = pattern.match(text)
         if found is None:
@@ -126,18 +133,20 @@ def _header(text: str, formats: LogSources, state: _FileState, year: int | None,
             if tagged is not None:
                 host, program = tagged.groupdict().get("host"), tagged.groupdict().get("program")
                 break
-        return _Header(_time(found.groupdict(), text, formats, state, year, utc_offset, now), host, program)
-    return _Header(None, None, None)
+        return _Header(found.groupdict(), host, program)
+    return _Header({}, None, None)
 
 
-def _time(parts: dict[str, str | None], text: str, formats: LogSources, state: _FileState, year: int | None,
-          utc_offset: float, now: float) -> float | None:
+def _time(parts: dict[str, str | None], text: str, zone: re.Pattern[str] | None, state: _FileState,
+          year: int | None, utc_offset: float, now: float) -> float | None:
+    """Seconds since the epoch of a time stamp's groups; `zone` finds a zone offset elsewhere in the line."""
+    if not parts:
+        return None
     offset = utc_offset
-    for source in formats.sources.values():
-        found = source.offset.search(text) if source.offset is not None else None
-        if found is not None:
-            sign = -1 if found["offset"][0] == "-" else 1
-            offset = sign * (int(found["offset"][1:3]) * 3600 + int(found["offset"][3:5]) * 60)
+    found = zone.search(text) if zone is not None else None
+    if found is not None:
+        sign = -1 if found["offset"][0] == "-" else 1
+        offset = sign * (int(found["offset"][1:3]) * 3600 + int(found["offset"][3:5]) * 60)
     if parts.get("tzname"):
         offset = 0.0
     try:

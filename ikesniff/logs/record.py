@@ -53,6 +53,12 @@ class LogRecord:
     decisive: bool = False
     """The line by itself names why a negotiation failed (a refusal, a mismatch the gateway found, an error
     notify it received); False for progress lines and for symptoms such as timeouts and retransmissions."""
+    keyword: str | None = None
+    """With a code: the text of the line that names it (a daemon message, a seed keyword, a vendor message)."""
+    huawei: str | None = None
+    """With a code: the Huawei fault-cause name, the line's own or the catalog's for the code."""
+    reason: str | None = None
+    """With a code: why the line means it, in a few words."""
     detail: dict[str, Any] = field(default_factory=dict)
     """What else the line names: proposals, identities, traffic selectors, notify, xauth user, message ids..."""
     text: str = ""

@@ -39,6 +39,8 @@ class Fact:
     reference: str
     debug: bool = False
     """The fact reads its source's debug lines (and only those)."""
+    reason: str = ""
+    """Why the line means its code, when the data says more than the message itself."""
 
 
 @dataclass(frozen=True)
@@ -134,7 +136,8 @@ def _fact(entry: Any, where: str, origin: str, causes: catalog.Catalog) -> Fact:
     if kind is None and code is not None:
         raise SourcesError(f"{origin}: {where}: a fact without a kind cannot name a code")
     return Fact(source, kind, anchor, regex, code, entry.get("confidence") if code else None, tuple(alternatives),
-                bool(entry.get("decisive", False)) and code is not None, reference, bool(entry.get("debug", False)))
+                bool(entry.get("decisive", False)) and code is not None, reference, bool(entry.get("debug", False)),
+                str(entry.get("reason", "")))
 
 
 @cache
