@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -91,3 +92,30 @@ def test_explain_shows_every_failure_and_the_recovery_after_it() -> None:
     first_failure = lines.index(failures[0])
     assert any(": Established" in line for line in lines[first_failure:])
     assert "verdict: Established" in result.stdout
+
+
+def test_explain_reads_a_commercial_gateway_log(tmp_path: Path) -> None:
+    log = tmp_path / "asa.log"
+    log.write_text(
+        "Nov 22 17:14:20 asa01 : %ASA-5-750002: Local:198.51.100.1:500 Remote:203.0.113.2:500 Username:Unknown "
+        "Received a IKE_INIT_SA request\n"
+        "Nov 22 17:14:20 asa01 : %ASA-4-750003: Local:198.51.100.1:500 Remote:203.0.113.2:500 Username:Unknown "
+        "IKEv2 Negotiation aborted due to ERROR: Failed to find a matching policy\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "ikesniff.explain_cli", "--json", str(log)], cwd=REPO,
+                            capture_output=True, text=True, check=False, timeout=60)
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 1 and [event["event"] for event in events] == ["explanation", "verdict"]
+    assert (events[0]["line"], events[0]["code"]) == (2, "ProposalMismatch")
+    assert "Failed to find a matching policy" in events[0]["keyword"]
+    assert (events[1]["code"], events[1]["evidence"]) == ("ProposalMismatch", [{"file": str(log), "line": 2}])
+
+
+def test_explain_on_a_pluto_debug_log_shows_no_state_table(tmp_path: Path) -> None:
+    from test_logs_daemons import LIBRESWAN_ESP_MISMATCH
+    log = tmp_path / "sun.pluto.log"
+    log.write_text(LIBRESWAN_ESP_MISMATCH, encoding="utf-8")
+    result = explain_text(str(log))
+    shown = [line for line in result.stdout.splitlines() if line.startswith(str(log))]
+    assert result.returncode == 1 and not any("category:" in line for line in shown)
+    assert [line.split(":")[1] for line in shown] == ["11", "12", "13"]
+    assert "verdict: EncryptionAlgorithmMismatch (certain" in result.stdout
