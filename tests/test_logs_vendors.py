@@ -87,6 +87,10 @@ def test_asa_names_peer_local_time_and_host() -> None:
     ("%CRYPTO-6-IKMP_NOT_ENCRYPTED: IKE packet from 203.0.113.2 was not encrypted and it should've been.",
      "failed", "PskMismatch", False, "203.0.113.2"),
     ("IKEv2:(SESSION ID = 1,SA ID = 1):Failed to find a matching policy", "failed", "ProposalMismatch", True, None),
+    # the capitalisation of the Cisco TAC note that quotes this message
+    ("%CRYPTO-6-IKMP_MODE_FAILURE: Processing of Main Mode failed with peer at 203.0.113.2",
+     "failed", "ProposalMismatch", False, "203.0.113.2"),
+    ("ISAKMP (0:0): no offers accepted!", "failed", "ProposalMismatch", True, None),
     ("ISAKMP:(0):phase 1 SA policy not acceptable! (local 198.51.100.1 remote 203.0.113.2)",
      "failed", "ProposalMismatch", True, "203.0.113.2"),
 ])
