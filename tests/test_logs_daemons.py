@@ -302,3 +302,13 @@ def test_a_delete_gives_way_to_the_failure_the_deleting_gateway_logged() -> None
     conclusion = verdict(explain(lines))
     assert conclusion.code == "NegotiationFailed"
     assert [(item.file, item.line) for item in conclusion.evidence] == [("sun.pluto.log", 2)]
+
+
+def test_a_pluto_connection_instance_names_its_peer() -> None:
+    lines = ['Nov 22 17:20:01 east pluto[1234]: "road"[1] 192.0.2.9 #1: responding to Main Mode',
+             'Nov 22 17:20:02 east pluto[1234]: "road"[2] 198.51.100.7 #2: responding to Main Mode',
+             ('Nov 22 17:20:03 east pluto[1234]: "road"[1] 192.0.2.9 #1: XAUTH: User alice: Authentication Failed: '
+             "Incorrect Username or Password")]
+    first, second, third = read_log(lines, "secure", year=2024)
+    assert (first.peer, second.peer, third.peer) == ("192.0.2.9", "198.51.100.7", "192.0.2.9")
+    assert third.code == "XauthFailure"

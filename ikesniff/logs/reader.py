@@ -238,7 +238,12 @@ def _sa_reference(text: str, source: str, formats: LogSources, state: _FileState
             return None, None
         return f"{state.names.get(number, '')}[{number}]", number
     if source == "pluto" and found is not None:
-        return f"#{found['number']}", found["name"]
+        # a connection instance ("road"[3] 192.0.2.9) names its peer: its address is the key and the peer
+        key = found["name"] + (found["instance"] or "")
+        if found["address"]:
+            known = state.addresses.get(key, (None, None))
+            state.addresses[key] = (found["address"], known[1])
+        return f"#{found['number']}", key
     return named, None
 
 

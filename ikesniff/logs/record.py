@@ -37,7 +37,8 @@ class LogRecord:
     kind: str
     """One of KINDS."""
     peer: str | None = None
-    """The remote gateway's address, when the line (or an earlier line of the same IKE SA) names it."""
+    """The remote gateway's address, when the line (or an earlier line of the same IKE SA, for pluto of the
+    same connection instance) names it."""
     local: str | None = None
     spi_i: bytes | None = None
     """IKE SPIs (IKEv1 cookies) when the line names them; an unknown responder SPI is eight zero octets."""
