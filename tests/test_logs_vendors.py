@@ -229,3 +229,14 @@ def test_a_line_of_no_known_format_with_a_seed_keyword_is_a_cloud_record() -> No
     record = one("2024-05-06 10:21:07 [ipsec] no matching proposal found, sending NO_PROPOSAL_CHOSEN")
     assert (record.source, record.code) == ("cloud", "ProposalMismatch")
     assert list(read_log(["2024-05-06 10:21:07 [web] user logged in"], "x")) == []
+
+
+def test_alibaba_console_lines_are_cloud_records_read_with_strongswans_facts() -> None:
+    # seed 002 (Alibaba Cloud IPsec-VPN FAQ) quotes the console's log lines bare
+    lines = ["parsed IKE_SA_INIT response 0 [ N(NO_PROP) ]", "received NO_PROPOSAL_CHOSEN notify error",
+             "invalid HASH_V1 payload length, decryption failed?"]
+    message, notify, decryption = read_log(lines, "console.txt")
+    assert {message.source, notify.source, decryption.source} == {"cloud"}
+    assert (message.kind, message.detail["exchange"], message.code) == ("message", "IKE_SA_INIT", "ProposalMismatch")
+    assert (notify.kind, notify.detail["notify"]) == ("notify", "NO_PROPOSAL_CHOSEN")
+    assert (decryption.kind, decryption.code) == ("failed", "PskMismatch")

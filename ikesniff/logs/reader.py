@@ -86,7 +86,8 @@ def _record(text: str, name: str, number: int, formats: LogSources, explainer: E
         source = "huawei" if explanation.huawei and explanation.keyword == explanation.huawei else "cloud"
     moment = _time(header.parts, text, formats.sources[source].offset, state, year, utc_offset, now)
     debug = formats.sources[source].debug
-    kind, coded, groups = _facts(text, formats.facts.get(source, ()), bool(debug and debug.search(text)))
+    facts = formats.facts.get(formats.sources[source].facts_of or source, ())
+    kind, coded, groups = _facts(text, facts, bool(debug and debug.search(text)))
     code = confidence = None
     alternatives: tuple[str, ...] = ()
     decisive = False

@@ -54,6 +54,8 @@ class Source:
     """The source's debug lines (pluto's `| `): only facts marked debug read them."""
     proposal_names: dict[str, str] | None = None
     """The source's transform names -> strongSwan's (an empty name: no transform)."""
+    facts_of: str | None = None
+    """Another source whose facts read this one's lines (the cloud consoles print strongSwan's messages)."""
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,11 @@ def parse(text: str, causes: catalog.Catalog, origin: str = DATA_FILE) -> LogSou
         names = entry.get("proposal_names")
         if names is not None and not (isinstance(names, dict) and all(isinstance(value, str) for value in names.values())):
             raise SourcesError(f"{origin}: source {name}: proposal_names must map names to names")
+        facts_of = entry.get("facts_of")
+        if facts_of is not None and facts_of not in SOURCES:
+            raise SourcesError(f"{origin}: source {name}: facts_of must name a source")
         sources[name] = Source(str(entry.get("name", name)), frozenset(entry.get("programs", [])), **optional,
-                               proposal_names=names)
+                               proposal_names=names, facts_of=facts_of)
     facts: dict[str, list[Fact]] = {name: [] for name in SOURCES}
     for index, entry in enumerate(document["facts"]):
         fact = _fact(entry, f"fact #{index + 1}", origin, causes)
