@@ -100,10 +100,10 @@ def _record(text: str, name: str, number: int, formats: LogSources, explainer: E
         if code is None:
             return None
         kind = "established" if code == ESTABLISHED else "failed"
+    if kind == "established" and code not in (None, ESTABLISHED, NO_EXCEPTION):
+        kind = "failed"  # a line that reads as progress but names a failure (the data's patterns decide)
     if kind in NOT_DECISIVE_KINDS:
         decisive = False
-    if code is not None and kind != "failed" and code not in (ESTABLISHED, NO_EXCEPTION) and kind == "established":
-        kind = "failed"
     ref, key = _sa_reference(text, source, formats, state, groups.pop("ref", None))
     peer, local = groups.pop("peer", None), groups.pop("local", None)
     if key is not None:
