@@ -8,6 +8,7 @@ pluto: lines as libreswan prints them (its testing/pluto expected console output
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import subprocess
 from datetime import UTC, datetime
@@ -312,3 +313,19 @@ def test_a_pluto_connection_instance_names_its_peer() -> None:
     first, second, third = read_log(lines, "secure", year=2024)
     assert (first.peer, second.peer, third.peer) == ("192.0.2.9", "198.51.100.7", "192.0.2.9")
     assert third.code == "XauthFailure"
+
+
+def test_every_lab_charon_log_reads_as_charon_with_times_in_order() -> None:
+    silent = []  # a responder that never heard from its peer (the no-response scenarios) logs nothing to read
+    for path in sorted(PCAPS.glob("*.charon.log")):
+        found = records(path)
+        if not found:
+            silent.append(path.name)
+            continue
+        assert {record.source for record in found} == {"charon"}, path.name
+        times = [record.time for record in found]
+        assert None not in times, path.name
+        # the file logger writes lines as threads finish them: allow a few milliseconds out of order
+        assert all(later >= earlier - 0.05 for earlier, later in itertools.pairwise(times)), path.name  # type: ignore[operator]
+        assert all(record.ike_sa_ref is None or record.ike_sa_ref.endswith("]") for record in found)
+    assert silent and all(("no-response" in name or "not-listening" in name) and ".sun." in name for name in silent)

@@ -240,3 +240,23 @@ def test_alibaba_console_lines_are_cloud_records_read_with_strongswans_facts() -
     assert (message.kind, message.detail["exchange"], message.code) == ("message", "IKE_SA_INIT", "ProposalMismatch")
     assert (notify.kind, notify.detail["notify"]) == ("notify", "NO_PROPOSAL_CHOSEN")
     assert (decryption.kind, decryption.code) == ("failed", "PskMismatch")
+
+
+FORTI_DEBUG = """\
+2024-03-12 18:07:06.761429 ike 0:Fortigate:370445: sent IKE msg (AUTH): 198.51.100.1:4500->203.0.113.2:4500, len=240, vrf=0, id=d877b92d9f8675a0/5929808be8170f37:00000001
+2024-03-12 18:07:06.904098 ike 0: comes 203.0.113.2:4500->198.51.100.1:4500,ifindex=4,vrf=0....
+2024-03-12 18:07:06.904935 ike 0: IKEv2 exchange=AUTH_RESPONSE id=d877b92d9f8675a0/5929808be8170f37:00000001 len=80
+2024-03-12 18:07:06.907211 ike 0:Fortigate:370445: received notify type AUTHENTICATION_FAILED
+"""
+
+
+def test_fortigate_ike_debug_names_spis_addresses_and_the_notify() -> None:
+    sent, received, message, notify = read_log(FORTI_DEBUG.splitlines(), "ike-debug.txt")
+    assert [record.source for record in (sent, received, message, notify)] == ["fortigate"] * 4
+    assert [record.kind for record in (sent, received, message, notify)] == ["sent", "received", "message", "notify"]
+    assert (sent.local, sent.peer, received.peer, received.local) == (
+        "198.51.100.1", "203.0.113.2", "203.0.113.2", "198.51.100.1")
+    spis = (bytes.fromhex("d877b92d9f8675a0"), bytes.fromhex("5929808be8170f37"))
+    assert (sent.spi_i, sent.spi_r) == spis and (message.spi_i, message.spi_r) == spis
+    assert (notify.code, notify.decisive, notify.detail["notify"]) == ("PskMismatch", True, "AUTHENTICATION_FAILED")
+    assert sent.time == pytest.approx(epoch(2024, 3, 12, 18, 7, 6) + 0.761429)
