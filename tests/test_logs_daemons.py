@@ -329,3 +329,37 @@ def test_every_lab_charon_log_reads_as_charon_with_times_in_order() -> None:
         assert all(later >= earlier - 0.05 for earlier, later in itertools.pairwise(times)), path.name  # type: ignore[operator]
         assert all(record.ike_sa_ref is None or record.ike_sa_ref.endswith("]") for record in found)
     assert silent and all(("no-response" in name or "not-listening" in name) and ".sun." in name for name in silent)
+
+
+def test_the_deleting_gateways_own_failures_stay_when_its_deletes_drop_out() -> None:
+    # libreswan (moon) initiates IKEv1 with PFS off, strongSwan (sun) requires it: lines from the lab's logs
+    moon = [('Dec  6 04:29:46.175230: "lab" #1: IKE SA established {auth=PRESHARED_KEY cipher=AES_CBC_128 '
+            'integ=HMAC_SHA2_256 group=MODP2048}'),
+            ('Dec  6 04:29:46.182626: "lab" #1: ignoring informational payload NO_PROPOSAL_CHOSEN, msgid=00000000, '
+            'length=16')]
+    sun = [("Dec  6 04:29:46.174 16[IKE] <lab|1> IKE_SA lab[1] established between "
+           "192.0.2.2[sun.example]...192.0.2.1[moon.example]"),
+           "Dec  6 04:29:46.182 11[CFG] <lab|1> received proposals: ESP:AES_CBC_128/HMAC_SHA2_256_128/NO_EXT_SEQ",
+           ("Dec  6 04:29:46.182 11[CFG] <lab|1> configured proposals: ESP:AES_CBC_128/HMAC_SHA2_256_128/MODP_2048/"
+           "NO_EXT_SEQ"),
+           "Dec  6 04:29:46.182 11[IKE] <lab|1> no matching proposal found, sending NO_PROPOSAL_CHOSEN",
+           "Dec  6 04:29:49.209 00[IKE] <lab|1> sending DELETE for IKE_SA lab[1]"]
+    lines = [("moon.pluto.log", number, text) for number, text in enumerate(moon, 1)]
+    lines += [("sun.charon.log", number, text) for number, text in enumerate(sun, 1)]
+    conclusion = verdict(explain(lines))
+    assert (conclusion.code, conclusion.confidence) == ("PfsMismatch", "certain")
+    assert ("sun.charon.log", 3) in [(item.file, item.line) for item in conclusion.evidence]
+
+
+def test_pluto_child_sa_refusals_and_icmp_errors() -> None:
+    lines = ['Dec  6 04:23:10.118734: "lab" #1: IKE_AUTH response rejected Child SA with TS_UNACCEPTABLE',
+             ('Dec  6 04:23:32.277523: "lab" #3: ERROR: asynchronous network error report on eth0 (192.0.2.1:500), '
+             "complainant 192.0.2.2: Connection refused [errno 111, origin ICMP type 3 code 3 (not authenticated)]"),
+             'Dec  6 04:23:10.118734: "lab" #2: CHILD SA encountered fatal error: INVALID_SYNTAX']
+    refused, icmp, fatal = read_log(lines, "moon.pluto.log", year=2026)
+    assert (refused.kind, refused.code, refused.decisive) == ("notify", "TrafficSelectorMismatch", True)
+    assert (icmp.kind, icmp.code, icmp.decisive, icmp.peer, icmp.local) == (
+        "failed", "NoResponse", False, "192.0.2.2", "192.0.2.1")
+    assert (icmp.detail["icmp_type"], icmp.detail["icmp_code"]) == ("3", "3")
+    # the notify pluto answers with after its own failure names no cause
+    assert (fatal.kind, fatal.code, fatal.detail["notify"]) == ("failed", None, "INVALID_SYNTAX")

@@ -30,8 +30,8 @@ The verdict, as an engineer reads two logs:
 1. The latest attempt counts: in each file, what came before its last "established" line was recovered
    from (an INVALID_KE retry, say).
 2. A line that names a cause beats a timeout (timeouts are how many causes end; see `symptom_codes`).
-   A Delete one gateway received is the other's decision: when the other gateway's log shows a failure of
-   its own (a kernel that refused the SA, say), that failure is why it deleted, and the Delete drops out.
+   A Delete is one gateway's decision: when the other gateway's log shows a failure of its own (a kernel
+   that refused the SA, say), the Deletes drop out and the failures say why.
 3. Then the code with the most confident line, then the one both gateways show, then the one with
    more lines. When both gateways show the winning code, the verdict is one step more confident.
    The alternatives are what the winner's strongest lines leave open and rival codes shown as strongly.
@@ -687,9 +687,8 @@ def verdict(explanations: Iterable[Explanation], patterns: LogPatterns | None = 
               if item.code == ESTABLISHED or index > last_established.get(item.file, -1)]
     failures = [(index, item) for index, item in latest if item.code != ESTABLISHED]
     delete_files = {item.file for _, item in failures if item.code == DELETE_CODE}
-    reasons = [(index, item) for index, item in failures if item.code != DELETE_CODE and item.file not in delete_files]
-    if delete_files and reasons:
-        failures = reasons
+    if any(item.code != DELETE_CODE and item.file not in delete_files for _, item in failures):
+        failures = [(index, item) for index, item in failures if item.code != DELETE_CODE]
     if not failures:
         if not last_established:
             return Verdict(NO_EXCEPTION, "possible", (), ())
