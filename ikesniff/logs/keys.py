@@ -1,28 +1,28 @@
-"""The IKE keys a gateway log prints, in the form ikesniff.keys holds them (sans-IO).
+"""The IKE keys a gateway log prints, as the text ikesniff's key reader takes (sans-IO).
 
-A charon log written at `ike 4` dumps every key of an IKE SA; Openswan and libreswan before 3.x print the
-tcpdump `-E` secrets lines (`| ikev2 I 0x<spi_i> 0x<spi_r> sha1:0x... aes128:0x...`) at plutodebug crypt.
-Later libreswan versions print those lines with the algorithm names only: no keys (the records say 'spis').
-What this module must not know: files, captures, output; it never shows a key.
+A charon log written at `ike 4` dumps every key of an IKE SA over several lines; Openswan and libreswan before
+3.x print the tcpdump `-E` secrets lines (`| ikev2 I 0x<spi_i> 0x<spi_r> sha1:0x... aes128:0x...`) at
+plutodebug crypt. libreswan 3.x and later print those lines with the algorithm names only (the records say
+'spis'), and its symkey dumps are compiled out: a libreswan 4 or 5 log holds no IKE key.
+
+`key_text` returns the text to hand to the key reader (`parse_keys(text, name)`, the parser behind
+`--keys`), so this module needs no part of it. What this module must not know: files, captures, output;
+it never shows a key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .. import keys
 from .record import LogRecord
 
 
-def key_material(records: Iterable[LogRecord], lines: Iterable[str] = (), name: str = "log") -> keys.KeyStore | None:
-    """The keys of a log: from its charon lines (all of `lines`, as charon's key dumps span several lines) or
-    from the records of kind 'keys' (pluto's secrets lines). None when the log prints no key.
-    Raises keys.KeyFileError for key lines that break their format (the text never shows the key)."""
+def key_text(records: Iterable[LogRecord], lines: Iterable[str] = ()) -> str | None:
+    """The key material of a log, as a key file's text: all of `lines` when the log is charon's (its key
+    dumps span several lines), the records of kind 'keys' otherwise (pluto's secrets lines). None when the
+    log prints no key."""
     items = list(records)
     if any(record.source == "charon" for record in items):
-        store = keys.parse_keys("\n".join(lines), name)
-        return store if len(store) or store.unbound_ikev1 or store.unbound_ikev2 else None
+        return "\n".join(lines) or None
     key_lines = [record.text for record in items if record.kind == "keys"]
-    if not key_lines:
-        return None
-    return keys.parse_keys("\n".join(key_lines), name)
+    return "\n".join(key_lines) if key_lines else None
