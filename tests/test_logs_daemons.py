@@ -368,3 +368,11 @@ def test_pluto_child_sa_refusals_and_icmp_errors() -> None:
     assert (icmp.detail["icmp_type"], icmp.detail["icmp_code"]) == ("3", "3")
     # the notify pluto answers with after its own failure names no cause
     assert (fatal.kind, fatal.code, fatal.detail["notify"]) == ("failed", None, "INVALID_SYNTAX")
+
+
+def test_other_programs_in_a_shared_syslog_are_nobodys_lines() -> None:
+    lines = ["Nov 22 17:14:20 moon charon: 10[IKE] <lab|1> initiating IKE_SA lab[1] to 192.0.2.2",
+             "Nov 22 17:14:21 moon relayd[77]: sending packet: from 192.0.2.9[53] to 192.0.2.1[5353] (64 bytes)",
+             "Nov 22 17:14:22 moon charon: 12[CFG] <lab|1> no matching peer config found"]
+    found = list(read_log(lines, "syslog", year=2024))
+    assert [(record.line, record.source) for record in found] == [(1, "charon"), (3, "charon")]

@@ -185,6 +185,8 @@ def _year(month: int, day: int, state: _FileState, year: int | None, offset: flo
 
 
 def _source(text: str, header: _Header, formats: LogSources, state: _FileState) -> str | None:
+    """The source of a line: its syslog program's, else the one whose marker it carries, else (untagged)
+    the file's."""
     found = None
     if header.program is not None:
         found = next((name for name, source in formats.sources.items() if header.program in source.programs), None)
@@ -194,7 +196,8 @@ def _source(text: str, header: _Header, formats: LogSources, state: _FileState) 
     if found is not None:
         state.source = found
         return found
-    return state.source
+    # a line of another program in a shared syslog is nobody's; an untagged line continues the file's source
+    return state.source if header.program is None else None
 
 
 def _facts(text: str, facts: Iterable[Fact], debug: bool) -> tuple[str | None, Fact | None, dict[str, Any]]:
