@@ -53,7 +53,10 @@ class LogRecord:
     alternatives: tuple[str, ...] = ()
     decisive: bool = False
     """The line by itself names why a negotiation failed (a refusal, a mismatch the gateway found, an error
-    notify it received); False for progress lines and for symptoms such as timeouts and retransmissions."""
+    notify it received); False for progress lines and for symptoms such as timeouts, retransmissions and
+    Deletes. How exactly it names the cause is `confidence`: a received AUTHENTICATION_FAILED decides that
+    authentication failed, but leaves PskMismatch 'possible' beside its alternatives; charon's received and
+    configured proposals name the transform that differs, 'certain'."""
     keyword: str | None = None
     """With a code: the text of the line that names it (a daemon message, a seed keyword, a vendor message)."""
     huawei: str | None = None
