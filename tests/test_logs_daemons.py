@@ -376,3 +376,20 @@ def test_other_programs_in_a_shared_syslog_are_nobodys_lines() -> None:
              "Nov 22 17:14:22 moon charon: 12[CFG] <lab|1> no matching peer config found"]
     found = list(read_log(lines, "syslog", year=2024))
     assert [(record.line, record.source) for record in found] == [(1, "charon"), (3, "charon")]
+
+
+def test_charon_eap_mschapv2_refusal_is_an_eap_failure_on_both_sides() -> None:
+    # strongSwan 5.9 lines from the lab's EAP-MSCHAPv2 scenario with a wrong password
+    sun = ["Dec  6 04:33:52.484 13[IKE] <lab|1> received EAP identity 'alice'",
+           "Dec  6 04:33:52.484 12[IKE] <lab|1> EAP-MS-CHAPv2 verification failed, retry (1)",
+           "Dec  6 04:33:54.485 10[ENC] <lab|1> parsed INFORMATIONAL request 4 [ N(AUTH_FAILED) ]"]
+    moon = ["Dec  6 04:33:54.485 14[IKE] <lab|1> EAP-MS-CHAPv2 failed with error ERROR_AUTHENTICATION_FAILURE: '(null)'",
+            "Dec  6 04:33:54.485 14[IKE] <lab|1> EAP_MSCHAPV2 method failed",
+            "Dec  6 04:33:54.485 14[ENC] <lab|1> generating INFORMATIONAL request 4 [ N(AUTH_FAILED) ]"]
+    identity, verification, _ = read_log(sun, "sun.charon.log", year=2026)
+    assert (identity.kind, identity.detail["eap_identity"]) == ("identity", "alice")
+    assert (verification.kind, verification.code, verification.decisive) == ("failed", "EapFailure", True)
+    error, method, _ = read_log(moon, "moon.charon.log", year=2026)
+    assert (error.detail["eap_error"], method.detail["eap_method"]) == ("ERROR_AUTHENTICATION_FAILURE", "EAP_MSCHAPV2")
+    lines = [("sun.charon.log", n, t) for n, t in enumerate(sun, 1)] + [("moon.charon.log", n, t) for n, t in enumerate(moon, 1)]
+    assert (verdict(explain(lines)).code, verdict(explain(lines)).confidence) == ("EapFailure", "certain")
