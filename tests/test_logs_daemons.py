@@ -393,3 +393,23 @@ def test_charon_eap_mschapv2_refusal_is_an_eap_failure_on_both_sides() -> None:
     assert (error.detail["eap_error"], method.detail["eap_method"]) == ("ERROR_AUTHENTICATION_FAILURE", "EAP_MSCHAPV2")
     lines = [("sun.charon.log", n, t) for n, t in enumerate(sun, 1)] + [("moon.charon.log", n, t) for n, t in enumerate(moon, 1)]
     assert (verdict(explain(lines)).code, verdict(explain(lines)).confidence) == ("EapFailure", "certain")
+
+
+def test_an_unanswered_ike_rekey_is_a_rekey_failure() -> None:
+    # strongSwan 5.9 lines from the lab's scenario whose rekey requests are dropped on the way
+    lines = ["Dec  6 04:41:08.000 10[IKE] <lab|1> initiating IKE_SA lab[1] to 192.0.2.2",
+             ("Dec  6 04:41:08.100 12[IKE] <lab|1> IKE_SA lab[1] established between "
+             "192.0.2.1[moon.example]...192.0.2.2[sun.example]"),
+             "Dec  6 04:41:14.512 01[IKE] <lab|1> IKE_SA lab[1] state change: ESTABLISHED => REKEYING",
+             "Dec  6 04:41:14.513 01[ENC] <lab|1> generating CREATE_CHILD_SA request 2 [ SA No KE ]",
+             "Dec  6 04:41:15.513 10[IKE] <lab|1> retransmit 1 of request with message ID 2",
+             "Dec  6 04:41:18.877 13[IKE] <lab|1> retransmit 3 of request with message ID 2",
+             "Dec  6 04:41:21.620 08[IKE] <lab|1> giving up after 3 retransmits",
+             "Dec  6 04:41:21.620 08[IKE] <lab|1> rekeying IKE_SA failed, peer not responding"]
+    explained = list(explain([("moon.charon.log", number, text) for number, text in enumerate(lines, 1)]))
+    assert [item.code for item in explained if item.line > 2] == ["RekeyFailure"] * 4
+    assert verdict(explained).code == "RekeyFailure"
+    # the same retransmissions on an SA that is not rekeying are a dead peer
+    alive = lines[:2] + ["Dec  6 04:41:15.513 10[IKE] <lab|1> retransmit 1 of request with message ID 2"]
+    assert verdict(explain([("moon.charon.log", number, text) for number, text in enumerate(alive, 1)])).code \
+        == "DpdTimeout"
