@@ -20,7 +20,10 @@ Theory of operation. Most lines speak for themselves; the few rules that need mo
   negotiation timeout; an error notify may mean another thing once the IKE SA is up (`in_phase_2`).
 * Retransmissions, then "giving up": the last line takes the code of the retransmissions before it.
 * "received proposals" then "configured proposals": the transform types with nothing in common name
-  the mismatch (only the cipher: EncryptionAlgorithmMismatch; several: ProposalMismatch).
+  the mismatch (only the cipher: EncryptionAlgorithmMismatch; several: ProposalMismatch). pluto logs a
+  connection's own proposals when the connection is added and a peer's when none matches: the same
+  comparison, after its transform names are written as strongSwan's (`pluto_proposals`).
+* pluto's debug lines (`| ...`) are no messages: the data's `ignored_lines` keep them out.
 * A Delete is judged from the side that wants the tunnel, its initiator: a Delete it receives from the
   responder is ReceiveDeleteNotify; a Delete the initiator sends closes its own tunnel on purpose, and a
   Delete of a rekeyed SA is housekeeping; neither is a failure.
