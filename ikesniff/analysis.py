@@ -252,6 +252,8 @@ class Analysis:
         state.latest = event
         if event.outcome != "incomplete":
             state.definite = event
+        if diagnosis.is_failure(event):
+            state.failure = event
         yield event
         for finding in diagnosis.findings(ike_sa, context, self.label):
             if (finding.kind, finding.detail) not in state.findings and len(state.findings) < FINDINGS_PER_TUNNEL:
@@ -279,6 +281,8 @@ class TunnelState:
     latest: DiagnosisEvent | None = None
     definite: DiagnosisEvent | None = None
     """The latest diagnosis that is not `incomplete`."""
+    failure: DiagnosisEvent | None = None
+    """The latest diagnosis that is a failure (an outage, when a later attempt came up)."""
     findings: set[tuple[str, str]] = field(default_factory=set)
 
 
@@ -332,7 +336,8 @@ def conclude(analysis: Analysis) -> Conclusions:
     tracker.forget_all()
     for peers, state in analysis.tunnels.items():
         if state.latest is not None:
-            result.verdicts.append(diagnosis.verdict(peers, state.ike_sas, state.latest, state.definite))
+            result.verdicts.append(diagnosis.verdict(peers, state.ike_sas, state.latest, state.definite,
+                                                     state.failure))
     return result
 
 

@@ -189,6 +189,10 @@ class DiagnosisEvent(Event):
     """The proposals each side offered or chose in clear (and in decrypted SA payloads)."""
     orderly: bool = False
     """Torn down in order (a Delete after the tunnel worked): not a failure, nothing to fix."""
+    started: float = 0.0
+    """Capture time of the IKE SA's first message (epoch seconds)."""
+    ended: float = 0.0
+    """Capture time of its last message."""
 
 
 @dataclass(slots=True, kw_only=True)

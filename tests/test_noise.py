@@ -114,3 +114,21 @@ def test_two_vantage_points_merged_are_one_negotiation_with_the_lost_message_nam
     assert summary.ike_messages == max(one[2].ike_messages for one in alone)  # one message, two sightings
     for verdicts_alone, _, _ in alone:
         assert [(v.outcome, v.code) for v in verdicts_alone] == [("established", "Established")]
+
+
+def test_a_tunnel_that_failed_then_came_up_reports_the_outage() -> None:
+    from ikesniff.diagnosis import verdict
+    from ikesniff.events import DiagnosisEvent, Evidence
+
+    def attempt(ike_sa: str, outcome: str, code: str, started: float, frame: int) -> DiagnosisEvent:
+        return DiagnosisEvent(ike_sa=ike_sa, version=2, initiator="192.0.2.1:500", responder="192.0.2.2:500",
+                              outcome=outcome, code=code, huawei=None, phase=1, confidence="likely", alternatives=[],
+                              evidence=[Evidence(frame, "seen")], message=f"{code}.", remedy="", started=started,
+                              ended=started + 5)
+    failed = attempt("v2-1", "failed", "PskMismatch", 1_000_000.0, 3)
+    up = attempt("v2-2", "established", "Established", 1_000_600.0, 40)
+    told = verdict(["192.0.2.1", "192.0.2.2"], ["v2-1", "v2-2"], up, up, failed)
+    assert told.outcome == "established" and "recovered from an outage" in told.message
+    assert "PskMismatch" in told.message and "600 s later" in told.message
+    assert [item.frame for item in told.evidence] == [3, 40]
+    assert verdict(["192.0.2.1", "192.0.2.2"], ["v2-2"], up, up).message == "Established."

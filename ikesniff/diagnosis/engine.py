@@ -4,6 +4,7 @@ diagnosis of one IKE SA, the verdict of a tunnel).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 from .. import catalog
@@ -102,19 +103,28 @@ def diagnose(ike_sa: IkeSa, context: Context, file: str = "") -> DiagnosisEvent:
         outcome=conclusion.outcome, code=conclusion.code, huawei=cause.huawei, phase=conclusion.phase,
         confidence=conclusion.confidence, alternatives=conclusion.alternatives,
         evidence=sorted(conclusion.evidence, key=lambda item: item.frame), message=message, remedy=remedy,
-        exchanges=exchange_lines(ike_sa), file=file, offers=offer_sides(ike_sa), orderly=conclusion.orderly)
+        exchanges=exchange_lines(ike_sa), file=file, offers=offer_sides(ike_sa), orderly=conclusion.orderly,
+        started=ike_sa.first_time, ended=ike_sa.last_time)
 
 
 FAILING = ("failed", "torn_down")
 
 
 def verdict(peers: Sequence[str], ike_sas: Sequence[str], latest: DiagnosisEvent,
-            definite: DiagnosisEvent | None) -> VerdictEvent:
+            definite: DiagnosisEvent | None, failure: DiagnosisEvent | None = None) -> VerdictEvent:
     """The conclusion for a tunnel: the latest attempt's diagnosis, unless the latest is only
-    incomplete and an earlier attempt concluded (`definite`)."""
+    incomplete and an earlier attempt concluded (`definite`). A tunnel up in the end after an attempt that
+    failed (`failure`) says so: when the outage began, how long it lasted, why."""
     chosen = definite if latest.outcome == "incomplete" and definite is not None else latest
+    message, evidence = chosen.message, chosen.evidence
+    if chosen.outcome == "established" and failure is not None and failure.ended <= chosen.started:
+        down = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(failure.started))
+        message += (f" It recovered from an outage: an earlier attempt ({failure.ike_sa}) failed with {failure.code} "
+                    f"({failure.confidence}) from {down}, and the tunnel came up again "
+                    f"{chosen.started - failure.started:.0f} s later. {failure.message}")
+        evidence = sorted([*failure.evidence[:2], *chosen.evidence], key=lambda item: item.frame)
     return VerdictEvent(peers=sorted(peers), code=chosen.code, outcome=chosen.outcome, confidence=chosen.confidence,
-                        ike_sas=list(ike_sas), evidence=chosen.evidence, message=chosen.message,
+                        ike_sas=list(ike_sas), evidence=evidence, message=message,
                         remedy=chosen.remedy, huawei=chosen.huawei, phase=chosen.phase,
                         alternatives=chosen.alternatives, file=chosen.file, offers=chosen.offers,
                         orderly=chosen.orderly)
