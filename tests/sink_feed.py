@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ikesniff.analysis import Analysis, DecodedMessage, conclude
-from ikesniff.events import SummaryEvent
+from ikesniff.api import summarise
 
 PCAPS = Path(__file__).resolve().parent.parent / "pcaps"
 
@@ -23,10 +23,7 @@ def run_items(name: str) -> list[object]:
             items.extend(analysis.early_verdicts(analysis.tracker.last_time, timers=True))
     conclusions = conclude(analysis)
     items.extend([*conclusions.diagnoses, *conclusions.findings, *conclusions.verdicts])
-    stats = analysis.stats
-    items.append(SummaryEvent("summary", [name], stats.frames, analysis.messages,
-                              sum(len(t.ike_sas) for t in analysis.tunnels.values()), len(analysis.tunnels),
-                              conclusions.outcomes(), analysis.decode_errors, stats.esp_packets,
-                              stats.esp_in_udp_packets, stats.nat_keepalives, len(stats.esp_flows),
-                              stats.ip_fragments, stats.reassembly_timeouts, 0.0))
+    summary = summarise(analysis, [name], 0.0)
+    summary.outcomes = conclusions.outcomes()
+    items.append(summary)
     return items

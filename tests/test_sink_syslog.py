@@ -107,7 +107,8 @@ def test_only_the_conclusions_when_messages_are_left_out(receiver: socket.socket
 
 
 def test_a_non_ascii_json_starts_with_the_byte_order_mark(receiver: socket.socket) -> None:
-    finding = FindingEvent("finding", "weak_crypto", "v2-0000000000000001", [3], "groupe Diffie-Hellman modulo 768 bits \u2014 faible")
+    finding = FindingEvent(kind="weak_crypto", ike_sa="v2-0000000000000001", frames=[3],
+                           detail="groupe Diffie-Hellman modulo 768 bits \u2014 faible")
     sink = SyslogSink(f"127.0.0.1:{receiver.getsockname()[1]}", facility=16)
     sink.write(finding)
     sink.write(dataclasses.replace(finding, detail="plain"))

@@ -33,9 +33,10 @@ CAPTURES = [
     CORPUS / "zeek-spicy-ipsec" / "ipsec_client.pcap",  # IP fragments behind NAT
     CORPUS / "tcpdump" / "isakmp4500.pcap",     # port floating, keep-alives and ESP left out
 ]
-RESTS_ON_ESP = {"IKEv2.pcap"}
-"""Captures whose verdict rests on ESP packets, which `-w` does not write: a Delete read as the end of
-the tunnel in the IKE messages alone, Established because ESP still flows in the original."""
+RESTS_ON_ESP: set[str] = set()
+"""Captures whose verdict rests on ESP packets, which `-w` does not write. (None any more: arkime's IKEv2.pcap
+ends with an INFORMATIONAL of the same size as the liveness checks every 5 s before it, which is read as one
+more of them, not as a Delete, with or without the ESP.)"""
 FIELDS = ["isakmp.ispi", "isakmp.rspi", "isakmp.version", "isakmp.exchangetype", "isakmp.flags",
           "isakmp.messageid", "isakmp.length", "isakmp.nextpayload", "isakmp.typepayload",
           "isakmp.notify.msgtype"]
