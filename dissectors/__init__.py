@@ -44,8 +44,9 @@ def implausible(message: Message, size: int, truncated: bool = False) -> str | N
 
     A datagram on an IKE port is taken for IKE only when its header makes sense as a whole: version 1.0 or
     2.0, a length of at least the header that does not run past the datagram (unless the capture cut it),
-    an exchange type of the version's registry (or private use), and a first payload type that exists in
-    that version (or private use). A malformed payload further on does not disqualify it: that is an IKE
+    an exchange type of the version's registry (or private use), and a first payload that exists in that
+    version (or private use) or at least has a payload header that holds (some implementations send
+    unassigned payload types). A malformed payload further on does not disqualify it: that is an IKE
     message with errors. (DNS or NTP replies, junk after a non-ESP marker, random octets fail here.)"""
     header = message.header
     if size < 28:
@@ -61,6 +62,7 @@ def implausible(message: Message, size: int, truncated: bool = False) -> str | N
     if header.exchange_type not in registry.EXCHANGE_TYPES and header.exchange_type not in PRIVATE_USE:
         return f"exchange type {header.exchange_type} is not an IKEv{header.major_version} exchange"
     first = header.next_payload
-    if first and first not in registry.PAYLOAD_NAMES and first not in PRIVATE_PAYLOADS:
-        return f"first payload type {first} is not an IKEv{header.major_version} payload"
+    unknown = first and first not in registry.PAYLOAD_NAMES and first not in PRIVATE_PAYLOADS
+    if unknown and any("offset 28" in error for error in message.errors):  # and its header does not hold
+        return f"first payload type {first} is not an IKEv{header.major_version} payload, nor a payload at all"
     return None
