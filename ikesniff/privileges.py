@@ -101,6 +101,7 @@ def preload_code(packages: tuple[str, ...] = PRELOADED_PACKAGES, listed: bool = 
     if "ikesniff" in packages:
         from . import catalog
         catalog.catalog()
+        catalog.notify_causes()
 
 
 def _warm_up() -> None:

@@ -138,6 +138,8 @@ def invocations(inputs: Path, out: Path) -> Iterator[list[str]]:
     yield ["-r", str(chosen), "--redact", "-v", "-w", str(out / "written.pcap")]
     yield ["-r", str(chosen), "-c", "2", "-w", str(out / "two.pcap")]
     yield ["-r", str(chosen), "--duration", "0.5", "-q"]
+    yield ["-r", *[str(c) for c in captures[:4]], "--merge", "-q", "--syslog", "127.0.0.1:9"]
+    yield ["-r", *[str(c) for c in captures[:4]], "-v"]
 
 
 def damaged_invocations(inputs: Path, out: Path) -> Iterator[list[str]]:
@@ -232,8 +234,8 @@ class Loopback:
         self.source = LiveSource("lo", ike_ports=self.ports)
 
     def run(self) -> str | None:
-        from ikesniff.analysis import Analysis
-        from ikesniff.cli import Options, Run
+        from ikesniff import api
+        from ikesniff.cli import Options, _drive, _sinks
         sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 
         def send() -> None:
@@ -247,15 +249,14 @@ class Loopback:
         thread = threading.Thread(target=send, daemon=True)
         status: object = 0
         with captured_output():
-            analysis = Analysis(ike_ports=self.ports)
-            run = Run(analysis, Options(True, True, False, None, None, None, None, False), stream=True,
-                      live=self.source)
+            session = api.Session(api.Options(ike_ports=self.ports, early=True))
+            analysis = session.analysis
+            sinks = _sinks(Options(True, True, False, None, None, None, None, False), ["lo"], stream=True,
+                           live=self.source, session=session)
             thread.start()
             try:
-                run.consume(analysis.run_live(self.source))
-                self.source.close()
-                run.finish(["lo"])
-            except SystemExit as leaving:          # finish() leaves with the run's exit status
+                _drive(session, session.items([], live=self.source), sinks, self.source)
+            except SystemExit as leaving:          # the drive ends with the run's exit status
                 status = leaving.code
         thread.join()
         sender.close()
