@@ -20,10 +20,8 @@ from typing import Any
 
 import pytest
 
-from ikesniff.analysis import Analysis, DecodedMessage, conclude
-from ikesniff.capture.events import Idle
+from ikesniff.api import Options, Session
 from ikesniff.capture.live import LiveSource
-from ikesniff.events import SummaryEvent
 from ikesniff.sinks.metrics import MetricsSink
 
 TESTS = Path(__file__).resolve().parent
@@ -71,24 +69,10 @@ def child_live_failure(directory: str, capture: str) -> dict[str, Any]:
         prometheus.wait_for("first scrape", lambda: prometheus.query("ikesniff_build_info"))
         sender = threading.Thread(target=send, args=(frames,))
         sender.start()
-        analysis = Analysis()
-        analysis.early = True
-        for item in analysis.run_live(source):
+        session = Session(Options(early=True, count=len(frames)))  # the command line's drive loop
+        for item in session.items([], live=source):
             sink.write(item)
-            if isinstance(item, (DecodedMessage, Idle)):
-                for verdict in analysis.early_verdicts(analysis.tracker.last_time, timers=True):
-                    sink.write(verdict)
-            if analysis.messages >= len(frames):
-                source.stop()
         sender.join()
-        conclusions = conclude(analysis)
-        for event in [*conclusions.diagnoses, *conclusions.findings, *conclusions.verdicts]:
-            sink.write(event)
-        received, dropped, interface_dropped = source.stats()
-        sink.write(SummaryEvent("summary", ["lo"], analysis.stats.frames, analysis.messages, 1, 1,
-                                conclusions.outcomes(), analysis.decode_errors, 0, 0, 0, 0, 0, 0, 0.0,
-                                kernel_received=received, kernel_dropped=dropped,
-                                interface_dropped=interface_dropped))
         failures = prometheus.wait_for("failure series", lambda: prometheus.query("ikesniff_tunnel_failures_total"))
         kernel = prometheus.wait_for(
             "kernel counters", lambda: prometheus.query(f"ikesniff_kernel_received_total >= {len(frames)}"))
