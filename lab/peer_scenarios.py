@@ -1,0 +1,435 @@
+"""The mixed lab's scenarios (``lab/peers.py``), as data: which implementation runs on each side, its
+configuration, the script of steps, and what must happen.
+
+A side is built by one of ``charon()``, ``pluto()``, ``vpnc()``, ``ike_scan()``; each returns the side's
+settings plus a ``summary`` for the label. ``expect`` holds ``outcome`` (``established``: every side in
+``tunnel_sides`` holds the tunnel at the end; ``torn_down``: it did during the run, not at the end;
+``failed``: never; ``probe`` for a scan), ``code`` (SPEC section 5), ``phase``, ``alternatives``, ``esp``,
+``log`` (per side, regexes that must match a log message: pluto's messages without its debug lines),
+``wire`` (as in lab/scenarios.py: ``exchanges``, ``notifies``, ``inner_notifies``, ``inner_payloads``,
+``repeats``, ``min_ikev2_fragments``, ``min_initiator_spis``) and ``undecryptable_frames_from`` (addresses
+whose encrypted messages the key table cannot open: a libreswan side of an IKEv1 PSK mismatch).
+
+Addresses: the ``direct`` topology of lab/scenarios.py (moon 192.0.2.1, sun 192.0.2.2, captured on moon).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from . import config, scenarios
+
+SOFTWARE = {
+    "charon": "strongSwan (charon, swanctl; Debian 12 strongswan-charon)",
+    "pluto": "libreswan (pluto, whack; Debian 12 libreswan, unpacked by `make libreswan`)",
+    "vpnc": "vpnc (Cisco-style IKEv1 client; Debian 12 vpnc)",
+    "ike-scan": "ike-scan (IKE probe tool; Debian 12 ike-scan)",
+}
+KERNEL_NOTE = ("this kernel has XFRM but no ESP (CONFIG_INET_ESP unset): strongSwan does ESP in userspace "
+               "(kernel-libipsec, UDP-encapsulated, faked NAT-D), vpnc in userspace over TUN; pluto cannot install "
+               "an IPsec SA (netlink: 'Requested type not found'), so a libreswan CHILD_SA fails after its "
+               "negotiation succeeded")
+PSK = scenarios.PSK
+ADDRESS = scenarios.TOPOLOGIES["direct"]["address"]
+INNER = {side: scenarios.INNER[side]["address"] for side in scenarios.SIDES}
+SUBNET = {side: scenarios.INNER[side]["subnet"] for side in scenarios.SIDES}
+FAST = scenarios.FAST_GIVE_UP
+
+
+def charon(side: str, version: int = 2, conn: dict[str, Any] | None = None, child: dict[str, Any] | None = None,
+           secret: str | None = PSK, charon_settings: dict[str, Any] | None = None, secrets: dict[str, Any] | None = None,
+           plugins: list[str] | None = None, auth: str = "psk", role: str | None = None) -> dict[str, Any]:
+    """A strongSwan side: the lab's baseline connection ``lab`` (lab/scenarios.py) with overrides."""
+    base = scenarios.base_connection(side, scenarios.TOPOLOGIES["direct"], auth)
+    base["version"] = version
+    conn_settings = config.merge(base, conn or {})
+    conn_settings = config.merge(conn_settings, {"children.net." + k: v for k, v in (child or {}).items()})
+    all_secrets: dict[str, Any] = {}
+    if secret is not None:
+        all_secrets["ike-lab"] = {"id-moon": scenarios.IDENTITY["moon"], "id-sun": scenarios.IDENTITY["sun"],
+                                  "secret": secret}
+    all_secrets.update(secrets or {})
+    swanctl = {"connections": {"lab": conn_settings}, "secrets": all_secrets}
+    return {"impl": "charon", "role": role, "swanctl": swanctl, "charon": charon_settings or {},
+            "plugins": plugins or [],
+            "summary": {"swanctl.conf": config.render(swanctl), "strongswan.conf charon": charon_settings or {},
+                        "secret": secret}}
+
+
+def pluto(side: str, version: int = 2, conn: dict[str, Any] | None = None, secret: str = PSK,
+          setup: dict[str, Any] | None = None, role: str | None = None) -> dict[str, Any]:
+    """A libreswan side: connection ``lab`` mirroring the strongSwan baseline (same ids, subnets, algorithms)."""
+    other = scenarios.OTHER[side]
+    base = {
+        "ikev2": "insist" if version == 2 else "no",
+        "authby": "secret",
+        "left": ADDRESS[side], "leftid": "@" + scenarios.IDENTITY[side], "leftsubnet": SUBNET[side],
+        "right": ADDRESS[other], "rightid": "@" + scenarios.IDENTITY[other], "rightsubnet": SUBNET[other],
+        "ike": "aes128-sha2_256-modp2048" if version == 2 else "aes128-sha2_256;modp2048",
+        "esp": "aes128-sha2_256",
+        "auto": "add",
+        # failures end in seconds, as in the strongSwan scenarios
+        "retransmit-interval": "1000", "retransmit-timeout": "8s", "keyingtries": "1",
+    }
+    settings = {**base, **(conn or {})}
+    secrets = [{"ids": f"@{scenarios.IDENTITY[side]} @{scenarios.IDENTITY[other]}", "type": "PSK",
+                "secret": secret}]
+    # plutodebug 'none': pluto's own messages only (its debug output runs to 200 kB per second of negotiation)
+    setup_settings = {"plutodebug": "none", **({"ikev1-policy": "accept"} if version == 1 else {}), **(setup or {})}
+    conf = {"setup": setup_settings, "conn": settings}
+    return {"impl": "pluto", "role": role, **conf, "secrets": secrets,
+            "summary": {"ipsec.conf": conf, "secret": secret}}
+
+
+def vpnc(conf: dict[str, str], args: list[str] | None = None) -> dict[str, Any]:
+    return {"impl": "vpnc", "role": "initiator", "conf": conf, "args": args or [],
+            "summary": {"vpnc.conf": conf}}
+
+
+def ike_scan(args: list[str]) -> dict[str, Any]:
+    return {"impl": "ike-scan", "role": "prober", "args": args, "summary": {"arguments": args}}
+
+
+START = [{"start": "sun"}, {"start": "moon"}]
+
+
+def healthy(initiator: str = "moon", pings: int = 3, sides: tuple[str, ...] = ("moon", "sun")) -> list[dict[str, Any]]:
+    return [*START, {"initiate": initiator}, {"established": list(sides)}, {"pings": pings}]
+
+
+def failing(initiator: str = "moon", side: str = "moon", pattern: str = r"", timeout: float = 20,
+            linger: float = 1.0) -> list[dict[str, Any]]:
+    return [*START, {"initiate": initiator}, {"wait_log": [side, pattern, timeout]}, {"sleep": linger}]
+
+
+SCENARIOS: dict[str, dict[str, Any]] = {}
+
+DEFAULTS: dict[str, Any] = {"topology": "direct", "inner": INNER, "lo_sides": ["moon", "sun"], "tunnel_sides": ["moon", "sun"],
+                            "initiator": "moon", "responder": "sun", "notes": []}
+
+
+def resolve(name: str) -> dict[str, Any]:
+    if name not in SCENARIOS:
+        raise KeyError(f"unknown scenario {name!r}")
+    scenario = {**copy.deepcopy(DEFAULTS), **copy.deepcopy(SCENARIOS[name]), "name": name}
+    scenario["topology_data"] = copy.deepcopy(scenarios.TOPOLOGIES[scenario["topology"]])
+    scenario["sides"] = {side: scenario.pop(side) for side in scenarios.SIDES if side in scenario}
+    return scenario
+
+
+
+def after_auth(side: str, timeout: float = 15) -> list[dict[str, Any]]:
+    """Start both, moon initiates, wait for the IKE_AUTH outcome line of ``side``."""
+    return failing("moon", side, r"IKE_AUTH|AUTHENTICATION_FAILED|established|TS_UNACCEPTABLE|NO_PROPOSAL", timeout)
+
+
+
+
+NO_ESP = ("pluto cannot install the IPsec SA in this kernel (no ESP): 'netlink response for Add SA esp...: "
+          "Protocol not supported'")
+AUTH_LINE = r"IKE_AUTH|AUTHENTICATION_FAILED|established|TS_UNACCEPTABLE|NO_PROPOSAL"
+REVIVES = ("libreswan revives a failed connection it initiated (auto=add + whack --initiate, keyingtries=1): "
+           "a second IKE SA from scratch follows the first within milliseconds")
+
+SCENARIOS.update({
+    # --- libreswan responds to strongSwan ---
+    "libreswan-resp-ikev2-no-kernel-esp": {
+        "description": "IKEv2 PSK, strongSwan (moon) initiates, libreswan (sun) responds; configurations agree, the "
+                       "IKE SA comes up, but sun's kernel cannot hold an ESP SA: pluto answers IKE_AUTH with "
+                       "N(TS_UNACCEPTABLE) (190 octets, the size of a real TS mismatch) and moon keeps a childless IKE SA",
+        "moon": charon("moon", 2, charon_settings=FAST, role="initiator"),
+        "sun": pluto("sun", 2, role="responder"),
+        "steps": failing("moon", "moon", r"failed to establish CHILD_SA", 10),
+        "notes": [NO_ESP],
+        "expect": {"outcome": "failed", "code": "NegotiationFailed", "phase": 2, "esp": False,
+                   "alternatives": ["TrafficSelectorMismatch"],
+                   "log": {"sun": [r"responder established IKE SA; authenticated peer using authby=secret",
+                                   r"netlink response for Add SA esp\.\S+: Protocol not supported"],
+                           "moon": [r"parsed IKE_AUTH response 1 \[ IDr AUTH N\(TS_UNACCEPT\) \]",
+                                    r"failed to establish CHILD_SA, keeping IKE_SA"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2},
+                            "inner_notifies": {"TS_UNACCEPTABLE": 1}}},
+    },
+    "libreswan-resp-ikev2-psk-mismatch": {
+        "description": "IKEv2, strongSwan (moon) initiates to libreswan (sun), which holds another PSK: pluto answers "
+                       "IKE_AUTH with an encrypted N(AUTHENTICATION_FAILED) alone (126 octets; strongSwan's is 80)",
+        "moon": charon("moon", 2, charon_settings=FAST, role="initiator"),
+        "sun": pluto("sun", 2, secret="not-the-same-key", role="responder"),
+        "steps": failing("moon", "moon", r"received AUTHENTICATION_FAILED notify error", 10),
+        "expect": {"outcome": "failed", "code": "PskMismatch", "phase": 1, "esp": False,
+                   "alternatives": ["PeerIdMismatch"],
+                   "log": {"sun": [r"authentication failed: computed hash does not match hash received from peer",
+                                   r"responding to IKE_AUTH message .* with encrypted notification AUTHENTICATION_FAILED"],
+                           "moon": [r"received AUTHENTICATION_FAILED notify error"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2},
+                            "inner_notifies": {"AUTHENTICATION_FAILED": 1}}},
+    },
+    "libreswan-resp-ikev2-proposal-mismatch": {
+        "description": "IKEv2, strongSwan (moon) offers only AES-256/SHA2-384/ECP-384, libreswan (sun) accepts "
+                       "AES-128/SHA2-256/MODP-2048: a 78-octet IKE_SA_INIT answer N(NO_PROPOSAL_CHOSEN)",
+        "moon": charon("moon", 2, conn={"proposals": "aes256-sha384-ecp384"}, charon_settings=FAST, role="initiator"),
+        "sun": pluto("sun", 2, role="responder"),
+        "steps": failing("moon", "moon", r"received NO_PROPOSAL_CHOSEN notify error", 10),
+        "expect": {"outcome": "failed", "code": "ProposalMismatch", "phase": 1, "esp": False,
+                   "alternatives": ["EncryptionAlgorithmMismatch", "AuthenticationAlgorithmMismatch",
+                                    "DhGroupMismatch"],
+                   "log": {"sun": [r"no local proposal matches remote proposals 1:IKE:ENCR=AES_CBC_256;INTEG=HMAC_SHA2_384_192",
+                                   r"with unencrypted notification NO_PROPOSAL_CHOSEN"],
+                           "moon": [r"received NO_PROPOSAL_CHOSEN notify error"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2}, "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
+    "libreswan-resp-ikev2-esp-mismatch": {
+        "description": "IKEv2, only the ESP cipher differs: strongSwan (moon) offers AES-256, libreswan (sun) accepts "
+                       "AES-128; the IKE SA comes up, IKE_AUTH's answer carries N(NO_PROPOSAL_CHOSEN) (190 octets)",
+        "moon": charon("moon", 2, child={"esp_proposals": "aes256-sha256"}, charon_settings=FAST, role="initiator"),
+        "sun": pluto("sun", 2, role="responder"),
+        "steps": failing("moon", "moon", r"failed to establish CHILD_SA", 10),
+        "expect": {"outcome": "failed", "code": "EncryptionAlgorithmMismatch", "phase": 2, "esp": False,
+                   "log": {"sun": [r"no local proposal matches remote proposals 1:ESP:ENCR=AES_CBC_256",
+                                   r"responder SA processing returned NO_PROPOSAL_CHOSEN"],
+                           "moon": [r"received NO_PROPOSAL_CHOSEN notify, no CHILD_SA built"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2},
+                            "inner_notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
+    "libreswan-resp-ikev2-ts-mismatch": {
+        "description": "IKEv2, strongSwan (moon) asks for 192.0.2.128/28 <-> 192.0.2.160/28, libreswan (sun) has "
+                       "192.0.2.144/28: N(TS_UNACCEPTABLE) in IKE_AUTH's answer, childless IKE SA",
+        "moon": charon("moon", 2, child={"remote_ts": "192.0.2.160/28"}, charon_settings=FAST, role="initiator"),
+        "sun": pluto("sun", 2, role="responder"),
+        "steps": failing("moon", "moon", r"failed to establish CHILD_SA", 10),
+        "expect": {"outcome": "failed", "code": "TrafficSelectorMismatch", "phase": 2, "esp": False,
+                   "log": {"sun": [r"No IKEv2 connection found with compatible Traffic Selectors"],
+                           "moon": [r"received TS_UNACCEPTABLE notify, no CHILD_SA built"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2},
+                            "inner_notifies": {"TS_UNACCEPTABLE": 1}}},
+    },
+    "libreswan-resp-ikev1-main-no-kernel-esp": {
+        "description": "IKEv1 main mode PSK, strongSwan (moon) initiates with PFS (MODP-2048 in quick mode), libreswan "
+                       "(sun) responds: main mode completes, quick mode is accepted but pluto cannot install the SA",
+        "moon": charon("moon", 1, child={"esp_proposals": "aes128-sha256-modp2048"}, charon_settings=FAST,
+                       role="initiator"),
+        "sun": pluto("sun", 1, role="responder"),
+        "steps": failing("moon", "sun", r"Protocol not supported", 10, linger=5.0),
+        "notes": [NO_ESP],
+        "expect": {"outcome": "failed", "code": "NegotiationFailed", "phase": 2, "esp": False,
+                   "log": {"sun": [r"IKE SA established \{auth=PRESHARED_KEY",
+                                   r"netlink response for Add SA esp\.\S+: Protocol not supported"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "QUICK_MODE": ">=1"}}},
+    },
+    "libreswan-resp-ikev1-pfs-mismatch": {
+        "description": "IKEv1 main mode PSK, strongSwan (moon) initiates quick mode without PFS (esp_proposals "
+                       "aes128-sha256), libreswan (sun) requires PFS (its default pfs=yes): main mode completes, "
+                       "quick mode is refused with an encrypted N(NO_PROPOSAL_CHOSEN)",
+        "moon": charon("moon", 1, charon_settings=FAST, role="initiator"),
+        "sun": pluto("sun", 1, role="responder"),
+        "steps": failing("moon", "moon", r"received NO_PROPOSAL_CHOSEN error notify", 10),
+        "expect": {"outcome": "failed", "code": "PfsMismatch", "phase": 2, "esp": False,
+                   "alternatives": ["ProposalMismatch"],
+                   "log": {"sun": [r"we require PFS but Quick I1 SA specifies no GROUP_DESCRIPTION",
+                                   r"sending encrypted notification NO_PROPOSAL_CHOSEN"],
+                           "moon": [r"received NO_PROPOSAL_CHOSEN error notify"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "QUICK_MODE": 1, "INFORMATIONAL": 1},
+                            "inner_notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
+    "libreswan-resp-ikev1-main-psk-mismatch": {
+        "description": "IKEv1 main mode, strongSwan (moon) initiates to libreswan (sun), which holds another PSK: "
+                       "pluto cannot parse message 5 and answers each copy by retransmitting its message 4 (no "
+                       "notify, unlike strongSwan's PAYLOAD_MALFORMED); moon gives up",
+        "moon": charon("moon", 1, charon_settings=FAST, role="initiator"),
+        "sun": pluto("sun", 1, secret="not-the-same-key", role="responder"),
+        "steps": failing("moon", "moon", r"giving up after \d+ retransmits", 15),
+        "expect": {"outcome": "failed", "code": "PskMismatch", "phase": 1, "esp": False,
+                   "log": {"sun": [r"probable authentication failure \(mismatch of preshared secrets\?\)"],
+                           "moon": [r"giving up after 3 retransmits"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": ">=9"}, "repeats": ">=5"}},
+    },
+    "libreswan-resp-ikev1-main-proposal-mismatch": {
+        "description": "IKEv1 main mode, strongSwan (moon) offers only AES-256/SHA2-384/MODP-3072, libreswan (sun) "
+                       "accepts AES-128/SHA2-256/MODP-2048: an unencrypted 82-octet INFORMATIONAL NO_PROPOSAL_CHOSEN",
+        "moon": charon("moon", 1, conn={"proposals": "aes256-sha384-modp3072"}, charon_settings=FAST,
+                       role="initiator"),
+        "sun": pluto("sun", 1, role="responder"),
+        "steps": failing("moon", "moon", r"received NO_PROPOSAL_CHOSEN error notify", 10),
+        "expect": {"outcome": "failed", "code": "ProposalMismatch", "phase": 1, "esp": False,
+                   "alternatives": ["EncryptionAlgorithmMismatch", "AuthenticationAlgorithmMismatch",
+                                    "DhGroupMismatch"],
+                   "log": {"sun": [r"Oakley Transform \[AES_CBC \(256\), HMAC_SHA2_384, MODP3072\] refused",
+                                   r"no acceptable Oakley Transform"],
+                           "moon": [r"received NO_PROPOSAL_CHOSEN error notify"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 1, "INFORMATIONAL": 1},
+                            "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
+    # --- libreswan initiates to strongSwan ---
+    "libreswan-init-ikev2-no-kernel-esp": {
+        "description": "IKEv2 PSK, libreswan (moon) initiates, strongSwan (sun) responds and installs its CHILD_SA; "
+                       "pluto cannot install its own (no ESP in the kernel), drops the IKE SA without a Delete and "
+                       "revives the connection: a second IKE SA from scratch that ends the same way",
+        "moon": pluto("moon", 2, role="initiator"),
+        "sun": charon("sun", 2, charon_settings=FAST, role="responder"),
+        "steps": failing("moon", "sun", r"CHILD_SA net\{2\} established", 10),
+        "notes": [NO_ESP, REVIVES],
+        "expect": {"outcome": "failed", "code": "NegotiationFailed", "phase": 2, "esp": False,
+                   "log": {"moon": [r"initiator established IKE SA; authenticated peer using authby=secret",
+                                    r"netlink response for Add SA esp\.\S+: Protocol not supported",
+                                    r"deleting state \(STATE_V2_ESTABLISHED_IKE_SA\) .* NOT sending notification"],
+                           "sun": [r"CHILD_SA net\{1\} established", r"CHILD_SA net\{2\} established"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 4, "IKE_AUTH": 4}, "min_initiator_spis": 2}},
+    },
+    "libreswan-init-ikev2-psk-mismatch": {
+        "description": "IKEv2, libreswan (moon) initiates to strongSwan (sun), which holds another PSK: 80-octet "
+                       "N(AUTHENTICATION_FAILED); pluto revives the connection and is refused again",
+        "moon": pluto("moon", 2, role="initiator"),
+        "sun": charon("sun", 2, secret="not-the-same-key", charon_settings=FAST, role="responder"),
+        "steps": failing("moon", "moon", r"#3: IKE SA authentication request rejected by peer", 10),
+        "notes": [REVIVES],
+        "expect": {"outcome": "failed", "code": "PskMismatch", "phase": 1, "esp": False,
+                   "alternatives": ["PeerIdMismatch"],
+                   "log": {"sun": [r"tried 1 shared key for 'sun\.example' - 'moon\.example', but MAC mismatched"],
+                           "moon": [r"IKE SA authentication request rejected by peer: AUTHENTICATION_FAILED"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": ">=4", "IKE_AUTH": ">=4"},
+                            "inner_notifies": {"AUTHENTICATION_FAILED": ">=2"}}},
+    },
+    "libreswan-init-ikev2-proposal-mismatch": {
+        "description": "IKEv2, libreswan (moon) offers only AES-256/SHA2-384/ECP-384, strongSwan (sun) accepts "
+                       "AES-128/SHA2-256/MODP-2048: pluto ignores the unauthenticated NO_PROPOSAL_CHOSEN and "
+                       "retransmits IKE_SA_INIT until its 8 s timeout; each copy draws the same refusal",
+        "moon": pluto("moon", 2, conn={"ike": "aes256-sha2_384-dh20"}, role="initiator"),
+        "sun": charon("sun", 2, charon_settings=FAST, role="responder"),
+        "steps": failing("moon", "moon", r"deleting state \(STATE_V2_PARENT_I1\)", 15),
+        "expect": {"outcome": "failed", "code": "ProposalMismatch", "phase": 1, "esp": False,
+                   "alternatives": ["EncryptionAlgorithmMismatch", "AuthenticationAlgorithmMismatch",
+                                    "DhGroupMismatch"],
+                   "log": {"sun": [r"no acceptable ENCRYPTION_ALGORITHM found", r"received proposals unacceptable"],
+                           "moon": [r"dropping unexpected IKE_SA_INIT message containing NO_PROPOSAL_CHOSEN"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": ">=6"}, "notifies": {"NO_PROPOSAL_CHOSEN": ">=3"}}},
+    },
+    "libreswan-init-ikev2-ts-mismatch": {
+        "description": "IKEv2, libreswan (moon) asks for 192.0.2.128/28 <-> 192.0.2.160/28, strongSwan (sun) has "
+                       "192.0.2.144/28: N(TS_UNACCEPTABLE) in IKE_AUTH's answer, childless IKE SA",
+        "moon": pluto("moon", 2, conn={"rightsubnet": "192.0.2.160/28"}, role="initiator"),
+        "sun": charon("sun", 2, charon_settings=FAST, role="responder"),
+        "steps": failing("moon", "moon", r"IKE_AUTH response rejected Child SA with TS_UNACCEPTABLE", 10),
+        "expect": {"outcome": "failed", "code": "TrafficSelectorMismatch", "phase": 2, "esp": False,
+                   "log": {"sun": [r"traffic selectors 192\.0\.2\.160/28 === 192\.0\.2\.128/28 unacceptable"],
+                           "moon": [r"IKE_AUTH response rejected Child SA with TS_UNACCEPTABLE"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2},
+                            "inner_notifies": {"TS_UNACCEPTABLE": 1}}},
+    },
+    "libreswan-init-ikev1-pfs-mismatch": {
+        "description": "IKEv1 main mode PSK, libreswan (moon) initiates quick mode with PFS (its default), strongSwan "
+                       "(sun) has no DH group in its ESP proposal: encrypted N(NO_PROPOSAL_CHOSEN); pluto keeps "
+                       "retransmitting quick mode",
+        "moon": pluto("moon", 1, role="initiator"),
+        "sun": charon("sun", 1, charon_settings=FAST, role="responder"),
+        "steps": failing("moon", "sun", r"no matching proposal found, sending NO_PROPOSAL_CHOSEN", 10, linger=2.5),
+        "expect": {"outcome": "failed", "code": "PfsMismatch", "phase": 2, "esp": False,
+                   "alternatives": ["ProposalMismatch"],
+                   "log": {"sun": [r"no acceptable KEY_EXCHANGE_METHOD found",
+                                   r"no matching proposal found, sending NO_PROPOSAL_CHOSEN"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "QUICK_MODE": ">=2", "INFORMATIONAL": 1},
+                            "inner_notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
+    # --- libreswan on both sides (no strongSwan log: no key table) ---
+    "libreswan-pair-ikev2-no-kernel-esp": {
+        "description": "IKEv2 PSK between two libreswan peers: the IKE SA comes up, the responder cannot install "
+                       "the ESP SA and answers N(TS_UNACCEPTABLE) (186 octets)",
+        "moon": pluto("moon", 2, role="initiator"),
+        "sun": pluto("sun", 2, role="responder"),
+        "steps": failing("moon", "moon", r"IKE_AUTH response rejected Child SA with TS_UNACCEPTABLE", 10),
+        "notes": [NO_ESP],
+        "expect": {"outcome": "failed", "code": "NegotiationFailed", "phase": 2, "esp": False,
+                   "alternatives": ["TrafficSelectorMismatch"],
+                   "log": {"sun": [r"netlink response for Add SA esp\.\S+: Protocol not supported"],
+                           "moon": [r"IKE_AUTH response rejected Child SA with TS_UNACCEPTABLE"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2}}},
+    },
+    "libreswan-pair-ikev2-psk-mismatch": {
+        "description": "IKEv2 between two libreswan peers, sun holds another PSK: 122-octet encrypted "
+                       "AUTHENTICATION_FAILED; moon revives and is refused again",
+        "moon": pluto("moon", 2, role="initiator"),
+        "sun": pluto("sun", 2, secret="not-the-same-key", role="responder"),
+        "steps": failing("moon", "moon", r"#3: IKE SA authentication request rejected by peer", 10),
+        "notes": [REVIVES],
+        "expect": {"outcome": "failed", "code": "PskMismatch", "phase": 1, "esp": False,
+                   "alternatives": ["PeerIdMismatch"],
+                   "log": {"sun": [r"authentication failed: computed hash does not match hash received from peer"],
+                           "moon": [r"IKE SA authentication request rejected by peer: AUTHENTICATION_FAILED"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": ">=4", "IKE_AUTH": ">=4"}}},
+    },
+    "libreswan-pair-ikev1-main-psk-mismatch": {
+        "description": "IKEv1 main mode between two libreswan peers, sun holds another PSK",
+        "moon": pluto("moon", 1, role="initiator"),
+        "sun": pluto("sun", 1, secret="not-the-same-key", role="responder"),
+        "steps": failing("moon", "sun", r"probable authentication failure", 10, linger=3.0),
+        "expect": {"outcome": "failed", "code": "PskMismatch", "phase": 1, "esp": False,
+                   "log": {"sun": [r"probable authentication failure \(mismatch of preshared secrets\?\)"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": ">=5"}}},
+    },
+})
+
+
+# --- IKEv1 XAUTH: vpnc (Cisco-style client) and strongSwan against a strongSwan XAUTH gateway ---
+GROUP = "keyid:labgroup"  # the Cisco "group name": an ID_KEY_ID with the group PSK
+VIRTUAL_IP = "192.0.2.130"  # sun's mode-config pool (moon's inner address in these scenarios)
+XAUTH_USER = "alice"
+XAUTH_PASSWORD = "lab-xauth-password-1"  # lab-only
+XAUTH_PLUGINS = ["xauth-generic", "attr"]
+V1_PROPOSALS = "aes256-sha1-modp1024,aes128-sha1-modp1024,3des-sha1-modp1024"
+
+
+def xauth_gateway(password: str = XAUTH_PASSWORD, aggressive: bool = True, remote_id: str = GROUP) -> dict[str, Any]:
+    """sun: strongSwan as an IKEv1 gateway with a group PSK, XAUTH (xauth-generic) and a mode-config pool."""
+    conn = {"version": 1, "aggressive": aggressive, "remote_addrs": "%any", "pools": "vpnpool",
+            "proposals": V1_PROPOSALS, "local": {"auth": "psk", "id": scenarios.IDENTITY["sun"]},
+            "remote": {"auth": "psk", "id": remote_id}, "remote-xauth": {"auth": "xauth", "xauth_id": XAUTH_USER},
+            "children.net.remote_ts": "dynamic", "children.net.esp_proposals": "aes256-sha1,aes128-sha1,3des-sha1",
+            "rekey_time": "0", "dpd_delay": "0"}
+    side = charon("sun", 1, conn=conn, secret=None, plugins=XAUTH_PLUGINS, role="responder",
+                  charon_settings={"i_dont_care_about_security_and_use_aggressive_mode_psk": True, **FAST},
+                  secrets={"ike-group": {"id": remote_id, "secret": PSK},
+                           "xauth-alice": {"id": XAUTH_USER, "secret": password}})
+    side["swanctl"]["pools"] = {"vpnpool": {"addrs": VIRTUAL_IP + "/32"}}
+    side["summary"]["swanctl.conf"] = config.render(side["swanctl"])
+    return side
+
+
+def vpnc_client(password: str = XAUTH_PASSWORD) -> dict[str, Any]:
+    return vpnc({"IPSec gateway": ADDRESS["sun"], "IPSec ID": "labgroup", "IPSec secret": PSK,
+                 "Xauth username": XAUTH_USER, "Xauth password": password, "IKE DH Group": "dh2",
+                 "Perfect Forward Secrecy": "nopfs", "Local Port": "500", "Interface mode": "tun",
+                 "Interface name": "tun0", "Debug": "1"})
+
+
+VPNC_LAN = {"moon": VIRTUAL_IP, "sun": INNER["sun"]}
+
+SCENARIOS.update({
+    "vpnc-xauth": {
+        "description": "vpnc (moon, Cisco-style client) against a strongSwan IKEv1 gateway (sun): aggressive mode with "
+                       "the group PSK (ID_KEY_ID 'labgroup'), XAUTH user/password accepted in a TRANSACTION exchange, "
+                       "mode config hands out 192.0.2.130, quick mode; pings cross vpnc's userspace ESP in UDP 4500",
+        "moon": vpnc_client(), "sun": xauth_gateway(),
+        "inner": VPNC_LAN, "lo_sides": ["sun"], "initiator": "moon", "responder": "sun",
+        "steps": [{"start": "sun"}, {"initiate": "moon"}, {"established": ["moon", "sun"]}, {"pings": 3}],
+        "expect": {"outcome": "established", "code": "Established", "esp": True,
+                   "log": {"sun": [r"XAuth authentication of 'alice' successful",
+                                   r"assigning virtual IP 192\.0\.2\.130 to peer"],
+                           "moon": [r"IKE SA selected psk\+xauth", r"^vpnc-script: connect tun0 192\.0\.2\.130"]},
+                   "wire": {"exchanges": {"AGGRESSIVE": 3, "TRANSACTION": ">=4", "QUICK_MODE": 3}}},
+    },
+    "vpnc-xauth-refused": {
+        "description": "vpnc (moon) against a strongSwan IKEv1 gateway (sun) that holds another XAUTH password for "
+                       "'alice': aggressive mode succeeds, the XAUTH TRANSACTION ends with XAUTH_STATUS fail, sun "
+                       "destroys the IKE SA without a Delete; no mode config, no quick mode",
+        "moon": vpnc_client("not-the-password"), "sun": xauth_gateway(),
+        "inner": VPNC_LAN, "lo_sides": ["sun"],
+        "steps": [{"start": "sun"}, {"initiate": "moon"},
+                  {"wait_log": ["sun", r"XAuth authentication of 'alice' failed", 15]}, {"sleep": 2.0}],
+        "expect": {"outcome": "failed", "code": "XauthFailure", "phase": 1, "esp": False,
+                   "log": {"sun": [r"XAuth authentication of 'alice' failed",
+                                   r"generating TRANSACTION request \d+ \[ HASH CPS\(X_STATUS\) \]",
+                                   r"destroying IKE_SA after failed XAuth authentication"],
+                           "moon": [r"vpnc: authentication unsuccessful"]},
+                   "wire": {"exchanges": {"AGGRESSIVE": 3, "TRANSACTION": 4, "QUICK_MODE": 0, "INFORMATIONAL": 0}}},
+    },
+})
