@@ -433,3 +433,97 @@ SCENARIOS.update({
                    "wire": {"exchanges": {"AGGRESSIVE": 3, "TRANSACTION": 4, "QUICK_MODE": 0, "INFORMATIONAL": 0}}},
     },
 })
+
+
+def xauth_client(password: str = XAUTH_PASSWORD) -> dict[str, Any]:
+    """moon: strongSwan as an IKEv1 main mode PSK + XAUTH client asking for a virtual IP."""
+    conn = {"proposals": "aes256-sha1-modp1024", "vips": "0.0.0.0", "children.net.local_ts": "dynamic",
+            "children.net.esp_proposals": "aes256-sha1", "local-xauth": {"auth": "xauth", "xauth_id": XAUTH_USER}}
+    return charon("moon", 1, conn=conn, plugins=XAUTH_PLUGINS, charon_settings=FAST, role="initiator",
+                  secrets={"xauth-alice": {"id": XAUTH_USER, "secret": password}})
+
+
+EAP_USER = "alice"
+EAP_PASSWORD = "lab-eap-password-1"  # lab-only
+EAP_PLUGINS = ["eap-mschapv2", "eap-identity"]
+
+
+def eap_client(password: str = EAP_PASSWORD) -> dict[str, Any]:
+    conn = {"local": {"auth": "eap-mschapv2", "id": scenarios.IDENTITY["moon"], "eap_id": EAP_USER},
+            "remote": {"auth": "pubkey", "id": scenarios.IDENTITY["sun"]}}
+    return charon("moon", 2, conn=conn, secret=None, plugins=EAP_PLUGINS, role="initiator",
+                  charon_settings={"fragment_size": 1500, **FAST},
+                  secrets={"eap-alice": {"id": EAP_USER, "secret": password}})
+
+
+def eap_server(password: str = EAP_PASSWORD) -> dict[str, Any]:
+    conn = {"local": {"auth": "pubkey", "id": scenarios.IDENTITY["sun"], "certs": "sun.crt"},
+            "remote": {"auth": "eap-mschapv2", "id": "%any", "eap_id": "%any"}}
+    return charon("sun", 2, conn=conn, secret=None, plugins=EAP_PLUGINS, role="responder",
+                  charon_settings={"fragment_size": 1500, **FAST},
+                  secrets={"eap-alice": {"id": EAP_USER, "secret": password}})
+
+
+XAUTH_LAN = {"moon": VIRTUAL_IP, "sun": INNER["sun"]}
+
+SCENARIOS.update({
+    "strongswan-xauth": {
+        "description": "IKEv1 main mode PSK + XAUTH between strongSwan peers: after main mode sun asks for the "
+                       "XAUTH user/password (TRANSACTION), accepts it (XAUTH_STATUS ok), mode config gives moon "
+                       "192.0.2.130, quick mode; pings cross the tunnel",
+        "moon": xauth_client(), "sun": xauth_gateway(aggressive=False, remote_id=scenarios.IDENTITY["moon"]),
+        "inner": XAUTH_LAN, "lo_sides": ["sun"],
+        "steps": healthy(),
+        "expect": {"outcome": "established", "code": "Established", "esp": True,
+                   "log": {"sun": [r"XAuth authentication of 'alice' successful"],
+                           "moon": [r"installing new virtual IP 192\.0\.2\.130"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "TRANSACTION": 6, "QUICK_MODE": 3},
+                            "inner_payloads": {"ATTR": 6}}},
+    },
+    "strongswan-xauth-refused": {
+        "description": "IKEv1 main mode PSK + XAUTH between strongSwan peers, moon sends a password sun does not "
+                       "hold: main mode completes, the XAUTH TRANSACTION ends with XAUTH_STATUS fail, both destroy "
+                       "the IKE SA without a Delete; no quick mode",
+        "moon": xauth_client("not-the-password"),
+        "sun": xauth_gateway(aggressive=False, remote_id=scenarios.IDENTITY["moon"]),
+        "inner": XAUTH_LAN, "lo_sides": ["sun"],
+        "steps": failing("moon", "sun", r"XAuth authentication of 'alice' failed", 10),
+        "expect": {"outcome": "failed", "code": "XauthFailure", "phase": 1, "esp": False,
+                   "log": {"sun": [r"XAuth authentication of 'alice' failed",
+                                   r"destroying IKE_SA after failed XAuth authentication"],
+                           "moon": [r"XAuth authentication of 'alice' \(myself\) failed",
+                                    r"generating TRANSACTION response \d+ \[ HASH CPA\(X_STATUS\) \]"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "TRANSACTION": 4, "QUICK_MODE": 0},
+                            "inner_payloads": {"ATTR": 4}}},
+    },
+    "strongswan-eap-mschapv2": {
+        "description": "IKEv2, sun authenticates with an RSA certificate (lab CA made by pki at run time), moon with "
+                       "EAP-MSCHAPv2 (user alice): IKE_AUTH runs four rounds (EAP identity from IDi, challenge, "
+                       "response, success, then AUTH from the MSK); pings cross the tunnel",
+        "moon": eap_client(), "sun": eap_server(), "certs": {"type": "rsa", "size": 2048, "holders": ["sun"]},
+        "steps": healthy(),
+        "expect": {"outcome": "established", "code": "Established", "esp": True,
+                   "log": {"sun": [r"EAP method EAP_MSCHAPV2 succeeded, MSK established"],
+                           "moon": [r"authentication of 'sun\.example' with RSA.* successful",
+                                    r"EAP method EAP_MSCHAPV2 succeeded, MSK established"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": ">=6"}, "inner_payloads": {"EAP": ">=4"}}},
+    },
+    "strongswan-eap-mschapv2-refused": {
+        "description": "IKEv2 EAP-MSCHAPv2 (moon) to a certificate-authenticated strongSwan gateway (sun) that holds "
+                       "another password for alice: sun's MS-CHAPv2 failure request (E=691, retry allowed) comes 2 s "
+                       "late (moon retransmits IKE_AUTH 3 once), then moon gives up and tells sun in an "
+                       "INFORMATIONAL N(AUTHENTICATION_FAILED): the refused side sends the failure notify",
+        "moon": eap_client("not-the-password"), "sun": eap_server(),
+        "certs": {"type": "rsa", "size": 2048, "holders": ["sun"]},
+        "steps": failing("moon", "moon", r"EAP_MSCHAPV2 method failed", 10),
+        "expect": {"outcome": "failed", "code": "EapFailure", "phase": 1, "esp": False,
+                   "log": {"sun": [r"EAP-MS-CHAPv2 verification failed, retry \(1\)",
+                                   r"parsed INFORMATIONAL request 4 \[ N\(AUTH_FAILED\) \]"],
+                           "moon": [r"authentication of 'sun\.example' with RSA.* successful",
+                                    r"EAP-MS-CHAPv2 failed with error ERROR_AUTHENTICATION_FAILURE",
+                                    r"EAP_MSCHAPV2 method failed",
+                                    r"generating INFORMATIONAL request 4 \[ N\(AUTH_FAILED\) \]"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": ">=6", "INFORMATIONAL": 2},
+                            "inner_payloads": {"EAP": ">=5"}, "inner_notifies": {"AUTHENTICATION_FAILED": 1}}},
+    },
+})
