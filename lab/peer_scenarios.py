@@ -527,3 +527,65 @@ SCENARIOS.update({
                             "inner_payloads": {"EAP": ">=5"}, "inner_notifies": {"AUTHENTICATION_FAILED": 1}}},
     },
 })
+
+
+def probed_gateway(aggressive: bool = False) -> dict[str, Any]:
+    """sun: a strongSwan IKEv1 responder for anyone (remote %any) with the lab PSK for moon.example."""
+    conn = {"version": 1, "aggressive": aggressive, "remote_addrs": "%any", "proposals": V1_PROPOSALS}
+    return charon("sun", 1, conn=conn, role="responder", charon_settings={
+        "i_dont_care_about_security_and_use_aggressive_mode_psk": True, **FAST})
+
+
+PROBE = ("the initiator is ike-scan: it sends message 1 of phase 1 and never a second message, whatever the "
+         "answer; the responder's answer and its retransmissions are what a scan leaves on the wire")
+
+SCENARIOS.update({
+    "ike-scan-main": {
+        "description": "ike-scan (moon) probes a strongSwan IKEv1 responder (sun) in main mode with its default "
+                       "transforms (3DES/DES x SHA1/MD5, PSK, MODP-1024): sun accepts 3DES-SHA1 and answers message 2 once; "
+                       "ike-scan goes no further (strongSwan does not retransmit a main mode message 2)",
+        "moon": ike_scan(["--retry=1", "--timeout=1000", ADDRESS["sun"]]), "sun": probed_gateway(),
+        "tunnel_sides": [], "lo_sides": [],
+        "steps": [{"start": "sun"}, {"initiate": "moon"}, {"sleep": 5.0}],
+        "notes": [PROBE],
+        "expect": {"outcome": "probe", "code": "NoExceptionFound", "esp": False,
+                   "alternatives": ["Phase1NegotiationTimeout"],
+                   "log": {"moon": [r"Main Mode Handshake returned"],
+                           "sun": [r"parsed ID_PROT request 0 \[ SA( V)* \]",
+                                   r"generating ID_PROT response 0 \[ SA V V \]"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 2}}},
+    },
+    "ike-scan-aggressive": {
+        "description": "ike-scan (moon) probes a strongSwan IKEv1 aggressive-mode responder (sun) with identity "
+                       "moon.example (-A --id): sun answers with its KE, nonce, ID and HASH_R, the material an "
+                       "offline PSK crack needs (ike-scan --pskcrack); ike-scan never sends message 3 and has exited when sun "
+                       "retransmits message 2: each copy draws an ICMP port unreachable",
+        "moon": ike_scan(["--aggressive", "--id=moon.example", "--idtype=2", "--retry=1", "--timeout=1000",
+                          "--dhgroup=2", ADDRESS["sun"]]),
+        "sun": probed_gateway(aggressive=True),
+        "tunnel_sides": [], "lo_sides": [],
+        "steps": [{"start": "sun"}, {"initiate": "moon"}, {"sleep": 5.0}],
+        "notes": [PROBE],
+        "expect": {"outcome": "probe", "code": "NoExceptionFound", "esp": False,
+                   "alternatives": ["Phase1NegotiationTimeout"],
+                   "log": {"moon": [r"Aggressive Mode Handshake returned"],
+                           "sun": [r"generating AGGRESSIVE response 0"]},
+                   "wire": {"exchanges": {"AGGRESSIVE": ">=3"}, "repeats": ">=2", "icmp": {"3/3": ">=2"}}},
+    },
+    "ike-scan-refused": {
+        "description": "ike-scan (moon) probes a strongSwan IKEv1 responder (sun) in main mode offering only "
+                       "DES-MD5 with MODP-768 (--trans=1,1,1,1), which sun refuses: an unencrypted INFORMATIONAL "
+                       "N(NO_PROPOSAL_CHOSEN)",
+        "moon": ike_scan(["--trans=1,1,1,1", "--retry=1", "--timeout=1000", ADDRESS["sun"]]),
+        "sun": probed_gateway(),
+        "tunnel_sides": [], "lo_sides": [],
+        "steps": [{"start": "sun"}, {"initiate": "moon"}, {"sleep": 1.0}],
+        "notes": [PROBE],
+        "expect": {"outcome": "probe", "code": "ProposalMismatch", "phase": 1, "esp": False,
+                   "alternatives": ["EncryptionAlgorithmMismatch", "DhGroupMismatch"],
+                   "log": {"moon": [r"Notify message 14 \(NO-PROPOSAL-CHOSEN\)"],
+                           "sun": [r"no acceptable ENCRYPTION_ALGORITHM found|no proposal found"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 1, "INFORMATIONAL": 1},
+                            "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
+})

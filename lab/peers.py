@@ -477,7 +477,9 @@ def run_scenario(name: str, out_dir: Path, work_root: Path, keep: bool = False) 
         pings = [s["result"] for s in steps if "pings" in s["step"]]
         ever_up = {side: any(s.get("result", {}).get(side) for s in steps if "established" in s["step"])
                    for side in scenario["tunnel_sides"]}
-        if all(tunnel.values()):
+        if not tunnel:
+            outcome = "probe"  # nobody meant to hold a tunnel: a scanner's probes
+        elif all(tunnel.values()):
             outcome = "established"
         elif all(ever_up.values()) and ever_up:
             outcome = "torn_down"
