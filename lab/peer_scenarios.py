@@ -589,3 +589,199 @@ SCENARIOS.update({
                             "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
     },
 })
+
+
+# --- restarts and rekeys (strongSwan both sides) ---
+APPEND_LOG = {"filelog": {"lab": {"append": True}}}  # a restarted charon goes on writing the same log
+# CREATE_CHILD_SA of an IKE SA rekey (SA Ni KE, MODP-2048): 432 octets of IKE + non-ESP marker + UDP + IP
+IKE_REKEY_DATAGRAM = "464"
+
+SCENARIOS.update({
+    "strongswan-peer-restart": {
+        "description": "IKEv2 PSK, tunnel up with DPD (moon dpd_delay 2 s, dpd_action restart); sun's charon crashes "
+                       "(SIGKILL by PID: no Delete) and is started again 1 s later without any SA; moon's DPD "
+                       "requests to the old SPIs go unanswered (3 retransmissions), moon gives up and starts a fresh "
+                       "IKE SA from scratch with N(INITIAL_CONTACT); pings cross the new tunnel",
+        "moon": charon("moon", 2, conn={"dpd_delay": "2s", "children.net.dpd_action": "restart"},
+                       charon_settings=FAST, role="initiator"),
+        "sun": charon("sun", 2, charon_settings={**FAST, **APPEND_LOG}, role="responder"),
+        "steps": [*healthy(pings=2), {"kill": "sun"}, {"sleep": 1.0}, {"start": "sun"},
+                  {"wait_log": ["moon", r"giving up after 3 retransmits", 20]},
+                  {"wait_log": ["moon", r"IKE_SA lab\[2\] established", 15]},
+                  {"established": ["moon", "sun"]}, {"pings": 2}],
+        "keys_from": ["moon"],
+        "expect": {"outcome": "established", "code": "PeerRestart", "esp": True,
+                   "alternatives": ["DpdTimeout"],
+                   "log": {"moon": [r"sending DPD request", r"giving up after 3 retransmits",
+                                    r"restarting CHILD_SA net", r"IKE_SA lab\[2\] established"],
+                           "sun": [r"received INITIAL_CONTACT|parsed IKE_AUTH request 1 \[ IDi N\(INIT_CONTACT\)"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 4, "IKE_AUTH": 4, "INFORMATIONAL": ">=4"},
+                            "min_initiator_spis": 2, "inner_notifies": {"INITIAL_CONTACT": 2}}},
+    },
+    "strongswan-rekey-lost": {
+        "description": "IKEv2 PSK, moon rekeys its IKE SA after 6 s (rekey_time 6 s, over_time 4 s: hard end at 10 s), "
+                       "but every CREATE_CHILD_SA of that rekey (464-octet datagram) is dropped on the way to sun "
+                       "(iptables length match on sun): moon retransmits 3 times, gives up and destroys the IKE SA "
+                       "and its CHILD_SA without a Delete; ESP and the earlier exchanges passed",
+        "moon": charon("moon", 2, conn={"rekey_time": "6s", "over_time": "4s", "rand_time": "0s"},
+                       charon_settings=FAST, role="initiator"),
+        "sun": charon("sun", 2, conn={"rekey_time": "0"}, charon_settings=FAST, role="responder"),
+        "iptables": {"sun": [["-A", "INPUT", "-p", "udp", "--dport", "4500", "-m", "length", "--length",
+                              IKE_REKEY_DATAGRAM, "-j", "DROP"]]},
+        "steps": [*healthy(pings=2), {"wait_log": ["moon", r"giving up after 3 retransmits", 25]}, {"sleep": 1.0}],
+        "keys_from": ["moon"],
+        "expect": {"outcome": "torn_down", "code": "RekeyFailure", "phase": 1, "esp": True,
+                   "alternatives": ["DpdTimeout"],
+                   "log": {"moon": [r"initiating IKE_SA lab\[\d\] rekeying|generating CREATE_CHILD_SA request 2 \[ SA No KE \]",
+                                    r"retransmit 3 of request with message ID 2",
+                                    r"giving up after 3 retransmits"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "CREATE_CHILD_SA": 4},
+                            "repeats": ">=3", "inner_payloads": {"KE": 4}}},
+    },
+    "strongswan-rekey-collision-expired": {
+        "description": "IKEv2 PSK, both peers rekey the IKE SA after 8 s (rekey_time 8 s, rand_time 0) and the hard "
+                       "lifetime is 8 s too (over_time defaults to 10 % of 8 s, which swanctl rounds to 0): the two "
+                       "CREATE_CHILD_SA requests cross (a rekey collision, RFC 7296 2.8.2), the redundant SA is "
+                       "deleted, but the expiry's IKE_DELETE migrates to the surviving new IKE SA: three Deletes, "
+                       "the tunnel is gone",
+        "moon": charon("moon", 2, conn={"rekey_time": "8s", "rand_time": "0s"}, charon_settings=FAST, role="initiator"),
+        "sun": charon("sun", 2, conn={"rekey_time": "8s", "rand_time": "0s"}, charon_settings=FAST, role="responder"),
+        "steps": [*healthy(pings=2), {"wait_log": ["moon", r"detected IKE_REKEY collision", 12]}, {"sleep": 2.0}],
+        "attempts": 4,  # whether the two requests cross is a race of a few milliseconds
+        "keys_from": ["moon", "sun"],
+        "expect": {"outcome": "torn_down", "code": "RekeyFailure", "phase": 1, "esp": True,
+                   "alternatives": ["ReceiveDeleteNotify"],
+                   "log": {"moon": [r"maximum IKE_SA lifetime 8s", r"detected IKE_REKEY collision with IKE_REKEY",
+                                    r"IKE_SA rekey collision (lost|won)", r"migrating IKE_DELETE task",
+                                    r"sending DELETE for IKE_SA lab\[3\]|received DELETE for IKE_SA lab\[3\]"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "CREATE_CHILD_SA": 4,
+                                          "INFORMATIONAL": ">=6"},
+                            "inner_payloads": {"D": ">=3", "KE": 4}}},
+    },
+    "strongswan-rekey-collision": {
+        "description": "IKEv2 PSK, both peers rekey the IKE SA after 8 s (rekey_time 8 s, rand_time 0, over_time 30 s "
+                       "on both): the CREATE_CHILD_SA requests cross, the collision is resolved by the nonces (RFC "
+                       "7296 2.8.2), the redundant SA and the old one are deleted, the tunnel stays up",
+        "moon": charon("moon", 2, conn={"rekey_time": "8s", "rand_time": "0s", "over_time": "30s"},
+                       charon_settings=FAST, role="initiator"),
+        "sun": charon("sun", 2, conn={"rekey_time": "8s", "rand_time": "0s", "over_time": "30s"},
+                      charon_settings=FAST, role="responder"),
+        "steps": [*healthy(pings=2), {"wait_log": ["moon", r"detected IKE_REKEY collision", 12]},
+                  {"sleep": 1.0}, {"established": ["moon", "sun"]}, {"pings": 2}],
+        "attempts": 4,
+        "keys_from": ["moon", "sun"],
+        "expect": {"outcome": "established", "code": "Established", "esp": True, "findings": ["rekey_collision"],
+                   "log": {"moon": [r"detected IKE_REKEY collision with IKE_REKEY", r"IKE_SA rekey collision (lost|won)",
+                                    r"IKE_SA lab\[\d\] rekeyed between"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "CREATE_CHILD_SA": 4,
+                                          "INFORMATIONAL": ">=4"},
+                            "inner_payloads": {"KE": 4}}},
+    },
+})
+
+
+# --- MOBIKE, IPv6 and dual stack (strongSwan both sides); IPv6 addresses from 2001:db8::/32 (RFC 3849) ---
+ROAM = {"plugins": {"kernel-netlink": {"roam_events": True}}}  # address changes reach MOBIKE
+V6 = {"moon": "2001:db8:1::1", "sun": "2001:db8:1::2"}
+V6_ADDRESSES = {side: [("eth0", f"{V6[side]}/64")] for side in scenarios.SIDES}
+# IPv4, IPv6 UDP/ESP and ICMPv6 errors (type < 128), no neighbour discovery chatter
+V4_V6_FILTER = "ip or (ip6 and (udp or esp or (icmp6 and ip6[40] < 128)))"
+
+SCENARIOS.update({
+    "strongswan-mobike-move": {
+        "description": "IKEv2 PSK with MOBIKE, moon holds 192.0.2.1 and 192.0.2.3; the tunnel comes up from 192.0.2.1 "
+                       "and carries pings; then 192.0.2.1 is removed from moon's eth0: moon checks the new path (empty "
+                       "INFORMATIONAL from 192.0.2.3) and sends N(UPDATE_SA_ADDRESSES); the IKE SA keeps its SPIs. "
+                       "kernel-libipsec cannot move the ESP SAs, so the CHILD_SA is then rekeyed (by one or both peers "
+                       "at once: a CHILD_SA rekey collision, as the logs say) and pings cross from the new address",
+        "moon": charon("moon", 2, conn={"local_addrs": "%any"}, charon_settings={**FAST, **ROAM}, role="initiator"),
+        "sun": charon("sun", 2, conn={"remote_addrs": "%any"}, charon_settings=FAST, role="responder"),
+        "addresses": {"moon": [("eth0", "192.0.2.3/28")]},
+        # without promote_secondaries, deleting the primary 192.0.2.1/28 takes 192.0.2.3/28 with it
+        "steps": [{"sysctl": ["moon", "net.ipv4.conf.eth0.promote_secondaries=1"]}, *healthy(pings=2),
+                  {"ip": ["moon", "addr", "del", "192.0.2.1/28", "dev", "eth0"]},
+                  {"wait_log": ["moon", r"generating INFORMATIONAL request \d+ \[ N\(UPD_SA_ADDR\)", 10]},
+                  {"sleep": 2.0}, {"established": ["moon", "sun"]}, {"pings": 2}],
+        "expect": {"outcome": "established", "code": "Established", "esp": True, "findings": ["address_change"],
+                   "log": {"moon": [r"requesting address change using MOBIKE",
+                                    r"generating INFORMATIONAL request \d+ \[ N\(UPD_SA_ADDR\)",
+                                    r"CHILD_SA net\{[2-9]\} established"],
+                           "sun": [r"parsed INFORMATIONAL request \d+ \[ N\(UPD_SA_ADDR\)"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": ">=4",
+                                          "CREATE_CHILD_SA": ">=2"},
+                            "inner_notifies": {"UPDATE_SA_ADDRESSES": 1}}},
+    },
+    "strongswan-ipv6": {
+        "description": "IKEv2 PSK between IPv6 gateways (moon 2001:db8:1::1, sun 2001:db8:1::2), IPv4 traffic "
+                       "selectors inside; pings cross the tunnel (ESP in UDP over IPv6)",
+        "moon": charon("moon", 2, conn={"local_addrs": V6["moon"], "remote_addrs": V6["sun"]}, charon_settings=FAST,
+                       role="initiator"),
+        "sun": charon("sun", 2, conn={"local_addrs": V6["sun"], "remote_addrs": V6["moon"]}, charon_settings=FAST,
+                      role="responder"),
+        "addresses": V6_ADDRESSES, "capture_filter": V4_V6_FILTER,
+        "steps": healthy(),
+        "expect": {"outcome": "established", "code": "Established", "esp": True,
+                   "log": {"moon": [r"IKE_SA lab\[1\] established between 2001:db8:1::1\[moon\.example\]"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2}}},
+    },
+    "strongswan-dual-stack": {
+        "description": "IKEv2 PSK between dual-stack gateways (IPv4 192.0.2.1/2 and IPv6 2001:db8:1::1/2), IKE over "
+                       "IPv4 with MOBIKE and roaming events on: IKE_AUTH announces the IPv6 addresses "
+                       "(N(ADDITIONAL_IP6_ADDRESS)), then each side sends an INFORMATIONAL address list update "
+                       "(N(ADDITIONAL_IP6_ADDRESS) again) right after IKE_AUTH; pings cross the tunnel",
+        "moon": charon("moon", 2, charon_settings={**FAST, **ROAM}, role="initiator"),
+        "sun": charon("sun", 2, charon_settings={**FAST, **ROAM}, role="responder"),
+        "addresses": V6_ADDRESSES, "capture_filter": V4_V6_FILTER,
+        "steps": [*healthy(), {"sleep": 2.0}],
+        "expect": {"outcome": "established", "code": "Established", "esp": True, "findings": ["mobike"],
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": ">=4"},
+                            "inner_notifies": {"ADDITIONAL_IP6_ADDRESS": ">=4"}}},
+    },
+    "strongswan-dual-stack-ts-mismatch": {
+        "description": "IKEv2 PSK between dual-stack gateways with MOBIKE and roaming events on, the traffic "
+                       "selectors differ (moon asks for 192.0.2.160/28): the IKE SA comes up with N(TS_UNACCEPTABLE) "
+                       "in IKE_AUTH's answer, then each side's MOBIKE address list update (an INFORMATIONAL "
+                       "with N(ADDITIONAL_IP6_ADDRESS), answered empty) follows on the childless IKE SA",
+        "moon": charon("moon", 2, child={"remote_ts": "192.0.2.160/28"}, charon_settings={**FAST, **ROAM},
+                       role="initiator"),
+        "sun": charon("sun", 2, charon_settings={**FAST, **ROAM}, role="responder"),
+        "addresses": V6_ADDRESSES, "capture_filter": V4_V6_FILTER,
+        "steps": failing("moon", "moon", r"failed to establish CHILD_SA", 10, linger=3.0),
+        "expect": {"outcome": "failed", "code": "TrafficSelectorMismatch", "phase": 2, "esp": False,
+                   "log": {"sun": [r"traffic selectors 192\.0\.2\.144/28 === 192\.0\.2\.128/28 unacceptable|"
+                                   r"unacceptable"],
+                           "moon": [r"received TS_UNACCEPTABLE notify, no CHILD_SA built"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": ">=4"},
+                            "inner_notifies": {"TS_UNACCEPTABLE": 1, "ADDITIONAL_IP6_ADDRESS": ">=4"}}},
+    },
+})
+
+
+def cert_side(side: str, charon_settings: dict[str, Any]) -> dict[str, Any]:
+    other = scenarios.OTHER[side]
+    conn = {"fragmentation": "yes",
+            "local": {"auth": "pubkey", "id": scenarios.IDENTITY[side], "certs": f"{side}.crt"},
+            "remote": {"auth": "pubkey", "id": scenarios.IDENTITY[other]}}
+    return charon(side, 2, conn=conn, secret=None, charon_settings=charon_settings,
+                  role="initiator" if side == "moon" else "responder")
+
+
+SCENARIOS.update({
+    "strongswan-fragmented-chain": {
+        "description": "IKEv2 with RSA-3072 certificates each under two intermediate CAs of its own (root -> "
+                       "ica1 -> ica2 -> host, made by pki at run time; each peer trusts the root only): each IKE_AUTH carries the host certificate and both intermediates (three "
+                       "CERT payloads, ~4 kB) and charon.fragment_size 512 splits it into RFC 7383 Encrypted Fragment "
+                       "(SKF) payloads; pings cross the tunnel",
+        "moon": cert_side("moon", {"fragment_size": 512, **FAST}),
+        "sun": cert_side("sun", {"fragment_size": 512, **FAST}),
+        "certs": {"type": "rsa", "size": 3072, "holders": ["moon", "sun"], "intermediates": 2},
+        "steps": healthy(),
+        "expect": {"outcome": "established", "code": "Established", "esp": True, "findings": ["ikev2_fragmentation"],
+                   "log": {"moon": [r"splitting IKE message \(\d+ bytes\) into \d+ fragments",
+                                    r"received end entity cert \"C=XX, O=ikesniff lab, CN=sun\.example\"",
+                                    r"received issuer cert \"C=XX, O=ikesniff lab, CN=ikesniff lab sun intermediate CA 2\""],
+                           "sun": [r"splitting IKE message \(\d+ bytes\) into \d+ fragments",
+                                   r"received issuer cert \"C=XX, O=ikesniff lab, CN=ikesniff lab moon intermediate CA 1\""]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": ">=16"}, "min_ikev2_fragments": 16}},
+    },
+})

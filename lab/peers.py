@@ -12,6 +12,7 @@ Standard library only; root for the run, nothing but tshark for the checks.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -20,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +158,15 @@ class Strongswan:
         return any(sa.get("state") == "ESTABLISHED"
                    and any(c.get("state") == "INSTALLED" for c in sa.get("child-sas", {}).values()) for sa in sas)
 
+    def kill(self) -> int | None:
+        """A crash: SIGKILL to the PID we started (no Delete, no goodbye)."""
+        if self.daemon is None:
+            return None
+        code = netlab.stop_process(self.daemon.proc, signal.SIGKILL, timeout=5)
+        self.daemon.out.close()
+        self.daemon = None
+        return code
+
     def stop(self) -> int | None:
         if self.initiation is not None:
             netlab.stop_process(self.initiation)
@@ -261,10 +272,21 @@ def make_certificates(work: Path, sides: dict[str, Strongswan], certs: dict[str,
         shutil.copy(pki_dir / "ca.crt", daemon.swanctl_dir / "x509ca" / "ca.crt")
         if side not in certs.get("holders", []):
             continue
+        issuer = "ca"
+        for level in range(1, certs.get("intermediates", 0) + 1):
+            # a longer chain of the holder's own (the peer trusts the root only, so the holder must send these)
+            name = f"{side}-ica{level}"
+            pki(["--gen", *key_args], pki_dir / f"{name}.key")
+            pki(["--issue", "--cacert", str(pki_dir / f"{issuer}.crt"), "--cakey", str(pki_dir / f"{issuer}.key"),
+                 "--type", "priv", "--in", str(pki_dir / f"{name}.key"), "--lifetime", "3000", "--ca",
+                 "--dn", f"C=XX, O=ikesniff lab, CN=ikesniff lab {side} intermediate CA {level}", "--outform", "pem"],
+                pki_dir / f"{name}.crt")
+            shutil.copy(pki_dir / f"{name}.crt", daemon.swanctl_dir / "x509ca" / f"{name}.crt")
+            issuer = name
         identity = scenarios.IDENTITY[side]
         pki(["--gen", *key_args], pki_dir / f"{side}.key")
-        pki(["--issue", "--cacert", str(pki_dir / "ca.crt"), "--cakey", str(pki_dir / "ca.key"), "--type", "priv",
-             "--in", str(pki_dir / f"{side}.key"), "--lifetime", "1825", "--dn",
+        pki(["--issue", "--cacert", str(pki_dir / f"{issuer}.crt"), "--cakey", str(pki_dir / f"{issuer}.key"),
+             "--type", "priv", "--in", str(pki_dir / f"{side}.key"), "--lifetime", "1825", "--dn",
              f"C=XX, O=ikesniff lab, CN={identity}", "--san", identity, "--flag", "serverAuth", "--outform", "pem"],
             pki_dir / f"{side}.crt")
         shutil.copy(pki_dir / f"{side}.crt", daemon.swanctl_dir / "x509" / f"{side}.crt")
@@ -299,9 +321,11 @@ def run_steps(scenario: dict[str, Any], network: netlab.Network, sides: dict[str
     """The scenario's script, in order; returns what each step did (for the label).
 
     ``{"start": side}`` (and wait until it listens); ``{"initiate": side}``; ``{"stop": side}`` (by PID);
+    ``{"kill": side}`` (SIGKILL by PID: a crash; strongSwan only);
     ``{"wait_log": [side, regex, timeout]}`` (a line written since the step before the waits began);
     ``{"sleep": s}``; ``{"pings": n}`` (moon to sun's inner address); ``{"iptables": {side: [rule]}}``;
-    ``{"swanctl": [side, args...]}``; ``{"whack": [side, args...]}``; ``{"established": [side, ...]}``
+    ``{"swanctl": [side, args...]}``; ``{"whack": [side, args...]}``; ``{"ip": [side, args...]}`` (iproute2);
+    ``{"sysctl": [side, "key=value"]}``; ``{"established": [side, ...]}``
     (wait until those sides hold the tunnel, up to 20 s).
     """
     done: list[dict[str, Any]] = []
@@ -319,6 +343,8 @@ def run_steps(scenario: dict[str, Any], network: netlab.Network, sides: dict[str
             sides[step["initiate"]].initiate()
         elif "stop" in step:
             record["returncode"] = sides[step["stop"]].stop()
+        elif "kill" in step:
+            record["returncode"] = sides[step["kill"]].kill()
         elif "wait_log" in step:
             side, pattern, timeout = step["wait_log"]
             impl = scenario["sides"][side]["impl"]
@@ -349,6 +375,12 @@ def run_steps(scenario: dict[str, Any], network: netlab.Network, sides: dict[str
         elif "swanctl" in step:
             side, *args = step["swanctl"]
             record["returncode"] = sides[side].daemon.swanctl(*args, check=False).returncode
+        elif "ip" in step:
+            side, *args = step["ip"]
+            network.run_in(side, ["ip", *args])
+        elif "sysctl" in step:
+            side, setting = step["sysctl"]
+            network.run_in(side, ["sysctl", "-qw", setting])
         elif "whack" in step:
             side, *args = step["whack"]
             record["returncode"] = sides[side].whack(*args, check=False).returncode
@@ -359,14 +391,43 @@ def run_steps(scenario: dict[str, Any], network: netlab.Network, sides: dict[str
     return done
 
 
-def key_tables(logs: dict[str, str], scenario: dict[str, Any]) -> tuple[dict[str, str], str | None]:
-    """Wireshark key tables from the first strongSwan side's log (charon logs its keys at ike 4)."""
-    for side in scenario.get("keys_from", scenarios.SIDES):
-        if scenario["sides"][side]["impl"] == "charon":
-            tables = charonlog.decryption_tables(logs[side])
-            if tables:
-                return tables, side
-    return {}, None
+def key_tables(logs: dict[str, str], implementations: dict[str, str],
+               order: list[str] | None = None) -> tuple[dict[str, str], list[str]]:
+    """Wireshark key tables from the strongSwan sides' logs (charon logs its keys at ike 4), and the sides used.
+
+    Rows of every strongSwan side are merged (first side first, one row per SA): in a rekey collision each
+    side logs the proposal of only some of the new SAs. An SA whose SPIs or keys a log lacks is left to the
+    other side's log; one whose proposal alone is missing gets the log's proposal when every IKE SA of that
+    log has the same one (a configuration with a single proposal: nothing else could have been chosen).
+    """
+    rows: dict[str, dict[str, str]] = {"ikev1_decryption_table": {}, "ikev2_decryption_table": {}}
+    used: list[str] = []
+    for side in order or list(logs):
+        if implementations.get(side) != "charon":
+            continue
+        facts = charonlog.ike_sas(logs[side])
+        proposals = {sa.ike_proposal for sa in facts.values() if sa.ike_proposal}
+        for sa in facts.values():
+            if sa.version == 2 and not sa.ike_proposal and len(proposals) == 1:
+                sa = dataclasses.replace(sa, ike_proposal=next(iter(proposals)))
+            try:
+                if sa.version == 2 and "sk_ei" in sa.keys:
+                    name, row = "ikev2_decryption_table", charonlog.ikev2_table_row(sa)
+                elif sa.version == 1 and "ka" in sa.keys:
+                    name, row = "ikev1_decryption_table", charonlog.ikev1_table_row(sa)
+                else:
+                    continue
+            except ValueError:
+                continue
+            width = 2 if name.startswith("ikev2") else 1
+            key = ",".join(row.split(",")[:width])
+            if key not in rows[name]:
+                rows[name][key] = row
+                if side not in used:
+                    used.append(side)
+    header = "# Wireshark {} written by ikesniff lab/ from a charon log at ike 4\n"
+    tables = {name: header.format(name) + "\n".join(r.values()) + "\n" for name, r in rows.items() if r}
+    return tables, used
 
 
 def check_capture(the_label: dict[str, Any], pcap: Path, tables: dict[str, str],
@@ -438,7 +499,8 @@ def run_scenario(name: str, out_dir: Path, work_root: Path, keep: bool = False) 
 
     scenario = peer_scenarios.resolve(name)
     topology = scenario["topology_data"]
-    work = work_root / f"{name[:20]}-{os.getpid()}"
+    # short (charon's vici socket path must fit in 108 bytes) and distinct for names sharing a prefix
+    work = work_root / f"{name[:16]}-{zlib.crc32(name.encode()) % 100000}-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     network = netlab.Network(topology, tag=name[:12], mtu=scenario.get("mtu"))
@@ -450,6 +512,9 @@ def run_scenario(name: str, out_dir: Path, work_root: Path, keep: bool = False) 
         network.up()
         for side in scenario["lo_sides"]:  # a virtual IP (vpnc, mode config) is the client's own business
             network.add_address(side, scenario["inner"][side] + "/32")
+        for side, addresses in scenario.get("addresses", {}).items():  # second and IPv6 addresses (no DAD wait)
+            for device, address in addresses:
+                network.run_in(side, ["ip", "addr", "add", address, "dev", device, "nodad"])
         for side, settings in scenario["sides"].items():
             sides[side] = build_side(network, side, settings, work)
         charon_sides = {s: d for s, d in sides.items() if isinstance(d, Strongswan)}
@@ -460,7 +525,8 @@ def run_scenario(name: str, out_dir: Path, work_root: Path, keep: bool = False) 
             for rule in rules:
                 network.run_in(side, ["iptables", *rule])
         capture_side, capture_if = topology["capture"]
-        capture = netlab.Capture(network, capture_side, capture_if, work / "capture.pcap", work / "tcpdump.log")
+        capture = netlab.Capture(network, capture_side, capture_if, work / "capture.pcap", work / "tcpdump.log",
+                                 scenario.get("capture_filter", "ip"))
         capture.wait_ready()
         steps = run_steps(scenario, network, sides)
         tunnel = {side: sides[side].established() for side in scenario["tunnel_sides"]}
@@ -473,7 +539,8 @@ def run_scenario(name: str, out_dir: Path, work_root: Path, keep: bool = False) 
         logs = {side: read_log(d) for side, d in sides.items()}
         pcap = work / "capture.pcap"
         facts = wire.pcap_facts(pcap)
-        tables, keys_side = key_tables(logs, scenario)
+        tables, keys_sides = key_tables(logs, {side: s["impl"] for side, s in scenario["sides"].items()},
+                                        scenario.get("keys_from"))
         pings = [s["result"] for s in steps if "pings" in s["step"]]
         ever_up = {side: any(s.get("result", {}).get(side) for s in steps if "established" in s["step"])
                    for side in scenario["tunnel_sides"]}
@@ -496,7 +563,7 @@ def run_scenario(name: str, out_dir: Path, work_root: Path, keep: bool = False) 
             "pings": pings,
             "decisive_log_lines": decisive,
             "steps": steps,
-            "keys_logged_by": keys_side,
+            "keys_logged_by": keys_sides,
         }
         the_label: dict[str, Any] = {
             "label_version": LABEL_VERSION,

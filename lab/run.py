@@ -538,7 +538,15 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if scenario_name in peer_scenarios.SCENARIOS:  # other implementations: lab/peers.py, pcaps/peers/
                 out = args.out.resolve() if args.out != DEFAULT_OUT else peers.OUT
-                peers.run_scenario(scenario_name, out, args.work.resolve(), keep=args.keep)
+                attempts = peer_scenarios.SCENARIOS[scenario_name].get("attempts", 1)  # races: a rekey collision
+                for attempt in range(1, attempts + 1):
+                    try:
+                        peers.run_scenario(scenario_name, out, args.work.resolve(), keep=args.keep)
+                        break
+                    except netlab.LabError as error:
+                        if attempt == attempts:
+                            raise
+                        say(f"{scenario_name}: attempt {attempt} of {attempts} did not hold ({error}); again")
             else:
                 run_scenario(scenario_name, args.out.resolve(), args.work.resolve(), keep=args.keep)
         except Exception as error:  # noqa: BLE001 - one scenario failing must not stop the others
