@@ -784,3 +784,56 @@ SCENARIOS.update({
                    "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": ">=16"}, "min_ikev2_fragments": 16}},
     },
 })
+
+
+SCENARIOS.update({
+    "strongswan-cert-untrusted-ca": {
+        "description": "IKEv2 with RSA certificates, sun's is issued by a CA moon does not hold: moon cannot build a "
+                       "trust chain for sun's certificate from IKE_AUTH's answer, refuses it and tells sun in an "
+                       "INFORMATIONAL N(AUTHENTICATION_FAILED)",
+        "moon": cert_side("moon", {"fragment_size": 1500, **FAST}),
+        "sun": cert_side("sun", {"fragment_size": 1500, **FAST}),
+        "certs": {"type": "rsa", "size": 2048, "holders": ["moon", "sun"], "faults": {"sun": "untrusted"}},
+        "steps": failing("moon", "moon", r"AUTH_FAILED|authentication of .* failed|no trusted", 10),
+        "expect": {"outcome": "failed", "code": "CertificateAuthenticationFailure", "phase": 1, "esp": False,
+                   "alternatives": ["PeerIdMismatch"],
+                   "log": {"moon": [r"no trusted RSA public key found for 'sun\.example'",
+                                    r"generating INFORMATIONAL request 2 \[ N\(AUTH_FAILED\) \]"],
+                           "sun": [r"authentication of 'moon\.example' with RSA\S* successful"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": 2},
+                            "inner_notifies": {"AUTHENTICATION_FAILED": 1}}},
+    },
+    "strongswan-cert-expired": {
+        "description": "IKEv2 with RSA certificates, moon's certificate expired (valid for one day in January 2024): "
+                       "sun refuses it and answers IKE_AUTH with N(AUTHENTICATION_FAILED); at the lab's log levels (cfg 2) "
+                       "charon says only 'no trusted RSA public key found', the same words as for a wrong identity: "
+                       "the dates are in the CERT payload, readable with the key table",
+        "moon": cert_side("moon", {"fragment_size": 1500, **FAST}),
+        "sun": cert_side("sun", {"fragment_size": 1500, **FAST}),
+        "certs": {"type": "rsa", "size": 2048, "holders": ["moon", "sun"], "faults": {"moon": "expired"}},
+        "steps": failing("moon", "moon", r"AUTHENTICATION_FAILED", 10),
+        "expect": {"outcome": "failed", "code": "CertificateAuthenticationFailure", "phase": 1, "esp": False,
+                   "alternatives": ["PskMismatch", "PeerIdMismatch"],
+                   "log": {"sun": [r"received end entity cert \"C=XX, O=ikesniff lab, CN=moon\.example\"",
+                                   r"no trusted RSA public key found for 'moon\.example'"],
+                           "moon": [r"received AUTHENTICATION_FAILED notify error"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2},
+                            "inner_notifies": {"AUTHENTICATION_FAILED": 1}}},
+    },
+    "strongswan-cert-wrong-id": {
+        "description": "IKEv2 with RSA certificates, moon claims the identity moon.example but its certificate names "
+                       "only other.example (subject and subjectAltName): sun finds no certificate for moon.example and "
+                       "answers IKE_AUTH with N(AUTHENTICATION_FAILED)",
+        "moon": cert_side("moon", {"fragment_size": 1500, **FAST}),
+        "sun": cert_side("sun", {"fragment_size": 1500, **FAST}),
+        "certs": {"type": "rsa", "size": 2048, "holders": ["moon", "sun"], "faults": {"moon": "wrong-id"}},
+        "steps": failing("moon", "moon", r"AUTHENTICATION_FAILED|failed", 10),
+        "expect": {"outcome": "failed", "code": "CertificateAuthenticationFailure", "phase": 1, "esp": False,
+                   "alternatives": ["PeerIdMismatch", "PskMismatch"],
+                   "log": {"sun": [r"received end entity cert \"C=XX, O=ikesniff lab, CN=other\.example\"",
+                                   r"no trusted RSA public key found for 'moon\.example'"],
+                           "moon": [r"received AUTHENTICATION_FAILED notify error"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2},
+                            "inner_notifies": {"AUTHENTICATION_FAILED": 1}}},
+    },
+})

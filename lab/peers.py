@@ -284,10 +284,21 @@ def make_certificates(work: Path, sides: dict[str, Strongswan], certs: dict[str,
             shutil.copy(pki_dir / f"{name}.crt", daemon.swanctl_dir / "x509ca" / f"{name}.crt")
             issuer = name
         identity = scenarios.IDENTITY[side]
+        fault = certs.get("faults", {}).get(side)  # a certificate the peer must refuse
+        validity = ["--lifetime", "1825"]
+        if fault == "untrusted":  # issued by a CA the peer does not hold
+            pki(["--gen", *key_args], pki_dir / "rogue-ca.key")
+            pki(["--self", "--ca", "--lifetime", "3650", "--in", str(pki_dir / "rogue-ca.key"), "--type", "priv",
+                 "--dn", "C=XX, O=ikesniff lab, CN=ikesniff lab untrusted CA", "--outform", "pem"],
+                pki_dir / "rogue-ca.crt")
+            issuer = "rogue-ca"
+        elif fault == "expired":  # valid for a day, two years ago
+            validity = ["--not-before", "01.01.24 00:00:00", "--not-after", "02.01.24 00:00:00"]
+        san = "other.example" if fault == "wrong-id" else identity  # the identity the side claims is not in it
         pki(["--gen", *key_args], pki_dir / f"{side}.key")
         pki(["--issue", "--cacert", str(pki_dir / f"{issuer}.crt"), "--cakey", str(pki_dir / f"{issuer}.key"),
-             "--type", "priv", "--in", str(pki_dir / f"{side}.key"), "--lifetime", "1825", "--dn",
-             f"C=XX, O=ikesniff lab, CN={identity}", "--san", identity, "--flag", "serverAuth", "--outform", "pem"],
+             "--type", "priv", "--in", str(pki_dir / f"{side}.key"), *validity, "--dn",
+             f"C=XX, O=ikesniff lab, CN={san}", "--san", san, "--flag", "serverAuth", "--outform", "pem"],
             pki_dir / f"{side}.crt")
         shutil.copy(pki_dir / f"{side}.crt", daemon.swanctl_dir / "x509" / f"{side}.crt")
         shutil.copy(pki_dir / f"{side}.key", daemon.swanctl_dir / "private" / f"{side}.key")
