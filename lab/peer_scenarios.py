@@ -394,11 +394,11 @@ def xauth_gateway(password: str = XAUTH_PASSWORD, aggressive: bool = True, remot
     return side
 
 
-def vpnc_client(password: str = XAUTH_PASSWORD) -> dict[str, Any]:
+def vpnc_client(password: str = XAUTH_PASSWORD, group: str = "dh2", args: list[str] | None = None) -> dict[str, Any]:
     return vpnc({"IPSec gateway": ADDRESS["sun"], "IPSec ID": "labgroup", "IPSec secret": PSK,
-                 "Xauth username": XAUTH_USER, "Xauth password": password, "IKE DH Group": "dh2",
+                 "Xauth username": XAUTH_USER, "Xauth password": password, "IKE DH Group": group,
                  "Perfect Forward Secrecy": "nopfs", "Local Port": "500", "Interface mode": "tun",
-                 "Interface name": "tun0", "Debug": "1"})
+                 "Interface name": "tun0", "Debug": "1"}, args)
 
 
 VPNC_LAN = {"moon": VIRTUAL_IP, "sun": INNER["sun"]}
@@ -835,5 +835,81 @@ SCENARIOS.update({
                            "moon": [r"received AUTHENTICATION_FAILED notify error"]},
                    "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2},
                             "inner_notifies": {"AUTHENTICATION_FAILED": 1}}},
+    },
+})
+
+
+def pluto_xauth_gateway(password: str = XAUTH_PASSWORD, ike: str = "3des-sha1;modp1536") -> dict[str, Any]:
+    """sun: libreswan as a Cisco-style IKEv1 gateway: aggressive mode, group PSK for the key id 'labgroup',
+    XAUTH against its passwd file (xauthby=file), mode config from a one-address pool."""
+    group = "@#" + b"labgroup".hex()  # libreswan's spelling of an ID_KEY_ID
+    conn = {"ikev2": "no", "aggressive": "yes", "authby": "secret", "left": ADDRESS["sun"], "leftid": "@sun.example",
+            "leftsubnet": SUBNET["sun"], "leftxauthserver": "yes", "leftmodecfgserver": "yes",
+            "right": "%any", "rightid": group, "rightxauthclient": "yes", "rightmodecfgclient": "yes",
+            "rightaddresspool": f"{VIRTUAL_IP}-{VIRTUAL_IP}", "modecfgpull": "yes", "xauthby": "file",
+            "ike": ike, "esp": "aes256-sha1,3des-sha1", "pfs": "no", "auto": "add",
+            "retransmit-interval": "1000", "retransmit-timeout": "8s"}
+    side = pluto("sun", 1, role="responder")
+    side["conn"] = conn
+    side["secrets"] = [{"ids": f"@sun.example {group}", "type": "PSK", "secret": PSK}]
+    side["xauth_users"] = {XAUTH_USER: password}
+    side["summary"] = {"ipsec.conf": {"setup": side["setup"], "conn": conn}, "secret": PSK,
+                       "xauth": "user alice in ipsec.d/passwd (crypt SHA-512)"}
+    return side
+
+
+WEAK = ["--enable-weak-encryption"]  # vpnc walks away from 3DES otherwise ("considered too weak today")
+
+SCENARIOS.update({
+    "vpnc-libreswan-aes-refused": {
+        "description": "vpnc (moon) against a libreswan IKEv1 gateway (sun) that accepts AES-256/SHA1/MODP-1536 only: "
+                       "vpnc's AES transforms carry KEY_LENGTH before ENCRYPTION_ALGORITHM, which pluto rejects "
+                       "('OAKLEY_KEY_LENGTH attribute not preceded by OAKLEY_ENCRYPTION_ALGORITHM'), so no transform "
+                       "is acceptable: an unencrypted INFORMATIONAL N(NO_PROPOSAL_CHOSEN); vpnc reports it as "
+                       "INVALID_EXCHANGE_TYPE",
+        "moon": vpnc_client(group="dh5"), "sun": pluto_xauth_gateway(ike="aes256-sha1;modp1536"),
+        "inner": VPNC_LAN, "lo_sides": ["sun"],
+        "steps": [{"start": "sun"}, {"initiate": "moon"}, {"wait_log": ["sun", r"no acceptable Oakley Transform", 10]},
+                  {"sleep": 1.0}],
+        "expect": {"outcome": "failed", "code": "ProposalMismatch", "phase": 1, "esp": False,
+                   "alternatives": ["EncryptionAlgorithmMismatch"],
+                   "log": {"sun": [r"OAKLEY_KEY_LENGTH attribute not preceded by OAKLEY_ENCRYPTION_ALGORITHM attribute",
+                                   r"no acceptable Oakley Transform"],
+                           "moon": [r"vpnc: response was invalid .*ISAKMP_N_INVALID_EXCHANGE_TYPE"]},
+                   "wire": {"exchanges": {"AGGRESSIVE": 1, "INFORMATIONAL": 1},
+                            "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
+    "vpnc-libreswan-xauth-ts-mismatch": {
+        "description": "vpnc (moon) against a libreswan IKEv1 gateway (sun, 3DES/SHA1/MODP-1536; vpnc run with "
+                       "--enable-weak-encryption): aggressive mode with the group PSK, XAUTH accepted, mode config "
+                       "assigns 192.0.2.130 but no split network, so vpnc's quick mode asks for 0.0.0.0/0 while sun "
+                       "serves 192.0.2.144/28 only: encrypted N(INVALID_ID_INFORMATION), vpnc deletes the ISAKMP SA",
+        "moon": vpnc_client(group="dh5", args=WEAK), "sun": pluto_xauth_gateway(),
+        "inner": VPNC_LAN, "lo_sides": ["sun"],
+        "steps": [{"start": "sun"}, {"initiate": "moon"},
+                  {"wait_log": ["sun", r"sending encrypted notification INVALID_ID_INFORMATION", 10]}, {"sleep": 1.0}],
+        "expect": {"outcome": "failed", "code": "TrafficSelectorMismatch", "phase": 2, "esp": False,
+                   "log": {"sun": [r"XAUTH: User alice: Authentication Successful",
+                                   r"the peer proposed: 0\.0\.0\.0/0 -<all>-> 192\.0\.2\.130/32",
+                                   r"cannot respond to IPsec SA request because no connection is known for 0\.0\.0\.0/0",
+                                   r"sending encrypted notification INVALID_ID_INFORMATION"],
+                           "moon": [r"IKE SA selected psk\+xauth-3des-sha1"]},
+                   "wire": {"exchanges": {"AGGRESSIVE": 3, "TRANSACTION": 6, "QUICK_MODE": 1, "INFORMATIONAL": ">=2"}}},
+    },
+    "vpnc-libreswan-xauth-refused": {
+        "description": "vpnc (moon) against a libreswan IKEv1 gateway (sun) whose passwd file holds another password "
+                       "for alice: aggressive mode succeeds, XAUTH fails (XAUTH_STATUS fail), pluto asks again "
+                       "(retry 1) but vpnc has given up and exited: each retransmitted XAUTH request draws an ICMP "
+                       "port unreachable",
+        "moon": vpnc_client("not-the-password", group="dh5", args=WEAK), "sun": pluto_xauth_gateway(),
+        "inner": VPNC_LAN, "lo_sides": ["sun"],
+        "steps": [{"start": "sun"}, {"initiate": "moon"},
+                  {"wait_log": ["sun", r"STATE_XAUTH_R0: retransmission; will wait 2 seconds", 10]}, {"sleep": 1.0}],
+        "expect": {"outcome": "failed", "code": "XauthFailure", "phase": 1, "esp": False,
+                   "log": {"sun": [r"XAUTH: User alice: Authentication Failed: Incorrect Username or Password",
+                                   r"XAUTH: User <unknown>: Authentication Failed \(retry 1\)"],
+                           "moon": [r"vpnc: authentication unsuccessful"]},
+                   "wire": {"exchanges": {"AGGRESSIVE": 3, "TRANSACTION": ">=6", "QUICK_MODE": 0},
+                            "icmp": {"3/3": ">=2"}}},
     },
 })

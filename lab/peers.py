@@ -66,7 +66,8 @@ class Pluto:
     unpacked libreswan's libexec directory on /usr/libexec/ipsec (a tmpfs on /usr/libexec holds it).
     """
 
-    def __init__(self, network: netlab.Network, side: str, work: Path, conf: str, secrets: str) -> None:
+    def __init__(self, network: netlab.Network, side: str, work: Path, conf: str, secrets: str,
+                 passwd: str = "") -> None:
         self.side = side
         self.work = work
         self.run_dir = work / "run"
@@ -80,13 +81,18 @@ class Pluto:
         self.secrets = work / "ipsec.secrets"
         self.secrets.write_text(secrets)
         os.chmod(self.secrets, 0o600)
+        self.ipsecdir = work / "ipsec.d"  # XAUTH's passwd file lives here (xauthby=file)
+        self.ipsecdir.mkdir(exist_ok=True)
+        if passwd:
+            (self.ipsecdir / "passwd").write_text(passwd)
+            os.chmod(self.ipsecdir / "passwd", 0o600)
         self.ctl = self.run_dir / "pluto" / "pluto.ctl"
         script = ('mount --bind "$0" /run && mount -t tmpfs tmpfs /usr/libexec && mkdir /usr/libexec/ipsec '
                   '&& mount --bind "$1" /usr/libexec/ipsec && shift && exec "$@"')
         cmd = network.exec_cmd(side, [
             "unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(self.run_dir),
             str(LIBRESWAN_ROOT / "usr/libexec/ipsec"), str(PLUTO), "--nofork", "--config", str(self.conf),
-            "--secretsfile", str(self.secrets), "--nssdir", str(self.nss)])
+            "--secretsfile", str(self.secrets), "--nssdir", str(self.nss), "--ipsecdir", str(self.ipsecdir)])
         self.out = open(work / "pluto.stdout", "w")  # noqa: SIM115 - pluto writes to it for its whole life
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT)
 
@@ -313,7 +319,12 @@ def build_side(network: netlab.Network, side: str, settings: dict[str, Any], wor
         return Strongswan(network, side, side_dir, settings.get("charon", {}), settings["swanctl"],
                           settings.get("plugins", []))
     if impl == "pluto":
-        return Pluto(network, side, side_dir, pluto_conf(settings, side_dir / "pluto.log"), pluto_secrets(settings))
+        passwd = ""
+        for user, password in settings.get("xauth_users", {}).items():  # user:crypt(3) hash:connection
+            hashed = netlab.run(["openssl", "passwd", "-6", "-salt", "ikslab", password]).stdout.strip()
+            passwd += f"{user}:{hashed}:lab\n"
+        return Pluto(network, side, side_dir, pluto_conf(settings, side_dir / "pluto.log"), pluto_secrets(settings),
+                     passwd)
     if impl == "vpnc":
         return Vpnc(network, side, side_dir, vpnc_conf(settings), settings.get("args", []))
     if impl == "ike-scan":
