@@ -913,3 +913,28 @@ SCENARIOS.update({
                             "icmp": {"3/3": ">=2"}}},
     },
 })
+
+
+SCENARIOS.update({
+    "libreswan-resp-restart": {
+        "description": "IKEv2 PSK, strongSwan (moon, DPD every 2 s) to libreswan (sun); the IKE SA is up (childless: "
+                       "sun's kernel has no ESP, it answered TS_UNACCEPTABLE); sun's pluto crashes (SIGKILL by PID) and "
+                       "starts again at once without the SA; pluto ignores moon's DPD requests for the unknown SPIs "
+                       "(no INVALID_IKE_SPI, like charon), so moon retransmits 3 times and destroys the IKE SA "
+                       "(no CHILD_SA, so no dpd_action restart)",
+        "moon": charon("moon", 2, conn={"dpd_delay": "2s", "children.net.dpd_action": "restart"},
+                       charon_settings=FAST, role="initiator"),
+        "sun": pluto("sun", 2, setup={"logappend": "yes"}, role="responder"),
+        "steps": [*START, {"initiate": "moon"}, {"wait_log": ["moon", r"failed to establish CHILD_SA", 10]},
+                  {"sleep": 1.0}, {"kill": "sun"}, {"sleep": 0.5}, {"start": "sun"},
+                  {"wait_log": ["moon", r"giving up after 3 retransmits", 25]}, {"sleep": 1.0}],
+        "notes": [NO_ESP],
+        "expect": {"outcome": "failed", "code": "PeerRestart", "phase": 1, "esp": False,
+                   "alternatives": ["DpdTimeout"],
+                   "log": {"moon": [r"sending DPD request", r"retransmit 3 of request with message ID 2",
+                                    r"giving up after 3 retransmits"],
+                           "sun": [r"responder established IKE SA", r"^Starting Pluto"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2, "INFORMATIONAL": 4},
+                            "repeats": 3}},
+    },
+})

@@ -93,8 +93,24 @@ class Pluto:
             "unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(self.run_dir),
             str(LIBRESWAN_ROOT / "usr/libexec/ipsec"), str(PLUTO), "--nofork", "--config", str(self.conf),
             "--secretsfile", str(self.secrets), "--nssdir", str(self.nss), "--ipsecdir", str(self.ipsecdir)])
-        self.out = open(work / "pluto.stdout", "w")  # noqa: SIM115 - pluto writes to it for its whole life
-        self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=subprocess.STDOUT)
+        self.cmd = cmd
+        self.launch()
+
+    def launch(self) -> None:
+        self.launches = getattr(self, "launches", 0) + 1
+        self.out = open(self.work / "pluto.stdout", "a")  # noqa: SIM115 - pluto writes to it for its whole life
+        self.proc = subprocess.Popen(self.cmd, stdout=self.out, stderr=subprocess.STDOUT)
+
+    def start(self) -> None:
+        """Start pluto again after ``kill`` (the first start happens when the side is built)."""
+        if self.proc.poll() is not None:
+            self.launch()
+
+    def kill(self) -> int | None:
+        """A crash: SIGKILL to the PID we started."""
+        code = netlab.stop_process(self.proc, signal.SIGKILL, timeout=5)
+        self.out.close()
+        return code
 
     def wait_ready(self, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
@@ -103,7 +119,8 @@ class Pluto:
                 raise netlab.LabError(f"pluto of {self.side} exited with {self.proc.returncode}: "
                                       f"{(self.work / 'pluto.stdout').read_text().strip()[-300:]}")
             text = self.log.read_text(errors="replace") if self.log.exists() else ""
-            if self.ctl.exists() and log_messages(text, "pluto", r"^listening for IKE messages"):
+            # a restarted pluto appends (logappend=yes): wait for this start's own line
+            if self.ctl.exists() and len(log_messages(text, "pluto", r"^listening for IKE messages")) >= self.launches:
                 return
             time.sleep(0.1)
         raise netlab.LabError(f"pluto of {self.side} did not start listening")
@@ -359,7 +376,7 @@ def run_steps(scenario: dict[str, Any], network: netlab.Network, sides: dict[str
             marks = {side: len(read_log(d).splitlines()) for side, d in sides.items()}
         if "start" in step:
             daemon = sides[step["start"]]
-            daemon.start() if isinstance(daemon, Strongswan) else None
+            daemon.start()
             daemon.wait_ready()
         elif "initiate" in step:
             sides[step["initiate"]].initiate()
