@@ -938,3 +938,4 @@ SCENARIOS.update({
                             "repeats": 3}},
     },
 })
+

@@ -67,7 +67,7 @@ class Pluto:
     """
 
     def __init__(self, network: netlab.Network, side: str, work: Path, conf: str, secrets: str,
-                 passwd: str = "") -> None:
+                 passwd: str = "", args: list[str] | None = None) -> None:
         self.side = side
         self.work = work
         self.run_dir = work / "run"
@@ -92,7 +92,7 @@ class Pluto:
         cmd = network.exec_cmd(side, [
             "unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(self.run_dir),
             str(LIBRESWAN_ROOT / "usr/libexec/ipsec"), str(PLUTO), "--nofork", "--config", str(self.conf),
-            "--secretsfile", str(self.secrets), "--nssdir", str(self.nss), "--ipsecdir", str(self.ipsecdir)])
+            "--secretsfile", str(self.secrets), "--nssdir", str(self.nss), "--ipsecdir", str(self.ipsecdir), *(args or [])])
         self.cmd = cmd
         self.launch()
 
@@ -341,7 +341,7 @@ def build_side(network: netlab.Network, side: str, settings: dict[str, Any], wor
             hashed = netlab.run(["openssl", "passwd", "-6", "-salt", "ikslab", password]).stdout.strip()
             passwd += f"{user}:{hashed}:lab\n"
         return Pluto(network, side, side_dir, pluto_conf(settings, side_dir / "pluto.log"), pluto_secrets(settings),
-                     passwd)
+                     passwd, settings.get("args"))
     if impl == "vpnc":
         return Vpnc(network, side, side_dir, vpnc_conf(settings), settings.get("args", []))
     if impl == "ike-scan":
