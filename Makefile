@@ -5,12 +5,18 @@
 VENV      := .venv
 PYTHON    := $(VENV)/bin/python
 DEMO_PCAP := pcaps/ikev2-psk.pcap
+# libreswan (pluto) conflicts with strongswan-charon in Debian (both ship /usr/sbin/ipsec), so it is not
+# installed: `make libreswan` unpacks its .deb into $(LIBRESWAN_ROOT) for the lab (lab/README.md); its
+# run-time libraries are ordinary packages.
+LIBRESWAN_ROOT := /opt/ikesniff-lab/libreswan
+LIBRESWAN_DEPS := libnss3-tools libnss3 libnspr4 libldns3 libunbound8 libevent-core-2.1-7 \
+	libevent-pthreads-2.1-7 libcurl3-nss libcap-ng0 libaudit1 libldap-2.5-0 libpam0g libcrypt1
 DEB_PACKAGES := tshark tcpdump iproute2 iptables tcpreplay libpcap0.8 \
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins strongswan-pki \
 	libstrongswan-standard-plugins util-linux chromium \
-	prometheus systemd
+	prometheus systemd vpnc ike-scan $(LIBRESWAN_DEPS)
 
-.PHONY: setup deb demo test test-fast lint lab lab-clean bench bench-check bench-quick replay docs clean
+.PHONY: setup deb libreswan demo test test-fast lint lab lab-clean bench bench-check bench-quick replay docs clean
 
 setup: deb $(VENV)/.installed
 
@@ -21,6 +27,11 @@ deb:
 		echo "installing Debian packages:" $$missing; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+
+libreswan: deb
+	@test -x $(LIBRESWAN_ROOT)/usr/libexec/ipsec/pluto || { \
+		tmp=$$(mktemp -d) && cd $$tmp && apt-get download -qq libreswan && \
+		mkdir -p $(LIBRESWAN_ROOT) && dpkg-deb -x libreswan_*.deb $(LIBRESWAN_ROOT) && rm -rf $$tmp; }
 
 # Editable: the tests import the checkout. (tests/test_install.py builds the wheel and sdist and
 # installs them non-editable in a fresh venv, as users get it.) setuptools announces every editable
@@ -47,7 +58,7 @@ lint: setup
 	$(VENV)/bin/mypy --strict ikesniff dissectors
 
 # Regenerates every capture in pcaps/ from real strongSwan peers (root: network namespaces).
-lab: setup
+lab: setup libreswan
 	$(PYTHON) lab/run.py --all
 
 lab-clean:

@@ -153,14 +153,15 @@ class Network:
 class Capture:
     """tcpdump on one interface inside a namespace, writing a pcap."""
 
-    def __init__(self, network: Network, side: str, interface: str, path: Path, log: Path) -> None:
+    def __init__(self, network: Network, side: str, interface: str, path: Path, log: Path,
+                 bpf: str = "ip") -> None:
         self.path = path
         self.log_path = log
         # -U: flush per packet; --immediate-mode: no packet waits in a kernel ring block when tcpdump stops;
         # -Z root: keep writing into root-owned directories;
         # 'ip': IPv4 only (no IPv6 neighbour discovery chatter), keeps ICMP and IP fragments
         cmd = network.exec_cmd(side, ["tcpdump", "-i", interface, "-n", "-U", "--immediate-mode", "-s", "0",
-                                      "-Z", "root", "-w", str(path), "ip"])
+                                      "-Z", "root", "-w", str(path), bpf])
         self.log = open(log, "w+")  # noqa: SIM115 - tcpdump writes to it for its whole life
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.log)
 

@@ -31,7 +31,7 @@ from typing import Any
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: find the package
 
-from lab import charonlog, config, label, netlab, scenarios, vici, wire
+from lab import charonlog, config, label, netlab, peer_scenarios, peers, scenarios, vici, wire
 
 LAB_DIR = Path(__file__).resolve().parent
 REPO = LAB_DIR.parent
@@ -512,6 +512,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for scenario_name, entry in scenarios.SCENARIOS.items():
             print(f"{scenario_name:24} {entry['description']}")
+        for scenario_name, entry in peer_scenarios.SCENARIOS.items():
+            print(f"{scenario_name:24} [pcaps/peers/] {entry['description']}")
         return 0
     if os.geteuid() != 0:
         print("lab/run.py: needs root (network namespaces, tcpdump, charon)", file=sys.stderr)
@@ -525,16 +527,28 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(work, ignore_errors=True)  # configs, logs and private keys of a dead run
                 say(f"removed {work}")
         return 0
-    names = list(scenarios.SCENARIOS) if args.all else args.scenarios
+    names = [*scenarios.SCENARIOS, *peer_scenarios.SCENARIOS] if args.all else args.scenarios
     if not names:
         parser.error("name scenarios or use --all")
-    unknown = [n for n in names if n not in scenarios.SCENARIOS]
+    unknown = [n for n in names if n not in scenarios.SCENARIOS and n not in peer_scenarios.SCENARIOS]
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(unknown)}")
     failed = []
     for scenario_name in names:
         try:
-            run_scenario(scenario_name, args.out.resolve(), args.work.resolve(), keep=args.keep)
+            if scenario_name in peer_scenarios.SCENARIOS:  # other implementations: lab/peers.py, pcaps/peers/
+                out = args.out.resolve() if args.out != DEFAULT_OUT else peers.OUT
+                attempts = peer_scenarios.SCENARIOS[scenario_name].get("attempts", 1)  # races: a rekey collision
+                for attempt in range(1, attempts + 1):
+                    try:
+                        peers.run_scenario(scenario_name, out, args.work.resolve(), keep=args.keep)
+                        break
+                    except netlab.LabError as error:
+                        if attempt == attempts:
+                            raise
+                        say(f"{scenario_name}: attempt {attempt} of {attempts} did not hold ({error}); again")
+            else:
+                run_scenario(scenario_name, args.out.resolve(), args.work.resolve(), keep=args.keep)
         except Exception as error:  # noqa: BLE001 - one scenario failing must not stop the others
             failed.append(scenario_name)
             print(f"[lab] {scenario_name}: FAILED: {error}", file=sys.stderr)

@@ -23,6 +23,7 @@ NOTIFIES = {1: ikev1_registry.NOTIFY_NAMES, 2: ikev2_registry.NOTIFY_TYPES}
 
 FIELDS = [
     "frame.number", "frame.len", "frame.time_relative", "icmp.type", "icmp.code", "ip.src", "ip.dst", "ip.flags.mf", "ip.frag_offset", "ip.proto",
+    "ipv6.src", "ipv6.dst",
     "udp.srcport", "udp.dstport", "udpencap.non_esp_marker", "esp.spi",
     "isakmp.ispi", "isakmp.rspi", "isakmp.mjver", "isakmp.exchangetype", "isakmp.flag_e", "isakmp.flag_i", "isakmp.flag_r",
     "isakmp.messageid", "isakmp.length", "isakmp.typepayload", "isakmp.notify.msgtype",
@@ -93,6 +94,18 @@ def _flag(text: str) -> bool | None:
     return text in ("1", "True", "true")
 
 
+def _address(row: dict[str, str], which: str) -> str:
+    """The outer IPv4 address, or the IPv6 one of a datagram over IPv6."""
+    return row[f"ip.{which}"].split(",")[0] or row[f"ipv6.{which}"].split(",")[0]
+
+
+def _endpoint(row: dict[str, str], which: str) -> str:
+    port = _int(row[f"udp.{which}port"])
+    if row[f"ip.{which}"]:
+        return f"{row[f'ip.{which}'].split(',')[0]}:{port}"
+    return f"[{row[f'ipv6.{which}'].split(',')[0]}]:{port}"
+
+
 def pcap_facts(pcap: Path) -> dict[str, Any]:
     """The facts a label records about its capture (and the fast test re-derives)."""
     rows = _tshark_fields(pcap)
@@ -117,9 +130,9 @@ def pcap_facts(pcap: Path) -> dict[str, Any]:
         payloads = [int(p) for p in row["isakmp.typepayload"].split(",") if p]
         message: dict[str, Any] = {
             "frame": int(row["frame.number"]),
-            "src": row["ip.src"].split(",")[0],
+            "src": _address(row, "src"),
             "sport": _int(row["udp.srcport"]),
-            "dst": row["ip.dst"].split(",")[0],
+            "dst": _address(row, "dst"),
             "dport": _int(row["udp.dstport"]),
             "non_esp_marker": bool(row["udpencap.non_esp_marker"]),
             "version": version,
@@ -219,7 +232,7 @@ def timeline(pcap: Path, tables: dict[str, str]) -> list[dict[str, Any]]:
         when = round(float(row["frame.time_relative"] or 0), 3)
         if row["icmp.type"] and row["icmp.type"].split(",")[0] != "8" and row["icmp.type"].split(",")[0] != "0":
             result.append({"frame": frame, "time": when, "src": row["ip.src"].split(",")[0],
-                           "dst": row["ip.dst"].split(",")[0],
+                           "dst": _address(row, "dst"),
                            "icmp": f"{row['icmp.type'].split(',')[0]}/{row['icmp.code'].split(',')[0]}"})
             continue
         if not row["isakmp.ispi"]:
@@ -235,8 +248,8 @@ def timeline(pcap: Path, tables: dict[str, str]) -> list[dict[str, Any]]:
         inner_notifies = _minus(_names(row_open["isakmp.notify.msgtype"], notify_names, "UNKNOWN"), notifies)
         entry: dict[str, Any] = {
             "frame": frame, "time": when,
-            "src": f"{row['ip.src'].split(',')[0]}:{_int(row['udp.srcport'])}",
-            "dst": f"{row['ip.dst'].split(',')[0]}:{_int(row['udp.dstport'])}",
+            "src": _endpoint(row, "src"),
+            "dst": _endpoint(row, "dst"),
             "version": version,
             "exchange": EXCHANGES.get(version, {}).get(exchange_type or -1, f"UNKNOWN_{exchange_type}"),
             "message_id": _int(row["isakmp.messageid"]),
