@@ -939,3 +939,65 @@ SCENARIOS.update({
     },
 })
 
+
+
+SCENARIOS.update({
+    "libreswan-pair-ikev1-main-no-kernel-esp": {
+        "description": "IKEv1 main mode PSK between two libreswan peers (PFS on both, their default): main mode "
+                       "completes, quick mode is accepted but the responder cannot install the IPsec SA (no ESP in "
+                       "the kernel) and never answers; the initiator retransmits quick mode",
+        "moon": pluto("moon", 1, role="initiator"),
+        "sun": pluto("sun", 1, role="responder"),
+        "steps": failing("moon", "sun", r"Protocol not supported", 10, linger=3.0),
+        "notes": [NO_ESP],
+        "expect": {"outcome": "failed", "code": "NegotiationFailed", "phase": 2, "esp": False,
+                   "alternatives": ["Phase2NegotiationTimeout"],
+                   "log": {"sun": [r"IKE SA established \{auth=PRESHARED_KEY",
+                                   r"netlink response for Add SA esp\.\S+: Protocol not supported"],
+                           "moon": [r"STATE_QUICK_I1: retransmission"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "QUICK_MODE": ">=2"}}},
+    },
+    "libreswan-init-ikev2-esp-mismatch": {
+        "description": "IKEv2, only the ESP cipher differs: libreswan (moon) offers AES-256, strongSwan (sun) accepts "
+                       "AES-128; the IKE SA comes up, IKE_AUTH's answer carries N(NO_PROPOSAL_CHOSEN)",
+        "moon": pluto("moon", 2, conn={"esp": "aes256-sha2_256"}, role="initiator"),
+        "sun": charon("sun", 2, charon_settings=FAST, role="responder"),
+        "steps": failing("moon", "sun", r"failed to establish CHILD_SA", 10),
+        "expect": {"outcome": "failed", "code": "EncryptionAlgorithmMismatch", "phase": 2, "esp": False,
+                   "log": {"sun": [r"no acceptable ENCRYPTION_ALGORITHM found", r"failed to establish CHILD_SA",
+                                   r"generating IKE_AUTH response 1 \[ IDr AUTH N\(NO_PROP\) \]"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2},
+                            "inner_notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
+    "libreswan-init-ikev1-main-psk-mismatch": {
+        "description": "IKEv1 main mode, libreswan (moon) initiates to strongSwan (sun), which holds another PSK: "
+                       "sun cannot decrypt message 5 and answers each copy with an encrypted INFORMATIONAL "
+                       "N(PAYLOAD_MALFORMED) keyed from its own PSK, which pluto cannot parse either",
+        "moon": pluto("moon", 1, role="initiator"),
+        "sun": charon("sun", 1, secret="not-the-same-key", charon_settings=FAST, role="responder"),
+        "steps": failing("moon", "sun", r"decryption failed|invalid", 10, linger=3.0),
+        "notes": [("the key table is sun's (IKEv1 keys derive from the PSK, and only strongSwan logs them): moon's "
+                  "messages 5 were encrypted with moon's key, so tshark's 'decryption' of them with sun's is garbage "
+                  "(a bogus ID payload); sun's INFORMATIONALs open (HASH, then a notify tshark does not list)")],
+        "expect": {"outcome": "failed", "code": "PskMismatch", "phase": 1, "esp": False,
+                   "log": {"sun": [r"invalid ID_V1 payload length, decryption failed\?",
+                                   r"generating INFORMATIONAL_V1 request \d+ \[ HASH N\(PLD_MAL\) \]"],
+                           "moon": [r"malformed payload in packet", r"STATE_MAIN_I3: retransmission"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": ">=6", "INFORMATIONAL": ">=2"}}},
+    },
+    "ike-scan-ikev2": {
+        "description": "ike-scan (moon) sends an IKEv2 IKE_SA_INIT probe (--ikev2, its default transforms) to a "
+                       "strongSwan responder (sun) that accepts AES-128/SHA2-256/MODP-2048 only: ike-scan's offer has "
+                       "no SHA2-256 integrity, sun answers with a 36-octet N(NO_PROPOSAL_CHOSEN)",
+        "moon": ike_scan(["--ikev2", "--retry=1", "--timeout=1000", ADDRESS["sun"]]),
+        "sun": charon("sun", 2, conn={"remote_addrs": "%any"}, charon_settings=FAST, role="responder"),
+        "tunnel_sides": [], "lo_sides": [],
+        "steps": [{"start": "sun"}, {"initiate": "moon"}, {"sleep": 1.0}],
+        "notes": [PROBE],
+        "expect": {"outcome": "probe", "code": "ProposalMismatch", "phase": 1, "esp": False,
+                   "alternatives": ["AuthenticationAlgorithmMismatch"],
+                   "log": {"moon": [r"Notify message 14 \(NO_PROPOSAL_CHOSEN\)"],
+                           "sun": [r"no acceptable INTEGRITY_ALGORITHM found", r"received proposals unacceptable"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2}, "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
+})
