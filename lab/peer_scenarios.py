@@ -1001,3 +1001,27 @@ SCENARIOS.update({
                    "wire": {"exchanges": {"IKE_SA_INIT": 2}, "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
     },
 })
+
+
+SCENARIOS.update({
+    "strongswan-peer-restart-ikev1": {
+        "description": "IKEv1 main mode PSK, tunnel up with DPD (moon dpd_delay 2 s, dpd_timeout 6 s, dpd_action "
+                       "restart); sun's charon crashes (SIGKILL by PID: no Delete) and is started again 1 s later; "
+                       "moon's R_U_THERE notifies under the old cookies get no answer, at the timeout moon starts a "
+                       "fresh main mode with N(INITIAL_CONTACT) and quick mode; pings cross the new tunnel",
+        "moon": charon("moon", 1, conn={"dpd_delay": "2s", "dpd_timeout": "6s", "children.net.dpd_action": "restart"},
+                       charon_settings=FAST, role="initiator"),
+        "sun": charon("sun", 1, charon_settings={**FAST, **APPEND_LOG}, role="responder"),
+        "steps": [*healthy(pings=2), {"kill": "sun"}, {"sleep": 1.0}, {"start": "sun"},
+                  {"wait_log": ["moon", r"DPD check timed out, enforcing DPD action", 20]},
+                  {"wait_log": ["moon", r"IKE_SA lab\[2\] established", 15]},
+                  {"established": ["moon", "sun"]}, {"pings": 2}],
+        "keys_from": ["moon"],
+        "expect": {"outcome": "established", "code": "PeerRestart", "esp": True,
+                   "alternatives": ["DpdTimeout"],
+                   "log": {"moon": [r"sending DPD request", r"DPD check timed out, enforcing DPD action",
+                                    r"IKE_SA lab\[2\] established"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 12, "QUICK_MODE": 6, "INFORMATIONAL": ">=2"},
+                            "min_initiator_spis": 2, "inner_notifies": {"R_U_THERE": ">=2", "INITIAL_CONTACT": 2}}},
+    },
+})
