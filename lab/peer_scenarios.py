@@ -1025,3 +1025,31 @@ SCENARIOS.update({
                             "min_initiator_spis": 2, "inner_notifies": {"R_U_THERE": ">=2", "INITIAL_CONTACT": 2}}},
     },
 })
+
+
+SCENARIOS.update({
+    "strongswan-rekey-lost-ikev1": {
+        "description": "IKEv1 main mode PSK, moon's IKE SA has rekey_time 6 s and over_time 4 s (hard end at 10 s); "
+                       "once the tunnel is up sun's namespace drops every main mode datagram (iptables u32: exchange "
+                       "type 2 behind the non-ESP marker on port 4500), so the new main mode IKEv1 uses to rekey never "
+                       "arrives: moon retransmits its message 1 three times; meanwhile the old IKE SA reaches its hard "
+                       "lifetime and moon deletes it (one encrypted INFORMATIONAL with the ISAKMP Delete), then the "
+                       "new main mode gives up: no IKE SA is left",
+        "moon": charon("moon", 1, conn={"rekey_time": "6s", "over_time": "4s", "rand_time": "0s"},
+                       charon_settings=FAST, role="initiator"),
+        "sun": charon("sun", 1, conn={"rekey_time": "0"}, charon_settings=FAST, role="responder"),
+        "steps": [*healthy(pings=2), {"iptables": {"sun": [["-A", "INPUT", "-p", "udp", "--dport", "4500", "-m", "u32",
+                                                            "--u32", "47&0xFF=0x02", "-j", "DROP"]]}},
+                  {"wait_log": ["moon", r"giving up after 3 retransmits", 20]},
+                  {"wait_log": ["moon", r"IKE_SA lab\[1\] state change: \S+ => (DELETING|DESTROYING)", 10]},
+                  {"sleep": 1.0}],
+        "keys_from": ["moon"],
+        "expect": {"outcome": "torn_down", "code": "RekeyFailure", "phase": 1, "esp": True,
+                   "alternatives": ["ReceiveDeleteNotify", "NoResponse"],
+                   "log": {"moon": [r"sending retransmit 3 of request message ID 0, seq 1",
+                                    r"sending DELETE for IKE_SA lab\[1\]",
+                                    r"giving up after 3 retransmits"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 10, "QUICK_MODE": 3, "INFORMATIONAL": 1},
+                            "repeats": 3, "inner_payloads": {"D": 1}}},
+    },
+})
