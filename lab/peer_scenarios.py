@@ -939,3 +939,117 @@ SCENARIOS.update({
     },
 })
 
+
+
+SCENARIOS.update({
+    "libreswan-pair-ikev1-main-no-kernel-esp": {
+        "description": "IKEv1 main mode PSK between two libreswan peers (PFS on both, their default): main mode "
+                       "completes, quick mode is accepted but the responder cannot install the IPsec SA (no ESP in "
+                       "the kernel) and never answers; the initiator retransmits quick mode",
+        "moon": pluto("moon", 1, role="initiator"),
+        "sun": pluto("sun", 1, role="responder"),
+        "steps": failing("moon", "sun", r"Protocol not supported", 10, linger=3.0),
+        "notes": [NO_ESP],
+        "expect": {"outcome": "failed", "code": "NegotiationFailed", "phase": 2, "esp": False,
+                   "alternatives": ["Phase2NegotiationTimeout"],
+                   "log": {"sun": [r"IKE SA established \{auth=PRESHARED_KEY",
+                                   r"netlink response for Add SA esp\.\S+: Protocol not supported"],
+                           "moon": [r"STATE_QUICK_I1: retransmission"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 6, "QUICK_MODE": ">=2"}}},
+    },
+    "libreswan-init-ikev2-esp-mismatch": {
+        "description": "IKEv2, only the ESP cipher differs: libreswan (moon) offers AES-256, strongSwan (sun) accepts "
+                       "AES-128; the IKE SA comes up, IKE_AUTH's answer carries N(NO_PROPOSAL_CHOSEN)",
+        "moon": pluto("moon", 2, conn={"esp": "aes256-sha2_256"}, role="initiator"),
+        "sun": charon("sun", 2, charon_settings=FAST, role="responder"),
+        "steps": failing("moon", "sun", r"failed to establish CHILD_SA", 10),
+        "expect": {"outcome": "failed", "code": "EncryptionAlgorithmMismatch", "phase": 2, "esp": False,
+                   "log": {"sun": [r"no acceptable ENCRYPTION_ALGORITHM found", r"failed to establish CHILD_SA",
+                                   r"generating IKE_AUTH response 1 \[ IDr AUTH N\(NO_PROP\) \]"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2},
+                            "inner_notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
+    "libreswan-init-ikev1-main-psk-mismatch": {
+        "description": "IKEv1 main mode, libreswan (moon) initiates to strongSwan (sun), which holds another PSK: "
+                       "sun cannot decrypt message 5 and answers each copy with an encrypted INFORMATIONAL "
+                       "N(PAYLOAD_MALFORMED) keyed from its own PSK, which pluto cannot parse either",
+        "moon": pluto("moon", 1, role="initiator"),
+        "sun": charon("sun", 1, secret="not-the-same-key", charon_settings=FAST, role="responder"),
+        "steps": failing("moon", "sun", r"decryption failed|invalid", 10, linger=3.0),
+        "notes": [("the key table is sun's (IKEv1 keys derive from the PSK, and only strongSwan logs them): moon's "
+                  "messages 5 were encrypted with moon's key, so tshark's 'decryption' of them with sun's is garbage "
+                  "(a bogus ID payload); sun's INFORMATIONALs open (HASH, then a notify tshark does not list)")],
+        "expect": {"outcome": "failed", "code": "PskMismatch", "phase": 1, "esp": False,
+                   "log": {"sun": [r"invalid ID_V1 payload length, decryption failed\?",
+                                   r"generating INFORMATIONAL_V1 request \d+ \[ HASH N\(PLD_MAL\) \]"],
+                           "moon": [r"malformed payload in packet", r"STATE_MAIN_I3: retransmission"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": ">=6", "INFORMATIONAL": ">=2"}}},
+    },
+    "ike-scan-ikev2": {
+        "description": "ike-scan (moon) sends an IKEv2 IKE_SA_INIT probe (--ikev2, its default transforms) to a "
+                       "strongSwan responder (sun) that accepts AES-128/SHA2-256/MODP-2048 only: ike-scan's offer has "
+                       "no SHA2-256 integrity, sun answers with a 36-octet N(NO_PROPOSAL_CHOSEN)",
+        "moon": ike_scan(["--ikev2", "--retry=1", "--timeout=1000", ADDRESS["sun"]]),
+        "sun": charon("sun", 2, conn={"remote_addrs": "%any"}, charon_settings=FAST, role="responder"),
+        "tunnel_sides": [], "lo_sides": [],
+        "steps": [{"start": "sun"}, {"initiate": "moon"}, {"sleep": 1.0}],
+        "notes": [PROBE],
+        "expect": {"outcome": "probe", "code": "ProposalMismatch", "phase": 1, "esp": False,
+                   "alternatives": ["AuthenticationAlgorithmMismatch"],
+                   "log": {"moon": [r"Notify message 14 \(NO_PROPOSAL_CHOSEN\)"],
+                           "sun": [r"no acceptable INTEGRITY_ALGORITHM found", r"received proposals unacceptable"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2}, "notifies": {"NO_PROPOSAL_CHOSEN": 1}}},
+    },
+})
+
+
+SCENARIOS.update({
+    "strongswan-peer-restart-ikev1": {
+        "description": "IKEv1 main mode PSK, tunnel up with DPD (moon dpd_delay 2 s, dpd_timeout 6 s, dpd_action "
+                       "restart); sun's charon crashes (SIGKILL by PID: no Delete) and is started again 1 s later; "
+                       "moon's R_U_THERE notifies under the old cookies get no answer, at the timeout moon starts a "
+                       "fresh main mode with N(INITIAL_CONTACT) and quick mode; pings cross the new tunnel",
+        "moon": charon("moon", 1, conn={"dpd_delay": "2s", "dpd_timeout": "6s", "children.net.dpd_action": "restart"},
+                       charon_settings=FAST, role="initiator"),
+        "sun": charon("sun", 1, charon_settings={**FAST, **APPEND_LOG}, role="responder"),
+        "steps": [*healthy(pings=2), {"kill": "sun"}, {"sleep": 1.0}, {"start": "sun"},
+                  {"wait_log": ["moon", r"DPD check timed out, enforcing DPD action", 20]},
+                  {"wait_log": ["moon", r"IKE_SA lab\[2\] established", 15]},
+                  {"established": ["moon", "sun"]}, {"pings": 2}],
+        "keys_from": ["moon"],
+        "expect": {"outcome": "established", "code": "PeerRestart", "esp": True,
+                   "alternatives": ["DpdTimeout"],
+                   "log": {"moon": [r"sending DPD request", r"DPD check timed out, enforcing DPD action",
+                                    r"IKE_SA lab\[2\] established"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 12, "QUICK_MODE": 6, "INFORMATIONAL": ">=2"},
+                            "min_initiator_spis": 2, "inner_notifies": {"R_U_THERE": ">=2", "INITIAL_CONTACT": 2}}},
+    },
+})
+
+
+SCENARIOS.update({
+    "strongswan-rekey-lost-ikev1": {
+        "description": "IKEv1 main mode PSK, moon's IKE SA has rekey_time 6 s and over_time 4 s (hard end at 10 s); "
+                       "once the tunnel is up sun's namespace drops every main mode datagram (iptables u32: exchange "
+                       "type 2 behind the non-ESP marker on port 4500), so the new main mode IKEv1 uses to rekey never "
+                       "arrives: moon retransmits its message 1 three times; meanwhile the old IKE SA reaches its hard "
+                       "lifetime and moon deletes it (one encrypted INFORMATIONAL with the ISAKMP Delete), then the "
+                       "new main mode gives up: no IKE SA is left",
+        "moon": charon("moon", 1, conn={"rekey_time": "6s", "over_time": "4s", "rand_time": "0s"},
+                       charon_settings=FAST, role="initiator"),
+        "sun": charon("sun", 1, conn={"rekey_time": "0"}, charon_settings=FAST, role="responder"),
+        "steps": [*healthy(pings=2), {"iptables": {"sun": [["-A", "INPUT", "-p", "udp", "--dport", "4500", "-m", "u32",
+                                                            "--u32", "47&0xFF=0x02", "-j", "DROP"]]}},
+                  {"wait_log": ["moon", r"giving up after 3 retransmits", 20]},
+                  {"wait_log": ["moon", r"IKE_SA lab\[1\] state change: \S+ => (DELETING|DESTROYING)", 10]},
+                  {"sleep": 1.0}],
+        "keys_from": ["moon"],
+        "expect": {"outcome": "torn_down", "code": "RekeyFailure", "phase": 1, "esp": True,
+                   "alternatives": ["ReceiveDeleteNotify", "NoResponse"],
+                   "log": {"moon": [r"sending retransmit 3 of request message ID 0, seq 1",
+                                    r"sending DELETE for IKE_SA lab\[1\]",
+                                    r"giving up after 3 retransmits"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 10, "QUICK_MODE": 3, "INFORMATIONAL": 1},
+                            "repeats": 3, "inner_payloads": {"D": 1}}},
+    },
+})
