@@ -78,6 +78,8 @@ class Analysis:
     """What `early_verdicts` needs (filled only when `early` is set)."""
     early: bool = False
     """Keep track of what `early_verdicts` needs (live captures and streams)."""
+    bpf: str | None = None
+    """A capture filter (`-f`) the frames of capture files must pass."""
     reader: CaptureReader | None = None
     """The capture file being read (its position feeds the progress bar)."""
 
@@ -89,7 +91,7 @@ class Analysis:
         """Events of one capture file, in capture order; the diagnosis of an IKE SA comes as soon as
         it has been silent for `RETIRE_AFTER` seconds. Opening errors raise CaptureError."""
         self.label = source
-        self.reader = read_capture(source, self.stats, self.ike_ports)
+        self.reader = read_capture(source, self.stats, self.ike_ports, bpf=self.bpf)
         return self.process(self.reader)
 
     def run_live(self, source: LiveSource) -> Iterator[Item]:
@@ -102,7 +104,7 @@ class Analysis:
         """Several files as one capture (`--merge`): their items in time order; the same message seen in two
         files (both gateways' captures) is one message with two sightings, the first file that showed it
         naming it; copies seen in one file only, while the other saw the rest of the SA, are path loss."""
-        readers = [read_capture(source, self.stats, self.ike_ports) for source in sources]
+        readers = [read_capture(source, self.stats, self.ike_ports, bpf=self.bpf) for source in sources]
         self.reader = readers[0]
         self.sightings = Sightings(list(sources))
         streams = [_timed(index, source, reader) for index, (source, reader) in enumerate(zip(sources, readers,
