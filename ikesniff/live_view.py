@@ -42,6 +42,7 @@ from .capture.events import CaptureStats
 from .events import DiagnosisEvent, MessageEvent, VerdictEvent
 from .output import ROLE
 from .progress import DRAWING, ReadProgress, Ticker
+from .tracker import host
 
 MAX_ROWS = 200
 """Most tunnel rows drawn (fewer when the terminal is shorter)."""
@@ -314,9 +315,7 @@ def _peers(event: Verdict) -> Peers:
 
 def _address(endpoint: str) -> str:
     """'192.0.2.1:500' -> '192.0.2.1', '[2001:db8::1]:500' -> '2001:db8::1'."""
-    if endpoint.startswith("["):
-        return endpoint[1:endpoint.find("]")]
-    return endpoint.rsplit(":", 1)[0] if endpoint.count(":") == 1 else endpoint
+    return host(endpoint)
 
 
 # --- plain lines ----------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 
 from ..events import DiagnosisEvent, FindingEvent, MessageEvent, OfferSide, SummaryEvent, VerdictEvent
+from ..tracker import host
 from .model import (
     EvidenceRow,
     Gap,
@@ -242,9 +243,7 @@ def _sides(verdict: VerdictEvent, chosen: DiagnosisEvent | None) -> list[tuple[s
 
 def address_of(text: str) -> str:
     """The address of an 'ip:port' or '[ipv6]:port' text."""
-    if text.startswith("["):
-        return text[1:text.find("]")]
-    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+    return host(text)
 
 
 def _names(sentence: str, address: str, role: str) -> bool:
