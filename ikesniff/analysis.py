@@ -364,7 +364,7 @@ def _path_loss(analysis: Analysis) -> list[FindingEvent]:
         frames = [loss.sighting.frame for loss in losses]
         findings.append(FindingEvent(
             kind="path_loss", ike_sa="", frames=frames[:8], file=seen_in,
-            detail=f"{len(losses)} IKE message(s) from {src} to {dst} seen in {seen_in} (frame "
+            detail=f"{len(losses)} IKE message{'s' if len(losses) != 1 else ''} from {src} to {dst} seen in {seen_in} (frame "
                    f"{', '.join(map(str, frames[:8]))}) never appear in {missing_in}, which saw the rest of the same "
                    f"IKE SA: lost between the two capture points ({analysis.sightings.twice} messages were seen at "
                    "both)"))

@@ -289,8 +289,10 @@ def _sinks(options: Options, inputs: list[str], stream: bool, live: Any, session
         from .report import ReportError
         from .sinks.report import ReportSink
         try:
+            from .sinks.report import withheld
             sinks.append(ReportSink(options.report, inputs, live=live is not None,
-                                    name=redactor.text if redactor is not None else None))
+                                    name=withheld if redactor is not None else None,
+                                    text=redactor.text if redactor is not None else None))
         except ReportError as error:
             fail(str(error))
     if options.write is not None:

@@ -98,9 +98,16 @@ def message_tree(message: Message, inner: list[Payload] | None = None) -> list[s
         _render(payload, 3, lines)
     if inner:
         lines.append("      decrypted:")
-        for payload in inner:
-            _render(payload, 4, lines)
+        lines.extend(inner_tree(inner, 4))
     lines.extend(f"    ! {error}" for error in message.errors)
+    return lines
+
+
+def inner_tree(inner: list[Payload], depth: int = 0) -> list[str]:
+    """The decrypted payloads of a message, every field, indented from `depth`."""
+    lines: list[str] = []
+    for payload in inner:
+        _render(payload, depth, lines)
     return lines
 
 
