@@ -332,10 +332,28 @@ def conclude(analysis: Analysis) -> Conclusions:
                 else:
                     result.findings.append(event)
     tracker.forget_all()
+    result.findings.extend(_keys_unused(analysis))
     for peers, state in analysis.tunnels.items():
         if state.latest is not None:
             result.verdicts.append(diagnosis.verdict(peers, state.ike_sas, state.latest, state.definite))
     return result
+
+
+def _keys_unused(analysis: Analysis) -> list[FindingEvent]:
+    """Key sets (--keys) that opened no message of the capture, PSKs (--psk-file) that verified with no SA:
+    a wrong file, or keys of another capture (never the keys themselves)."""
+    total, unused, psks = analysis.crypto.unused()
+    parts = []
+    if unused:
+        parts.append(f"{unused} of the {total} key set{'s' if total != 1 else ''} given (--keys) opened no message "
+                     "of this capture (keys of other IKE SAs, or of another capture)")
+    if psks:
+        numbers = ", ".join(map(str, psks))
+        parts.append(f"pre-shared key{'s' if len(psks) != 1 else ''} {numbers} of --psk-file verified with no IKE SA "
+                     "it could be checked against")
+    if not parts:
+        return []
+    return [FindingEvent(kind="keys_unused", ike_sa="", frames=[], file=analysis.label, detail="; ".join(parts))]
 
 
 def _timed(index: int, source: str, items: Iterable[object]) -> Iterator[tuple[float, int, str, object]]:

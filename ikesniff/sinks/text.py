@@ -82,10 +82,11 @@ class TextSink:
             for line in diagnosis.exchanges:
                 self._out(f"    {line}")
         for finding in self.findings:
-            frames = ", ".join(str(frame) for frame in finding.frames)
-            self._out(wrapper(columns, "", "    ").fill(
-                f"finding {finding.kind} [{finding.ike_sa}] {'frames' if len(finding.frames) > 1 else 'frame'} "
-                f"{frames}: {finding.detail}"))
+            where = f" [{finding.ike_sa}]" if finding.ike_sa else ""
+            if finding.frames:
+                where += (f" {'frames' if len(finding.frames) > 1 else 'frame'} "
+                          + ", ".join(str(frame) for frame in finding.frames))
+            self._out(wrapper(columns, "", "    ").fill(f"finding {finding.kind}{where}: {finding.detail}"))
         files = {verdict.file for verdict in self.verdicts}
         shown = None
         for verdict in self.verdicts:
