@@ -56,7 +56,7 @@ class Crypto:
         """What the keys open of `message` (None: nothing to open, or no keys for its SA); the message and
         its opened payloads are kept when a PSK check will need them."""
         opened = self._decrypt(message, raw, sender) if self.keys is not None else None
-        if opened is not None and opened.payloads and opened.icv_ok is not False:
+        if opened is not None and (opened.icv_ok or (opened.icv_ok is None and opened.payloads)):
             self.opened.add((message.version, bytes(message.header.spi_i)))
         self._keep_for_psk(message, raw, opened)
         return opened
