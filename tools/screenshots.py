@@ -29,9 +29,9 @@ from rich.text import Text
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ikesniff.analysis import Analysis, DecodedMessage, conclude  # noqa: E402
-from ikesniff.live_view import TunnelBoard  # noqa: E402
-from ikesniff.report.example import screenshot  # noqa: E402
+from ikesniff.analysis import Analysis, DecodedMessage, conclude
+from ikesniff.live_view import TunnelBoard
+from ikesniff.report.example import screenshot
 
 READ = ("ikev2-psk-mismatch.pcap", "ikev2-psk.pcap")
 BOARD = (("ikev2-psk", "198.51.100.10", "203.0.113.20"), ("ikev2-psk-mismatch", "198.51.100.11", "203.0.113.21"),

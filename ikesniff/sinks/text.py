@@ -73,8 +73,10 @@ class TextSink:
             self._summary(item)
 
     def _conclusions(self) -> None:
-        columns = width(click.get_text_stream("stderr" if self.to_stderr else "stdout"))
+        stream = click.get_text_stream("stderr" if self.to_stderr else "stdout")
+        columns = width(stream)
         wrap = wrapper(columns)
+        on_terminal = _is_terminal(stream)
         for diagnosis in self.diagnoses:
             self._out(f"\nIKE SA {diagnosis.ike_sa} (IKEv{diagnosis.version}) {diagnosis.initiator} -> "
                       f"{diagnosis.responder}: {colour_outcomes(diagnosis.outcome.upper(), self.colour)} "
@@ -93,7 +95,9 @@ class TextSink:
             if len(files) > 1 and verdict.file != shown:
                 shown = verdict.file
                 self._out(f"\n== {verdict.file} ==")
-            headline = wrapper(columns, "", "    ").fill(verdict_headline(verdict))
+            headline = verdict_headline(verdict)  # one line into a pipe, for grep; wrapped on a terminal
+            if on_terminal:
+                headline = wrapper(columns, "", "    ").fill(headline)
             self._out(f"\n{colour_outcomes(headline, self.colour)}")
             self._out(wrap.fill(verdict.message))
             for item in verdict.evidence:
@@ -121,3 +125,10 @@ class TextSink:
 
     def close(self) -> None:
         pass
+
+
+def _is_terminal(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False
