@@ -6,6 +6,9 @@ frame problems and the summary line always go to standard error. Outcomes are co
 
 from __future__ import annotations
 
+import sys
+from typing import TextIO
+
 import click
 
 from ..analysis import DecodedMessage
@@ -73,7 +76,7 @@ class TextSink:
             self._summary(item)
 
     def _conclusions(self) -> None:
-        stream = click.get_text_stream("stderr" if self.to_stderr else "stdout")
+        stream = sys.stderr if self.to_stderr else sys.stdout
         columns = width(stream)
         wrap = wrapper(columns)
         on_terminal = _is_terminal(stream)
@@ -127,8 +130,8 @@ class TextSink:
         pass
 
 
-def _is_terminal(stream: object) -> bool:
+def _is_terminal(stream: TextIO) -> bool:
     try:
-        return bool(stream.isatty())  # type: ignore[attr-defined]
-    except (AttributeError, ValueError):
+        return stream.isatty()
+    except ValueError:  # a closed stream
         return False
