@@ -310,7 +310,7 @@ def _sinks(options: Options, inputs: list[str], stream: bool, live: Any, session
                      else JsonLinesSink(sys.stdout.buffer, batch=1 if stream else 512))
     elif live is not None and sys.stdout.isatty() and not (options.verbose or options.quiet):
         from .sinks.board import BoardSink  # the live view, started last (after every check that may fail)
-        sinks.append(BoardSink(session.analysis.stats, live.stats, time.time))
+        sinks.append(BoardSink(session.analysis.stats, live.stats, time.time, colour=options.colour))
     else:
         from .sinks.text import TextSink
         sinks.append(TextSink(options.verbose, options.quiet, redactor, colour=options.colour,

@@ -211,3 +211,12 @@ def test_an_ikev1_weak_offer_is_not_judged_as_ikev2() -> None:
     weak = [e for e in json_lines(ikesniff("-r", str(capture), "--json").stdout)
             if e["event"] == "finding" and str(e["kind"]).startswith("weak_")]
     assert weak and all("IKEv1 itself is deprecated (RFC 9395)" in str(e["detail"]) for e in weak)
+
+
+@pytest.mark.parametrize("worker", ["always", "never"])
+@pytest.mark.parametrize("reader", ["libpcap", "python"])
+def test_f_on_files_works_with_every_reader(reader: str, worker: str) -> None:
+    from ikesniff.capture import CaptureStats, read_capture
+    from ikesniff.capture.events import IkeDatagram
+    items = read_capture(str(PSK_MISMATCH), CaptureStats(), reader=reader, worker=worker, bpf="udp port 4500")
+    assert [item.frame for item in items if isinstance(item, IkeDatagram)] == [3, 4]
