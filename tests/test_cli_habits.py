@@ -147,6 +147,8 @@ def test_color_always_colours_the_outcomes_and_never_does_not() -> None:
     assert "\x1b[31m\x1b[1mFAILED\x1b[0m" in coloured or re.search(r"\x1b\[[0-9;]*31[0-9;]*mFAILED", coloured)
     healthy = ikesniff("-r", str(HEALTHY), "-q", "--color", "always").stdout.decode()
     assert re.search(r"\x1b\[[0-9;]*32[0-9;]*m(\x1b\[1m)?ESTABLISHED", healthy)
+    refused = ikesniff("-r", str(PCAPS / "ikev2-proposal-mismatch.pcap"), "--color", "always").stdout.decode()
+    assert re.search(r"\x1b\[[0-9;]*31[0-9;]*m(\x1b\[1m)?N\(NO_PROPOSAL_CHOSEN\)", refused)  # an error notify
     assert not ANSI.search(ikesniff("-r", str(PSK_MISMATCH), "-q", "--color", "never").stdout.decode())
     assert not ANSI.search(ikesniff("-r", str(PSK_MISMATCH), "-q").stdout.decode())  # a pipe: auto is off
 

@@ -13,7 +13,7 @@ import click
 
 from ..analysis import DecodedMessage
 from ..capture.events import FrameProblem, Idle
-from ..events import DiagnosisEvent, FindingEvent, SummaryEvent, VerdictEvent
+from ..events import DiagnosisEvent, FindingEvent, MessageEvent, SummaryEvent, VerdictEvent
 from ..live_view import verdict_headline, verdict_line
 from ..output import message_line, message_tree, plural
 from ..redact import Redactor
@@ -49,9 +49,7 @@ class TextSink:
             self.now = max(self.now, event.time)
             if not self.quiet:
                 line = message_line(event, self.first_time)
-                if self.colour and (event.errors or event.retransmission):
-                    line = click.style(line, fg="red" if event.errors else "yellow")
-                self._out(line)
+                self._out(_coloured_message(line, event) if self.colour else line)
                 if self.verbose:
                     for line in message_tree(item.message, item.inner):
                         self._out(self._text(line))
@@ -128,6 +126,17 @@ class TextSink:
 
     def close(self) -> None:
         pass
+
+
+def _coloured_message(line: str, event: MessageEvent) -> str:
+    """A message line with its error notifies and malformed mark in red, its retransmission mark in yellow."""
+    for notify in {notify.type for notify in event.notifies if notify.is_error}:
+        line = line.replace(f"N({notify})", click.style(f"N({notify})", fg="red", bold=True))
+    line = line.replace(" [retransmission]", " " + click.style("[retransmission]", fg="yellow"))
+    if event.errors:
+        start = line.rfind(" [malformed: ")
+        line = line[:start + 1] + click.style(line[start + 1:], fg="red")
+    return line
 
 
 def _is_terminal(stream: TextIO) -> bool:
