@@ -294,16 +294,13 @@ def _sinks(options: Options, inputs: list[str], stream: bool, live: Any, session
                                     name=withheld if redactor is not None else None,
                                     text=redactor.text if redactor is not None else None))
         except ReportError as error:
-            fail(str(error))
+            fail(_after_drop(str(error), options))
     if options.write is not None:
         from .sinks.pcap import PcapSink
         try:
             sinks.append(PcapSink(options.write, redactor))
         except CaptureError as error:
-            if options.dropped_to is not None and options.dropped_to != "root":
-                fail(f"{error} (after the capture was opened root was dropped to user {options.dropped_to!r} "
-                     f"with -Z: write where {options.dropped_to} may, or give -Z root)")
-            fail(str(error))
+            fail(_after_drop(str(error), options))
     if options.as_json:  # a live capture's lines wait at most 50 ms; a stream's go out at once
         from .sinks.jsonl import JsonLinesSink
         sinks.append(JsonLinesSink(sys.stdout.buffer, batch=512, linger=0.05) if live is not None
@@ -319,6 +316,14 @@ def _sinks(options: Options, inputs: list[str], stream: bool, live: Any, session
         from .sinks.redact import RedactingSink
         return [RedactingSink(sinks, redactor)]
     return sinks
+
+
+def _after_drop(error: str, options: Options) -> str:
+    """An output file that cannot be written after root was dropped (-Z): the error says so."""
+    if options.dropped_to is None or options.dropped_to == "root" or os.geteuid() == 0:
+        return error
+    return (f"{error} (after the capture was opened root was dropped to user {options.dropped_to!r} with -Z: "
+            f"write where {options.dropped_to} may, or give -Z root)")
 
 
 def _drive(session: api.Session, items: Iterator[api.Item], sinks: list[Sink], live: Any = None) -> None:

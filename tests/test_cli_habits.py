@@ -222,3 +222,16 @@ def test_f_on_files_works_with_every_reader(reader: str, worker: str) -> None:
     from ikesniff.capture.events import IkeDatagram
     items = read_capture(str(PSK_MISMATCH), CaptureStats(), reader=reader, worker=worker, bpf="udp port 4500")
     assert [item.frame for item in items if isinstance(item, IkeDatagram)] == [3, 4]
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
+                    reason="opening a live capture and dropping to nobody need root")
+def test_a_report_the_dropped_user_cannot_write_names_z(tmp_path: Path) -> None:
+    private = tmp_path / "root-only"
+    private.mkdir(mode=0o700)
+    command = (f"ip link set lo up && exec {sys.executable} -m ikesniff -i lo --report {private / 'r.md'} "
+               "-Z nobody --duration 1")
+    result = subprocess.run(["unshare", "-n", "sh", "-c", command], capture_output=True, cwd=REPO, check=False,
+                            timeout=60)
+    error = one_line_error(result)
+    assert "-Z" in error and "nobody" in error and "r.md" in error
