@@ -12,7 +12,6 @@ import gc
 import os
 import signal
 import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -410,9 +409,12 @@ def _print_catalog(causes: tuple[catalog.Cause, ...]) -> None:
 
 
 def _print_cause(cause: catalog.Cause) -> None:
+    from .terminal import width, wrapper
+    wrap = wrapper(width(sys.stdout), "  ", "  ")
+
     def paragraph(title: str, text: str) -> None:
         click.echo(f"\n{title}:")
-        click.echo(textwrap.fill(text, 100, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False))
+        click.echo(wrap.fill(text))
 
     phase = "either phase" if cause.phase is None else f"phase {cause.phase}"
     console = f" ({cause.console_name})" if cause.console_name else ""

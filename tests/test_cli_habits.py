@@ -235,3 +235,9 @@ def test_a_report_the_dropped_user_cannot_write_names_z(tmp_path: Path) -> None:
                             timeout=60)
     error = one_line_error(result)
     assert "-Z" in error and "nobody" in error and "r.md" in error
+
+
+def test_a_cause_is_wrapped_to_the_width_too() -> None:
+    text = ikesniff("causes", "PskMismatch", env={"COLUMNS": "60"}).stdout.decode()
+    paragraph = text.split("What went wrong:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(paragraph) > 3 and all(len(line) <= 60 for line in paragraph)
