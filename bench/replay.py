@@ -200,7 +200,7 @@ def messages_in_file(ikesniff: str, path: Path) -> int:
 # --- one rate ---------------------------------------------------------------------------------------------
 def tcpreplay(network: netlab.Network, path: Path, rate: int, count: int) -> tuple[int, float, str]:
     result = network.run_in("tx", ["tcpreplay", "-q", "-i", "eth0", f"--pps={rate}", f"--limit={count}", str(path)],
-                            check=False)
+                            check=False, timeout=30 + 2 * count / rate)
     text = result.stdout + result.stderr
     sent = re.search(r"Actual: (\d+) packets", text)
     rated = re.search(r"Rated: .*?([\d.]+) pps", text)

@@ -34,7 +34,7 @@ VENDOR_IDS: tuple[tuple[str, str, str | None], ...] = (
     ("4485152d18b6bbcd0be8a8469579ddcc", "draft-ietf-ipsec-nat-t-ike-00", None),
     ("16f6ca16e4a4066d83821a0f0aeaa862", "draft-ietf-ipsec-nat-t-ike-01", None),
     ("cd60464335df21f87cfdb2fc68b6a448", "draft-ietf-ipsec-nat-t-ike-02", None),
-    ("90cb80913ebb696e086381b5ec427b1f", "draft-ietf-ipsec-nat-t-ike-02\\n", None),
+    ("90cb80913ebb696e086381b5ec427b1f", "draft-ietf-ipsec-nat-t-ike-02 (name hashed with a newline)", None),
     ("7d9419a65310ca6f2c179d9215529d56", "draft-ietf-ipsec-nat-t-ike-03", None),
     ("9909b64eed937c6573de52ace952fa6b", "draft-ietf-ipsec-nat-t-ike-04", None),
     ("80d0bb3def54565ee84645d4c85ce3ee", "draft-ietf-ipsec-nat-t-ike-05", None),
@@ -65,7 +65,7 @@ VENDOR_IDS: tuple[tuple[str, str, str | None], ...] = (
     ("013f11823f966fa91900f024ba66a86b", "IKE Challenge-Response Revised", None),
     ("13f11823f966fa91900f024ba66a86ba", "IKE Challenge-Response Revised", None),
     ("ad2c0dd0b9c32083ccba25b8861ec455", "A GSS-API Authentication Method for IKE", None),
-    ("b46d8914f3aaa3f2fedeb7c7db2943ca", "A GSS-API Authentication Method for IKE\\n", None),
+    ("b46d8914f3aaa3f2fedeb7c7db2943ca", "A GSS-API Authentication Method for IKE (name hashed with a newline)", None),
     ("621b04bb09882ac1e15935fefa24aeee", "GSSAPI", None),
     ("2d7922c6b301d9b0e1342739e9cfbbd5", "Delete With Reason", None),
     ("494b457632", "CAN-IKEv2 (obsolete bid-down detection)", None),  # "IKEv2"

@@ -78,6 +78,8 @@ class Analysis:
     """What `early_verdicts` needs (filled only when `early` is set)."""
     early: bool = False
     """Keep track of what `early_verdicts` needs (live captures and streams)."""
+    bpf: str | None = None
+    """A capture filter (`-f`) the frames of capture files must pass."""
     reader: CaptureReader | None = None
     """The capture file being read (its position feeds the progress bar)."""
 
@@ -89,7 +91,7 @@ class Analysis:
         """Events of one capture file, in capture order; the diagnosis of an IKE SA comes as soon as
         it has been silent for `RETIRE_AFTER` seconds. Opening errors raise CaptureError."""
         self.label = source
-        self.reader = read_capture(source, self.stats, self.ike_ports)
+        self.reader = read_capture(source, self.stats, self.ike_ports, bpf=self.bpf)
         return self.process(self.reader)
 
     def run_live(self, source: LiveSource) -> Iterator[Item]:
@@ -102,7 +104,7 @@ class Analysis:
         """Several files as one capture (`--merge`): their items in time order; the same message seen in two
         files (both gateways' captures) is one message with two sightings, the first file that showed it
         naming it; copies seen in one file only, while the other saw the rest of the SA, are path loss."""
-        readers = [read_capture(source, self.stats, self.ike_ports) for source in sources]
+        readers = [read_capture(source, self.stats, self.ike_ports, bpf=self.bpf) for source in sources]
         self.reader = readers[0]
         self.sightings = Sightings(list(sources))
         streams = [_timed(index, source, reader) for index, (source, reader) in enumerate(zip(sources, readers,
@@ -334,11 +336,29 @@ def conclude(analysis: Analysis) -> Conclusions:
                 else:
                     result.findings.append(event)
     tracker.forget_all()
+    result.findings.extend(_keys_unused(analysis))
     for peers, state in analysis.tunnels.items():
         if state.latest is not None:
             result.verdicts.append(diagnosis.verdict(peers, state.ike_sas, state.latest, state.definite,
                                                      state.failure))
     return result
+
+
+def _keys_unused(analysis: Analysis) -> list[FindingEvent]:
+    """Key sets (--keys) that opened no message of the capture, PSKs (--psk-file) that verified with no SA:
+    a wrong file, or keys of another capture (never the keys themselves)."""
+    total, unused, psks = analysis.crypto.unused()
+    parts = []
+    if unused:
+        parts.append(f"{unused} of the {total} key set{'s' if total != 1 else ''} given (--keys) opened no message "
+                     "of this capture (keys of other IKE SAs, or of another capture)")
+    if psks:
+        numbers = ", ".join(map(str, psks))
+        parts.append(f"pre-shared key{'s' if len(psks) != 1 else ''} {numbers} of --psk-file verified with no IKE SA "
+                     "it could be checked against")
+    if not parts:
+        return []
+    return [FindingEvent(kind="keys_unused", ike_sa="", frames=[], file=analysis.label, detail="; ".join(parts))]
 
 
 def _timed(index: int, source: str, items: Iterable[object]) -> Iterator[tuple[float, int, str, object]]:
@@ -367,7 +387,7 @@ def _path_loss(analysis: Analysis) -> list[FindingEvent]:
         frames = [loss.sighting.frame for loss in losses]
         findings.append(FindingEvent(
             kind="path_loss", ike_sa="", frames=frames[:8], file=seen_in,
-            detail=f"{len(losses)} IKE message(s) from {src} to {dst} seen in {seen_in} (frame "
+            detail=f"{len(losses)} IKE message{'s' if len(losses) != 1 else ''} from {src} to {dst} seen in {seen_in} (frame "
                    f"{', '.join(map(str, frames[:8]))}) never appear in {missing_in}, which saw the rest of the same "
                    f"IKE SA: lost between the two capture points ({analysis.sightings.twice} messages were seen at "
                    "both)"))

@@ -52,6 +52,8 @@ class Options:
     """Stop after this many seconds (`--duration`): capture time for files; a live source stops itself."""
     early: bool = False
     """Tell verdicts as soon as they are known (live capture, stream on standard input)."""
+    bpf: str | None = None
+    """A capture filter (`-f`) the frames of capture files must pass, as tcpdump applies it to files."""
     merge: bool = False
     """The sources are one capture (`--merge`): rotated files of one run, or both gateways' captures.
     Otherwise each file is a capture of its own, with its own clock, tunnels and verdicts."""
@@ -78,6 +80,7 @@ class Session:
         options = self.options
         analysis = Analysis(ike_ports=options.ike_ports, keys=options.keys, psks=list(options.psks))
         analysis.early = options.early
+        analysis.bpf = options.bpf
         return analysis
 
     def items(self, sources: Sequence[str], live: LiveSource | None = None) -> Iterator[Item]:

@@ -259,3 +259,34 @@ def notify_causes() -> dict[str, NotifyCause]:
         if unknown or entry.confidence not in CONFIDENCES:
             raise CatalogError(f"{NOTIFY_FILE}: {name}: unknown code(s) {unknown} or confidence {entry.confidence!r}")
     return table
+
+
+SEEDS_FILE = "data/seeds.json"
+
+
+@cache
+def seed_titles() -> dict[str, str]:
+    """Seed file name -> the title a reader can look up ('Huawei firewall fault reference: ...')."""
+    try:
+        data = json.loads(resources.files("ikesniff").joinpath(SEEDS_FILE).read_text(encoding="utf-8"))
+        titles = {str(seed): str(title) for seed, title in data["titles"].items()}
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
+        raise CatalogError(f"cannot read the seed titles {SEEDS_FILE}: {error}") from None
+    return titles
+
+
+def source_title(seed: str) -> str:
+    """The human title of a seed document (its file name when the table has none)."""
+    return seed_titles().get(seed, seed)
+
+
+def huawei_name(cause: Cause, phase: int | None) -> str | None:
+    """The Huawei fault-cause name for `cause` as concluded in `phase`: a name that says 'phase1' or
+    'phase2' is given only in its own phase (another of the cause's Huawei names for that phase, or none)."""
+    def fits(name: str) -> bool:
+        said = next((digit for digit in (1, 2) if f"phase{digit}" in name), None)
+        return phase is None or said is None or said == phase
+
+    if cause.huawei is None or fits(cause.huawei):
+        return cause.huawei
+    return next((name for name in cause.huawei_causes if fits(name)), None)

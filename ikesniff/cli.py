@@ -12,7 +12,6 @@ import gc
 import os
 import signal
 import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,20 +34,41 @@ def fail(text: str) -> NoReturn:
     sys.exit(EXIT_USAGE)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+MAIN_EPILOG = """\b
+Subcommands:
+  ikesniff explain LOGFILE...   map gateway log lines to cause codes (ikesniff explain --help)
+  ikesniff causes [CODE]        print the cause catalog, or one cause in full
+
+\b
+Examples:
+  ikesniff capture.pcap                      every IKE message, then each tunnel's verdict
+  ikesniff -q -r a.pcap b.pcap.gz            verdicts only, two captures
+  ikesniff -r capture.pcap --json | jq .     JSON Lines for a script
+  sudo ikesniff -i eth0 -f 'host 192.0.2.1'  live, the tunnels to one peer
+  ikesniff -r capture.pcap --report ticket.md --redact
+  tcpdump -U -w - -i eth0 udp | ikesniff -r -
+
+Results go to standard output; diagnostics, progress and the summary line to standard error."""
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]}, epilog=MAIN_EPILOG)
 @click.option("-r", "read", metavar="FILE", multiple=True,
               help="Read a pcap/pcapng file (gzip accepted; '-' is standard input, read as a live stream). "
                    "More files may follow.")
 @click.argument("more_files", nargs=-1, metavar="[FILE...]")
+@click.option("-n", "no_resolve", is_flag=True, help="Do not resolve names (accepted for tcpdump's habit: ikesniff "
+              "never resolves addresses or ports).")
+@click.option("-D", "list_interfaces", is_flag=True, help="List the interfaces a live capture can use, and exit.")
 @click.option("-i", "interface", metavar="IFACE", default=None,
               help="Capture live on this interface ('any' for all); needs root or CAP_NET_RAW.")
 @click.option("-f", "bpf", metavar="BPF", default=None,
-              help="Extra capture filter, ANDed with the IKE filter (live capture).")
+              help="Extra capture filter (BPF), ANDed with the IKE filter; applies to files too, as in tcpdump.")
 @click.option("-Z", "user", metavar="USER", default="nobody", show_default=True,
               help="After opening the live capture, drop root to this user (as tcpdump does).")
 @click.option("-w", "write", metavar="FILE", default=None,
-              help="Also write the IKE messages seen to this pcap ('-' for standard output), one packet each.")
-@click.option("--json", "as_json", is_flag=True, help="JSON Lines on stdout (SPEC §4), nothing else.")
+              help="Also write the IKE messages seen to this pcap ('-' for standard output: the text then goes "
+                   "to standard error), one packet each.")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines on standard output, nothing else.")
 @click.option("-v", "verbose", is_flag=True, help="Print the full decoded tree under each message.")
 @click.option("-q", "quiet", is_flag=True, help="No per-message lines; only the verdicts and the summary.")
 @click.option("--ike-port", "ike_ports", type=click.IntRange(1, 65535), multiple=True,
@@ -81,22 +101,30 @@ def fail(text: str) -> NoReturn:
 @click.option("--syslog", "syslog", metavar="TARGET", default=None,
               help="Also send every event as JSON in an RFC 5424 syslog message, to HOST[:PORT] over UDP or to a "
                    "local socket path (/dev/log).")
+@click.option("--color", "--colour", "color", type=click.Choice(["auto", "always", "never"]), default="auto",
+              show_default=True, help="Colour the outcomes (auto: on a terminal, unless NO_COLOR is set).")
 @click.version_option(__version__, "--version", prog_name="ikesniff")
-def main_command(read: tuple[str, ...], more_files: tuple[str, ...], interface: str | None, bpf: str | None,
+def main_command(read: tuple[str, ...], more_files: tuple[str, ...], no_resolve: bool, list_interfaces: bool,
+                 interface: str | None, bpf: str | None,
                  user: str, write: str | None, as_json: bool, verbose: bool, quiet: bool,
                  ike_ports: tuple[int, ...], count: int | None, duration: float | None, report: str | None,
                  redact: bool, key_files: tuple[str, ...], psk_file: str | None, export_dir: str | None,
-                 merge: bool, metrics: str | None, syslog: str | None) -> None:
-    """Read IKEv1/IKEv2 traffic, show every message and say why each tunnel works or fails."""
+                 merge: bool, metrics: str | None, syslog: str | None, color: str) -> None:
+    """Read IKEv1/IKEv2 traffic, show every message and say why each tunnel works or fails.
+
+    A capture may be named with -r FILE or alone: 'ikesniff FILE' reads it."""
+    if list_interfaces:
+        _list_interfaces()
     files = list(read) + list(more_files)
-    if interface is None and not read:
-        fail("no input: give a capture with -r FILE or an interface with -i IFACE (see ikesniff --help)")
+    if interface is None and not files:
+        fail("no input: give a capture with -r FILE (or just FILE) or an interface with -i IFACE "
+             "(see ikesniff --help)")
     if interface is not None and files:
         fail("-i and -r cannot be combined: capture live or read files")
     if files.count("-") > 1:
         fail("standard input ('-') can be read only once")
-    if write == "-" and (as_json or not quiet):
-        fail("-w - writes the capture to standard output: add -q, and leave out --json")
+    if write == "-" and as_json:
+        fail("-w - writes the capture to standard output: leave out --json (or write the capture to a file)")
     keys = _keys(key_files)
     if export_dir is not None:
         if keys is None:
@@ -110,10 +138,12 @@ def main_command(read: tuple[str, ...], more_files: tuple[str, ...], interface: 
             fail(str(error))
     if metrics is not None and interface is None:
         fail("--metrics serves the tunnels of a live capture: use it with -i IFACE")
-    options = Options(as_json, verbose, quiet, count, duration, write, report, redact, metrics, syslog)
+    from .terminal import use_colour
+    options = Options(as_json, verbose, quiet, count, duration, write, report, redact, metrics, syslog,
+                      colour=use_colour(color, sys.stdout if write != "-" else sys.stderr))
     analysis_options = api.Options(ike_ports=frozenset({500, 4500, *ike_ports}), keys=keys, psks=psks,
                                    count=count, duration=duration, early=interface is not None or "-" in files,
-                                   merge=merge)
+                                   merge=merge, bpf=bpf if interface is None else None)
     with reader_may_leave():
         if interface is not None:
             _capture(options, analysis_options, interface, bpf, user)
@@ -133,6 +163,26 @@ class Options:
     redact: bool
     metrics: str | None = None
     syslog: str | None = None
+    colour: bool = False
+    dropped_to: str | None = None
+    """Live: the user root was dropped to (-Z), named when an output file cannot be written."""
+
+
+def _list_interfaces() -> NoReturn:
+    """-D: libpcap's list of capture interfaces, numbered as tcpdump -D numbers them."""
+    try:
+        import pcapy  # type: ignore[import-not-found]
+    except ImportError:
+        fail("-D needs libpcap through the Python package pcapy-ng, which cannot be imported")
+    try:
+        names = pcapy.findalldevs()
+    except pcapy.PcapError as error:
+        fail(f"cannot list the capture interfaces: {error}")
+    with reader_may_leave():
+        for number, name in enumerate(names, 1):
+            click.echo(f"{number}.{name}")
+        sys.stdout.flush()
+    sys.exit(EXIT_OK)
 
 
 def _export(keys: KeyStore, directory: str) -> None:
@@ -196,6 +246,7 @@ def _capture(options: Options, analysis_options: api.Options, interface: str, bp
     except PrivilegeError as error:
         source.close()
         fail(str(error))
+    options.dropped_to = user
     session = api.Session(analysis_options)
     sinks = _sinks(options, [interface], stream=True, live=source, session=session, extra=[metrics] if metrics else [])
     previous = {number: signal.signal(number, lambda *_: source.stop())  # Ctrl-C or kill: end with the verdicts
@@ -237,30 +288,41 @@ def _sinks(options: Options, inputs: list[str], stream: bool, live: Any, session
         from .report import ReportError
         from .sinks.report import ReportSink
         try:
+            from .sinks.report import withheld
             sinks.append(ReportSink(options.report, inputs, live=live is not None,
-                                    name=redactor.text if redactor is not None else None))
+                                    name=withheld if redactor is not None else None,
+                                    text=redactor.text if redactor is not None else None))
         except ReportError as error:
-            fail(str(error))
+            fail(_after_drop(str(error), options))
     if options.write is not None:
         from .sinks.pcap import PcapSink
         try:
             sinks.append(PcapSink(options.write, redactor))
         except CaptureError as error:
-            fail(str(error))
+            fail(_after_drop(str(error), options))
     if options.as_json:  # a live capture's lines wait at most 50 ms; a stream's go out at once
         from .sinks.jsonl import JsonLinesSink
         sinks.append(JsonLinesSink(sys.stdout.buffer, batch=512, linger=0.05) if live is not None
                      else JsonLinesSink(sys.stdout.buffer, batch=1 if stream else 512))
     elif live is not None and sys.stdout.isatty() and not (options.verbose or options.quiet):
         from .sinks.board import BoardSink  # the live view, started last (after every check that may fail)
-        sinks.append(BoardSink(session.analysis.stats, live.stats, time.time))
+        sinks.append(BoardSink(session.analysis.stats, live.stats, time.time, colour=options.colour))
     else:
         from .sinks.text import TextSink
-        sinks.append(TextSink(options.verbose, options.quiet, redactor))
+        sinks.append(TextSink(options.verbose, options.quiet, redactor, colour=options.colour,
+                              to_stderr=options.write == "-"))
     if redactor is not None:
         from .sinks.redact import RedactingSink
         return [RedactingSink(sinks, redactor)]
     return sinks
+
+
+def _after_drop(error: str, options: Options) -> str:
+    """An output file that cannot be written after root was dropped (-Z): the error says so."""
+    if options.dropped_to is None or options.dropped_to == "root" or os.geteuid() == 0:
+        return error
+    return (f"{error} (after the capture was opened root was dropped to user {options.dropped_to!r} with -Z: "
+            f"write where {options.dropped_to} may, or give -Z root)")
 
 
 def _drive(session: api.Session, items: Iterator[api.Item], sinks: list[Sink], live: Any = None) -> None:
@@ -347,9 +409,12 @@ def _print_catalog(causes: tuple[catalog.Cause, ...]) -> None:
 
 
 def _print_cause(cause: catalog.Cause) -> None:
+    from .terminal import width, wrapper
+    wrap = wrapper(width(sys.stdout), "  ", "  ")
+
     def paragraph(title: str, text: str) -> None:
         click.echo(f"\n{title}:")
-        click.echo(textwrap.fill(text, 100, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False))
+        click.echo(wrap.fill(text))
 
     phase = "either phase" if cause.phase is None else f"phase {cause.phase}"
     console = f" ({cause.console_name})" if cause.console_name else ""
@@ -369,7 +434,7 @@ def _print_cause(cause: catalog.Cause) -> None:
         paragraph("Notes", cause.notes)
     click.echo("\nSources:")
     for source in cause.sources:
-        click.echo(f"  {source.seed}: {source.section}")
+        click.echo(f"  {catalog.source_title(source.seed)}: {source.section}")
 
 
 def main() -> None:

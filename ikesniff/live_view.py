@@ -42,6 +42,7 @@ from .capture.events import CaptureStats
 from .events import DiagnosisEvent, MessageEvent, VerdictEvent
 from .output import ROLE
 from .progress import DRAWING, ReadProgress, Ticker
+from .tracker import host
 
 MAX_ROWS = 200
 """Most tunnel rows drawn (fewer when the terminal is shorter)."""
@@ -209,14 +210,20 @@ class TunnelBoard:
 
 COLUMNS = (("peers", "left"), ("IKE", "left"), ("state", "left"), ("last exchange", "left"), ("age", "right"),
            ("retr", "right"), ("ESP →", "right"), ("ESP ←", "right"), ("verdict", "left"))
+COUNTERS = ("IKE", "retr", "ESP →", "ESP ←")
 LAYOUTS: tuple[tuple[tuple[str, ...], tuple[tuple[str, int], ...]], ...] = (
-    ((), (("last exchange", 10), ("peers", 23), ("verdict", 24))),
-    (("last exchange",), (("peers", 23), ("verdict", 24))),
-    (("last exchange",), (("peers", 15), ("verdict", 14))),
-    (("last exchange", "age"), (("peers", 15), ("verdict", 14))),
+    ((), (("last exchange", 10),)),
+    (("last exchange",), ()),
+    (("last exchange", "IKE", "retr"), ()),
+    (("last exchange", *COUNTERS), ()),
+    (("last exchange", *COUNTERS, "age"), ()),
+    (("last exchange", *COUNTERS, "age"), (("peers", 23),)),
+    (("last exchange", *COUNTERS, "age"), (("peers", 15), ("verdict", 24))),
+    (("last exchange", *COUNTERS, "age"), (("peers", 15), ("verdict", 14))),
 )
 """How the table gives way on a narrow terminal, first layout that fits: the columns left out, and the
-columns cut short (with an ellipsis), in this order, down to a width. The verdict goes last."""
+columns cut short (with an ellipsis), in this order, down to a width. The counters and the age go before
+the peers are cut (two IPv4 addresses and the verdict fit 80 columns whole), the verdict goes last."""
 GAP = 2
 """Spaces between two columns."""
 
@@ -314,9 +321,7 @@ def _peers(event: Verdict) -> Peers:
 
 def _address(endpoint: str) -> str:
     """'192.0.2.1:500' -> '192.0.2.1', '[2001:db8::1]:500' -> '2001:db8::1'."""
-    if endpoint.startswith("["):
-        return endpoint[1:endpoint.find("]")]
-    return endpoint.rsplit(":", 1)[0] if endpoint.count(":") == 1 else endpoint
+    return host(endpoint)
 
 
 # --- plain lines ----------------------------------------------------------------------------------------

@@ -732,6 +732,8 @@ def _agreeing(x: Offer, y: Offer, kinds: tuple[str, ...]) -> list[tuple[str, str
 
 # --------------------------------------------------------------------------------------------
 # Weak algorithms (RFC 8247 for IKEv2, RFC 8221 for ESP and AH)
+IKEV1_RULE = " for IKEv2; IKEv1 itself is deprecated (RFC 9395)"
+"""How a weakness of an IKEv1 offer is told: RFC 8247 rates the algorithms for IKEv2 only."""
 # --------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Weakness:
@@ -810,7 +812,7 @@ def weaknesses(offers: Sequence[Offer], *, chosen: bool = False) -> list[Weaknes
     for offer in offers:
         ike = offer.protocol == "IKE"
         table = IKE_WEAK_ALGORITHMS if ike else IPSEC_WEAK_ALGORITHMS
-        rfc = ("RFC 8247 says {level} for IKEv2" if offer.version == 1 else "RFC 8247 says {level}") if ike \
+        rfc = ("RFC 8247 says {level}" + IKEV1_RULE if offer.version == 1 else "RFC 8247 says {level}") if ike \
             else "RFC 8221 says {level}"
         for cipher in offer.encryption:
             weak = table.get(_base_cipher(cipher))
@@ -832,7 +834,7 @@ def weaknesses(offers: Sequence[Offer], *, chosen: bool = False) -> list[Weaknes
             number = GROUP_NUMBERS.get(group)
             level = WEAK_GROUPS.get(number) if number is not None else None
             if level is not None:
-                rule = f"RFC 8247 says {level}" + (" for IKEv2" if ike and offer.version == 1 else "")
+                rule = f"RFC 8247 says {level}" + (IKEV1_RULE if ike and offer.version == 1 else "")
                 note("weak_dh_group", f"{group} (group {number})", rule, offer)
     verb = "chosen" if chosen else "offered"
     return [Weakness(kind, f"{algorithm} {verb} in {_where(found[(kind, algorithm, rule)])}; {rule}")

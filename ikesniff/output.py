@@ -81,8 +81,14 @@ def _with_notifies(event: MessageEvent) -> list[str]:
     return names
 
 
-def message_tree(message: Message) -> list[str]:
-    """Every field of the dissected message, indented, as `-v` prints it under the summary line."""
+def plural(count: int, noun: str) -> str:
+    """'1 IKE SA', '2 IKE SAs', '0 flows'."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def message_tree(message: Message, inner: list[Payload] | None = None) -> list[str]:
+    """Every field of the dissected message, indented, as `-v` prints it under the summary line; `inner`:
+    the payloads decrypted from its encrypted payload (with keys), shown in full under it."""
     header = message.header
     lines = [(f"    ISAKMP header: version {header.major_version}.{header.minor_version}, "
              f"exchange {message.exchange_name} ({header.exchange_type}), flags 0x{header.flags:02x}, "
@@ -90,7 +96,18 @@ def message_tree(message: Message) -> list[str]:
              f"      SPIs: {header.spi_i.hex()} / {header.spi_r.hex()}"]
     for payload in message.payloads:
         _render(payload, 3, lines)
+    if inner:
+        lines.append("      decrypted:")
+        lines.extend(inner_tree(inner, 4))
     lines.extend(f"    ! {error}" for error in message.errors)
+    return lines
+
+
+def inner_tree(inner: list[Payload], depth: int = 0) -> list[str]:
+    """The decrypted payloads of a message, every field, indented from `depth`."""
+    lines: list[str] = []
+    for payload in inner:
+        _render(payload, depth, lines)
     return lines
 
 

@@ -365,10 +365,10 @@ def nat_assessments(ike_sa: IkeSa) -> list[tuple[Sent, natd.NatAssessment]]:
 
 
 def host(endpoint_text: str) -> str:
-    """The address of an 'ip:port' or '[ipv6]:port' endpoint."""
+    """The address of an 'ip:port' or '[ipv6]:port' endpoint; a bare address (IPv4 or IPv6) as it is."""
     if endpoint_text.startswith("["):
         return endpoint_text[1:].split("]")[0]
-    return endpoint_text.rsplit(":", 1)[0]
+    return endpoint_text.rsplit(":", 1)[0] if endpoint_text.count(":") == 1 else endpoint_text
 
 
 def endpoint(address: str, port: int) -> str:

@@ -115,8 +115,9 @@ class Network:
     def exec_cmd(self, side: str, cmd: list[str]) -> list[str]:
         return ["ip", "netns", "exec", self.ns(side), *cmd]
 
-    def run_in(self, side: str, cmd: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
-        return run(self.exec_cmd(side, cmd), check=check)
+    def run_in(self, side: str, cmd: list[str], check: bool = True,
+               timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        return run(self.exec_cmd(side, cmd), check=check, timeout=timeout)
 
     def up(self) -> None:
         for side, name in self.namespaces.items():

@@ -186,7 +186,7 @@ def test_a_stream_tells_each_verdict_as_soon_as_it_is_known() -> None:
     ((), "no input"),
     (("-i", "lo", "-r", "x.pcap"), "cannot be combined"),
     (("-r", "-", "-r", "-"), "only once"),
-    (("-r", str(IKEV2_COOKIE), "-w", "-"), "add -q"),
+    (("-r", str(IKEV2_COOKIE), "-w", "-", "--json"), "leave out --json"),
     (("-i", "no-such-interface0"), "no-such-interface0"),
 ])
 def test_bad_usage_is_one_line_and_status_2(args: tuple[str, ...], words: str) -> None:

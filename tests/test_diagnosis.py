@@ -100,7 +100,7 @@ def test_every_diagnosis_holds_the_contract(name: str) -> None:
     for diagnosis in conclusions.diagnoses:
         assert diagnosis.outcome in ("established", "failed", "incomplete", "torn_down")
         assert diagnosis.code in known
-        assert diagnosis.huawei == catalog.catalog().cause(diagnosis.code).huawei
+        assert diagnosis.huawei == catalog.huawei_name(catalog.catalog().cause(diagnosis.code), diagnosis.phase)
         assert diagnosis.confidence in ("certain", "likely", "possible")
         assert len(diagnosis.alternatives) <= 3 and diagnosis.code not in diagnosis.alternatives
         assert diagnosis.evidence and all(item.frame in frames and item.why for item in diagnosis.evidence)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from ikesniff import catalog
 from ikesniff.analysis import Analysis, DecodedMessage, conclude
 from ikesniff.events import DiagnosisEvent, MessageEvent, VerdictEvent
 from ikesniff.live_view import SILENT_AFTER, LiveDisplay, TunnelBoard, verdict_headline, verdict_line
@@ -224,7 +225,7 @@ def test_live_display_redraws_on_its_own_and_leaves_the_full_table() -> None:
     assert "6 ESP packets" in last and "kernel: 10 received, 1 dropped" in last
 
 
-def test_a_narrow_terminal_cuts_the_exchange_and_peers_before_the_verdict() -> None:
+def test_a_narrow_terminal_leaves_out_the_exchange_and_counters_before_peers_and_verdict() -> None:
     board, messages = board_of("ikev2-dpd-timeout")
     board.message(dataclasses.replace(messages[0], src="2001:db8:1234:5678::1", dst="2001:db8:1234:5678::2"))
     wide = drawn(board)
@@ -234,8 +235,28 @@ def test_a_narrow_terminal_cuts_the_exchange_and_peers_before_the_verdict() -> N
     narrow = console.export_text()
     table = narrow.split("\n")[:4]
     assert all(len(line) <= 80 for line in table)
-    assert cells_of(table[0]) == [name for name in HEADER if name != "last exchange"]
+    assert cells_of(table[0]) == ["peers", "state", "verdict"]
     rows = [cells_of(line) for line in table[2:]]
-    assert [cells[0] for cells in rows] == ["2001:db8:1234:…", "192.0.2.1 <-> …"]     # cut short
-    ipv4 = dict(zip([name for name in HEADER if name != "last exchange"], rows[1], strict=True))
-    assert (ipv4["state"], ipv4["retr"], ipv4["verdict"]) == ("torn down", "3", "DpdTimeout (likely)")
+    assert rows[0][0].startswith("2001:db8:1234:5678::1 <-> 2001:db8") and rows[1][0] == "192.0.2.1 <-> 192.0.2.2"
+    assert rows[1][1:] == ["torn down", "DpdTimeout (likely)"]
+    console = Console(record=True, width=60, file=io.StringIO())
+    console.print(board.render())
+    narrower = [cells_of(line) for line in console.export_text().split("\n")[2:4]]
+    assert narrower[0][0].endswith("…") and narrower[1] == ["192.0.2.1 <-> 192.0.2.2", "torn down", "DpdTimeout (likely)"]
+
+
+def test_at_80_columns_the_longest_verdict_and_two_ipv4_peers_stay_whole() -> None:
+    board = TunnelBoard()
+    longest = max((cause.code for cause in catalog.causes()), key=len)
+    for name in ("ikev2-psk-mismatch", "ikev2-nat-4500-blocked"):
+        _, messages, verdicts, _ = analysed(name)
+        for event in messages:
+            board.message(event)
+        for verdict in verdicts:
+            board.verdict(dataclasses.replace(verdict, code=longest) if name == "ikev2-psk-mismatch" else verdict)
+    console = Console(record=True, width=80, file=io.StringIO())
+    console.print(board.render())
+    text = console.export_text()
+    assert all(len(line) <= 80 for line in text.splitlines())
+    assert f"{longest} (likely)" in text and "Phase1NegotiationTimeout (likely)" in text
+    assert "203.0.113.1 <-> 203.0.113.2" in text and "192.0.2.1 <-> 192.0.2.2" in text and "…" not in text

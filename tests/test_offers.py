@@ -667,11 +667,11 @@ pytestmark_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="external cor
     ]),
     ("suricata-verify/ikev1-isakmp-main-mode.pcap", 1, "AES-CBC-128/SHA1/MODP1024", [
         ("weak_dh_group", ("MODP-1024 (group 2) offered in proposal 1 (transform 1); RFC 8247 says SHOULD NOT "
-                          "for IKEv2")),
+                          "for IKEv2; IKEv1 itself is deprecated (RFC 9395)")),
     ]),
     ("tcpdump/ISAKMP_sa_setup.pcap", 1, "group desc=modp768", [
         ("weak_dh_group", ("MODP-768 (group 1) offered in proposal 1 (transform 1); RFC 8247 says MUST NOT "
-                          "for IKEv2")),
+                          "for IKEv2; IKEv1 itself is deprecated (RFC 9395)")),
     ]),
     ("tcpdump/ikev2pI2.pcap", 1, "prf sha/md5, modp1536/modp1024", [
         ("weak_dh_group", "MODP-1536 (group 5) offered in proposals 1, 2, 3 and 4; RFC 8247 says SHOULD NOT"),
@@ -679,20 +679,20 @@ pytestmark_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="external cor
         ("weak_dh_group", "MODP-1024 (group 2) offered in proposals 5 and 6; RFC 8247 says SHOULD NOT"),
     ]),
     ("zeek-spicy-ipsec/ikev1-certs.pcap", 1, "Openswan", [
-        ("weak_integrity", "MD5 offered in proposal 0 (transform 0); RFC 8247 says MUST NOT for IKEv2"),
+        ("weak_integrity", "MD5 offered in proposal 0 (transform 0); RFC 8247 says MUST NOT for IKEv2; IKEv1 itself is deprecated (RFC 9395)"),
         ("weak_dh_group", ("MODP-1024 (group 2) offered in proposal 0 (transform 0); RFC 8247 says SHOULD NOT "
-                          "for IKEv2")),
+                          "for IKEv2; IKEv1 itself is deprecated (RFC 9395)")),
     ]),
     ("wireshark-wiki/test1.pcap", 19, "Cisco-style IKEv1 remote-access client", [
         ("weak_dh_group", ("MODP-1536 (group 5) offered in proposal 1 (transforms 1, 2, 3, 4, 9, 10, 11, 12, 17, "
-                          "18, 19 and 20); RFC 8247 says SHOULD NOT for IKEv2")),
+                          "18, 19 and 20); RFC 8247 says SHOULD NOT for IKEv2; IKEv1 itself is deprecated (RFC 9395)")),
         ("weak_integrity", ("MD5 offered in proposal 1 (transforms 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 25 "
-                           "and 26); RFC 8247 says MUST NOT for IKEv2")),
+                           "and 26); RFC 8247 says MUST NOT for IKEv2; IKEv1 itself is deprecated (RFC 9395)")),
         ("weak_dh_group", ("MODP-1024 (group 2) offered in proposal 1 (transforms 5, 6, 7, 8, 13, 14, 15, 16, 21, "
-                          "22, 23 and 24); RFC 8247 says SHOULD NOT for IKEv2")),
-        ("weak_cipher", "DES offered in proposal 1 (transforms 25 and 26); RFC 8247 says MUST NOT for IKEv2"),
+                          "22, 23 and 24); RFC 8247 says SHOULD NOT for IKEv2; IKEv1 itself is deprecated (RFC 9395)")),
+        ("weak_cipher", "DES offered in proposal 1 (transforms 25 and 26); RFC 8247 says MUST NOT for IKEv2; IKEv1 itself is deprecated (RFC 9395)"),
         ("weak_dh_group", ("MODP-768 (group 1) offered in proposal 1 (transforms 25 and 26); RFC 8247 says "
-                          "MUST NOT for IKEv2")),
+                          "MUST NOT for IKEv2; IKEv1 itself is deprecated (RFC 9395)")),
     ]),
     ("arkime/IKEv2.pcap", 1, "FortiGates", []),
     ("wireshark-wiki/ipsec_ikev2+esp_aes-gcm_aes-ctr_aes-cbc/capture.pcapng", 1, "AES-GCM-16-256", []),
@@ -711,7 +711,7 @@ def test_the_weak_group_the_source_names_is_the_one_chosen() -> None:
     chosen = corpus_offers("suricata-verify/ikev1-isakmp-main-mode.pcap", 2)
     assert [o.text for o in chosen] == ["AES-CBC-128/SHA1/MODP-1024/PSK/86400s"]
     assert [w.detail for w in weaknesses(chosen, chosen=True)] == [
-        "MODP-1024 (group 2) chosen in proposal 1 (transform 1); RFC 8247 says SHOULD NOT for IKEv2"]
+        "MODP-1024 (group 2) chosen in proposal 1 (transform 1); RFC 8247 says SHOULD NOT for IKEv2; IKEv1 itself is deprecated (RFC 9395)"]
 
 
 def test_rfc_levels_differ_between_ike_and_esp() -> None:

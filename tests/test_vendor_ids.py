@@ -16,7 +16,7 @@ from dissectors.vendor_ids import VENDOR_IDS, VendorMatch, identify_vendor
 TSHARK_NAMED_CORPUS_VIDS = {
     "afcad71368a1f1c96b8696fc77570100": "RFC 3706 DPD (Dead Peer Detection)",
     "4a131c81070358455c5728f20e95452f": "RFC 3947 Negotiation of NAT-Traversal in the IKE",
-    "90cb80913ebb696e086381b5ec427b1f": "draft-ietf-ipsec-nat-t-ike-02\\n",
+    "90cb80913ebb696e086381b5ec427b1f": "draft-ietf-ipsec-nat-t-ike-02 (name hashed with a newline)",
     "7d9419a65310ca6f2c179d9215529d56": "draft-ietf-ipsec-nat-t-ike-03",
     "4048b7d56ebce88525e7de7f00d6c2d3c0000000": "Cisco Fragmentation",
     "4048b7d56ebce88525e7de7f00d6c2d3": "Cisco Fragmentation",

@@ -39,6 +39,8 @@ EXIT_STATUS = (
     ("2", "bad usage, or an input that cannot be read (one line on standard error)"),
 )
 ENVIRONMENT = (
+    ("NO_COLOR", "When set and not empty, no colour unless --color always asks for it (no-color.org)."),
+    ("COLUMNS", "The width text is wrapped to (default: the terminal's width, 100 columns into a pipe or file)."),
     ("IKESNIFF_DEBUG", "When set, an internal error shows its Python traceback instead of one line."),
     ("_IKESNIFF_COMPLETE", ("Shell completion (click): bash_source, zsh_source or fish_source prints the "
                             "completion script for that shell, e.g. "

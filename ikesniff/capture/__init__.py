@@ -86,14 +86,15 @@ class CaptureReader:
 
 def read_capture(source: str, stats: CaptureStats, ike_ports: frozenset[int] = DEFAULT_IKE_PORTS, *,
                  reader: str | None = None, worker: str | None = None,
-                 batch_size: int = DEFAULT_BATCH) -> CaptureReader:
+                 batch_size: int = DEFAULT_BATCH, bpf: str | None = None) -> CaptureReader:
     """Read a capture file ('-' for standard input) and yield its IKE-related items in frame order.
 
     Raises CaptureError before returning when the input cannot be opened or is not a capture; later
     problems become FrameProblem items and reading goes on (or ends, for a damaged file tail).
     `stats` is filled as the items are yielded (the ESP flow tables, in worker mode, at the end).
-    `reader` and `worker` override READER and WORKER for this call."""
-    file_source = FileSource(source, reader or READER, batch_size)
+    `reader` and `worker` override READER and WORKER for this call; `bpf`: a capture filter the frames
+    must pass (tcpdump's -f on a file; frame numbers stay those of the file)."""
+    file_source = FileSource(source, reader or READER, batch_size, bpf)
     opened = file_source.opened
     try:
         if _use_worker(worker or WORKER, file_source):

@@ -27,7 +27,7 @@ import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -687,13 +687,52 @@ def _first_pcapng_link_type(path: str) -> tuple[str, int | None]:
     return order, None
 
 
+# --- the user's filter on files -------------------------------------------------------------------------
+class FrameFilter:
+    """tcpdump's `-f` (its filter expression) applied to the frames of a file: compiled by libpcap for each
+    link type met, run on every frame; a batch is cut into runs of passing frames, so that frame numbers
+    stay those of the file. Raises CaptureError (one line) without libpcap or for a filter it refuses."""
+
+    def __init__(self, text: str) -> None:
+        if pcapy is None:
+            raise CaptureError(f"-f {text!r} on a file needs libpcap through the Python package pcapy-ng, "
+                               "which cannot be imported")
+        self.text = text
+        self.programs: dict[int, Any] = {}
+        self._compile(1)
+
+    def _compile(self, link_type: int) -> Any:
+        program = self.programs.get(link_type)
+        if program is None:
+            try:
+                program = self.programs[link_type] = pcapy.compile(link_type, 262144, self.text, 1, 0)
+            except (pcapy.PcapError, pcapy.BPFError) as error:
+                raise CaptureError(f"bad capture filter (-f {self.text!r}: {error})") from None
+        return program
+
+    def apply(self, batch: Batch) -> Iterator[Batch]:
+        program = self._compile(batch.link_type)
+        passed = np.fromiter((program.filter(batch.packet(index)) > 0 for index in range(len(batch))),
+                             dtype=bool, count=len(batch))
+        if passed.all():
+            yield batch
+            return
+        edges = np.flatnonzero(np.diff(np.concatenate(([False], passed, [False])).astype(np.int8)))
+        for start, end in zip(edges[::2], edges[1::2], strict=True):
+            yield Batch(batch.link_type, batch.data, batch.offsets[start:end], batch.lengths[start:end],
+                        batch.times[start:end], batch.first_frame + int(start))
+
+
 # --- the file source ------------------------------------------------------------------------------------
 class FileSource:
     """Batches from a capture file or standard input, by libpcap when it can, else in Python."""
 
-    def __init__(self, source: str, reader: str = "auto", batch_size: int = DEFAULT_BATCH) -> None:
+    def __init__(self, source: str, reader: str = "auto", batch_size: int = DEFAULT_BATCH,
+                 bpf: str | None = None) -> None:
         if reader not in ("auto", "libpcap", "python"):
             raise ValueError(f"unknown reader {reader!r}")
+        self.frame_filter = FrameFilter(bpf) if bpf else None
+        """The user's -f: frames that fail it are left out of the batches."""
         self.opened = open_capture(source)
         self.name = self.opened.name
         self.batch_size = batch_size
@@ -724,6 +763,13 @@ class FileSource:
                 pass
 
     def batches(self) -> Iterator[Batch]:
+        if self.frame_filter is None:
+            yield from self._batches()
+            return
+        for batch in self._batches():
+            yield from self.frame_filter.apply(batch)
+
+    def _batches(self) -> Iterator[Batch]:
         try:
             skip = 0
             if self._use_libpcap and self.opened.path is not None:

@@ -41,6 +41,11 @@ class Crypto:
         self.ikev1 = Ikev1Decryptor()
         self.psk_material: dict[bytes, PskMaterial] = {}
         """Per initiator SPI, the messages a PSK check needs (kept only when keys or PSKs are given)."""
+        self.opened: set[tuple[int, bytes]] = set()
+        """(IKE version, initiator SPI) of the SAs whose keys opened a message (bounded by the key store)."""
+        self.psks_checked: set[int] = set()
+        """Indexes of the PSKs some check could be made with; `psks_matched`: those that verified."""
+        self.psks_matched: set[int] = set()
 
     @property
     def active(self) -> bool:
@@ -51,8 +56,21 @@ class Crypto:
         """What the keys open of `message` (None: nothing to open, or no keys for its SA); the message and
         its opened payloads are kept when a PSK check will need them."""
         opened = self._decrypt(message, raw, sender) if self.keys is not None else None
+        if opened is not None and (opened.icv_ok or (opened.icv_ok is None and opened.payloads)):
+            self.opened.add((message.version, bytes(message.header.spi_i)))
         self._keep_for_psk(message, raw, opened)
         return opened
+
+    def unused(self) -> tuple[int, int, list[int]]:
+        """What matched nothing so far: (key sets given, key sets that opened no message, the 1-based numbers
+        of the PSKs that were checked and verified with no SA)."""
+        total = unused = 0
+        if self.keys is not None:
+            bound = [(2, spi_i) for spi_i, _ in self.keys.ikev2] + [(1, spi_i) for spi_i in self.keys.ikev1]
+            total = len(self.keys)
+            unused = sum(1 for key in bound if key not in self.opened) + len(self.keys.unbound_ikev2) \
+                + len(self.keys.unbound_ikev1)
+        return total, unused, sorted(index + 1 for index in self.psks_checked - self.psks_matched)
 
     def conclusions(self, version: int, spi_i: bytes, spi_r: bytes, final: bool = True) -> KeyConclusions:
         """What keys and PSKs concluded about the IKE SA. `final`: the SA is diagnosed for good, its kept
@@ -165,12 +183,16 @@ class Crypto:
             return []
         checks: list[PskCheck] = []
         for index, psk in enumerate(self.psks):
-            if material is not None:
-                checks.extend(material.checks(psk))
+            these = material.checks(psk) if material is not None else []
             for side in (True, False):
                 mine = [r for r in readings if r.psk_index == index and r.from_initiator is side]
                 if any(r.read or r.unread for r in mine):
-                    checks.append(derived_key_check("initiator" if side else "responder", any(r.read for r in mine)))
+                    these.append(derived_key_check("initiator" if side else "responder", any(r.read for r in mine)))
+            if these:
+                self.psks_checked.add(index)
+                if any(check.matches for check in these):
+                    self.psks_matched.add(index)
+            checks.extend(these)
         return checks
 
 

@@ -4,6 +4,7 @@ diagnosis of one IKE SA, the verdict of a tunnel).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 
@@ -93,14 +94,50 @@ def offer_sides(ike_sa: IkeSa) -> list[OfferSide]:
     return sides
 
 
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+WORD = re.compile(r"[a-z0-9]+")
+SAID_ALREADY = 0.5
+"""A sentence of the catalog's remedy whose content words are this much in the rule's advice adds nothing."""
+COMMON_WORDS = frozenset({"the", "and", "for", "that", "this", "with", "both", "side", "sides", "each", "then",
+                          "other", "one", "are", "its", "their", "from", "not", "make", "check", "set", "on"})
+
+
+def one_fix(change: str, remedy: str) -> str:
+    """The rule's specific advice first, then the sentences of the catalog's remedy that add something
+    (a sentence saying mostly what the advice already says is left out)."""
+    if not change:
+        return remedy
+    said = _content(change)
+    added = []
+    for sentence in SENTENCE_END.split(remedy):
+        if not sentence or _said(sentence, said):
+            continue
+        lead, colon, rest = sentence.partition(": ")
+        if colon and rest and len(_content(lead)) >= 3 and _said(lead, said):  # 'Make X mirror each other: every local network ...'
+            sentence = rest[0].upper() + rest[1:]
+        added.append(sentence)
+    return " ".join([change, *added])
+
+
+def _said(text: str, said: set[str]) -> bool:
+    words = _content(text)
+    return len(words & said) >= SAID_ALREADY * max(len(words), 1)
+
+
+def _content(text: str) -> set[str]:
+    words = {word.rstrip("s") if len(word) > 4 else word for word in WORD.findall(text.lower())}
+    return {word for word in words if len(word) > 2 and word not in COMMON_WORDS}
+
+
 def diagnose(ike_sa: IkeSa, context: Context, file: str = "") -> DiagnosisEvent:
     conclusion = conclude(ike_sa, context)
     cause = catalog.catalog().cause(conclusion.code)
     message = f"{conclusion.seen[0].upper()}{conclusion.seen[1:]}." if conclusion.seen else cause.message
-    remedy = "" if conclusion.orderly else " ".join(part for part in (conclusion.change, cause.remedy) if part)
+    remedy = "" if conclusion.orderly else one_fix(conclusion.change, cause.remedy)
     return DiagnosisEvent(
         ike_sa=ike_sa.id, version=ike_sa.version, initiator=ike_sa.initiator, responder=ike_sa.responder,
-        outcome=conclusion.outcome, code=conclusion.code, huawei=cause.huawei, phase=conclusion.phase,
+        outcome=conclusion.outcome, code=conclusion.code, huawei=catalog.huawei_name(cause, conclusion.phase),
+        phase=conclusion.phase,
         confidence=conclusion.confidence, alternatives=conclusion.alternatives,
         evidence=sorted(conclusion.evidence, key=lambda item: item.frame), message=message, remedy=remedy,
         exchanges=exchange_lines(ike_sa), file=file, offers=offer_sides(ike_sa), orderly=conclusion.orderly,

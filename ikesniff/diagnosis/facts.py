@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dissectors.ikev2 import sk_layout
 from dissectors.names import V1Exchange, V2Exchange
 
-from ..tracker import EspFlow, Exchange, IkeSa, Sent
+from ..tracker import EspFlow, Exchange, IkeSa, Sent, endpoint, host
 from .context import Context
 
 GIVE_UP_RETRANSMISSIONS = 3
@@ -49,8 +49,22 @@ CERTIFICATE_SIZED = 700
 
 
 def names(ike_sa: IkeSa) -> tuple[str, str]:
-    """('moon 192.0.2.1:500'-like) labels of the initiator and the responder."""
-    return f"the initiator {ike_sa.initiator or '?'}", f"the responder {ike_sa.responder or '?'}"
+    """('the initiator 192.0.2.1:4500'-like) labels of the initiator and the responder, with the ports
+    their latest messages used (IKE_AUTH after a NAT-T float names 4500, not the 500 of IKE_SA_INIT)."""
+    initiator, responder = current_endpoints(ike_sa)
+    return f"the initiator {initiator or '?'}", f"the responder {responder or '?'}"
+
+
+def current_endpoints(ike_sa: IkeSa) -> tuple[str, str]:
+    """The initiator's and the responder's endpoints as their latest messages used them (the SA's first
+    endpoints when a side sent nothing else)."""
+    latest: dict[bool, Sent] = {}
+    for exchange in ike_sa.exchanges.values():
+        for sent in (*exchange.requests, *exchange.responses):
+            if sent.initiator not in latest or sent.time >= latest[sent.initiator].time:
+                latest[sent.initiator] = sent
+    found = {side: endpoint(sent.src, sent.sport) for side, sent in latest.items()}
+    return found.get(True, ike_sa.initiator), found.get(False, ike_sa.responder)
 
 
 def exchanges(ike_sa: IkeSa, *exchange_types: int) -> list[Exchange]:
@@ -85,7 +99,7 @@ def gave_up(exchange: Exchange, ike_sa: IkeSa, context: Context) -> bool:
         return True
     if len(exchange.requests) >= 2 and waited > 2 * (last.time - exchange.requests[-2].time) + BURST:
         return True
-    return any(other.first_time > last.time and other.initiator.split(":")[0] == last.src
+    return any(other.first_time > last.time and host(other.initiator) == last.src
                for other in context.others)
 
 
@@ -178,9 +192,8 @@ def esp_between(context: Context, source: str, since: float) -> list[EspFlow]:
 
 
 def address(endpoint_text: str) -> str:
-    if endpoint_text.startswith("["):
-        return endpoint_text[1:].split("]")[0]
-    return endpoint_text.rsplit(":", 1)[0]
+    """The address of an endpoint ('[2001:db8::1]:500', '192.0.2.1:500') or of a bare address."""
+    return host(endpoint_text)
 
 
 def child_traffic(ike_sa: IkeSa, context: Context, since: float) -> tuple[int, int]:

@@ -57,11 +57,11 @@ def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEve
             "fragments")
     ip_fragmented = [s for e in ike_sa.exchanges.values() for s in e.requests + e.responses if s.frames]
     if ip_fragmented:
-        add("fragmentation", frames_of(ip_fragmented, 2), f"{len(ip_fragmented)} IKE message(s) travelled in IP "
+        add("fragmentation", frames_of(ip_fragmented, 2), f"{len(ip_fragmented)} IKE message{'s' if len(ip_fragmented) != 1 else ''} travelled in IP "
             "fragments; paths that drop fragments break them (enable IKE fragmentation if the peers support it)")
     rekeys = [e for e in exchanges(ike_sa, 36) if e.answered]
     if rekeys:
-        add("rekey", [e.first.frame for e in rekeys][:4], f"{len(rekeys)} CREATE_CHILD_SA exchange(s) answered "
+        add("rekey", [e.first.frame for e in rekeys][:4], f"{len(rekeys)} CREATE_CHILD_SA exchange{'s' if len(rekeys) != 1 else ''} answered "
             "(rekeys or new CHILD_SAs)")
     dialects = {side: {v.split(": ", 1)[1] for v in ike_sa.vendors if v.startswith(side) and "nat-t" in v.lower()}
                 for side in ("initiator", "responder")}

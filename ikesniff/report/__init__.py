@@ -37,6 +37,7 @@ def _json(report: Report) -> str:
                     for tunnel in report.tunnels],
         "messages_left_out": report.messages_left_out,
         "limits": report.limits,
+        "decrypted": report.decrypted,
     }
     return orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n"
 

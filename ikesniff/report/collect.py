@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from itertools import chain
 
 from ..events import DiagnosisEvent, FindingEvent, MessageEvent, OfferSide, SummaryEvent, VerdictEvent
+from ..tracker import host
 from .model import (
+    DecryptedRow,
     EvidenceRow,
     Gap,
     InputIdentity,
@@ -35,6 +37,10 @@ PER_IKE_SA = 100
 """Messages kept per IKE SA: the first half and the latest half (a failure is usually at the end)."""
 TOTAL = 20_000
 """Messages kept in all; past it, the IKE SA silent the longest is dropped whole."""
+DECRYPTED_KEPT = 200
+"""Messages whose decrypted payloads a report shows in full (the first ones: the negotiation)."""
+DECRYPTED_LINES = 120
+"""Lines of decoded payloads kept per message."""
 CHUNK = 1 << 20
 
 
@@ -85,6 +91,18 @@ class ReportCollector:
         """Messages of IKE SAs dropped whole, per tunnel (pair of addresses)."""
         self.left_out = 0
         self._spans: dict[str, TimeSpan] = {}
+        self._decrypted: list[DecryptedRow] = []
+        self.decrypted_left_out = 0
+
+    def decrypted(self, event: MessageEvent, lines: list[str]) -> None:
+        """The decrypted payloads of a message (with keys), kept for the first DECRYPTED_KEPT messages."""
+        if len(self._decrypted) >= DECRYPTED_KEPT:
+            self.decrypted_left_out += 1
+            return
+        kind = "response" if event.response else "request"
+        title = (f"{endpoint(event.src, event.sport)} > {endpoint(event.dst, event.dport)} "
+                 f"{event.exchange} #{event.message_id} {kind}")
+        self._decrypted.append(DecryptedRow(event.file, event.frame, title, lines[:DECRYPTED_LINES]))
 
     def message(self, event: MessageEvent) -> None:
         self._sequence += 1
@@ -143,7 +161,8 @@ class ReportCollector:
         other = [finding for finding in findings if finding.ike_sa not in in_tunnels]
         return Report(version, list(inputs), list(self._spans.values()), tunnels, list(diagnoses),
                       list(findings), other, summary, self.left_out,
-                      {"messages_per_ike_sa": self.per_ike_sa, "messages_in_total": self.total})
+                      {"messages_per_ike_sa": self.per_ike_sa, "messages_in_total": self.total,
+                       "decrypted_messages": DECRYPTED_KEPT}, list(self._decrypted))
 
     def _tunnel(self, verdict: VerdictEvent, diagnoses: list[DiagnosisEvent],
                 findings: list[FindingEvent]) -> TunnelReport:
@@ -242,9 +261,7 @@ def _sides(verdict: VerdictEvent, chosen: DiagnosisEvent | None) -> list[tuple[s
 
 def address_of(text: str) -> str:
     """The address of an 'ip:port' or '[ipv6]:port' text."""
-    if text.startswith("["):
-        return text[1:text.find("]")]
-    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
+    return host(text)
 
 
 def _names(sentence: str, address: str, role: str) -> bool:

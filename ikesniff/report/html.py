@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape
 
 from ..events import FindingEvent
+from ..output import plural
 from .model import OfferColumn, RemedyPart, Report, TunnelReport
 from .sequence import svg
 from .text import (
@@ -72,6 +73,10 @@ def render(report: Report) -> str:
     if report.other_findings:
         body.append("<section><h2>Findings outside the tunnels</h2>" + _finding_list(report.other_findings)
                     + "</section>")
+    if report.decrypted:
+        body.append("<section><h2>Decrypted payloads</h2>" + "".join(
+            f"<h3>Frame {row.frame}: {escape(row.title)}</h3><pre>{escape(chr(10).join(row.lines))}</pre>"
+            for row in report.decrypted) + "</section>")
     body.append(_summary(report))
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -87,7 +92,7 @@ def _header(report: Report) -> str:
         f"<tr><th>IKE traffic</th><td>{escape(span_text(span_of(report.spans, report.inputs, item)))}</td></tr>"
         "</table>" for item in report.inputs)
     return (f"<header><h1>ikesniff report</h1>{tables}"
-            f"<p class=\"meta\">ikesniff {escape(report.version)} · {len(report.tunnels)} tunnel(s)</p></header>")
+            f"<p class=\"meta\">ikesniff {escape(report.version)} · {plural(len(report.tunnels), 'tunnel')}</p></header>")
 
 
 def _tunnel(tunnel: TunnelReport, index: int, several_inputs: bool) -> str:

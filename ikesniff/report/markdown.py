@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from itertools import zip_longest
 
+from ..output import plural
 from .model import OfferColumn, RemedyPart, Report, TunnelReport
 from .sequence import mermaid
 from .text import (
@@ -40,6 +41,10 @@ def render(report: Report) -> str:
         lines += ["## Findings outside the tunnels", ""]
         lines += [f"- **{escape(f.kind)}** [{escape(f.ike_sa)}] frames {', '.join(map(str, f.frames))}: "
                   f"{escape(f.detail)}" for f in report.other_findings] + [""]
+    if report.decrypted:
+        lines += ["## Decrypted payloads", ""]
+        for row in report.decrypted:
+            lines += [f"Frame {row.frame}: {escape(row.title)}", "", "```", *row.lines, "```", ""]
     lines += ["## Summary", "", "| what | count |", "|---|---|"]
     lines += [f"| {name} | {escape(value)} |" for name, value in summary_rows(report.summary)] + [""]
     if note := left_out_note(report):
@@ -54,7 +59,7 @@ def _inputs(report: Report) -> list[str]:
         lines.append(f"| {escape(item.name)} | {digest} | {size(item.size)} | "
                      f"{escape(span_text(span_of(report.spans, report.inputs, item)))} |")
     verdicts = ", ".join(f"{outcome(t.verdict)} {t.verdict.code}" for t in report.tunnels) or "no tunnel seen"
-    return [*lines, "", f"ikesniff {escape(report.version)} · {len(report.tunnels)} tunnel(s): {escape(verdicts)}", ""]
+    return [*lines, "", f"ikesniff {escape(report.version)} · {plural(len(report.tunnels), 'tunnel')}: {escape(verdicts)}", ""]
 
 
 def _tunnel(tunnel: TunnelReport, several_inputs: bool) -> list[str]:

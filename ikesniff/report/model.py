@@ -138,6 +138,18 @@ class TunnelReport:
 
 
 @dataclass(slots=True)
+class DecryptedRow:
+    """The decrypted payloads of one message, as `-v` shows them (identities, traffic selectors,
+    proposals, notify data, attributes)."""
+
+    file: str
+    frame: int
+    title: str
+    """'192.0.2.1:4500 > 192.0.2.2:4500 IKE_AUTH #1 request'."""
+    lines: list[str]
+
+
+@dataclass(slots=True)
 class Report:
     version: str
     """ikesniff version."""
@@ -152,3 +164,5 @@ class Report:
     messages_left_out: int
     """IKE messages not kept for the report (limits per IKE SA and in total)."""
     limits: dict[str, int] = field(default_factory=dict)
+    decrypted: list[DecryptedRow] = field(default_factory=list)
+    """With keys: the decrypted payloads of the first messages that had some, in full (bounded)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from html import escape
 
 from ..events import DiagnosisEvent, MessageEvent, VerdictEvent
+from ..tracker import host
 from .model import Arrow, Diagram, Gap, Lane
 
 ARROWS = 60
@@ -30,9 +31,7 @@ def lanes(verdict: VerdictEvent, attempts: list[DiagnosisEvent],
 
 
 def _address(endpoint: str) -> str:
-    if endpoint.startswith("["):
-        return endpoint[1:endpoint.find("]")]
-    return endpoint.rsplit(":", 1)[0] if endpoint.count(":") == 1 else endpoint
+    return host(endpoint)
 
 
 def _role(address: str, attempts: list[DiagnosisEvent]) -> str:

@@ -12,10 +12,13 @@ from ..live_view import LiveDisplay, TunnelBoard
 
 
 class BoardSink:
-    def __init__(self, stats: CaptureStats, drops: Callable[[], Any], clock: Callable[[], float]) -> None:
+    def __init__(self, stats: CaptureStats, drops: Callable[[], Any], clock: Callable[[], float],
+                 colour: bool = True) -> None:
+        """`colour`: False for --color never or NO_COLOR (the board is drawn without colour)."""
         from rich.console import Console
         self.board = TunnelBoard()
-        self.display: LiveDisplay | None = LiveDisplay(self.board, Console(highlight=False), stats=stats,
+        console = Console(highlight=False) if colour else Console(highlight=False, color_system=None)
+        self.display: LiveDisplay | None = LiveDisplay(self.board, console, stats=stats,
                                                        drops=drops, clock=clock)
         self.display.start()
 

@@ -1,26 +1,34 @@
 """Text for a terminal or a pipe, in the tcpdump manner: one line per IKE message (`-v`: with the decoded
 tree), verdicts told early as plain lines, and at the end the findings, each tunnel's verdict with its
-evidence and fix, and the summary line."""
+evidence and fix. Results go to standard output (to standard error when `-w -` takes standard output);
+frame problems and the summary line always go to standard error. Outcomes are coloured when asked
+(`colour`), and text is wrapped to the terminal's width, never inside a word or an address."""
 
 from __future__ import annotations
 
-import textwrap
+import sys
+from typing import TextIO
 
 import click
 
 from ..analysis import DecodedMessage
 from ..capture.events import FrameProblem, Idle
-from ..events import DiagnosisEvent, FindingEvent, SummaryEvent, VerdictEvent
+from ..events import DiagnosisEvent, FindingEvent, MessageEvent, SummaryEvent, VerdictEvent
 from ..live_view import verdict_headline, verdict_line
-from ..output import message_line, message_tree
+from ..output import message_line, message_tree, plural
 from ..redact import Redactor
+from ..terminal import colour_outcomes, width, wrapper
 
 
 class TextSink:
-    def __init__(self, verbose: bool = False, quiet: bool = False, redactor: Redactor | None = None) -> None:
+    def __init__(self, verbose: bool = False, quiet: bool = False, redactor: Redactor | None = None, *,
+                 colour: bool = False, to_stderr: bool = False) -> None:
         self.verbose = verbose
         self.quiet = quiet
         self.redactor = redactor
+        self.colour = colour
+        self.to_stderr = to_stderr
+        """Results on standard error too (`-w -` writes the capture to standard output)."""
         self.first_time: float | None = None
         self.now = 0.0
         self.diagnoses: list[DiagnosisEvent] = []
@@ -30,6 +38,9 @@ class TextSink:
     def _text(self, text: str) -> str:
         return self.redactor.text(text) if self.redactor is not None else text
 
+    def _out(self, text: str) -> None:
+        click.echo(text, err=self.to_stderr, color=self.colour)
+
     def write(self, item: object) -> None:
         if isinstance(item, DecodedMessage):
             event = item.event
@@ -37,10 +48,11 @@ class TextSink:
                 self.first_time = event.time
             self.now = max(self.now, event.time)
             if not self.quiet:
-                click.echo(message_line(event, self.first_time))
+                line = message_line(event, self.first_time)
+                self._out(_coloured_message(line, event) if self.colour else line)
                 if self.verbose:
-                    for line in message_tree(item.message):
-                        click.echo(self._text(line))
+                    for line in message_tree(item.message, item.inner):
+                        self._out(self._text(line))
         elif isinstance(item, FrameProblem):
             if not self.quiet:
                 click.echo(f"{item.frame:>6} frame problem: {item.text}", err=True)
@@ -54,7 +66,7 @@ class TextSink:
             if item.final:
                 self.verdicts.append(item)
             else:
-                click.echo(verdict_line(item, self.now))
+                self._out(colour_outcomes(verdict_line(item, self.now), self.colour))
         elif isinstance(item, Idle):
             self.now = max(self.now, item.time)
         elif isinstance(item, SummaryEvent):
@@ -62,43 +74,73 @@ class TextSink:
             self._summary(item)
 
     def _conclusions(self) -> None:
+        stream = sys.stderr if self.to_stderr else sys.stdout
+        columns = width(stream)
+        wrap = wrapper(columns)
+        on_terminal = _is_terminal(stream)
         for diagnosis in self.diagnoses:
-            click.echo(f"\nIKE SA {diagnosis.ike_sa} (IKEv{diagnosis.version}) {diagnosis.initiator} -> "
-                       f"{diagnosis.responder}: {diagnosis.outcome} {diagnosis.code} ({diagnosis.confidence})")
+            self._out(f"\nIKE SA {diagnosis.ike_sa} (IKEv{diagnosis.version}) {diagnosis.initiator} -> "
+                      f"{diagnosis.responder}: {colour_outcomes(diagnosis.outcome.upper(), self.colour)} "
+                      f"{diagnosis.code} ({diagnosis.confidence})")
             for line in diagnosis.exchanges:
-                click.echo(f"    {line}")
+                self._out(f"    {line}")
         for finding in self.findings:
-            frames = ", ".join(str(frame) for frame in finding.frames)
-            click.echo(f"finding {finding.kind} [{finding.ike_sa}] frame {frames}: {finding.detail}")
+            where = f" [{finding.ike_sa}]" if finding.ike_sa else ""
+            if finding.frames:
+                where += (f" {'frames' if len(finding.frames) > 1 else 'frame'} "
+                          + ", ".join(str(frame) for frame in finding.frames))
+            self._out(wrapper(columns, "", "    ").fill(f"finding {finding.kind}{where}: {finding.detail}"))
         files = {verdict.file for verdict in self.verdicts}
         shown = None
         for verdict in self.verdicts:
             if len(files) > 1 and verdict.file != shown:
                 shown = verdict.file
-                click.echo(f"\n== {verdict.file} ==")
-            click.echo(f"\n{verdict_headline(verdict)}")
-            wrap = textwrap.TextWrapper(100, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False)
-            click.echo(wrap.fill(verdict.message))
+                self._out(f"\n== {verdict.file} ==")
+            headline = verdict_headline(verdict)  # one line into a pipe, for grep; wrapped on a terminal
+            if on_terminal:
+                headline = wrapper(columns, "", "    ").fill(headline)
+            self._out(f"\n{colour_outcomes(headline, self.colour)}")
+            self._out(wrap.fill(verdict.message))
             for item in verdict.evidence:
-                click.echo(wrap.fill(f"frame {item.frame}: {item.why}"))
+                self._out(wrap.fill(f"frame {item.frame}: {item.why}"))
             if verdict.code != "Established" and verdict.remedy:
-                click.echo(wrap.fill(f"fix: {verdict.remedy}"))
+                self._out(wrap.fill(f"fix: {verdict.remedy}"))
 
     def _summary(self, summary: SummaryEvent) -> None:
         if self.verbose:
             for flow in summary.esp:
-                click.echo(f"ESP spi 0x{flow.spi} {flow.src}:{flow.sport} > {flow.dst}:{flow.dport} "
-                           f"{flow.protocol}: {flow.packets} packets, frames {flow.first_frame}-"
-                           f"{flow.last_frame}, {flow.last_time - flow.first_time:.3f} s")
+                self._out(f"ESP spi 0x{flow.spi} {flow.src}:{flow.sport} > {flow.dst}:{flow.dport} "
+                          f"{flow.protocol}: {plural(flow.packets, 'packet')}, frames {flow.first_frame}-"
+                          f"{flow.last_frame}, {flow.last_time - flow.first_time:.3f} s")
         drops = ""
         if summary.kernel_received is not None:
-            drops = (f", {summary.kernel_received} packets received by the filter, "
+            drops = (f", {plural(summary.kernel_received, 'packet')} received by the filter, "
                      f"{summary.kernel_dropped} dropped by the kernel")
         if summary.truncated:
             drops += f", last record cut short in {', '.join(summary.truncated)}"
-        click.echo(f"{summary.frames} frames, {summary.ike_messages} IKE messages, {summary.ike_sas} IKE SAs, "
-                   f"{summary.esp_packets + summary.esp_in_udp_packets} ESP packets in {summary.esp_flows} flows, "
-                   f"{summary.decode_errors} decode errors, {summary.seconds:.2f} s{drops}", err=not self.quiet)
+        click.echo(f"{plural(summary.frames, 'frame')}, {plural(summary.ike_messages, 'IKE message')}, "
+                   f"{plural(summary.ike_sas, 'IKE SA')}, "
+                   f"{plural(summary.esp_packets + summary.esp_in_udp_packets, 'ESP packet')} in "
+                   f"{plural(summary.esp_flows, 'flow')}, {plural(summary.decode_errors, 'decode error')}, "
+                   f"{summary.seconds:.2f} s{drops}", err=True)
 
     def close(self) -> None:
         pass
+
+
+def _coloured_message(line: str, event: MessageEvent) -> str:
+    """A message line with its error notifies and malformed mark in red, its retransmission mark in yellow."""
+    for notify in {notify.type for notify in event.notifies if notify.is_error}:
+        line = line.replace(f"N({notify})", click.style(f"N({notify})", fg="red", bold=True))
+    line = line.replace(" [retransmission]", " " + click.style("[retransmission]", fg="yellow"))
+    if event.errors:
+        start = line.rfind(" [malformed: ")
+        line = line[:start + 1] + click.style(line[start + 1:], fg="red")
+    return line
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except ValueError:  # a closed stream
+        return False

@@ -34,7 +34,7 @@ def rule_icmp_unreachable(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                  for i in ike_sa.icmp[:3]]
     return Conclusion(
         "failed", "NoResponse", "certain", 1,
-        f"{first.reporter} answered {len(ike_sa.icmp)} IKE request(s) with ICMP {first.description} "
+        f"{first.reporter} answered {len(ike_sa.icmp)} IKE request{'s' if len(ike_sa.icmp) != 1 else ''} with ICMP {first.description} "
         f"({first.quoted}): no IKE daemon listens there, or a firewall rejects the port",
         f"On {address(ike_sa.responder) or first.reporter}: start the IKE service or open the port "
         f"({first.quoted.split(' > ')[-1]}); check the peer address configured on the initiator.",
@@ -214,7 +214,7 @@ def rule_ikev1_phase1(ike_sa: IkeSa, context: Context) -> Conclusion | None:
         if phase1.retransmissions >= 1:
             evidence += [Evidence(s.frame, "message 5 again") for s in phase1.requests
                          if s.retransmission][:2]
-            how = (f"answered only by {len(answers)} encrypted notification(s) the initiator could not use"
+            how = (f"answered only by {len(answers)} encrypted notification{'s' if len(answers) != 1 else ''} the initiator could not use"
                    if answers else "never answered")
             return Conclusion("failed", "PskMismatch", "likely", 1,
                               f"main mode reached message 5, which the initiator sent {phase1.retransmissions + 1} "

@@ -43,7 +43,7 @@ def rule_delete(ike_sa: IkeSa, context: Context) -> Conclusion | None:
             return None
         confidence = "likely" if len(burst) >= 2 else "possible"
         return closed(ike_sa, context, Conclusion("torn_down", "ReceiveDeleteNotify", confidence, 1,
-                          f"{sender} ended the tunnel: {len(burst)} encrypted notification(s) sent together "
+                          f"{sender} ended the tunnel: {len(burst)} encrypted notification{'s' if len(burst) != 1 else ''} sent together "
                           f"({', '.join(str(s.length) for s in burst)} octets), unanswered, after which neither "
                           "IKE nor ESP was seen: the pattern of Delete payloads for the IPsec SA and then the "
                           "ISAKMP SA (a liveness check would have been answered)",
