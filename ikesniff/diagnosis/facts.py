@@ -208,3 +208,19 @@ def who(ike_sa: IkeSa, sent: Sent) -> tuple[str, str]:
 
 def identity_text(ike_sa: IkeSa) -> str:
     return f" ({ike_sa.identity})" if ike_sa.identity else ""
+
+
+def addresses_now(ike_sa: IkeSa) -> tuple[str, str] | None:
+    """(initiator, responder) addresses in use after the SA's latest address change (MOBIKE, a NAT
+    rebinding), from the last message each side sent; None when the SA never moved."""
+    if not ike_sa.address_changes:
+        return None
+    latest: dict[bool, Sent] = {}
+    for exchange in ike_sa.exchanges.values():
+        for sent in exchange.requests + exchange.responses:
+            if sent.initiator not in latest or sent.time >= latest[sent.initiator].time:
+                latest[sent.initiator] = sent
+    initiator = latest[True].src if True in latest else address(ike_sa.initiator)
+    responder = latest[False].src if False in latest else (latest[True].dst if True in latest
+                                                           else address(ike_sa.responder))
+    return initiator, responder
