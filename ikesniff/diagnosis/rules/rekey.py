@@ -91,7 +91,7 @@ def only_deletes(ike_sa: IkeSa) -> bool:
 
 def rule_rekey_collapse(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     """IKEv2: the IKE SA was rekeyed (CREATE_CHILD_SA answered on the old SA) and every new IKE SA the
-    rekeys made was deleted at once, with no ESP and no fresh IKE SA after: the tunnel did not survive its
+    rekeys made was deleted at once (its first messages INFORMATIONALs within a second of the rekey), with no ESP and no fresh IKE SA after: the tunnel did not survive its
     rekey (lab `strongswan-rekey-collision-expired`: the two rekeys of a collision cross and the old SA's
     expiry deletes the survivor too). Decided on each SA the rekey made; with the Deletes decrypted
     `certain`, else `likely` (INFORMATIONALs alone on a new SA, a Delete's size)."""
@@ -104,8 +104,8 @@ def rule_rekey_collapse(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     since = rekeys[0].responses[0].time
     made = [sa for sa in [ike_sa, *context.others] if sa is not parent and not sa.started_by_first_message
             and sa.first_time >= since - BURST]
-    if not all(only_deletes(sa) for sa in made) or len(made) < len(rekeys):
-        return None
+    if not all(only_deletes(sa) and sa.first_time - since <= BURST for sa in made) or len(made) < len(rekeys):
+        return None  # (a new SA's first INFORMATIONAL seconds later is its liveness check: lab ikev2-rekey-ike)
     if any(sa.started_by_first_message and sa.first_time > since for sa in context.others):
         return None  # a fresh IKE SA followed: another rule speaks of it
     end = max(sa.last_time for sa in made)
