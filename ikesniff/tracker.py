@@ -183,10 +183,9 @@ def opened_of(payloads: Sequence[Payload], phase1: bool) -> Opened | None:
             eap.append((payload.code_name, payload.eap_type_name, payload.data[0] if payload.data else None))
         elif isinstance(payload, (Certificate, CertificatePayload)) and payload.encoding == X509_SIGNATURE:
             certificates.append(payload.data)
-        elif isinstance(payload, Identification) and payload.type in (V2Payload.IDI, V2Payload.IDR) \
-                and identity is None:
-            identity = (payload.value, payload.id_type_name)
-        elif isinstance(payload, IdentificationPayload) and phase1 and identity is None:
+        elif identity is None and (
+                (isinstance(payload, Identification) and payload.type in (V2Payload.IDI, V2Payload.IDR))
+                or (isinstance(payload, IdentificationPayload) and phase1)):
             identity = (payload.value, payload.id_type_name)
     if not (cfg or eap or certificates or identity) and status is None:
         return None

@@ -19,9 +19,9 @@ from ikesniff.events import FindingEvent, VerdictEvent
 REPO = Path(__file__).resolve().parent.parent
 PEERS = REPO / "pcaps" / "peers"
 sys.path.insert(0, str(REPO / "tools"))
-from peers_table import keys_of, psk_of  # noqa: E402
+from peers_table import keys_of, psk_of
 
-from ikesniff import api  # noqa: E402
+from ikesniff import api
 
 SCENARIOS = sorted(p.stem for p in PEERS.glob("*.json") if (PEERS / f"{p.stem}.pcap").exists())
 
@@ -36,29 +36,29 @@ WIRE_ONLY: dict[str, tuple[str, str]] = {
                                            "childless IKE_AUTH)"),
     "libreswan-resp-ikev2-no-kernel-esp": ("TrafficSelectorMismatch", NO_KERNEL_ESP + " (TS_UNACCEPTABLE)"),
     "libreswan-resp-ikev1-main-no-kernel-esp": ("Phase2NegotiationTimeout", NO_KERNEL_ESP + " (quick mode stops)"),
-    "libreswan-resp-ikev2-esp-mismatch": ("TrafficSelectorMismatch", "the childless IKE_AUTH answer holds "
-                                          "NO_PROPOSAL_CHOSEN or TS_UNACCEPTABLE: the same size"),
-    "libreswan-resp-restart": ("TrafficSelectorMismatch", "the SA was childless (TS_UNACCEPTABLE); restarted pluto "
+    "libreswan-resp-ikev2-esp-mismatch": ("TrafficSelectorMismatch", ("the childless IKE_AUTH answer holds "
+                                          "NO_PROPOSAL_CHOSEN or TS_UNACCEPTABLE: the same size")),
+    "libreswan-resp-restart": ("TrafficSelectorMismatch", ("the SA was childless (TS_UNACCEPTABLE); restarted pluto "
                                "ignores liveness checks for unknown SPIs and no new SA follows: a dead peer "
-                               "and a restarted one look alike (rules/restart.py)"),
-    "strongswan-cert-untrusted-ca": ("ReceiveDeleteNotify", "the initiator refuses the responder's certificate "
-                                     "after a full-size IKE_AUTH answer and ends with an INFORMATIONAL"),
-    "vpnc-libreswan-xauth-ts-mismatch": ("ProposalMismatch", "quick mode and its refusal are encrypted; "
-                                         "selectors and proposals are refused alike"),
+                               "and a restarted one look alike (rules/restart.py)")),
+    "strongswan-cert-untrusted-ca": ("ReceiveDeleteNotify", ("the initiator refuses the responder's certificate "
+                                     "after a full-size IKE_AUTH answer and ends with an INFORMATIONAL")),
+    "vpnc-libreswan-xauth-ts-mismatch": ("ProposalMismatch", ("quick mode and its refusal are encrypted; "
+                                         "selectors and proposals are refused alike")),
 }
 WITH_KEYS: dict[str, tuple[str, str]] = {
     # scenario: (code the decrypted messages support, why not the label's)
-    "libreswan-init-ikev1-pfs-mismatch": ("ProposalMismatch", "the decrypted refusal is NO_PROPOSAL_CHOSEN "
-                                          "without the responder's proposal to compare"),
-    "libreswan-resp-ikev1-pfs-mismatch": ("ProposalMismatch", "the decrypted refusal is NO_PROPOSAL_CHOSEN "
-                                          "without the responder's proposal to compare"),
+    "libreswan-init-ikev1-pfs-mismatch": ("ProposalMismatch", ("the decrypted refusal is NO_PROPOSAL_CHOSEN "
+                                          "without the responder's proposal to compare")),
+    "libreswan-resp-ikev1-pfs-mismatch": ("ProposalMismatch", ("the decrypted refusal is NO_PROPOSAL_CHOSEN "
+                                          "without the responder's proposal to compare")),
     "libreswan-init-ikev2-no-kernel-esp": ("Established", NO_KERNEL_ESP),
     "libreswan-resp-ikev2-no-kernel-esp": ("TrafficSelectorMismatch", NO_KERNEL_ESP + " (TS_UNACCEPTABLE read)"),
     "libreswan-resp-ikev1-main-no-kernel-esp": ("Phase2NegotiationTimeout", NO_KERNEL_ESP),
-    "libreswan-resp-ikev2-esp-mismatch": ("ProposalMismatch", "NO_PROPOSAL_CHOSEN read; the responder's "
-                                          "proposals are not on the wire"),
-    "libreswan-resp-restart": ("TrafficSelectorMismatch", "TS_UNACCEPTABLE read; the restart leaves no trace "
-                               "but the unanswered checks"),
+    "libreswan-resp-ikev2-esp-mismatch": ("ProposalMismatch", ("NO_PROPOSAL_CHOSEN read; the responder's "
+                                          "proposals are not on the wire")),
+    "libreswan-resp-restart": ("TrafficSelectorMismatch", ("TS_UNACCEPTABLE read; the restart leaves no trace "
+                               "but the unanswered checks")),
 }
 
 
