@@ -60,6 +60,7 @@ from dissectors.ikev1 import (
 )
 from dissectors.ikev2 import (
     Certificate,
+    CertificateRequest,
     Configuration,
     EncryptedFragment,
     ExtensibleAuthentication,
@@ -162,6 +163,8 @@ class Opened:
     identity: str | None = None
     """The sender's identity (IDi / IDr, IKEv1 phase-1 ID), readable."""
     identity_type: str | None = None
+    authorities: tuple[str, ...] = ()
+    """IKEv2 CERTREQ: hex SHA-1 hashes of the public keys of the CAs the sender trusts."""
 
 
 def opened_of(payloads: Sequence[Payload], phase1: bool) -> Opened | None:
@@ -171,6 +174,7 @@ def opened_of(payloads: Sequence[Payload], phase1: bool) -> Opened | None:
     eap: list[tuple[str, str | None, int | None]] = []
     certificates: list[bytes] = []
     identity: tuple[str, str] | None = None
+    authorities: list[str] = []
     for payload in payloads:
         if isinstance(payload, ConfigurationAttributesPayload):
             cfg.append(f"{payload.cfg_type_name}: " + ", ".join(a.name for a in payload.attributes))
@@ -181,16 +185,18 @@ def opened_of(payloads: Sequence[Payload], phase1: bool) -> Opened | None:
             cfg.append(f"{payload.cfg_type_name}: " + ", ".join(a.name for a in payload.attributes))
         elif isinstance(payload, ExtensibleAuthentication):
             eap.append((payload.code_name, payload.eap_type_name, payload.data[0] if payload.data else None))
+        elif isinstance(payload, CertificateRequest):
+            authorities.extend(payload.authorities)
         elif isinstance(payload, (Certificate, CertificatePayload)) and payload.encoding == X509_SIGNATURE:
             certificates.append(payload.data)
         elif identity is None and (
                 (isinstance(payload, Identification) and payload.type in (V2Payload.IDI, V2Payload.IDR))
                 or (isinstance(payload, IdentificationPayload) and phase1)):
             identity = (payload.value, payload.id_type_name)
-    if not (cfg or eap or certificates or identity) and status is None:
+    if not (cfg or eap or certificates or identity or authorities) and status is None:
         return None
     return Opened(tuple(cfg), status, tuple(eap), tuple(certificates), identity[0] if identity else None,
-                  identity[1] if identity else None)
+                  identity[1] if identity else None, tuple(authorities))
 
 
 @dataclass(slots=True, kw_only=True)

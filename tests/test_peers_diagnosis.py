@@ -41,8 +41,6 @@ WIRE_ONLY: dict[str, tuple[str, str]] = {
     "libreswan-resp-restart": ("TrafficSelectorMismatch", ("the SA was childless (TS_UNACCEPTABLE); restarted pluto "
                                "ignores liveness checks for unknown SPIs and no new SA follows: a dead peer "
                                "and a restarted one look alike (rules/restart.py)")),
-    "strongswan-cert-untrusted-ca": ("ReceiveDeleteNotify", ("the initiator refuses the responder's certificate "
-                                     "after a full-size IKE_AUTH answer and ends with an INFORMATIONAL")),
     "vpnc-libreswan-xauth-ts-mismatch": ("ProposalMismatch", ("quick mode and its refusal are encrypted; "
                                          "selectors and proposals are refused alike")),
 }
@@ -162,3 +160,20 @@ def test_mobike_move_names_the_new_addresses() -> None:
     assert verdict.code == "Established"
     assert "between 192.0.2.3 (initiator) and 192.0.2.2 (responder)" in verdict.message
     assert [f.frames for f in findings if f.kind == "address_change"] == [[9]]
+
+
+@pytest.mark.parametrize("name,confidence,judge,why", [
+    ("strongswan-cert-expired", "certain", "The responder 192.0.2.2:500 refused the certificate of the initiator",
+     "it expired on 2024-01-02 00:00 UTC"),
+    ("strongswan-cert-wrong-id", "certain", "The responder 192.0.2.2:500 refused the certificate of the initiator",
+     "the identity sent with it (moon.example) is not in it (it names other.example)"),
+    ("strongswan-cert-untrusted-ca", "likely", "The initiator 192.0.2.1:500 refused the certificate of the responder",
+     "issued by CN=ikesniff lab untrusted CA"),
+])
+def test_certificate_refusals_name_the_judge_the_owner_and_the_reason(name: str, confidence: str, judge: str,
+                                                                       why: str) -> None:
+    (verdict,), _ = run(name, "keys")
+    assert (verdict.code, verdict.confidence) == ("CertificateAuthenticationFailure", confidence)
+    assert judge in verdict.message and why in verdict.message, verdict.message
+    (plain,), _ = run(name, "plain")
+    assert (plain.code, plain.confidence) == ("CertificateAuthenticationFailure", "possible")

@@ -12,7 +12,13 @@ from ..events import DiagnosisEvent, OfferSide, VerdictEvent
 from ..tracker import IkeSa
 from .context import Conclusion, Context
 from .facts import address, established_at
-from .rules.authentication import rule_auth_refused, rule_eap, rule_xauth
+from .rules.authentication import (
+    rule_answer_refused,
+    rule_auth_refused,
+    rule_certificate,
+    rule_eap,
+    rule_xauth,
+)
 from .rules.dataplane import rule_established, rule_incomplete, rule_protocol
 from .rules.liveness import rule_liveness
 from .rules.notifies import rule_clear_notify, rule_decrypted
@@ -33,6 +39,7 @@ RULES: tuple[Callable[[IkeSa, Context], Conclusion | None], ...] = (
     rule_icmp_unreachable,
     rule_xauth,
     rule_eap,
+    rule_certificate,
     rule_decrypted,
     rule_invalid_ke,
     rule_no_proposal_chosen,
@@ -40,6 +47,7 @@ RULES: tuple[Callable[[IkeSa, Context], Conclusion | None], ...] = (
     rule_no_response,
     rule_phase1_unanswered,
     rule_auth_refused,
+    rule_answer_refused,
     rule_ikev1_phase1,
     rule_quick_mode,
     rule_child_refused,

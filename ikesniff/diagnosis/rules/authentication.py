@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...events import Evidence
 from ...tracker import IkeSa, Sent
+from ..certificates import why_refused
 from ..context import Conclusion, Context
 from ..facts import (
     BURST,
@@ -195,3 +196,81 @@ def rule_eap(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                       [Evidence(e.first.frame, f"IKE_AUTH round {i + 1}") for i, e in enumerate(rounds[:2])]
                       + [Evidence(response.frame, f"last IKE_AUTH answer, {response.length} octets")],
                       ["CertificateAuthenticationFailure", "PeerIdMismatch"])
+
+
+AUTHENTICATION_FAILED = 24
+
+
+def rule_certificate(ike_sa: IkeSa, context: Context) -> Conclusion | None:
+    """With keys: an AUTHENTICATION_FAILED read decrypted, and the refused side had sent a certificate
+    (CERT payload): the refusing side (the responder answering IKE_AUTH, or the initiator in an INFORMATIONAL
+    after the answer) refused that certificate. The certificate says why: expired or not yet valid, the
+    identity sent with it missing from it (certain), an issuer other than the verifier's own CA (likely), or
+    nothing visible (possible: revoked, a chain the verifier cannot complete)."""
+    opened = sorted((s for e in ike_sa.exchanges.values() for s in e.requests + e.responses
+                     if s.decrypted and not s.retransmission), key=lambda s: s.frame)
+    refusal = next((s for s in opened if s.notify(AUTHENTICATION_FAILED)), None)
+    if refusal is None:
+        return None
+    refused = [s for s in opened if s.initiator != refusal.initiator and s.frame < refusal.frame
+               and s.opened is not None and s.opened.certificates]
+    if not refused:
+        return None
+    sent = refused[-1]
+    assert sent.opened is not None
+    verifier = [s.opened for s in opened if s.initiator == refusal.initiator and s.opened is not None]
+    found = why_refused(sent.opened, sent.time, verifier)
+    if found is None:
+        return None
+    facts, why = found
+    judge, owner = who(ike_sa, refusal)
+    return Conclusion("failed", "CertificateAuthenticationFailure", why.confidence, 1,
+                      f"{judge} refused the certificate of {owner} ({facts.subject}, sent in frame {sent.frame}) with "
+                      f"AUTHENTICATION_FAILED (decrypted): {why.reason}",
+                      remedy_for(why.reason, address(sent.src), address(refusal.src)),
+                      [Evidence(sent.frame, f"certificate of {owner}: {facts.subject}, issued by {facts.issuer}, "
+                                f"valid {facts.not_before:%Y-%m-%d} to {facts.not_after:%Y-%m-%d} (decrypted)"),
+                       Evidence(refusal.frame, f"AUTHENTICATION_FAILED, decrypted, from {judge}")],
+                      ["PeerIdMismatch"] if why.confidence != "certain" else [])
+
+
+def remedy_for(reason: str, owner: str, judge: str) -> str:
+    if reason.startswith(("it expired", "it is valid only")):
+        return f"Renew the certificate of {owner} (and check the clocks of both gateways)."
+    if reason.startswith("the identity"):
+        return (f"Make {owner} send an identity its certificate holds (subject or subjectAltName), or reissue the "
+                "certificate with that identity.")
+    if "CA" in reason:
+        return f"Install the CA that issued the certificate of {owner} as trusted on {judge}, or reissue it from a CA {judge} trusts."
+    return f"Check the revocation state and chain of the certificate of {owner} on {judge}."
+
+
+def rule_answer_refused(ike_sa: IkeSa, context: Context) -> Conclusion | None:
+    """IKEv2 without keys: IKE_AUTH answered in full, then at once (within a second, before any ESP) the
+    initiator sends an INFORMATIONAL that ends everything: the initiator refused the responder's
+    authentication (strongSwan sends AUTHENTICATION_FAILED that way, lab `strongswan-cert-untrusted-ca`).
+    A certificate-sized answer points at its certificate, a short one at its AUTH (the PSK); `possible`,
+    since an immediate Delete looks the same."""
+    up = context.up
+    if ike_sa.version != 2 or up is None or up.exchange != "IKE_AUTH":
+        return None
+    ordered = ike_sa.ordered_exchanges()
+    after = [e for e in ordered if e.requests and e.requests[0].time >= up.time]
+    if len(after) != 1 or after[0].exchange_type != 37 or not after[0].by_initiator:
+        return None
+    request = after[0].requests[0]
+    if request.time - up.time > BURST or any(child_traffic(ike_sa, context, up.time - 0.001)):
+        return None
+    room = plaintext_room(ike_sa, [up]) or 0
+    certificate = room >= CERTIFICATE_SIZED
+    return Conclusion("failed", "CertificateAuthenticationFailure" if certificate else "PskMismatch", "possible", 1,
+                      f"{names(ike_sa)[0]} ended the IKE SA with an INFORMATIONAL {1000 * (request.time - up.time):.0f}"
+                      f" ms after the IKE_AUTH answer ({up.length} octets), before any ESP: it refused the "
+                      f"responder's authentication{' (the answer is large enough to carry a certificate)' if certificate else ''}"
+                      "; without keys an immediate Delete looks the same",
+                      f"Check on {address(ike_sa.initiator)} why it refuses {address(ike_sa.responder)}: "
+                      + ("the responder's certificate, its CA and the identity in it." if certificate
+                         else "the pre-shared key and the identity the responder sends."),
+                      [Evidence(up.frame, f"IKE_AUTH answer, {up.length} octets"),
+                       Evidence(request.frame, "INFORMATIONAL from the initiator at once; nothing follows")],
+                      ["ReceiveDeleteNotify", "PeerIdMismatch"])
