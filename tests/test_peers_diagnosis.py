@@ -31,7 +31,6 @@ WIRE_ONLY: dict[str, tuple[str, str]] = {
     # scenario: (code the wire supports without keys, why the label's code cannot be reached)
     "libreswan-init-ikev1-pfs-mismatch": ("ProposalMismatch", "quick mode and its refusal are encrypted"),
     "libreswan-resp-ikev1-pfs-mismatch": ("ProposalMismatch", "quick mode and its refusal are encrypted"),
-    "libreswan-init-ikev2-no-kernel-esp": ("Established", NO_KERNEL_ESP),
     "libreswan-pair-ikev2-no-kernel-esp": ("TrafficSelectorMismatch", NO_KERNEL_ESP + " (pluto answers with a "
                                            "childless IKE_AUTH)"),
     "libreswan-resp-ikev2-no-kernel-esp": ("TrafficSelectorMismatch", NO_KERNEL_ESP + " (TS_UNACCEPTABLE)"),
@@ -50,7 +49,6 @@ WITH_KEYS: dict[str, tuple[str, str]] = {
                                           "without the responder's proposal to compare")),
     "libreswan-resp-ikev1-pfs-mismatch": ("ProposalMismatch", ("the decrypted refusal is NO_PROPOSAL_CHOSEN "
                                           "without the responder's proposal to compare")),
-    "libreswan-init-ikev2-no-kernel-esp": ("Established", NO_KERNEL_ESP),
     "libreswan-resp-ikev2-no-kernel-esp": ("TrafficSelectorMismatch", NO_KERNEL_ESP + " (TS_UNACCEPTABLE read)"),
     "libreswan-resp-ikev1-main-no-kernel-esp": ("Phase2NegotiationTimeout", NO_KERNEL_ESP),
     "libreswan-resp-ikev2-esp-mismatch": ("ProposalMismatch", ("NO_PROPOSAL_CHOSEN read; the responder's "

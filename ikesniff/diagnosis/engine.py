@@ -30,7 +30,7 @@ from .rules.phase1 import (
     rule_no_response,
     rule_phase1_unanswered,
 )
-from .rules.phase2 import rule_child_refused, rule_childless, rule_quick_mode
+from .rules.phase2 import rule_child_not_installed, rule_child_refused, rule_childless, rule_quick_mode
 from .rules.rekey import rule_rekey_collapse, rule_rekey_lost
 from .rules.restart import rule_restart
 from .rules.teardown import rule_delete
@@ -52,6 +52,7 @@ RULES: tuple[Callable[[IkeSa, Context], Conclusion | None], ...] = (
     rule_quick_mode,
     rule_child_refused,
     rule_childless,
+    rule_child_not_installed,
     rule_rekey_lost,
     rule_rekey_collapse,
     rule_restart,
