@@ -54,18 +54,50 @@ def rule_restart(ike_sa: IkeSa, context: Context) -> Conclusion | None:
         if found is None:
             continue
         sent, lost, seen = found
-        outage = up.time - sent.time
         contact = next((s for e in exchanges(ike_sa, 35, 2, 4) for s in e.requests + e.responses
                         if s.notify(INITIAL_CONTACT) and s.decrypted and address(s.src) == lost), None)
         evidence = [Evidence(sent.frame, seen), Evidence(ike_sa.first_frame, "a new IKE SA from its first message"),
                     Evidence(up.frame, "the new SA is up")]
         if contact is not None:
             evidence.insert(2, Evidence(contact.frame, f"INITIAL_CONTACT, decrypted, from {lost}"))
-        return Conclusion("established", "PeerRestart", "certain" if contact is not None else "likely", 1,
-                          f"{lost} lost the tunnel's SAs: {seen} (frame {sent.frame}), then a new IKE SA was "
-                          f"negotiated from scratch between {address(ike_sa.initiator)} and "
-                          f"{address(ike_sa.responder)} and came up at frame {up.frame}: an outage of "
-                          f"{outage:.1f} s; the tunnel works again",
-                          f"Look in the logs of {lost} for why it lost its SAs at that moment (restart, crash, "
-                          "failover).", evidence, ["DpdTimeout"])
+        return restarted(ike_sa, lost, seen, sent, up, contact, evidence)
+    return fresh_contact(ike_sa, context, up)
+
+
+def restarted(ike_sa: IkeSa, lost: str, seen: str, sent: Sent, up: Sent, contact: Sent | None,
+              evidence: list[Evidence]) -> Conclusion:
+    outage = up.time - sent.time
+    return Conclusion("established", "PeerRestart", "certain" if contact is not None else "likely", 1,
+                      f"{lost} lost the tunnel's SAs: {seen} (frame {sent.frame}), then a new IKE SA was negotiated "
+                      f"from scratch between {address(ike_sa.initiator)} and {address(ike_sa.responder)} and came "
+                      f"up at frame {up.frame}: an outage of {outage:.1f} s; the tunnel works again",
+                      f"Look in the logs of {lost} for why it lost its SAs at that moment (restart, crash, "
+                      "failover).", evidence, ["DpdTimeout"])
+
+
+def fresh_contact(ike_sa: IkeSa, context: Context, up: Sent) -> Conclusion | None:
+    """With keys: the new SA's initiator announced INITIAL_CONTACT (it holds no other SA with this peer)
+    while the tunnel's previous SA was up and never deleted: the new initiator lost that SA (it restarted)."""
+    contact = next((s for e in exchanges(ike_sa, 35, 2, 4) for s in e.requests
+                    if s.initiator and s.decrypted and s.notify(INITIAL_CONTACT)), None)
+    if contact is None:
+        return None
+    for other in reversed(context.others):
+        other_up = established_at(other)
+        if other.first_time >= ike_sa.first_time or other_up is None:
+            continue
+        deleted = any("D" in (s.inner or ()) for e in other.exchanges.values() for s in e.requests)
+        if deleted or any(not s.decrypted for e in other.exchanges.values() for s in e.requests if s.encrypted):
+            return None  # closed in order, or not readable: nothing to say
+        lost = address(contact.src)
+        outage = up.time - other.last_time
+        return Conclusion("established", "PeerRestart", "certain", 1,
+                          f"{lost} started a new IKE SA from scratch and announced INITIAL_CONTACT (decrypted, frame "
+                          f"{contact.frame}) while the previous SA {other.id}, up since frame {other_up.frame}, was "
+                          f"never deleted: {lost} had lost it (a restart); the new SA came up at frame {up.frame}, "
+                          f"{outage:.1f} s after the old one was last heard", f"Look in the logs of {lost} for why "
+                          "it lost its SAs (restart, crash, failover).",
+                          [Evidence(other_up.frame, "the previous SA is up"),
+                           Evidence(contact.frame, f"INITIAL_CONTACT, decrypted, from {lost}"),
+                           Evidence(up.frame, "the new SA is up")], ["SaReplaced"])
     return None
