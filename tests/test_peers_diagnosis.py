@@ -157,6 +157,7 @@ def test_mobike_move_names_the_new_addresses() -> None:
     (verdict,), findings = run("strongswan-mobike-move", "plain")
     assert verdict.code == "Established"
     assert "between 192.0.2.3 (initiator) and 192.0.2.2 (responder)" in verdict.message
+    assert "4 packets from the initiator, 4 from the responder" in verdict.message  # ESP before and after the move
     assert [f.frames for f in findings if f.kind == "address_change"] == [[9]]
 
 

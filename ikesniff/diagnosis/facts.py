@@ -49,8 +49,16 @@ CERTIFICATE_SIZED = 700
 
 
 def names(ike_sa: IkeSa) -> tuple[str, str]:
-    """('moon 192.0.2.1:500'-like) labels of the initiator and the responder."""
-    return f"the initiator {ike_sa.initiator or '?'}", f"the responder {ike_sa.responder or '?'}"
+    """('the initiator 192.0.2.1:500'-like) labels of the initiator and the responder; after an address change
+    (MOBIKE, a NAT rebinding) the address each side uses now, and the one it began with."""
+    initiator, responder = ike_sa.initiator or "?", ike_sa.responder or "?"
+    now = addresses_now(ike_sa)
+    if now is not None:
+        if now[0] != address(initiator):
+            initiator = f"{now[0]} (first {initiator})"
+        if now[1] != address(responder):
+            responder = f"{now[1]} (first {responder})"
+    return f"the initiator {initiator}", f"the responder {responder}"
 
 
 def exchanges(ike_sa: IkeSa, *exchange_types: int) -> list[Exchange]:
@@ -184,10 +192,12 @@ def address(endpoint_text: str) -> str:
 
 
 def child_traffic(ike_sa: IkeSa, context: Context, since: float) -> tuple[int, int]:
-    """ESP packets initiator -> responder and back, seen since `since`."""
-    initiator, responder = address(ike_sa.initiator), address(ike_sa.responder)
-    forth = sum(f.packets for f in esp_between(context, initiator, since) if f.dst == responder)
-    back = sum(f.packets for f in esp_between(context, responder, since) if f.dst == initiator)
+    """ESP packets initiator -> responder and back, seen since `since` (from every address each side used:
+    after MOBIKE moves the ESP follows the IKE SA)."""
+    initiators = {address(ike_sa.initiator)} | {address(e) for e in ike_sa.addresses[True]}
+    responders = {address(ike_sa.responder)} | {address(e) for e in ike_sa.addresses[False]}
+    forth = sum(f.packets for f in context.esp if f.src in initiators and f.dst in responders and f.last_time >= since)
+    back = sum(f.packets for f in context.esp if f.src in responders and f.dst in initiators and f.last_time >= since)
     return forth, back
 
 
