@@ -145,7 +145,8 @@ def rule_eap(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     failure such as an MSCHAPv2 Failure request), and whether the client then gave up
     (AUTHENTICATION_FAILED in an INFORMATIONAL). Without keys: three or more IKE_AUTH rounds (EAP needs
     at least identity, method and final AUTH), the last answer too short for an AUTH payload, an SA and
-    traffic selectors, and no CHILD_SA or ESP afterwards: `likely`."""
+    traffic selectors, and no CHILD_SA or ESP afterwards: `likely` when an INFORMATIONAL or a silence
+    followed, `possible` when the capture ends at once."""
     if ike_sa.version != 2:
         return None
     rounds = [e for e in exchanges(ike_sa, 35) if e.by_initiator and e.requests]
@@ -186,7 +187,10 @@ def rule_eap(ike_sa: IkeSa, context: Context) -> Conclusion | None:
             for e in exchanges(ike_sa, 36)):
         return None
     response = last.responses[0]
-    return Conclusion("failed", "EapFailure", "likely", 1,
+    ended = any(e.exchange_type == 37 and e.requests and e.requests[0].time >= response.time
+                for e in ike_sa.exchanges.values())
+    settled = ended or context.end_time - response.time >= BURST  # (not a capture cut before the next round)
+    return Conclusion("failed", "EapFailure", "likely" if settled else "possible", 1,
                       f"{names(ike_sa)[0]} ran {len(rounds)} IKE_AUTH rounds with {names(ike_sa)[1]} (the pattern of "
                       f"EAP), and the last answer ({response.length} octets) is too short for the final AUTH "
                       "payload with an SA and traffic selectors; no CHILD_SA and no ESP followed: the EAP "
