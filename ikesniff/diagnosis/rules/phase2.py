@@ -25,7 +25,9 @@ from ..facts import (
 def child_refused(ike_sa: IkeSa, refusal: Sent, read: Evidence) -> Conclusion:
     """A decrypted NO_PROPOSAL_CHOSEN for a CHILD_SA: which offer was refused, and what it differs in
     from the offer accepted earlier in the same IKE SA (a rekey that adds PFS, for one)."""
-    asked = [(s, o) for s, o in ike_sa.inner_offers if s.frame < refusal.frame and s.message_id == refusal.message_id]
+    asked = [(s, o) for s, o in ike_sa.inner_offers if s.frame < refusal.frame and (
+        s.message_id == refusal.message_id if ike_sa.version == 2 else s.exchange == "QUICK_MODE" and not s.response)]
+    # (IKEv1 refuses quick mode in an INFORMATIONAL of its own message id: the offer is the latest quick mode)
     accepted = [(s, o) for s, o in ike_sa.inner_offers if s.frame < refusal.frame and s.response]
     evidence = [read]
     if asked:
@@ -44,9 +46,14 @@ def child_refused(ike_sa: IkeSa, refusal: Sent, read: Evidence) -> Conclusion:
                 return Conclusion("failed", difference.code, "certain", 2,
                                   f"the peer refused the CHILD_SA proposals (NO_PROPOSAL_CHOSEN, decrypted); "
                                   f"{difference.text}", "", evidence, ["ProposalMismatch"])
+    pfs = ""
+    if asked and ike_sa.version == 1:
+        groups = {g for offer in asked[-1][1] for g in offer.dh_groups if g != "NONE"}
+        pfs = (f"; the offer asks for PFS ({', '.join(sorted(groups))}): if the peer has none, that is the cause"
+               if groups else "; the offer has no PFS: if the peer requires PFS, that is the cause")
     return Conclusion("failed", "ProposalMismatch", "certain", 2,
                       "the peer refused every CHILD_SA proposal (NO_PROPOSAL_CHOSEN, decrypted)"
-                      + (f": {offer_module.offers_text(asked[-1][1])}" if asked else ""),
+                      + (f": {offer_module.offers_text(asked[-1][1])}" if asked else "") + pfs,
                       "Give both sides one common ESP proposal (encryption, integrity, PFS group).", evidence,
                       ["PfsMismatch", "TrafficSelectorMismatch"])
 
