@@ -35,6 +35,10 @@ WIRE_ONLY: dict[str, tuple[str, str]] = {
                                            "childless IKE_AUTH)"),
     "libreswan-resp-ikev2-no-kernel-esp": ("TrafficSelectorMismatch", NO_KERNEL_ESP + " (TS_UNACCEPTABLE)"),
     "libreswan-resp-ikev1-main-no-kernel-esp": ("Phase2NegotiationTimeout", NO_KERNEL_ESP + " (quick mode stops)"),
+    "libreswan-pair-ikev1-main-no-kernel-esp": ("Phase2NegotiationTimeout", NO_KERNEL_ESP + " (the responder never "
+                                                "answers quick mode)"),
+    "libreswan-init-ikev2-esp-mismatch": ("TrafficSelectorMismatch", ("the childless IKE_AUTH answer holds "
+                                          "NO_PROPOSAL_CHOSEN or TS_UNACCEPTABLE: the same size")),
     "libreswan-resp-ikev2-esp-mismatch": ("TrafficSelectorMismatch", ("the childless IKE_AUTH answer holds "
                                           "NO_PROPOSAL_CHOSEN or TS_UNACCEPTABLE: the same size")),
     "libreswan-resp-restart": ("TrafficSelectorMismatch", ("the SA was childless (TS_UNACCEPTABLE); restarted pluto "
@@ -51,6 +55,8 @@ WITH_KEYS: dict[str, tuple[str, str]] = {
                                           "without the responder's proposal to compare")),
     "libreswan-resp-ikev2-no-kernel-esp": ("TrafficSelectorMismatch", NO_KERNEL_ESP + " (TS_UNACCEPTABLE read)"),
     "libreswan-resp-ikev1-main-no-kernel-esp": ("Phase2NegotiationTimeout", NO_KERNEL_ESP),
+    "libreswan-init-ikev2-esp-mismatch": ("ProposalMismatch", ("NO_PROPOSAL_CHOSEN read; the responder's "
+                                          "proposals are not on the wire")),
     "libreswan-resp-ikev2-esp-mismatch": ("ProposalMismatch", ("NO_PROPOSAL_CHOSEN read; the responder's "
                                           "proposals are not on the wire")),
     "libreswan-resp-restart": ("TrafficSelectorMismatch", ("TS_UNACCEPTABLE read; the restart leaves no trace "
@@ -147,10 +153,17 @@ def test_rekey_failures_and_a_clean_collision() -> None:
     assert any(f.kind == "rekey_collision" for f in findings)
 
 
-def test_peer_restart_gives_the_outage() -> None:
-    (verdict,), _ = run("strongswan-peer-restart", "plain")
+@pytest.mark.parametrize("name,outage", [("strongswan-peer-restart", "7.1"), ("strongswan-peer-restart-ikev1", "4.0")])
+def test_peer_restart_gives_the_outage(name: str, outage: str) -> None:
+    (verdict,), _ = run(name, "plain")
     assert (verdict.code, verdict.outcome, verdict.confidence) == ("PeerRestart", "established", "likely")
-    assert "192.0.2.2 lost the tunnel's SAs" in verdict.message and "an outage of 7.1 s" in verdict.message
+    assert "192.0.2.2 lost the tunnel's SAs" in verdict.message and f"an outage of {outage} s" in verdict.message
+
+
+def test_an_ikev1_rekey_that_never_arrives_takes_the_tunnel_down() -> None:
+    (verdict,), _ = run("strongswan-rekey-lost-ikev1", "plain")
+    assert (verdict.code, verdict.outcome, verdict.confidence) == ("RekeyFailure", "torn_down", "likely")
+    assert "IKEv1 rekeys its ISAKMP SA this way" in verdict.message
 
 
 def test_mobike_move_names_the_new_addresses() -> None:

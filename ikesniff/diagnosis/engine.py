@@ -31,7 +31,7 @@ from .rules.phase1 import (
     rule_phase1_unanswered,
 )
 from .rules.phase2 import rule_child_not_installed, rule_child_refused, rule_childless, rule_quick_mode
-from .rules.rekey import rule_rekey_collapse, rule_rekey_lost
+from .rules.rekey import rule_reauth_lost, rule_rekey_collapse, rule_rekey_lost
 from .rules.restart import rule_restart
 from .rules.teardown import rule_delete
 
@@ -44,6 +44,7 @@ RULES: tuple[Callable[[IkeSa, Context], Conclusion | None], ...] = (
     rule_invalid_ke,
     rule_no_proposal_chosen,
     rule_clear_notify,
+    rule_reauth_lost,
     rule_no_response,
     rule_phase1_unanswered,
     rule_auth_refused,

@@ -159,10 +159,13 @@ def rule_quick_mode(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                               [Evidence(first.frame, "quick mode message 1"),
                                Evidence(refusals[0].frame, "encrypted INFORMATIONAL instead of quick mode message 2")],
                               ["TrafficSelectorMismatch", "PfsMismatch"])
-        if gave_up(exchange, ike_sa, context):
-            return Conclusion("failed", "Phase2NegotiationTimeout", "likely", 2,
+        given_up = gave_up(exchange, ike_sa, context)
+        if given_up or exchange.retransmissions >= 2:
+            return Conclusion("failed", "Phase2NegotiationTimeout", "likely" if given_up else "possible", 2,
                               f"quick mode from {first.sender} was {retransmission_text(exchange)} and never "
-                              "answered", "Check the peer's logs for this quick mode; compare ESP proposals and "
+                              "answered" + ("" if given_up else " before the capture ends (its sender had not yet "
+                                            "given up)"),
+                              "Check the peer's logs for this quick mode; compare ESP proposals and "
                               "traffic selectors.", [Evidence(s.frame, "quick mode message 1, no answer")
                                                      for s in exchange.requests[:3]], ["ProposalMismatch"])
     return None

@@ -7,7 +7,17 @@ from __future__ import annotations
 from ...events import Evidence
 from ...tracker import Exchange, IkeSa
 from ..context import Conclusion, Context
-from ..facts import BURST, address, child_traffic, exchanges, gave_up, retransmission_text, who
+from ..facts import (
+    BURST,
+    address,
+    child_traffic,
+    established_at,
+    exchanges,
+    gave_up,
+    retransmission_text,
+    who,
+)
+from .restart import lost_at
 
 REKEY_SA = 16393
 """N(REKEY_SA): a CREATE_CHILD_SA that rekeys a CHILD_SA carries it (RFC 7296 §1.3.3)."""
@@ -127,3 +137,42 @@ def rule_rekey_collapse(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                       "Give the IKE SA a hard lifetime well beyond its rekey time (a margin, e.g. strongSwan's "
                       "over_time) and spread the two sides' rekey times (rand_time) so that their rekeys do not "
                       "cross.", evidence, ["ReceiveDeleteNotify", "LifetimeMismatch"])
+
+
+def rule_reauth_lost(ike_sa: IkeSa, context: Context) -> Conclusion | None:
+    """A new IKE SA from scratch (IKEv1 rekeys its ISAKMP SA with a new main mode; IKEv2 reauthenticates
+    with a new IKE_SA_INIT) sent by a side whose previous SA with the peer was up and working, never
+    answered until its sender gave up, and the old SA did not outlive it: the rekey failed and the tunnel
+    went down (lab `strongswan-rekey-lost-ikev1`). Not when the old SA had shown its peer gone (liveness
+    checks unanswered: a restart or a dead peer, rules/restart.py and liveness.py). `likely`: without keys a
+    fresh negotiation after a deliberate close looks alike, which is why the old SA must not have been
+    deleted before it."""
+    if not ike_sa.started_by_first_message or context.up is not None:
+        return None
+    opening = next(iter(ike_sa.exchanges.values()), None)
+    if opening is None or opening.answered or not opening.requests or not gave_up(opening, ike_sa, context):
+        return None
+    start = opening.requests[0]
+    for other in reversed(context.others):
+        other_up = established_at(other)
+        if other.first_time >= ike_sa.first_time or other_up is None or other.version != ike_sa.version:
+            continue
+        if address(other.initiator) != address(ike_sa.initiator) and address(other.responder) != address(ike_sa.initiator):
+            continue
+        if lost_at(other) is not None or other.last_time < start.time - REKEY_WINDOW:
+            return None
+        if any(e.answered and e.requests and e.requests[0].time > start.time for e in other.exchanges.values()):
+            return None  # the old SA went on working
+        if any(child_traffic(other, context, opening.requests[-1].time + BURST)):
+            return None
+        sender = who(ike_sa, start)[0]
+        return Conclusion("torn_down", "RekeyFailure", "likely", 1,
+                          f"while its SA {other.id} (up since frame {other_up.frame}) was still in use, {sender} "
+                          f"began a new {opening.name} to renew it ({'IKEv1 rekeys its ISAKMP SA this way' if ike_sa.version == 1 else 'a reauthentication'}), "
+                          f"{retransmission_text(opening)}, never answered; the old SA ended without a successor",
+                          f"Check that {opening.name} messages pass from {address(start.src)} to {address(start.dst)} "
+                          f"(port {start.dport}, firewall, MTU) at rekey time and that the peer accepts them.",
+                          [Evidence(other_up.frame, "the old SA is up"),
+                           *[Evidence(s.frame, f"{opening.name} request, no answer") for s in opening.requests[:3]]],
+                          ["NoResponse", "Phase1NegotiationTimeout"])
+    return None

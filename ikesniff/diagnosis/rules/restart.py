@@ -5,7 +5,7 @@ scratch while the other side still held the old SA.
 from __future__ import annotations
 
 from ...events import Evidence
-from ...tracker import IkeSa, Sent
+from ...tracker import Exchange, IkeSa, Sent
 from ..context import Conclusion, Context
 from ..facts import address, established_at, exchanges
 
@@ -27,11 +27,30 @@ def lost_at(previous: IkeSa) -> tuple[Sent, str, str] | None:
                 return sent, address(sent.src), f"{address(sent.src)} answered with {sent.notify(*INVALID_SPI_CODES).type}"  # type: ignore[union-attr]
     checks = [e for e in exchanges(previous, 37, 5) if e.requests and not e.answered and e.requests[0].time >= up.time
               and (e.retransmissions >= 2 or e.requests[0].notify(36136))]
+    if previous.version == 1 and not checks:
+        checks = ikev1_unanswered_checks(previous, up)
     if checks:
         first = checks[0].requests[0]
+        sent_count = sum(e.request_messages for e in checks) if previous.version == 1 else checks[0].request_messages
         return first, address(first.dst), (f"{address(first.src)}'s liveness checks on the old SA went unanswered "
-                                            f"({checks[0].request_messages} sent)")
+                                            f"({sent_count} sent)")
     return None
+
+
+def ikev1_unanswered_checks(previous: IkeSa, up: Sent) -> list[Exchange]:
+    """IKEv1: two or more encrypted INFORMATIONALs of one size from one side after the SA came up (each
+    R-U-THERE has a message id of its own), with nothing from the peer since the first."""
+    informational = [e for e in exchanges(previous, 5) if e.requests and e.requests[0].encrypted
+                     and e.requests[0].time >= up.time]
+    for side in (True, False):
+        ours = [e for e in informational if e.by_initiator == side]
+        if len(ours) < 2 or len({e.requests[0].length for e in ours}) != 1:
+            continue
+        since = ours[0].requests[0].time
+        if not any(s.initiator != side and s.time > since for e in previous.exchanges.values()
+                   for s in e.requests + e.responses):
+            return ours
+    return []
 
 
 def rule_restart(ike_sa: IkeSa, context: Context) -> Conclusion | None:
