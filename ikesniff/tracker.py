@@ -51,8 +51,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from dissectors import Message
-from dissectors.ikev1 import IdentificationPayload, SecurityAssociationPayload, VendorIdPayload
-from dissectors.ikev2 import EncryptedFragment, KeyExchange, SecurityAssociation, VendorID
+from dissectors.ikev1 import (
+    CertificatePayload,
+    ConfigurationAttributesPayload,
+    IdentificationPayload,
+    SecurityAssociationPayload,
+    VendorIdPayload,
+)
+from dissectors.ikev2 import (
+    Certificate,
+    CertificateRequest,
+    Configuration,
+    EncryptedFragment,
+    ExtensibleAuthentication,
+    Identification,
+    KeyExchange,
+    SecurityAssociation,
+    VendorID,
+)
 from dissectors.model import Payload
 from dissectors.names import NotifyType, V1Exchange, V2Exchange, V2Payload
 
@@ -123,6 +139,66 @@ def exchange_rule(version: int, exchange_type: int) -> ExchangeRule:
     return EXCHANGES.get((version, exchange_type)) or DEFAULT_EXCHANGE.get(version, DEFAULT_EXCHANGE[2])
 
 
+XAUTH_STATUS = 16527
+"""IKEv1 mode-config attribute carrying the XAUTH verdict (draft-beaulieu-ike-xauth-02 §6.2): 0 FAIL, 1 OK."""
+X509_SIGNATURE = 4
+"""Certificate encoding of an X.509 certificate in DER (RFC 7296 §3.6, RFC 2408 §3.9)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """What a decrypted message says beyond its payload names and notifies: the readable parts the
+    diagnosis looks at (XAUTH / mode-config attributes, EAP, certificates, identities). No secrets: XAUTH
+    passwords are dropped by the dissector."""
+
+    cfg: tuple[str, ...] = ()
+    """Each configuration payload as 'TYPE: ATTRIBUTE, ...' (IKEv1 ATTR, IKEv2 CP)."""
+    xauth_status: int | None = None
+    """The XAUTH_STATUS value read (0 FAIL, 1 OK)."""
+    eap: tuple[tuple[str, str | None, int | None], ...] = ()
+    """(EAP code name, method name, first octet of the type-data) of each EAP payload (the octet is the
+    op-code of methods such as MSCHAPv2)."""
+    certificates: tuple[bytes, ...] = ()
+    """DER of each X.509 certificate carried (end-entity first, as sent)."""
+    identity: str | None = None
+    """The sender's identity (IDi / IDr, IKEv1 phase-1 ID), readable."""
+    identity_type: str | None = None
+    authorities: tuple[str, ...] = ()
+    """IKEv2 CERTREQ: hex SHA-1 hashes of the public keys of the CAs the sender trusts."""
+
+
+def opened_of(payloads: Sequence[Payload], phase1: bool) -> Opened | None:
+    """The readable parts of decrypted payloads; None when there is nothing the diagnosis reads."""
+    cfg: list[str] = []
+    status: int | None = None
+    eap: list[tuple[str, str | None, int | None]] = []
+    certificates: list[bytes] = []
+    identity: tuple[str, str] | None = None
+    authorities: list[str] = []
+    for payload in payloads:
+        if isinstance(payload, ConfigurationAttributesPayload):
+            cfg.append(f"{payload.cfg_type_name}: " + ", ".join(a.name for a in payload.attributes))
+            for attribute in payload.attributes:
+                if attribute.type == XAUTH_STATUS and isinstance(attribute.value, int):
+                    status = attribute.value
+        elif isinstance(payload, Configuration):
+            cfg.append(f"{payload.cfg_type_name}: " + ", ".join(a.name for a in payload.attributes))
+        elif isinstance(payload, ExtensibleAuthentication):
+            eap.append((payload.code_name, payload.eap_type_name, payload.data[0] if payload.data else None))
+        elif isinstance(payload, CertificateRequest):
+            authorities.extend(payload.authorities)
+        elif isinstance(payload, (Certificate, CertificatePayload)) and payload.encoding == X509_SIGNATURE:
+            certificates.append(payload.data)
+        elif identity is None and (
+                (isinstance(payload, Identification) and payload.type in (V2Payload.IDI, V2Payload.IDR))
+                or (isinstance(payload, IdentificationPayload) and phase1)):
+            identity = (payload.value, payload.id_type_name)
+    if not (cfg or eap or certificates or identity or authorities) and status is None:
+        return None
+    return Opened(tuple(cfg), status, tuple(eap), tuple(certificates), identity[0] if identity else None,
+                  identity[1] if identity else None, tuple(authorities))
+
+
 @dataclass(slots=True, kw_only=True)
 class Sent(Where):
     """One IKE message as the tracker remembers it."""
@@ -148,6 +224,8 @@ class Sent(Where):
     """IKEv1 commit flag (RFC 2408 §3.1): the sender waits for a CONNECTED notify before using the SA."""
     inner: tuple[str, ...] | None = None
     """Names of the payloads inside the encrypted payload, when it was decrypted (None: not decrypted)."""
+    opened: Opened | None = None
+    """What the decrypted payloads say that the diagnosis reads (`Opened`), None when nothing."""
 
     @property
     def decrypted(self) -> bool:
@@ -554,7 +632,9 @@ class Tracker:
                     payloads=tuple(message.payload_names), retransmission=seen.retransmission,
                     frames=tuple(frames) if len(frames) > 1 else (), fragment=fragment, sk_length=sk_length,
                     commit=message.version == 1 and bool(header.flags & 0x02),
-                    inner=tuple(p.name for p in decrypted) if decrypted is not None else None)
+                    inner=tuple(p.name for p in decrypted) if decrypted is not None else None,
+                    opened=opened_of(decrypted, header.message_id == 0)
+                    if decrypted is not None and not seen.retransmission else None)
         if decrypted is not None and sent.inner is not None and "SA" in sent.inner and not sent.retransmission:
             ike_sa.inner_offers.append((sent, offers_of(decrypted)))
             del ike_sa.inner_offers[:-INNER_OFFERS_KEPT]

@@ -6,8 +6,10 @@ Where things live:
   used for SAs going silent, at the end of the input and for early verdicts alike;
 - `facts.py`: the helpers rules share (the opening exchange, who gave up, how much plaintext an encrypted
   answer can hold, when the SA came up, ESP between the peers);
-- `rules/`: the rules, by family (`phase1`, `phase2`, `authentication`, `liveness`, `teardown`,
-  `dataplane`, and `notifies` for notifies read in clear or decrypted);
+- `rules/`: the rules, by family (`phase1`, `phase2`, `authentication` (PSK, XAUTH, EAP, certificates),
+  `rekey`, `restart`, `liveness`, `teardown`, `dataplane`, and `notifies` for notifies read in clear or
+  decrypted);
+- `certificates.py`: what an X.509 certificate read in a decrypted CERT payload says (dates, names, issuer);
 - `engine.py`: `RULES`, the order they are tried in, and `diagnose` / `verdict`;
 - `findings.py`: what is worth knowing that is not a failure.
 The notify -> cause table is data beside the cause catalog (`ikesniff/data/notify_causes.json`); the

@@ -58,6 +58,8 @@ def build_context(ike_sa: IkeSa, tunnel: Sequence[IkeSa], end_time: float,
     """The context of `ike_sa`: `tunnel` holds the IKE SAs of its tunnel (itself included), `esp_by_pair`
     the ESP flows by unordered address pair, `ah` every AH flow seen."""
     pair = frozenset(ike_sa.tunnel)
-    return Context(end_time, [sa for sa in tunnel if sa is not ike_sa], esp_by_pair.get(pair, []),
+    moved = list(dict.fromkeys(changed for _, _, changed in ike_sa.address_changes if changed != pair))
+    esp = [flow for key in (pair, *moved) for flow in esp_by_pair.get(key, [])]
+    return Context(end_time, [sa for sa in tunnel if sa is not ike_sa], esp,
                    [flow for flow in ah if frozenset((flow.src, flow.dst)) == pair],
                    crypto if crypto is not None else KeyConclusions())

@@ -13,7 +13,13 @@ from ..events import DiagnosisEvent, OfferSide, VerdictEvent
 from ..tracker import IkeSa
 from .context import Conclusion, Context
 from .facts import address, established_at
-from .rules.authentication import rule_auth_refused
+from .rules.authentication import (
+    rule_answer_refused,
+    rule_auth_refused,
+    rule_certificate,
+    rule_eap,
+    rule_xauth,
+)
 from .rules.dataplane import rule_established, rule_incomplete, rule_protocol
 from .rules.liveness import rule_liveness
 from .rules.notifies import rule_clear_notify, rule_decrypted
@@ -25,22 +31,33 @@ from .rules.phase1 import (
     rule_no_response,
     rule_phase1_unanswered,
 )
-from .rules.phase2 import rule_child_refused, rule_childless, rule_quick_mode
+from .rules.phase2 import rule_child_not_installed, rule_child_refused, rule_childless, rule_quick_mode
+from .rules.rekey import rule_reauth_lost, rule_rekey_collapse, rule_rekey_lost
+from .rules.restart import rule_restart
 from .rules.teardown import rule_delete
 
 RULES: tuple[Callable[[IkeSa, Context], Conclusion | None], ...] = (
     rule_icmp_unreachable,
+    rule_xauth,
+    rule_eap,
+    rule_certificate,
     rule_decrypted,
     rule_invalid_ke,
     rule_no_proposal_chosen,
     rule_clear_notify,
+    rule_reauth_lost,
     rule_no_response,
     rule_phase1_unanswered,
     rule_auth_refused,
+    rule_answer_refused,
     rule_ikev1_phase1,
     rule_quick_mode,
     rule_child_refused,
     rule_childless,
+    rule_child_not_installed,
+    rule_rekey_lost,
+    rule_rekey_collapse,
+    rule_restart,
     rule_liveness,
     rule_delete,
     rule_protocol,
@@ -154,7 +171,8 @@ def verdict(peers: Sequence[str], ike_sas: Sequence[str], latest: DiagnosisEvent
     failed (`failure`) says so: when the outage began, how long it lasted, why."""
     chosen = definite if latest.outcome == "incomplete" and definite is not None else latest
     message, evidence = chosen.message, chosen.evidence
-    if chosen.outcome == "established" and failure is not None and failure.ended <= chosen.started:
+    if chosen.outcome == "established" and failure is not None and failure.ended <= chosen.started \
+            and chosen.code != "PeerRestart":  # (a restart's diagnosis tells its outage itself)
         down = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(failure.started))
         message += (f" It recovered from an outage: an earlier attempt ({failure.ike_sa}) failed with {failure.code} "
                     f"({failure.confidence}) from {down}, and the tunnel came up again "

@@ -49,9 +49,15 @@ CERTIFICATE_SIZED = 700
 
 
 def names(ike_sa: IkeSa) -> tuple[str, str]:
-    """('the initiator 192.0.2.1:4500'-like) labels of the initiator and the responder, with the ports
-    their latest messages used (IKE_AUTH after a NAT-T float names 4500, not the 500 of IKE_SA_INIT)."""
+    """('the initiator 192.0.2.1:4500'-like) labels of the initiator and the responder, with the endpoints
+    their latest messages used (IKE_AUTH after a NAT-T float names 4500, not the 500 of IKE_SA_INIT); after an
+    address change (MOBIKE, a NAT rebinding) the address each side uses now, and the one it began with."""
     initiator, responder = current_endpoints(ike_sa)
+    if ike_sa.address_changes:
+        if ike_sa.initiator and address(initiator) != address(ike_sa.initiator):
+            initiator = f"{initiator} (first {ike_sa.initiator})"
+        if ike_sa.responder and address(responder) != address(ike_sa.responder):
+            responder = f"{responder} (first {ike_sa.responder})"
     return f"the initiator {initiator or '?'}", f"the responder {responder or '?'}"
 
 
@@ -197,10 +203,12 @@ def address(endpoint_text: str) -> str:
 
 
 def child_traffic(ike_sa: IkeSa, context: Context, since: float) -> tuple[int, int]:
-    """ESP packets initiator -> responder and back, seen since `since`."""
-    initiator, responder = address(ike_sa.initiator), address(ike_sa.responder)
-    forth = sum(f.packets for f in esp_between(context, initiator, since) if f.dst == responder)
-    back = sum(f.packets for f in esp_between(context, responder, since) if f.dst == initiator)
+    """ESP packets initiator -> responder and back, seen since `since` (from every address each side used:
+    after MOBIKE moves the ESP follows the IKE SA)."""
+    initiators = {address(ike_sa.initiator)} | {address(e) for e in ike_sa.addresses[True]}
+    responders = {address(ike_sa.responder)} | {address(e) for e in ike_sa.addresses[False]}
+    forth = sum(f.packets for f in context.esp if f.src in initiators and f.dst in responders and f.last_time >= since)
+    back = sum(f.packets for f in context.esp if f.src in responders and f.dst in initiators and f.last_time >= since)
     return forth, back
 
 
@@ -221,3 +229,19 @@ def who(ike_sa: IkeSa, sent: Sent) -> tuple[str, str]:
 
 def identity_text(ike_sa: IkeSa) -> str:
     return f" ({ike_sa.identity})" if ike_sa.identity else ""
+
+
+def addresses_now(ike_sa: IkeSa) -> tuple[str, str] | None:
+    """(initiator, responder) addresses in use after the SA's latest address change (MOBIKE, a NAT
+    rebinding), from the last message each side sent; None when the SA never moved."""
+    if not ike_sa.address_changes:
+        return None
+    latest: dict[bool, Sent] = {}
+    for exchange in ike_sa.exchanges.values():
+        for sent in exchange.requests + exchange.responses:
+            if sent.initiator not in latest or sent.time >= latest[sent.initiator].time:
+                latest[sent.initiator] = sent
+    initiator = latest[True].src if True in latest else address(ike_sa.initiator)
+    responder = latest[False].src if False in latest else (latest[True].dst if True in latest
+                                                           else address(ike_sa.responder))
+    return initiator, responder

@@ -59,6 +59,18 @@ def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEve
     if ip_fragmented:
         add("fragmentation", frames_of(ip_fragmented, 2), f"{len(ip_fragmented)} IKE message{'s' if len(ip_fragmented) != 1 else ''} travelled in IP "
             "fragments; paths that drop fragments break them (enable IKE fragmentation if the peers support it)")
+    for frame, _, pair in ike_sa.address_changes[:4]:
+        add("address_change", [frame], f"the IKE SA moved to {' <-> '.join(sorted(pair))} with both SPIs kept "
+            "(MOBIKE UPDATE_SA_ADDRESSES, RFC 4555, or a NAT rebinding): the same SA, not a new tunnel")
+    collided = [(a, b) for a in exchanges(ike_sa, 36) for b in exchanges(ike_sa, 36)
+                if a.by_initiator and not b.by_initiator and a.requests and b.requests and a.answered and b.answered
+                and a.requests[0].time <= b.responses[0].time and b.requests[0].time <= a.responses[0].time]
+    if collided:
+        first, second = collided[0]
+        add("rekey_collision", sorted([first.requests[0].frame, second.requests[0].frame]),
+            "both sides started a CREATE_CHILD_SA at the same time and both were answered: a rekey collision "
+            "(RFC 7296 §2.8.2), which the nonces resolve by keeping one new SA and deleting the other; spread the "
+            "rekey times of the two sides (strongSwan rand_time) to avoid it")
     rekeys = [e for e in exchanges(ike_sa, 36) if e.answered]
     if rekeys:
         add("rekey", [e.first.frame for e in rekeys][:4], f"{len(rekeys)} CREATE_CHILD_SA exchange{'s' if len(rekeys) != 1 else ''} answered "

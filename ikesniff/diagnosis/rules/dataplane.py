@@ -6,7 +6,7 @@ from __future__ import annotations
 from ...events import Evidence
 from ...tracker import IkeSa
 from ..context import Conclusion, Context
-from ..facts import child_traffic
+from ..facts import addresses_now, child_traffic
 
 
 def rule_protocol(ike_sa: IkeSa, context: Context) -> Conclusion | None:
@@ -30,7 +30,24 @@ def rule_protocol(ike_sa: IkeSa, context: Context) -> Conclusion | None:
 
 
 def rule_established(ike_sa: IkeSa, context: Context) -> Conclusion | None:
-    """The SA reached its established state; ESP both ways makes it certain that a CHILD_SA works."""
+    """The SA reached its established state; ESP both ways makes it certain that a CHILD_SA works. An SA
+    that moved (MOBIKE, a NAT rebinding) says between which addresses it runs now."""
+    up = context.up
+    if up is None:
+        return None
+    conclusion = established(ike_sa, context)
+    now = addresses_now(ike_sa)
+    if conclusion is not None and now is not None:
+        frame = ike_sa.address_changes[-1][0]
+        conclusion.seen += (f"; from frame {frame} it runs between {now[0]} (initiator) and {now[1]} (responder), "
+                            f"after {len(ike_sa.address_changes)} address change(s) that kept both SPIs (MOBIKE "
+                            "or a NAT rebinding)")
+        conclusion.evidence.append(Evidence(frame, f"the SA, same SPIs, now between {now[0]} and {now[1]}"))
+    return conclusion
+
+
+def established(ike_sa: IkeSa, context: Context) -> Conclusion | None:
+    """The established conclusion, by the ESP seen after the SA came up."""
     up = context.up
     if up is None:
         return None

@@ -25,7 +25,9 @@ from ..facts import (
 def child_refused(ike_sa: IkeSa, refusal: Sent, read: Evidence) -> Conclusion:
     """A decrypted NO_PROPOSAL_CHOSEN for a CHILD_SA: which offer was refused, and what it differs in
     from the offer accepted earlier in the same IKE SA (a rekey that adds PFS, for one)."""
-    asked = [(s, o) for s, o in ike_sa.inner_offers if s.frame < refusal.frame and s.message_id == refusal.message_id]
+    asked = [(s, o) for s, o in ike_sa.inner_offers if s.frame < refusal.frame and (
+        s.message_id == refusal.message_id if ike_sa.version == 2 else s.exchange == "QUICK_MODE" and not s.response)]
+    # (IKEv1 refuses quick mode in an INFORMATIONAL of its own message id: the offer is the latest quick mode)
     accepted = [(s, o) for s, o in ike_sa.inner_offers if s.frame < refusal.frame and s.response]
     evidence = [read]
     if asked:
@@ -44,9 +46,14 @@ def child_refused(ike_sa: IkeSa, refusal: Sent, read: Evidence) -> Conclusion:
                 return Conclusion("failed", difference.code, "certain", 2,
                                   f"the peer refused the CHILD_SA proposals (NO_PROPOSAL_CHOSEN, decrypted); "
                                   f"{difference.text}", "", evidence, ["ProposalMismatch"])
+    pfs = ""
+    if asked and ike_sa.version == 1:
+        groups = {g for offer in asked[-1][1] for g in offer.dh_groups if g != "NONE"}
+        pfs = (f"; the offer asks for PFS ({', '.join(sorted(groups))}): if the peer has none, that is the cause"
+               if groups else "; the offer has no PFS: if the peer requires PFS, that is the cause")
     return Conclusion("failed", "ProposalMismatch", "certain", 2,
                       "the peer refused every CHILD_SA proposal (NO_PROPOSAL_CHOSEN, decrypted)"
-                      + (f": {offer_module.offers_text(asked[-1][1])}" if asked else ""),
+                      + (f": {offer_module.offers_text(asked[-1][1])}" if asked else "") + pfs,
                       "Give both sides one common ESP proposal (encryption, integrity, PFS group).", evidence,
                       ["PfsMismatch", "TrafficSelectorMismatch"])
 
@@ -54,7 +61,9 @@ def child_refused(ike_sa: IkeSa, refusal: Sent, read: Evidence) -> Conclusion:
 def rule_childless(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     """IKEv2: IKE_AUTH answered with room for ID and AUTH but not for an SA and two traffic selector
     payloads, and no ESP afterwards: the IKE SA stands, its CHILD_SA was refused. TS_UNACCEPTABLE
-    and NO_PROPOSAL_CHOSEN are the same size, so the cause stays open without keys."""
+    and NO_PROPOSAL_CHOSEN are the same size, so the cause stays open without keys. Limit: libreswan's pluto
+    answers TS_UNACCEPTABLE also when it cannot install the IPsec SA itself, with keys too
+    (`libreswan-pair-ikev2-no-kernel-esp`, `libreswan-resp-ikev2-no-kernel-esp`)."""
     if ike_sa.version != 2:
         return None
     for auth in exchanges(ike_sa, 35):
@@ -120,7 +129,9 @@ def rule_child_refused(ike_sa: IkeSa, context: Context) -> Conclusion | None:
 
 def rule_quick_mode(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     """IKEv1 quick mode: the responder answered the first message with an encrypted notification
-    instead of quick mode message 2 (proposal, selectors or PFS refused), or never answered."""
+    instead of quick mode message 2 (proposal, selectors or PFS refused), or never answered. Limit: libreswan's
+    pluto, unable to install the IPsec SA, never answers quick mode (`libreswan-resp-ikev1-main-no-kernel-esp`):
+    the wire shows a phase-2 timeout, not the local failure."""
     if ike_sa.version != 1:
         return None
     for exchange in exchanges(ike_sa, 32):
@@ -148,10 +159,81 @@ def rule_quick_mode(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                               [Evidence(first.frame, "quick mode message 1"),
                                Evidence(refusals[0].frame, "encrypted INFORMATIONAL instead of quick mode message 2")],
                               ["TrafficSelectorMismatch", "PfsMismatch"])
-        if gave_up(exchange, ike_sa, context):
-            return Conclusion("failed", "Phase2NegotiationTimeout", "likely", 2,
+        given_up = gave_up(exchange, ike_sa, context)
+        if given_up or exchange.retransmissions >= 2:
+            return Conclusion("failed", "Phase2NegotiationTimeout", "likely" if given_up else "possible", 2,
                               f"quick mode from {first.sender} was {retransmission_text(exchange)} and never "
-                              "answered", "Check the peer's logs for this quick mode; compare ESP proposals and "
+                              "answered" + ("" if given_up else " before the capture ends (its sender had not yet "
+                                            "given up)"),
+                              "Check the peer's logs for this quick mode; compare ESP proposals and "
                               "traffic selectors.", [Evidence(s.frame, "quick mode message 1, no answer")
                                                      for s in exchange.requests[:3]], ["ProposalMismatch"])
     return None
+
+
+ABANDON_WITHIN = 1.0
+"""Seconds after a complete IKE_AUTH answer within which an initiator that starts over abandoned the SA."""
+
+
+def full_auth_answer(ike_sa: IkeSa) -> Sent | None:
+    """The IKE_AUTH answer with room for ID, AUTH, an SA and traffic selectors (a CHILD_SA accepted)."""
+    for auth in exchanges(ike_sa, 35):
+        room = plaintext_room(ike_sa, auth.responses)
+        if auth.requests and room is not None and room >= MIN_ID + 8 + prf_output(ike_sa) + MIN_CHILD:
+            return auth.responses[0]
+    return None
+
+
+def abandoned(ike_sa: IkeSa, others: list[IkeSa]) -> tuple[Sent, IkeSa] | None:
+    """(its IKE_AUTH answer, the next SA) when the initiator started a new IKE SA from scratch at once after
+    the answer, and nothing else happened on this one."""
+    answer = full_auth_answer(ike_sa)
+    if answer is None or any(e.requests and e.requests[0].time > answer.time for e in ike_sa.exchanges.values()):
+        return None
+    for other in others:
+        if other.started_by_first_message and other.initiator.rsplit(":", 1)[0] == ike_sa.initiator.rsplit(":", 1)[0] \
+                and 0 <= other.first_time - answer.time <= ABANDON_WITHIN:
+            return answer, other
+    return None
+
+
+def rule_child_not_installed(ike_sa: IkeSa, context: Context) -> Conclusion | None:
+    """IKEv2: the responder accepted the CHILD_SA in IKE_AUTH, yet the initiator used neither SA: no ESP, no
+    Delete, and within a second it negotiates a new IKE SA from scratch (or this SA ends so after an earlier
+    one did): the initiator could not install what it negotiated, a local failure no notify reports.
+
+    The lab shows it with libreswan: pluto without ESP in its kernel fails to add the IPsec SA, drops the IKE
+    SA silently and revives the connection at once (`libreswan-init-ikev2-no-kernel-esp`); strongSwan as the
+    initiator keeps the IKE SA instead. Limits: pluto as the *responder* in the same plight answers IKE_AUTH
+    with TS_UNACCEPTABLE (`libreswan-pair-ikev2-no-kernel-esp`, `libreswan-resp-ikev2-no-kernel-esp`: read as a
+    refused CHILD_SA, rule_childless), and in IKEv1 it never answers quick mode
+    (`libreswan-resp-ikev1-main-no-kernel-esp`: Phase2NegotiationTimeout, rule_quick_mode)."""
+    if ike_sa.version != 2 or not ike_sa.started_by_first_message:
+        return None
+    others = [sa for sa in context.others if sa.version == 2]
+    found = abandoned(ike_sa, others)
+    earlier = [sa for sa in others if sa.first_time < ike_sa.first_time and abandoned(sa, [ike_sa, *others]) is not None]
+    answer = full_auth_answer(ike_sa)
+    if answer is None or any(child_traffic(ike_sa, context, answer.time - 0.001)):
+        return None
+    if found is None and not (earlier and not any(e.requests and e.requests[0].time > answer.time
+                                                  for e in ike_sa.exchanges.values())
+                              and not any(sa.first_time > ike_sa.first_time for sa in others)):
+        return None
+    initiator = names(ike_sa)[0]
+    if found is not None:
+        seen = (f"{names(ike_sa)[1]} accepted the CHILD_SA (a full IKE_AUTH answer, frame {answer.frame}), but "
+                f"{initiator} sent no ESP and no Delete and started a new IKE SA from scratch "
+                f"{found[1].first_time - answer.time:.3f} s later")
+        evidence = [Evidence(answer.frame, "IKE_AUTH answer with room for an SA and traffic selectors"),
+                    Evidence(found[1].first_frame, "a new IKE_SA_INIT from the same initiator at once")]
+    else:
+        seen = (f"{initiator} negotiated this IKE SA and its CHILD_SA (frame {answer.frame}) and then used neither, "
+                f"as it had abandoned the one before ({len(earlier)} before it)")
+        evidence = [Evidence(answer.frame, "IKE_AUTH answer with room for an SA and traffic selectors"),
+                    Evidence(earlier[0].first_frame, "an earlier IKE SA abandoned the same way")]
+    return Conclusion("failed", "NegotiationFailed", "possible", 2,
+                      seen + ": it could not install the SAs it negotiated (a local failure no notify reports)",
+                      f"Look in the logs of {ike_sa.initiator.rsplit(':', 1)[0]} for why it could not install the "
+                      "IPsec SA (kernel IPsec support, SA limits, its own errors).", evidence,
+                      ["TrafficSelectorMismatch"])

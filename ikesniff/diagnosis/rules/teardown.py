@@ -57,6 +57,10 @@ def rule_delete(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     if any(e.requests[0].length == first.length and e.responses[0].length == last.responses[0].length
            for e in earlier):
         return None  # the same size as the liveness checks before it: one more of them, cut by the capture's end
+    if any(e.exchange_type == last.exchange_type and e.by_initiator != last.by_initiator and e.answered
+           and e.requests[0].length == first.length and abs(e.requests[0].time - first.time) <= MIRRORED
+           for e in ordered[:-1] if e.requests):
+        return None  # each side sent one of the same size, both answered: address updates, not a Delete
     return closed(ike_sa, context, Conclusion("torn_down", "ReceiveDeleteNotify", "possible", 1,
                       f"{sender} sent an INFORMATIONAL request ({first.length} octets) that {receiver} answered, "
                       "after which neither IKE nor ESP was seen: most likely a Delete; without keys it cannot be "
@@ -64,6 +68,13 @@ def rule_delete(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                       f"Find why {address(first.src)} deleted the SA (administrator, lifetime, its own error).",
                       [Evidence(first.frame, "INFORMATIONAL request"),
                        Evidence(last.responses[0].frame, "its answer; nothing follows")]), first)
+
+
+MIRRORED = 5.0
+"""Seconds within which both sides sending an INFORMATIONAL of one size, both answered, reads as their
+address announcements (MOBIKE UPDATE_SA_ADDRESSES / ADDITIONAL_*_ADDRESS, RFC 4555), not a Delete: after an
+IKE SA's Delete is answered the other side has no SA left to send on (lab `strongswan-dual-stack`, where
+strongSwan's roaming events make both gateways announce their IPv6 addresses right after IKE_AUTH)."""
 
 
 ORDERLY_AFTER = 60.0

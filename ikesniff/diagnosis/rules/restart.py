@@ -1,0 +1,122 @@
+"""Restart rules: a peer lost its SAs (restart, crash, failover) and the tunnel was negotiated again from
+scratch while the other side still held the old SA.
+"""
+
+from __future__ import annotations
+
+from ...events import Evidence
+from ...tracker import Exchange, IkeSa, Sent
+from ..context import Conclusion, Context
+from ..facts import address, established_at, exchanges
+
+INVALID_SPI_CODES = (4, 11)
+"""INVALID_IKE_SPI and INVALID_SPI: answers of a peer that no longer knows the SA."""
+
+INITIAL_CONTACT = 16384
+
+
+def lost_at(previous: IkeSa) -> tuple[Sent, str, str] | None:
+    """Where the previous SA shows that a peer lost it: (message, who lost it, what was seen): liveness
+    checks it never answered, or an INVALID_SPI / INVALID_IKE_SPI answer."""
+    up = established_at(previous)
+    if up is None:
+        return None
+    for exchange in previous.ordered_exchanges():
+        for sent in exchange.responses + exchange.requests:
+            if sent.time >= up.time and sent.notify(*INVALID_SPI_CODES):
+                return sent, address(sent.src), f"{address(sent.src)} answered with {sent.notify(*INVALID_SPI_CODES).type}"  # type: ignore[union-attr]
+    checks = [e for e in exchanges(previous, 37, 5) if e.requests and not e.answered and e.requests[0].time >= up.time
+              and (e.retransmissions >= 2 or e.requests[0].notify(36136))]
+    if previous.version == 1 and not checks:
+        checks = ikev1_unanswered_checks(previous, up)
+    if checks:
+        first = checks[0].requests[0]
+        sent_count = sum(e.request_messages for e in checks) if previous.version == 1 else checks[0].request_messages
+        return first, address(first.dst), (f"{address(first.src)}'s liveness checks on the old SA went unanswered "
+                                            f"({sent_count} sent)")
+    return None
+
+
+def ikev1_unanswered_checks(previous: IkeSa, up: Sent) -> list[Exchange]:
+    """IKEv1: two or more encrypted INFORMATIONALs of one size from one side after the SA came up (each
+    R-U-THERE has a message id of its own), with nothing from the peer since the first."""
+    informational = [e for e in exchanges(previous, 5) if e.requests and e.requests[0].encrypted
+                     and e.requests[0].time >= up.time]
+    for side in (True, False):
+        ours = [e for e in informational if e.by_initiator == side]
+        if len(ours) < 2 or len({e.requests[0].length for e in ours}) != 1:
+            continue
+        since = ours[0].requests[0].time
+        if not any(s.initiator != side and s.time > since for e in previous.exchanges.values()
+                   for s in e.requests + e.responses):
+            return ours
+    return []
+
+
+def rule_restart(ike_sa: IkeSa, context: Context) -> Conclusion | None:
+    """A fresh IKE SA, negotiated from its first message, came up after the tunnel's previous SA showed a
+    peer had lost it (its liveness checks unanswered, or INVALID_SPI answers): that peer restarted (or
+    failed over) and answers again, now without the old SA. `likely`: a path outage that heals looks the
+    same on the wire, except that a peer whose path came back would still answer on its old SA. With keys,
+    an INITIAL_CONTACT read in the new SA's IKE_AUTH from the peer that went silent makes it `certain`.
+
+    Limit (lab `libreswan-resp-restart`): libreswan's pluto, restarted, ignores liveness checks for SPIs it
+    no longer knows (no INVALID_IKE_SPI answer, as charon), and when no new SA follows (strongSwan destroys a
+    childless SA without restarting it) the wire shows only a dead peer: DpdTimeout, or the earlier failure."""
+    up = context.up
+    if up is None or not ike_sa.started_by_first_message:
+        return None
+    previous = [other for other in context.others if other.last_time <= ike_sa.first_time + 1.0
+                and other.first_time < ike_sa.first_time]
+    for other in reversed(previous):
+        found = lost_at(other)
+        if found is None:
+            continue
+        sent, lost, seen = found
+        contact = next((s for e in exchanges(ike_sa, 35, 2, 4) for s in e.requests + e.responses
+                        if s.notify(INITIAL_CONTACT) and s.decrypted and address(s.src) == lost), None)
+        evidence = [Evidence(sent.frame, seen), Evidence(ike_sa.first_frame, "a new IKE SA from its first message"),
+                    Evidence(up.frame, "the new SA is up")]
+        if contact is not None:
+            evidence.insert(2, Evidence(contact.frame, f"INITIAL_CONTACT, decrypted, from {lost}"))
+        return restarted(ike_sa, lost, seen, sent, up, contact, evidence)
+    return fresh_contact(ike_sa, context, up)
+
+
+def restarted(ike_sa: IkeSa, lost: str, seen: str, sent: Sent, up: Sent, contact: Sent | None,
+              evidence: list[Evidence]) -> Conclusion:
+    outage = up.time - sent.time
+    return Conclusion("established", "PeerRestart", "certain" if contact is not None else "likely", 1,
+                      f"{lost} lost the tunnel's SAs: {seen} (frame {sent.frame}), then a new IKE SA was negotiated "
+                      f"from scratch between {address(ike_sa.initiator)} and {address(ike_sa.responder)} and came "
+                      f"up at frame {up.frame}: an outage of {outage:.1f} s; the tunnel works again",
+                      f"Look in the logs of {lost} for why it lost its SAs at that moment (restart, crash, "
+                      "failover).", evidence, ["DpdTimeout"])
+
+
+def fresh_contact(ike_sa: IkeSa, context: Context, up: Sent) -> Conclusion | None:
+    """With keys: the new SA's initiator announced INITIAL_CONTACT (it holds no other SA with this peer)
+    while the tunnel's previous SA was up and never deleted: the new initiator lost that SA (it restarted)."""
+    contact = next((s for e in exchanges(ike_sa, 35, 2, 4) for s in e.requests
+                    if s.initiator and s.decrypted and s.notify(INITIAL_CONTACT)), None)
+    if contact is None:
+        return None
+    for other in reversed(context.others):
+        other_up = established_at(other)
+        if other.first_time >= ike_sa.first_time or other_up is None:
+            continue
+        deleted = any("D" in (s.inner or ()) for e in other.exchanges.values() for s in e.requests)
+        if deleted or any(not s.decrypted for e in other.exchanges.values() for s in e.requests if s.encrypted):
+            return None  # closed in order, or not readable: nothing to say
+        lost = address(contact.src)
+        outage = up.time - other.last_time
+        return Conclusion("established", "PeerRestart", "certain", 1,
+                          f"{lost} started a new IKE SA from scratch and announced INITIAL_CONTACT (decrypted, frame "
+                          f"{contact.frame}) while the previous SA {other.id}, up since frame {other_up.frame}, was "
+                          f"never deleted: {lost} had lost it (a restart); the new SA came up at frame {up.frame}, "
+                          f"{outage:.1f} s after the old one was last heard", f"Look in the logs of {lost} for why "
+                          "it lost its SAs (restart, crash, failover).",
+                          [Evidence(other_up.frame, "the previous SA is up"),
+                           Evidence(contact.frame, f"INITIAL_CONTACT, decrypted, from {lost}"),
+                           Evidence(up.frame, "the new SA is up")], ["SaReplaced"])
+    return None

@@ -1,0 +1,191 @@
+"""Diagnosis of the mixed-implementation lab (pcaps/peers: strongSwan, libreswan, vpnc, ike-scan): every
+scenario's tunnel verdict without keys, with the key files beside it (Wireshark tables, charon logs) and with
+the PSK its label gives. The label's code where the evidence supports it; otherwise what the wire honestly
+supports, with the reason as data (`WIRE_ONLY`, `WITH_KEYS`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ikesniff.events import FindingEvent, VerdictEvent
+
+REPO = Path(__file__).resolve().parent.parent
+PEERS = REPO / "pcaps" / "peers"
+sys.path.insert(0, str(REPO / "tools"))
+from peers_table import keys_of, psk_of
+
+from ikesniff import api
+
+SCENARIOS = sorted(p.stem for p in PEERS.glob("*.json") if (PEERS / f"{p.stem}.pcap").exists())
+
+NO_KERNEL_ESP = ("the lab kernel has no ESP: pluto negotiates the CHILD_SA and then cannot install it; the wire "
+                 "shows only the negotiation, never the local failure to install it")
+WIRE_ONLY: dict[str, tuple[str, str]] = {
+    # scenario: (code the wire supports without keys, why the label's code cannot be reached)
+    "libreswan-init-ikev1-pfs-mismatch": ("ProposalMismatch", "quick mode and its refusal are encrypted"),
+    "libreswan-resp-ikev1-pfs-mismatch": ("ProposalMismatch", "quick mode and its refusal are encrypted"),
+    "libreswan-pair-ikev2-no-kernel-esp": ("TrafficSelectorMismatch", NO_KERNEL_ESP + " (pluto answers with a "
+                                           "childless IKE_AUTH)"),
+    "libreswan-resp-ikev2-no-kernel-esp": ("TrafficSelectorMismatch", NO_KERNEL_ESP + " (TS_UNACCEPTABLE)"),
+    "libreswan-resp-ikev1-main-no-kernel-esp": ("Phase2NegotiationTimeout", NO_KERNEL_ESP + " (quick mode stops)"),
+    "libreswan-pair-ikev1-main-no-kernel-esp": ("Phase2NegotiationTimeout", NO_KERNEL_ESP + " (the responder never "
+                                                "answers quick mode)"),
+    "libreswan-init-ikev2-esp-mismatch": ("TrafficSelectorMismatch", ("the childless IKE_AUTH answer holds "
+                                          "NO_PROPOSAL_CHOSEN or TS_UNACCEPTABLE: the same size")),
+    "libreswan-resp-ikev2-esp-mismatch": ("TrafficSelectorMismatch", ("the childless IKE_AUTH answer holds "
+                                          "NO_PROPOSAL_CHOSEN or TS_UNACCEPTABLE: the same size")),
+    "libreswan-resp-restart": ("TrafficSelectorMismatch", ("the SA was childless (TS_UNACCEPTABLE); restarted pluto "
+                               "ignores liveness checks for unknown SPIs and no new SA follows: a dead peer "
+                               "and a restarted one look alike (rules/restart.py)")),
+    "vpnc-libreswan-xauth-ts-mismatch": ("ProposalMismatch", ("quick mode and its refusal are encrypted; "
+                                         "selectors and proposals are refused alike")),
+}
+WITH_KEYS: dict[str, tuple[str, str]] = {
+    # scenario: (code the decrypted messages support, why not the label's)
+    "libreswan-init-ikev1-pfs-mismatch": ("ProposalMismatch", ("the decrypted refusal is NO_PROPOSAL_CHOSEN "
+                                          "without the responder's proposal to compare")),
+    "libreswan-resp-ikev1-pfs-mismatch": ("ProposalMismatch", ("the decrypted refusal is NO_PROPOSAL_CHOSEN "
+                                          "without the responder's proposal to compare")),
+    "libreswan-resp-ikev2-no-kernel-esp": ("TrafficSelectorMismatch", NO_KERNEL_ESP + " (TS_UNACCEPTABLE read)"),
+    "libreswan-resp-ikev1-main-no-kernel-esp": ("Phase2NegotiationTimeout", NO_KERNEL_ESP),
+    "libreswan-init-ikev2-esp-mismatch": ("ProposalMismatch", ("NO_PROPOSAL_CHOSEN read; the responder's "
+                                          "proposals are not on the wire")),
+    "libreswan-resp-ikev2-esp-mismatch": ("ProposalMismatch", ("NO_PROPOSAL_CHOSEN read; the responder's "
+                                          "proposals are not on the wire")),
+    "libreswan-resp-restart": ("TrafficSelectorMismatch", ("TS_UNACCEPTABLE read; the restart leaves no trace "
+                               "but the unanswered checks")),
+}
+
+
+def label(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((PEERS / f"{name}.json").read_text())
+    return data
+
+
+@cache
+def run(name: str, how: str) -> tuple[list[VerdictEvent], list[FindingEvent]]:
+    options = api.Options()
+    if how == "keys":
+        options = api.Options(keys=keys_of(name))
+    elif how == "psk":
+        psk = psk_of(label(name))
+        options = api.Options(psks=[psk] if psk else [])
+    items = list(api.analyse([str(PEERS / f"{name}.pcap")], options))
+    return ([i for i in items if isinstance(i, VerdictEvent)], [i for i in items if isinstance(i, FindingEvent)])
+
+
+def test_every_exception_is_a_scenario() -> None:
+    assert set(WIRE_ONLY) | set(WITH_KEYS) <= set(SCENARIOS)
+    assert len(SCENARIOS) >= 40
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_without_keys(name: str) -> None:
+    expected = label(name)["expected"]
+    verdicts, _ = run(name, "plain")
+    assert len(verdicts) == 1, [v.peers for v in verdicts]
+    verdict = verdicts[0]
+    code = WIRE_ONLY.get(name, (expected["code"], ""))[0]
+    assert verdict.code == code, (verdict.code, verdict.message)
+    if code == expected["code"] and expected["outcome"] != "probe":
+        assert verdict.outcome == expected["outcome"], verdict.message
+    if name not in WIRE_ONLY and verdict.code not in ("Established", "NoExceptionFound"):
+        assert verdict.confidence != "certain" or any(
+            "in clear" in e.why for e in verdict.evidence), verdict.message  # no keys: no decisive bytes read
+
+
+@pytest.mark.parametrize("name", [n for n in SCENARIOS if keys_of(n) is not None])
+def test_with_keys(name: str) -> None:
+    expected = label(name)["expected"]
+    verdicts, _ = run(name, "keys")
+    assert len(verdicts) == 1
+    verdict = verdicts[0]
+    code = WITH_KEYS.get(name, (expected["code"], ""))[0]
+    assert verdict.code == code, (verdict.code, verdict.message)
+
+
+@pytest.mark.parametrize("name", [n for n in SCENARIOS if psk_of(label(n)) is not None])
+def test_with_psk_alone_the_verdict_is_the_wire_s(name: str) -> None:
+    plain, _ = run(name, "plain")
+    with_psk, _ = run(name, "psk")
+    assert [v.code for v in with_psk] == [v.code for v in plain]
+
+
+@pytest.mark.parametrize("name,certain", [("strongswan-xauth-refused", "certain"), ("vpnc-xauth-refused", "certain")])
+def test_xauth_status_read_with_keys_is_certain_and_names_the_server(name: str, certain: str) -> None:
+    (verdict,), _ = run(name, "keys")
+    assert (verdict.code, verdict.confidence) == ("XauthFailure", certain)
+    assert "XAUTH_STATUS FAIL" in verdict.message and "the responder 192.0.2.2" in verdict.message
+    (plain,), _ = run(name, "plain")
+    assert (plain.code, plain.confidence) == ("XauthFailure", "possible")
+
+
+def test_successful_xauth_stays_established() -> None:
+    for name in ("strongswan-xauth", "vpnc-xauth"):
+        for how in ("plain", "keys"):
+            (verdict,), _ = run(name, how)
+            assert verdict.code == "Established", (name, how, verdict.message)
+
+
+def test_eap_refusal_blames_the_server_and_names_the_method() -> None:
+    (verdict,), _ = run("strongswan-eap-mschapv2-refused", "keys")
+    assert (verdict.code, verdict.confidence) == ("EapFailure", "certain")
+    assert "The responder 192.0.2.2:500 refused the EAP-MSCHAPV2" in verdict.message
+    (plain,), _ = run("strongswan-eap-mschapv2-refused", "plain")
+    assert (plain.code, plain.confidence) == ("EapFailure", "likely")
+
+
+def test_rekey_failures_and_a_clean_collision() -> None:
+    for name in ("strongswan-rekey-lost", "strongswan-rekey-collision-expired"):
+        (plain,), _ = run(name, "plain")
+        (keyed,), _ = run(name, "keys")
+        assert (plain.code, plain.confidence, plain.outcome) == ("RekeyFailure", "likely", "torn_down")
+        assert (keyed.code, keyed.confidence) == ("RekeyFailure", "certain")
+    (verdict,), findings = run("strongswan-rekey-collision", "plain")
+    assert verdict.code == "Established"
+    assert any(f.kind == "rekey_collision" for f in findings)
+
+
+@pytest.mark.parametrize("name,outage", [("strongswan-peer-restart", "7.1"), ("strongswan-peer-restart-ikev1", "4.0")])
+def test_peer_restart_gives_the_outage(name: str, outage: str) -> None:
+    (verdict,), _ = run(name, "plain")
+    assert (verdict.code, verdict.outcome, verdict.confidence) == ("PeerRestart", "established", "likely")
+    assert "192.0.2.2 lost the tunnel's SAs" in verdict.message and f"an outage of {outage} s" in verdict.message
+
+
+def test_an_ikev1_rekey_that_never_arrives_takes_the_tunnel_down() -> None:
+    (verdict,), _ = run("strongswan-rekey-lost-ikev1", "plain")
+    assert (verdict.code, verdict.outcome, verdict.confidence) == ("RekeyFailure", "torn_down", "likely")
+    assert "IKEv1 rekeys its ISAKMP SA this way" in verdict.message
+
+
+def test_mobike_move_names_the_new_addresses() -> None:
+    (verdict,), findings = run("strongswan-mobike-move", "plain")
+    assert verdict.code == "Established"
+    assert "between 192.0.2.3 (initiator) and 192.0.2.2 (responder)" in verdict.message
+    assert "4 packets from the initiator, 4 from the responder" in verdict.message  # ESP before and after the move
+    assert [f.frames for f in findings if f.kind == "address_change"] == [[9]]
+
+
+@pytest.mark.parametrize("name,confidence,judge,why", [
+    ("strongswan-cert-expired", "certain", "The responder 192.0.2.2:500 refused the certificate of the initiator",
+     "it expired on 2024-01-02 00:00 UTC"),
+    ("strongswan-cert-wrong-id", "certain", "The responder 192.0.2.2:500 refused the certificate of the initiator",
+     "the identity sent with it (moon.example) is not in it (it names other.example)"),
+    ("strongswan-cert-untrusted-ca", "likely", "The initiator 192.0.2.1:500 refused the certificate of the responder",
+     "issued by CN=ikesniff lab untrusted CA"),
+])
+def test_certificate_refusals_name_the_judge_the_owner_and_the_reason(name: str, confidence: str, judge: str,
+                                                                       why: str) -> None:
+    (verdict,), _ = run(name, "keys")
+    assert (verdict.code, verdict.confidence) == ("CertificateAuthenticationFailure", confidence)
+    assert judge in verdict.message and why in verdict.message, verdict.message
+    (plain,), _ = run(name, "plain")
+    assert (plain.code, plain.confidence) == ("CertificateAuthenticationFailure", "possible")
