@@ -137,7 +137,7 @@ def test_successful_xauth_stays_established() -> None:
 def test_eap_refusal_blames_the_server_and_names_the_method() -> None:
     (verdict,), _ = run("strongswan-eap-mschapv2-refused", "keys")
     assert (verdict.code, verdict.confidence) == ("EapFailure", "certain")
-    assert "The responder 192.0.2.2:500 refused the EAP-MSCHAPV2" in verdict.message
+    assert "The responder 192.0.2.2:4500 refused the EAP-MSCHAPV2" in verdict.message
     (plain,), _ = run("strongswan-eap-mschapv2-refused", "plain")
     assert (plain.code, plain.confidence) == ("EapFailure", "likely")
 
@@ -175,11 +175,11 @@ def test_mobike_move_names_the_new_addresses() -> None:
 
 
 @pytest.mark.parametrize("name,confidence,judge,why", [
-    ("strongswan-cert-expired", "certain", "The responder 192.0.2.2:500 refused the certificate of the initiator",
+    ("strongswan-cert-expired", "certain", "The responder 192.0.2.2:4500 refused the certificate of the initiator",
      "it expired on 2024-01-02 00:00 UTC"),
-    ("strongswan-cert-wrong-id", "certain", "The responder 192.0.2.2:500 refused the certificate of the initiator",
+    ("strongswan-cert-wrong-id", "certain", "The responder 192.0.2.2:4500 refused the certificate of the initiator",
      "the identity sent with it (moon.example) is not in it (it names other.example)"),
-    ("strongswan-cert-untrusted-ca", "likely", "The initiator 192.0.2.1:500 refused the certificate of the responder",
+    ("strongswan-cert-untrusted-ca", "likely", "The initiator 192.0.2.1:4500 refused the certificate of the responder",
      "issued by CN=ikesniff lab untrusted CA"),
 ])
 def test_certificate_refusals_name_the_judge_the_owner_and_the_reason(name: str, confidence: str, judge: str,
