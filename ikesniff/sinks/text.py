@@ -10,7 +10,7 @@ import click
 
 from ..analysis import DecodedMessage
 from ..capture.events import FrameProblem, Idle
-from ..events import DiagnosisEvent, FindingEvent, SummaryEvent, VerdictEvent
+from ..events import DiagnosisEvent, FindingEvent, LogEvidence, SummaryEvent, VerdictEvent
 from ..live_view import verdict_headline, verdict_line
 from ..output import message_line, message_tree
 from ..redact import Redactor
@@ -80,7 +80,8 @@ class TextSink:
             wrap = textwrap.TextWrapper(100, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False)
             click.echo(wrap.fill(verdict.message))
             for item in verdict.evidence:
-                click.echo(wrap.fill(f"frame {item.frame}: {item.why}"))
+                where = f"{item.file}:{item.line}" if isinstance(item, LogEvidence) else f"frame {item.frame}"
+                click.echo(wrap.fill(f"{where}: {item.why}"))
             if verdict.code != "Established" and verdict.remedy:
                 click.echo(wrap.fill(f"fix: {verdict.remedy}"))
 

@@ -1,0 +1,449 @@
+"""One timeline: gateway logs (`--log`) and configurations (`--config`) beside the capture, in one verdict.
+
+The analysis concludes a capture on the wire alone; `Fusion.apply` then reads the gateways' own words
+and files and refines each diagnosis and verdict of that capture in place (sans-IO: the command line
+reads the files, this module gets their lines and parsed configurations, and opens nothing).
+
+Theory of operation.
+
+1. Sightings. While the capture is read, `see` keeps per IKE SA its SPIs, addresses, message times
+   and the offers of its SA payloads (bounded per SA).
+2. Ties. Each log's records (`ikesniff.logs.read_log`, read with the capture's year) are grouped by
+   the daemon's name for the IKE SA (charon's unique id, pluto's state serial); charon's lines without
+   a name take the SPIs of the `checkout ... with SPIs` line of the same worker thread. A group whose
+   SPIs are an IKE SA's of the capture belongs to that SA; a group naming other SPIs belongs to another
+   IKE SA and is left out; a group without SPIs belongs to the SA whose peer address it names and
+   whose messages its time falls among, after the log's clock offset, estimated per log as the median
+   difference between the SPI-tied lines and the nearest message of their SA. A log of another
+   tunnel or scenario ties nothing and changes nothing.
+3. Logs. The tied lines of a tunnel are concluded as `ikesniff explain` concludes (logs.causes.verdict)
+   and fused with the wire: the same code gains the lines as evidence (and `certain` when a line
+   decides it); a code the wire could not separate (one of its alternatives, a refinement of a generic
+   code such as ProposalMismatch, or the cause behind a timeout) replaces the wire's, `certain` only
+   when a decisive line names it and the wire left it open or the line alone is certain. A log that
+   contradicts the wire (a failure on an SA the wire shows established, another cause than a decided
+   one) is said so in the message; the wire's verdict stays.
+4. Configurations. The offers on the wire are compared with the receiver's file (config.compare_with_
+   offers), then the two sides' files with each other (config.compare_configs); the first blocking
+   difference refines an undecided verdict to its exact code, `likely` at most (a file may not be what
+   is loaded), and names the side to change in the remedy.
+
+What this module must not know: files, output formats, the rules of the wire diagnosis.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from . import catalog
+from .analysis import Conclusions, DecodedMessage
+from .config import Difference, GatewayConfig, compare_configs, compare_with_offers
+from .events import DiagnosisEvent, Evidence, LogEvidence, VerdictEvent
+from .logs import LogRecord, read_log
+from .logs.causes import ESTABLISHED, NO_EXCEPTION, Explanation, verdict
+from .offers import Offer, offers_of
+
+CONFIDENCES = ("possible", "likely", "certain")
+SYMPTOMS = frozenset({"NoResponse", "Phase1NegotiationTimeout", "Phase2NegotiationTimeout", "NegotiationFailed",
+                      "NoExceptionFound", "ReceiveDeleteNotify"})
+"""Codes that say how a negotiation ended, not why: a log line that names the cause refines them."""
+GENERIC = {
+    "ProposalMismatch": frozenset({"EncryptionAlgorithmMismatch", "AuthenticationAlgorithmMismatch", "DhGroupMismatch",
+                                   "PfsMismatch", "AlgorithmMismatch", "IkeVersionMismatch", "PeerMismatch",
+                                   "SecurityProtocolMismatch", "EncapsulationModeMismatch", "NegotiationModeMismatch",
+                                   "TrafficSelectorMismatch", "LifetimeMismatch"}),
+    "AlgorithmMismatch": frozenset({"EncryptionAlgorithmMismatch", "AuthenticationAlgorithmMismatch",
+                                    "DhGroupMismatch", "PfsMismatch"}),
+}
+"""A generic code and the exact codes that refine it."""
+NOT_FAILURES = frozenset({ESTABLISHED, NO_EXCEPTION})
+TIMES_PER_SA = 64
+OFFERS_PER_SA = 8
+TIE_SLACK = 2.0
+"""Seconds a line without SPIs may lie outside its SA's messages (after the clock offset)."""
+LOG_EVIDENCE = 4
+"""Log lines cited per verdict, at most."""
+_THREAD = re.compile(r"\s(\d{2})\[[A-Z]{2,4}\]\s")
+_CHARON_REF = re.compile(r"\[(\d+)\]$")
+ZERO_SPI = bytes(8)
+
+
+@dataclass(slots=True)
+class LogText:
+    """One gateway log, as read by the caller."""
+
+    name: str
+    lines: list[str]
+    utc_offset: float = 0.0
+    """Seconds east of UTC of the log's time stamps that carry no zone."""
+
+
+@dataclass(slots=True)
+class _Sa:
+    id: str
+    spi_i: bytes
+    addresses: set[str] = field(default_factory=set)
+    times: list[float] = field(default_factory=list)
+    first: float = 0.0
+    last: float = 0.0
+    offers: list[tuple[str, str, str, list[Offer]]] = field(default_factory=list)
+    """(sender, receiver, exchange, offers) of the SA payloads seen."""
+
+
+@dataclass(slots=True)
+class _Group:
+    records: list[LogRecord] = field(default_factory=list)
+    spis: set[bytes] = field(default_factory=set)
+
+
+class Fusion:
+    """The logs and configurations of a run; `see` every message of a capture, then `apply` to its
+    conclusions, then `reset` before the next capture."""
+
+    def __init__(self, logs: Sequence[LogText], configs: Sequence[GatewayConfig]) -> None:
+        self.logs = list(logs)
+        self.configs = [config for config in configs if config.connections]
+        self.sas: dict[str, _Sa] = {}
+
+    def reset(self) -> None:
+        self.sas = {}
+
+    def see(self, item: DecodedMessage) -> None:
+        event = item.event
+        sa = self.sas.get(event.ike_sa)
+        if sa is None:
+            sa = self.sas[event.ike_sa] = _Sa(event.ike_sa, bytes.fromhex(event.spi_i), first=event.time)
+        sa.addresses.update((event.src, event.dst))
+        sa.last = max(sa.last, event.time)
+        sa.first = min(sa.first, event.time)
+        if len(sa.times) < TIMES_PER_SA:
+            sa.times.append(event.time)
+        if self.configs and len(sa.offers) < OFFERS_PER_SA:
+            offers = offers_of(item.message) or (offers_of(item.inner) if item.inner else [])
+            if offers:
+                sa.offers.append((event.src, event.dst, event.exchange, offers))
+
+    # --- the whole step ---------------------------------------------------------------------------------
+
+    def apply(self, conclusions: Conclusions) -> None:
+        """Refine the diagnoses and verdicts of one capture in place."""
+        if not self.sas:
+            return
+        tied = self.tie() if self.logs else {}
+        for event in [*conclusions.diagnoses, *conclusions.verdicts]:
+            ids = [event.ike_sa] if isinstance(event, DiagnosisEvent) else list(event.ike_sas)
+            records = sorted((record for sa_id in ids for record in tied.get(sa_id, [])),
+                             key=lambda record: (record.file, record.line))
+            if records:
+                fuse_log(event, records)
+            if self.configs:
+                peers = _peers(event)
+                differences = self._differences(ids, peers)
+                if differences:
+                    fuse_config(event, differences)
+
+    # --- ties -------------------------------------------------------------------------------------------
+
+    def tie(self) -> dict[str, list[LogRecord]]:
+        """The log records of each IKE SA of the capture (by the SA's id)."""
+        year = datetime.fromtimestamp(min(sa.first for sa in self.sas.values()), UTC).year
+        by_spi = {sa.spi_i: sa for sa in self.sas.values()}
+        tied: dict[str, list[LogRecord]] = {}
+        for log in self.logs:
+            records = list(read_log(log.lines, log.name, year=year, utc_offset=log.utc_offset))
+            groups = _groups(records)
+            spi_tied: list[tuple[_Group, _Sa]] = []
+            loose: list[_Group] = []
+            for group in groups:
+                sa = next((by_spi[spi] for spi in group.spis if spi in by_spi), None)
+                if sa is not None:
+                    spi_tied.append((group, sa))
+                elif not group.spis:
+                    loose.append(group)
+            offset = _offset(spi_tied)
+            for group, sa in spi_tied:
+                tied.setdefault(sa.id, []).extend(group.records)
+            for group in loose:
+                found = self._by_peer_and_time(group, offset)
+                if found is not None:
+                    tied.setdefault(found.id, []).extend(group.records)
+        return tied
+
+    def _by_peer_and_time(self, group: _Group, offset: float | None) -> _Sa | None:
+        peer = next((record.peer for record in group.records if record.peer), None)
+        times = [record.time for record in group.records if record.time is not None]
+        if peer is None or not times:
+            return None
+        moment = statistics.median(times) - (offset or 0.0)
+        best: tuple[float, _Sa] | None = None
+        for sa in self.sas.values():
+            if peer not in sa.addresses or not sa.first - TIE_SLACK <= moment <= sa.last + TIE_SLACK:
+                continue
+            distance = min(abs(moment - when) for when in sa.times)
+            if best is None or distance < best[0]:
+                best = (distance, sa)
+        return None if best is None else best[1]
+
+    # --- configurations ---------------------------------------------------------------------------------
+
+    def _differences(self, ids: Sequence[str], peers: set[str]) -> list[Difference]:
+        """Blocking differences for a tunnel: the offers on the wire against the receiver's file first,
+        then the two sides' files; 'configuration' notes (the wire is not what a sender's file says) last."""
+        relevant = [config for config in self.configs if _concerns(config, peers)]
+        wire: list[Difference] = []
+        notes: list[Difference] = []
+        for sa_id in ids:
+            sa = self.sas.get(sa_id)
+            if sa is None:
+                continue
+            for sender, receiver, exchange, offers in sa.offers:
+                for config in relevant:
+                    for difference in compare_with_offers(config, offers, sender, peer=receiver, exchange=exchange):
+                        if difference.kind == "configuration":
+                            notes.append(difference)
+                        elif difference.blocking:
+                            wire.append(difference)
+        files: list[Difference] = []
+        for index, first in enumerate(relevant):
+            for second in relevant[index + 1:]:
+                files.extend(difference for difference in compare_configs(first, second) if difference.blocking)
+        ranked = sorted(wire, key=_phase) + sorted(files, key=_phase)
+        return _unique(ranked + notes)
+
+
+def _phase(difference: Difference) -> int:
+    return difference.phase or 3
+
+
+def _unique(differences: Iterable[Difference]) -> list[Difference]:
+    seen: set[tuple[str, str]] = set()
+    result = []
+    for difference in differences:
+        if (difference.code, difference.text) not in seen:
+            seen.add((difference.code, difference.text))
+            result.append(difference)
+    return result
+
+
+def _peers(event: DiagnosisEvent | VerdictEvent) -> set[str]:
+    if isinstance(event, VerdictEvent):
+        return set(event.peers)
+    return {_host(event.initiator), _host(event.responder)}
+
+
+def _host(endpoint: str) -> str:
+    if endpoint.startswith("["):
+        return endpoint[1:].split("]", 1)[0]
+    return endpoint.rsplit(":", 1)[0] if endpoint.count(":") == 1 else endpoint
+
+
+def _concerns(config: GatewayConfig, peers: set[str]) -> bool:
+    """The file has a connection between addresses of this tunnel (its own address is one of them)."""
+    for connection in config.connections:
+        if any(_covers(address, peer) for address in connection.local_addrs for peer in peers):
+            return True
+    return False
+
+
+def _covers(address: str, peer: str) -> bool:
+    try:
+        return ipaddress.ip_address(peer) in ipaddress.ip_network(address.strip(), strict=False)
+    except ValueError:
+        return False
+
+
+# --- grouping and clocks ------------------------------------------------------------------------------------
+
+def _groups(records: Sequence[LogRecord]) -> list[_Group]:
+    """The records of one log by IKE SA: the daemon's name for it; charon lines without a name that give
+    SPIs lend them to the next named line of the same worker thread; a name seen with new SPIs (a daemon
+    restarted, its unique ids counted again) starts a new group."""
+    groups: list[_Group] = []
+    open_groups: dict[str, _Group] = {}
+    thread_spis: dict[str, bytes] = {}
+    for record in records:
+        spi = record.spi_i if record.spi_i and record.spi_i != ZERO_SPI else None
+        thread = _thread(record)
+        key = _key(record)
+        if key is None:
+            group = _Group([record], {spi} if spi else set())
+            groups.append(group)
+            if spi and thread is not None:
+                thread_spis[thread] = spi
+            continue
+        group = open_groups.get(key)
+        if group is not None and spi is not None and group.spis and spi not in group.spis and record.kind == "spis":
+            group = None  # the same name for another IKE SA
+        if group is None:
+            group = open_groups[key] = _Group()
+            groups.append(group)
+        group.records.append(record)
+        if spi is not None:
+            group.spis.add(spi)
+        elif thread is not None and not group.spis and thread in thread_spis:
+            group.spis.add(thread_spis[thread])
+    return groups
+
+
+def _key(record: LogRecord) -> str | None:
+    ref = record.ike_sa_ref
+    if ref is None:
+        return None
+    if record.source == "charon":
+        found = _CHARON_REF.search(ref)
+        return f"charon{found[1]}" if found else ref
+    return ref
+
+
+def _thread(record: LogRecord) -> str | None:
+    if record.source != "charon":
+        return None
+    found = _THREAD.search(record.text)
+    return found[1] if found else None
+
+
+def _offset(pairs: Sequence[tuple[_Group, _Sa]]) -> float | None:
+    """The log's clock minus the capture's: the median difference between the SPI-tied lines and their
+    SA's messages (a first rough pass against the SA's start, then against the nearest message)."""
+    timed = [(record.time, sa) for group, sa in pairs for record in group.records if record.time is not None]
+    if not timed:
+        return None
+    rough = statistics.median(when - sa.first for when, sa in timed)
+    return statistics.median(when - min(sa.times, key=lambda moment: abs(when - rough - moment))
+                             for when, sa in timed)
+
+
+# --- fusing the log ---------------------------------------------------------------------------------------
+
+def _rank(confidence: str) -> int:
+    return CONFIDENCES.index(confidence) if confidence in CONFIDENCES else 0
+
+
+def _explanations(records: Iterable[LogRecord]) -> list[Explanation]:
+    return [Explanation(record.file, record.line, record.code, record.huawei, record.keyword or "", record.text,
+                        record.confidence or "possible", record.alternatives, record.reason or "")
+            for record in records if record.code is not None]
+
+
+def _cite(record: LogRecord) -> str:
+    return f"{record.file}:{record.line}"
+
+
+def _evidence(records: Sequence[LogRecord], code: str) -> list[Evidence]:
+    chosen = [record for record in records if record.code == code and record.decisive] or \
+        [record for record in records if record.code == code]
+    return [LogEvidence(0, f"{record.source} log: {record.keyword or record.text.strip()}"
+                        + (f" ({record.reason})" if record.reason else ""), _cite(record), record.line)
+            for record in chosen[:LOG_EVIDENCE]]
+
+
+def fuse_log(event: DiagnosisEvent | VerdictEvent, records: Sequence[LogRecord]) -> None:
+    """Refine one diagnosis or verdict with the log lines tied to its IKE SAs (see the module's docstring)."""
+    explanations = _explanations(records)
+    if not explanations:
+        return
+    said = verdict(explanations)
+    code = said.code
+    wire_code, wire_confidence = event.code, event.confidence
+    candidates = {wire_code, *event.alternatives}
+    decisive = [record for record in records if record.decisive and record.code == code]
+    wire_up = event.outcome == "established" or (event.outcome == "torn_down" and event.orderly)
+    if code in NOT_FAILURES:
+        if not wire_up and event.outcome != "incomplete" and code == ESTABLISHED and not decisive:
+            lines = [record for record in records if record.code == ESTABLISHED]
+            event.message += (f" The gateway log says the IKE SA was established ({_cite(lines[-1])}), which the "
+                              "capture contradicts: the log may be of another negotiation, or packets were lost "
+                              "after the capture point.") if lines else ""
+        return
+    if wire_up:
+        if decisive:
+            event.message += (f" The gateway log contradicts the capture: it reports {code} "
+                              f"('{decisive[0].keyword or decisive[0].text.strip()}', {_cite(decisive[0])}) on an "
+                              "IKE SA the capture shows working; the verdict stays with the capture.")
+            event.evidence = [*event.evidence, *_evidence(records, code)]
+        return
+    if code == wire_code:
+        if decisive and (any(record.confidence == "certain" for record in decisive) or wire_confidence == "likely"):
+            event.confidence = "certain"
+            event.alternatives = []
+        elif decisive and _rank(wire_confidence) < _rank("likely") <= _rank(said.confidence):
+            event.confidence = "likely"  # two sources, each short of deciding
+        event.evidence = [*event.evidence, *_evidence(records, code)]
+        event.message += f" The gateway log agrees ({_cite((decisive or records)[0])})."
+        return
+    refines = wire_code in SYMPTOMS or code in GENERIC.get(wire_code, ()) or code in candidates
+    stronger = bool(decisive) and _rank(min(said.confidence, "likely", key=_rank)) > _rank(wire_confidence)
+    overrules_decided = wire_confidence == "certain" and code not in candidates and code not in GENERIC.get(wire_code, ())
+    if not decisive or not (refines or stronger) or overrules_decided:
+        if decisive:
+            event.message += (f" The gateway log points elsewhere: {code} ('{decisive[0].keyword or ''}', "
+                              f"{_cite(decisive[0])}), against the capture's {wire_code}; the verdict stays with "
+                              "the capture.")
+            event.evidence = [*event.evidence, *_evidence(records, code)]
+        return
+    certain = any(record.confidence == "certain" for record in decisive) or (
+        code in candidates or code in GENERIC.get(wire_code, ()))
+    confidence = "certain" if certain else min(said.confidence, "likely", key=_rank)
+    try:
+        cause = catalog.cause(code)
+    except catalog.UnknownCause:
+        return
+    line = decisive[0]
+    event.code = code
+    event.confidence = confidence
+    event.alternatives = [] if confidence == "certain" else \
+        [alternative for alternative in [*said.alternatives, wire_code] if alternative != code][:3]
+    event.huawei = cause.huawei
+    event.phase = cause.phase if cause.phase is not None else event.phase
+    event.message = (f"{cause.message} The gateway log says so: '{line.keyword or line.text.strip()}' "
+                     f"({_cite(line)}). The capture alone read {wire_code} ({wire_confidence}).")
+    event.remedy = cause.remedy
+    event.evidence = [*_evidence(records, code), *event.evidence]
+
+
+# --- fusing configurations -----------------------------------------------------------------------------------
+
+def fuse_config(event: DiagnosisEvent | VerdictEvent, differences: Sequence[Difference]) -> None:
+    """Refine one diagnosis or verdict with the differences of the configurations (never to `certain`)."""
+    blocking = [difference for difference in differences if difference.kind != "configuration"]
+    notes = [difference for difference in differences if difference.kind == "configuration"]
+    if notes:
+        event.message += f" Configuration check: {notes[0].text}."
+    if not blocking:
+        return
+    first = blocking[0]
+    change = "either side" if first.change == "either" else first.change
+    if event.outcome == "established" or (event.outcome == "torn_down" and event.orderly):
+        event.message += (f" The configuration files given disagree ({first.text}), yet the capture shows the "
+                          "tunnel working: the files may not be what the gateways have loaded.")
+        return
+    if first.code == event.code:
+        event.remedy = f"Change {change}: {first.text}. {event.remedy}".strip()
+        return
+    candidates = {event.code, *event.alternatives}
+    refines = event.code in SYMPTOMS or first.code in GENERIC.get(event.code, ()) or first.code in candidates \
+        or event.confidence == "possible"
+    if event.confidence == "certain" or not refines:
+        event.message += f" The configuration files point to {first.code} ({first.text})."
+        return
+    try:
+        cause = catalog.cause(first.code)
+    except catalog.UnknownCause:
+        return
+    previous = event.code
+    event.code = first.code
+    event.confidence = "likely"
+    event.alternatives = [previous, *[code for code in event.alternatives if code != first.code]][:3]
+    event.huawei = cause.huawei
+    event.phase = first.phase or cause.phase or event.phase
+    event.message = (f"{cause.message} The configuration files show it: {first.text}. The capture alone read "
+                     f"{previous}; a file may not be what is loaded, hence not certain.")
+    event.remedy = f"Change {change}: {first.text}. {cause.remedy}"
+
+
+__all__ = ["Fusion", "LogText", "fuse_config", "fuse_log"]
