@@ -43,8 +43,9 @@ from datetime import UTC, datetime
 from . import catalog
 from .analysis import Conclusions, DecodedMessage
 from .config import Difference, GatewayConfig, compare_configs, compare_with_offers
+from .crypto.keys import KeyFileError, KeyStore, parse_keys
 from .events import DiagnosisEvent, Evidence, LogEvidence, VerdictEvent
-from .logs import LogRecord, read_log
+from .logs import LogRecord, key_text, read_log
 from .logs.causes import ESTABLISHED, NO_EXCEPTION, Explanation, verdict
 from .offers import Offer, offers_of
 
@@ -109,6 +110,8 @@ class Fusion:
         self.logs = list(logs)
         self.configs = [config for config in configs if config.connections]
         self.sas: dict[str, _Sa] = {}
+        self.offsets: dict[str, float | None] = {}
+        """Per log: its clock minus the capture's, as estimated by the last `tie` (None: no SPI matched)."""
 
     def reset(self) -> None:
         self.sas = {}
@@ -135,7 +138,8 @@ class Fusion:
         if not self.sas:
             return
         tied = self.tie() if self.logs else {}
-        for event in [*conclusions.diagnoses, *conclusions.verdicts]:
+        events: list[DiagnosisEvent | VerdictEvent] = [*conclusions.diagnoses, *conclusions.verdicts]
+        for event in events:
             ids = [event.ike_sa] if isinstance(event, DiagnosisEvent) else list(event.ike_sas)
             records = sorted((record for sa_id in ids for record in tied.get(sa_id, [])),
                              key=lambda record: (record.file, record.line))
@@ -165,7 +169,7 @@ class Fusion:
                     spi_tied.append((group, sa))
                 elif not group.spis:
                     loose.append(group)
-            offset = _offset(spi_tied)
+            offset = self.offsets[log.name] = _offset(spi_tied)
             for group, sa in spi_tied:
                 tied.setdefault(sa.id, []).extend(group.records)
             for group in loose:
@@ -276,17 +280,17 @@ def _groups(records: Sequence[LogRecord]) -> list[_Group]:
             if spi and thread is not None:
                 thread_spis[thread] = spi
             continue
-        group = open_groups.get(key)
-        if group is not None and spi is not None and group.spis and spi not in group.spis and record.kind == "spis":
-            group = None  # the same name for another IKE SA
-        if group is None:
-            group = open_groups[key] = _Group()
-            groups.append(group)
-        group.records.append(record)
+        known = open_groups.get(key)
+        if known is not None and spi is not None and known.spis and spi not in known.spis and record.kind == "spis":
+            known = None  # the same name for another IKE SA
+        if known is None:
+            known = open_groups[key] = _Group()
+            groups.append(known)
+        known.records.append(record)
         if spi is not None:
-            group.spis.add(spi)
-        elif thread is not None and not group.spis and thread in thread_spis:
-            group.spis.add(thread_spis[thread])
+            known.spis.add(spi)
+        elif thread is not None and not known.spis and thread in thread_spis:
+            known.spis.add(thread_spis[thread])
     return groups
 
 
@@ -338,7 +342,7 @@ def _evidence(records: Sequence[LogRecord], code: str) -> list[Evidence]:
     chosen = [record for record in records if record.code == code and record.decisive] or \
         [record for record in records if record.code == code]
     return [LogEvidence(0, f"{record.source} log: {record.keyword or record.text.strip()}"
-                        + (f" ({record.reason})" if record.reason else ""), _cite(record), record.line)
+                        + (f" ({record.reason})" if record.reason else ""), record.file, record.line)
             for record in chosen[:LOG_EVIDENCE]]
 
 
@@ -446,4 +450,21 @@ def fuse_config(event: DiagnosisEvent | VerdictEvent, differences: Sequence[Diff
     event.remedy = f"Change {change}: {first.text}. {cause.remedy}"
 
 
-__all__ = ["Fusion", "LogText", "fuse_config", "fuse_log"]
+def log_keys(logs: Sequence[LogText]) -> KeyStore | None:
+    """The IKE keys the logs print (a charon log at 'ike 4', old pluto secrets lines), as `--keys` reads
+    them; None when none does. A log without keys is no error: it is still evidence."""
+    store = KeyStore()
+    for log in logs:
+        text = key_text(read_log(log.lines, log.name), log.lines)
+        if not text:
+            continue
+        try:
+            found = parse_keys(text, log.name)
+        except KeyFileError:
+            continue
+        if len(found):
+            store.add(found)
+    return store if len(store) else None
+
+
+__all__ = ["Fusion", "LogText", "fuse_config", "fuse_log", "log_keys"]
