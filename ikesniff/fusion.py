@@ -371,33 +371,33 @@ def fuse_log(event: DiagnosisEvent | VerdictEvent, records: Sequence[LogRecord])
                               "IKE SA the capture shows working; the verdict stays with the capture.")
             event.evidence = [*event.evidence, *_evidence(records, code)]
         return
+    strength = max((_rank(record.confidence or "possible") for record in decisive), default=-1)
+    """How sure the surest decisive line of the code is on its own."""
+    open_on_wire = code in candidates or code in GENERIC.get(wire_code, ())
     if code == wire_code:
-        if decisive and (any(record.confidence == "certain" for record in decisive) or wire_confidence == "likely"):
-            event.confidence = "certain"
+        if strength >= _rank("likely"):
+            event.confidence = "certain"  # the gateway's own line names the cause the wire points to
             event.alternatives = []
-        elif decisive and _rank(wire_confidence) < _rank("likely") <= _rank(said.confidence):
-            event.confidence = "likely"  # two sources, each short of deciding
         event.evidence = [*event.evidence, *_evidence(records, code)]
         event.message += f" The gateway log agrees ({_cite((decisive or records)[0])})."
         return
-    refines = wire_code in SYMPTOMS or code in GENERIC.get(wire_code, ()) or code in candidates
-    stronger = bool(decisive) and _rank(min(said.confidence, "likely", key=_rank)) > _rank(wire_confidence)
-    overrules_decided = wire_confidence == "certain" and code not in candidates and code not in GENERIC.get(wire_code, ())
-    if not decisive or not (refines or stronger) or overrules_decided:
+    overrules_decided = wire_confidence == "certain" and not open_on_wire
+    adopt = bool(decisive) and not overrules_decided and strength >= _rank(wire_confidence) and (
+        wire_code in SYMPTOMS or open_on_wire or strength > _rank(wire_confidence))
+    if not adopt:
         if decisive:
             event.message += (f" The gateway log points elsewhere: {code} ('{decisive[0].keyword or ''}', "
                               f"{_cite(decisive[0])}), against the capture's {wire_code}; the verdict stays with "
                               "the capture.")
             event.evidence = [*event.evidence, *_evidence(records, code)]
         return
-    certain = any(record.confidence == "certain" for record in decisive) or (
-        code in candidates or code in GENERIC.get(wire_code, ()))
-    confidence = "certain" if certain else min(said.confidence, "likely", key=_rank)
+    certain = strength == _rank("certain") or (strength >= _rank("likely") and open_on_wire)
+    confidence = "certain" if certain else CONFIDENCES[min(strength, _rank("likely"))]
     try:
         cause = catalog.cause(code)
     except catalog.UnknownCause:
         return
-    line = decisive[0]
+    line = max(decisive, key=lambda record: _rank(record.confidence or "possible"))
     event.code = code
     event.confidence = confidence
     event.alternatives = [] if confidence == "certain" else \
@@ -428,6 +428,9 @@ def fuse_config(event: DiagnosisEvent | VerdictEvent, differences: Sequence[Diff
         return
     if first.code == event.code:
         event.remedy = f"Change {change}: {first.text}. {event.remedy}".strip()
+        if event.confidence == "possible":
+            event.confidence = "likely"  # the wire and the files name the same difference
+        event.message += f" The configuration files show it: {first.text}."
         return
     candidates = {event.code, *event.alternatives}
     refines = event.code in SYMPTOMS or first.code in GENERIC.get(event.code, ()) or first.code in candidates \

@@ -309,3 +309,16 @@ def test_configs_of_another_tunnel_change_nothing() -> None:
     found = verdicts("ikev2-psk-mismatch", configs=list(configs.values()))
     assert tuple((v.code, v.confidence, tuple(v.alternatives), v.message) for v in found) == \
         wire("ikev2-psk-mismatch")
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_the_initiators_log_only_repeating_the_wire_decides_nothing(name: str) -> None:
+    """moon mostly logs what it received (AUTHENTICATION_FAILED, NO_PROPOSAL_CHOSEN): lines that name a cause
+    only 'possible' never raise the verdict nor replace the wire's code; whatever changes cites its line."""
+    keyed = only(verdicts(name, [log_text(name, "moon")], keys_only=True))
+    fused = only(verdicts(name, [log_text(name, "moon")]))
+    if (fused.code, fused.confidence) != (keyed.code, keyed.confidence):
+        cited = log_lines(fused)
+        assert cited, (fused.code, fused.confidence, keyed.code, keyed.confidence)
+    if name in ("ikev2-psk-mismatch", "ikev2-peer-id-mismatch"):  # moon read AUTHENTICATION_FAILED, no more
+        assert (fused.code, fused.confidence) == ("PskMismatch", "likely")
