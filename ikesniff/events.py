@@ -147,6 +147,10 @@ class LogEvidence(Evidence):
 
     file: str
     line: int
+    time: float | None = None
+    """When the line was written, on the capture's clock (the log's clock offset removed); None if unknown."""
+    gateway: str | None = None
+    """The address of the gateway that wrote the line, when known."""
 
 
 @dataclass(slots=True)

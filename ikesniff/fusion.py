@@ -144,7 +144,7 @@ class Fusion:
             records = sorted((record for sa_id in ids for record in tied.get(sa_id, [])),
                              key=lambda record: (record.file, record.line))
             if records:
-                fuse_log(event, records)
+                fuse_log(event, records, self.offsets)
             if self.configs:
                 peers = _peers(event)
                 differences = self._differences(ids, peers)
@@ -338,15 +338,27 @@ def _cite(record: LogRecord) -> str:
     return f"{record.file}:{record.line}"
 
 
-def _evidence(records: Sequence[LogRecord], code: str) -> list[Evidence]:
+def _evidence(records: Sequence[LogRecord], code: str, event: DiagnosisEvent | VerdictEvent,
+              offsets: dict[str, float | None] | None) -> list[Evidence]:
+    """The lines that support `code` (decisive ones first), as evidence placed on the capture's clock and
+    at the gateway that wrote them."""
     chosen = [record for record in records if record.code == code and record.decisive] or \
         [record for record in records if record.code == code]
-    return [LogEvidence(0, f"{record.source} log: {record.keyword or record.text.strip()}"
-                        + (f" ({record.reason})" if record.reason else ""), record.file, record.line)
-            for record in chosen[:LOG_EVIDENCE]]
+    peers = _peers(event)
+    found: list[Evidence] = []
+    for record in chosen[:LOG_EVIDENCE]:
+        offset = (offsets or {}).get(record.file)
+        when = None if record.time is None else record.time - (offset or 0.0)
+        gateway = record.local if record.local in peers else \
+            next(iter(peers - {record.peer}), None) if record.peer in peers and len(peers) == 2 else None
+        found.append(LogEvidence(0, f"{record.source} log: {record.keyword or record.text.strip()}"
+                                 + (f" ({record.reason})" if record.reason else ""), record.file, record.line,
+                                 None if when is None else round(when, 6), gateway))
+    return found
 
 
-def fuse_log(event: DiagnosisEvent | VerdictEvent, records: Sequence[LogRecord]) -> None:
+def fuse_log(event: DiagnosisEvent | VerdictEvent, records: Sequence[LogRecord],
+             offsets: dict[str, float | None] | None = None) -> None:
     """Refine one diagnosis or verdict with the log lines tied to its IKE SAs (see the module's docstring)."""
     explanations = _explanations(records)
     if not explanations:
@@ -369,7 +381,7 @@ def fuse_log(event: DiagnosisEvent | VerdictEvent, records: Sequence[LogRecord])
             event.message += (f" The gateway log contradicts the capture: it reports {code} "
                               f"('{decisive[0].keyword or decisive[0].text.strip()}', {_cite(decisive[0])}) on an "
                               "IKE SA the capture shows working; the verdict stays with the capture.")
-            event.evidence = [*event.evidence, *_evidence(records, code)]
+            event.evidence = [*event.evidence, *_evidence(records, code, event, offsets)]
         return
     strength = max((_rank(record.confidence or "possible") for record in decisive), default=-1)
     """How sure the surest decisive line of the code is on its own."""
@@ -378,7 +390,7 @@ def fuse_log(event: DiagnosisEvent | VerdictEvent, records: Sequence[LogRecord])
         if strength >= _rank("likely"):
             event.confidence = "certain"  # the gateway's own line names the cause the wire points to
             event.alternatives = []
-        event.evidence = [*event.evidence, *_evidence(records, code)]
+        event.evidence = [*event.evidence, *_evidence(records, code, event, offsets)]
         event.message += f" The gateway log agrees ({_cite((decisive or records)[0])})."
         return
     overrules_decided = wire_confidence == "certain" and not open_on_wire
@@ -389,7 +401,7 @@ def fuse_log(event: DiagnosisEvent | VerdictEvent, records: Sequence[LogRecord])
             event.message += (f" The gateway log points elsewhere: {code} ('{decisive[0].keyword or ''}', "
                               f"{_cite(decisive[0])}), against the capture's {wire_code}; the verdict stays with "
                               "the capture.")
-            event.evidence = [*event.evidence, *_evidence(records, code)]
+            event.evidence = [*event.evidence, *_evidence(records, code, event, offsets)]
         return
     certain = strength == _rank("certain") or (strength >= _rank("likely") and open_on_wire)
     confidence = "certain" if certain else CONFIDENCES[min(strength, _rank("likely"))]
@@ -407,7 +419,7 @@ def fuse_log(event: DiagnosisEvent | VerdictEvent, records: Sequence[LogRecord])
     event.message = (f"{cause.message} The gateway log says so: '{line.keyword or line.text.strip()}' "
                      f"({_cite(line)}). The capture alone read {wire_code} ({wire_confidence}).")
     event.remedy = cause.remedy
-    event.evidence = [*_evidence(records, code), *event.evidence]
+    event.evidence = [*_evidence(records, code, event, offsets), *event.evidence]
 
 
 # --- fusing configurations -----------------------------------------------------------------------------------

@@ -322,3 +322,32 @@ def test_the_initiators_log_only_repeating_the_wire_decides_nothing(name: str) -
         assert cited, (fused.code, fused.confidence, keyed.code, keyed.confidence)
     if name in ("ikev2-psk-mismatch", "ikev2-peer-id-mismatch"):  # moon read AUTHENTICATION_FAILED, no more
         assert (fused.code, fused.confidence) == ("PskMismatch", "likely")
+
+
+def test_reports_draw_log_lines_on_the_timeline(tmp_path: Path) -> None:
+    """The verdict's log lines in the evidence table (file:line, time on the capture's clock, which gateway)
+    and on the sequence diagram, between the messages they came with, at the lane of the gateway."""
+    name = "ikev2-peer-id-mismatch"
+    sun = str(PCAPS / f"{name}.sun.charon.log")
+    for suffix in ("md", "html"):
+        report = tmp_path / f"report.{suffix}"
+        run = subprocess.run([sys.executable, "-m", "ikesniff", "-q", "-r", str(PCAPS / f"{name}.pcap"),
+                              "--log", sun, "--report", str(report)],
+                             capture_output=True, text=True, timeout=120, check=False)
+        assert run.returncode == 1, run.stderr
+        text = report.read_text()
+        assert f"{sun}:213" in text
+        assert "log of 192.0.2.2" in text
+        if suffix == "md":
+            diagram = text[text.index("sequenceDiagram"):]
+            order = [line.strip() for line in diagram.splitlines()]
+            note = next(index for index, line in enumerate(order) if line.startswith("Note right of R:"))
+            assert "frame 3" in order[note - 1] and "frame 4" in order[note + 1]  # after the request, before the answer
+        else:
+            assert 'fill="#f5f3ff"' in text and "no matching peer config found" in text
+    verdict = only(verdicts(name, [log_text(name, "sun")]))
+    (line,) = log_lines(verdict)
+    times = {item.event.frame: item.event.time for item in api.analyse([str(PCAPS / f"{name}.pcap")])
+             if isinstance(item, DecodedMessage)}
+    assert line.gateway == "192.0.2.2" and line.time is not None
+    assert times[3] - 0.002 <= line.time <= times[4] + 0.002  # sun refused between moon's IKE_AUTH and its answer
