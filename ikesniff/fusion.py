@@ -64,6 +64,8 @@ GENERIC = {
 """A generic code and the exact codes that refine it."""
 NOT_FAILURES = frozenset({ESTABLISHED, NO_EXCEPTION})
 TIMES_PER_SA = 64
+SAS_KEPT = 20_000
+"""IKE SAs remembered per capture (a live capture that runs for days forgets the oldest first)."""
 OFFERS_PER_SA = 8
 TIE_SLACK = 2.0
 """Seconds a line without SPIs may lie outside its SA's messages (after the clock offset)."""
@@ -120,7 +122,9 @@ class Fusion:
         event = item.event
         sa = self.sas.get(event.ike_sa)
         if sa is None:
-            sa = self.sas[event.ike_sa] = _Sa(event.ike_sa, bytes.fromhex(event.spi_i), first=event.time)
+            if len(self.sas) >= SAS_KEPT:
+                del self.sas[next(iter(self.sas))]
+            sa = self.sas[event.ike_sa] = _Sa(event.ike_sa, _spi(event.spi_i), first=event.time)
         sa.addresses.update((event.src, event.dst))
         sa.last = max(sa.last, event.time)
         sa.first = min(sa.first, event.time)
@@ -218,6 +222,13 @@ class Fusion:
                 files.extend(difference for difference in compare_configs(first, second) if difference.blocking)
         ranked = sorted(wire, key=_phase) + sorted(files, key=_phase)
         return _unique(ranked + notes)
+
+
+def _spi(text: str) -> bytes:
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        return ZERO_SPI
 
 
 def _phase(difference: Difference) -> int:
