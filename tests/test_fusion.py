@@ -351,3 +351,25 @@ def test_reports_draw_log_lines_on_the_timeline(tmp_path: Path) -> None:
              if isinstance(item, DecodedMessage)}
     assert line.gateway == "192.0.2.2" and line.time is not None
     assert times[3] - 0.002 <= line.time <= times[4] + 0.002  # sun refused between moon's IKE_AUTH and its answer
+
+
+def test_each_capture_of_a_run_takes_only_its_own_lines() -> None:
+    """Two captures read as two (not merged), the logs of the first only: the second's verdict is the wire's."""
+    first, second = "ikev2-peer-id-mismatch", "ikev2-psk-mismatch"
+    logs = [log_text(first, "sun")]
+    options = api.Options(logs=logs, keys=log_keys(logs))
+    found = [item for item in api.analyse([str(PCAPS / f"{first}.pcap"), str(PCAPS / f"{second}.pcap")], options)
+             if isinstance(item, VerdictEvent) and item.final]
+    assert [(v.code, v.confidence) for v in found] == [("PeerIdMismatch", "certain"), wire(second)[0][:2]]
+    assert not log_lines(found[1])
+
+
+def test_log_from_standard_input() -> None:
+    name = "ike-version-mismatch"
+    run = subprocess.run([sys.executable, "-m", "ikesniff", "-q", "-r", str(PCAPS / f"{name}.pcap"), "--log", "-"],
+                         input=(PCAPS / f"{name}.sun.charon.log").read_text(), capture_output=True, text=True,
+                         timeout=120, check=False)
+    assert run.returncode == 1 and "IkeVersionMismatch (certain)" in run.stdout and "stdin:" in run.stdout
+    both = subprocess.run([sys.executable, "-m", "ikesniff", "-q", "-r", "-", "--log", "-"], input="",
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert both.returncode == 2 and len(both.stderr.strip().splitlines()) == 1
