@@ -17,10 +17,12 @@ Theory of operation.
    difference between the SPI-tied lines and the nearest message of their SA. A log of another
    tunnel or scenario ties nothing and changes nothing.
 3. Logs. The tied lines of a tunnel are concluded as `ikesniff explain` concludes (logs.causes.verdict)
-   and fused with the wire: the same code gains the lines as evidence (and `certain` when a line
-   decides it); a code the wire could not separate (one of its alternatives, a refinement of a generic
-   code such as ProposalMismatch, or the cause behind a timeout) replaces the wire's, `certain` only
-   when a decisive line names it and the wire left it open or the line alone is certain. A log that
+   and fused with the wire: the same code gains the lines as evidence (and `certain` when a decisive
+   line of at least `likely` names it); a code the wire could not separate (one of its alternatives, a
+   refinement of a generic code such as ProposalMismatch, or the cause behind a timeout) replaces the
+   wire's when its line is at least as sure as the wire, `certain` when the line is at least `likely`
+   and the wire left the code open, or the line alone is `certain`. Lines that only say `possible` (an
+   initiator's "received AUTHENTICATION_FAILED") never raise nor replace the wire's verdict. A log that
    contradicts the wire (a failure on an SA the wire shows established, another cause than a decided
    one) is said so in the message; the wire's verdict stays.
 4. Configurations. The offers on the wire are compared with the receiver's file (config.compare_with_
@@ -258,11 +260,21 @@ def _host(endpoint: str) -> str:
 
 
 def _concerns(config: GatewayConfig, peers: set[str]) -> bool:
-    """The file has a connection between addresses of this tunnel (its own address is one of them)."""
+    """The file has a connection of this tunnel: its local address is one of the peers, or, with no local
+    address set (%any), its remote one is (or is %any too: a responder for any peer)."""
     for connection in config.connections:
-        if any(_covers(address, peer) for address in connection.local_addrs for peer in peers):
+        local = [address for address in connection.local_addrs if _concrete(address)]
+        remote = [address for address in connection.remote_addrs if _concrete(address)]
+        if local:
+            if any(_covers(address, peer) for address in local for peer in peers):
+                return True
+        elif not remote or any(_covers(address, peer) for address in remote for peer in peers):
             return True
     return False
+
+
+def _concrete(address: str) -> bool:
+    return address.strip() not in ("", "%any", "%any4", "%any6", "0.0.0.0", "::", "0.0.0.0/0", "::/0")
 
 
 def _covers(address: str, peer: str) -> bool:
@@ -402,7 +414,8 @@ def fuse_log(event: DiagnosisEvent | VerdictEvent, records: Sequence[LogRecord],
             event.confidence = "certain"  # the gateway's own line names the cause the wire points to
             event.alternatives = []
         event.evidence = [*event.evidence, *_evidence(records, code, event, offsets)]
-        event.message += f" The gateway log agrees ({_cite((decisive or records)[0])})."
+        agreeing = decisive or [record for record in records if record.code == code]
+        event.message += f" The gateway log agrees ({_cite(agreeing[0])})."
         return
     overrules_decided = wire_confidence == "certain" and not open_on_wire
     adopt = bool(decisive) and not overrules_decided and strength >= _rank(wire_confidence) and (

@@ -373,3 +373,15 @@ def test_log_from_standard_input() -> None:
     both = subprocess.run([sys.executable, "-m", "ikesniff", "-q", "-r", "-", "--log", "-"], input="",
                           capture_output=True, text=True, timeout=120, check=False)
     assert both.returncode == 2 and len(both.stderr.strip().splitlines()) == 1
+
+
+def test_a_responder_config_without_local_address_still_counts() -> None:
+    """swanctl.conf without local_addrs (%any, the default): the file is still the tunnel's when its remote
+    address is the peer's."""
+    configs = copy.deepcopy(lab_configs("ikev2-encryption-mismatch"))
+    for config in configs.values():
+        for connection in config.connections:
+            connection.local_addrs = ["%any"]
+    for order in (["sun", "moon"], ["moon", "sun"]):
+        verdict = only(verdicts("ikev2-encryption-mismatch", configs=[configs[side] for side in order]))
+        assert (verdict.code, verdict.confidence) == ("EncryptionAlgorithmMismatch", "likely"), verdict.message
