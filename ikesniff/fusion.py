@@ -76,6 +76,13 @@ LOG_EVIDENCE = 4
 _THREAD = re.compile(r"\s(\d{2})\[[A-Z]{2,4}\]\s")
 _CHARON_REF = re.compile(r"\[(\d+)\]$")
 ZERO_SPI = bytes(8)
+MESSAGE_KINDS = frozenset({"sent", "received", "message"})
+"""Kinds of lines written when a message is sent or received: the pairs the clock offset is read from."""
+OFFSET_TOLERANCE = 0.05
+"""Seconds between a line and its message for the line to fit a proposed clock offset."""
+OFFSET_LINES = 200
+OFFSET_PROPOSERS = 16
+"""Lines scored, and lines whose differences to their SA's messages are the proposed offsets (bounds)."""
 
 
 @dataclass(slots=True)
@@ -178,26 +185,30 @@ class Fusion:
             offset = self.offsets[log.name] = _offset(spi_tied)
             for group, sa in spi_tied:
                 tied.setdefault(sa.id, []).extend(group.records)
+            single = len(_connections(records)) <= 1
             for group in loose:
-                found = self._by_peer_and_time(group, offset)
+                found = self._by_peer_and_time(group, offset, single)
                 if found is not None:
                     tied.setdefault(found.id, []).extend(group.records)
         return tied
 
-    def _by_peer_and_time(self, group: _Group, offset: float | None) -> _Sa | None:
+    def _by_peer_and_time(self, group: _Group, offset: float | None, single: bool) -> _Sa | None:
+        """The SA whose peer the group names and among whose messages its time falls; a group that names
+        no peer (pluto's lines of a connection with a fixed peer) only in a log of a single connection,
+        and only when one SA of the capture is in its time."""
         peer = next((record.peer for record in group.records if record.peer), None)
         times = [record.time for record in group.records if record.time is not None]
-        if peer is None or not times:
+        if (peer is None and not single) or not times:
             return None
         moment = statistics.median(times) - (offset or 0.0)
-        best: tuple[float, _Sa] | None = None
+        found: list[tuple[float, _Sa]] = []
         for sa in self.sas.values():
-            if peer not in sa.addresses or not sa.first - TIE_SLACK <= moment <= sa.last + TIE_SLACK:
+            if (peer is not None and peer not in sa.addresses) or not sa.first - TIE_SLACK <= moment <= sa.last + TIE_SLACK:
                 continue
-            distance = min(abs(moment - when) for when in sa.times)
-            if best is None or distance < best[0]:
-                best = (distance, sa)
-        return None if best is None else best[1]
+            found.append((min(abs(moment - when) for when in sa.times), sa))
+        if not found or (peer is None and len(found) > 1):
+            return None
+        return min(found, key=lambda item: item[0])[1]
 
     # --- configurations ---------------------------------------------------------------------------------
 
@@ -317,6 +328,22 @@ def _groups(records: Sequence[LogRecord]) -> list[_Group]:
     return groups
 
 
+_PLUTO_CONNECTION = re.compile(r'"([^"]+)"')
+
+
+def _connections(records: Iterable[LogRecord]) -> set[str]:
+    """The connection names a log's IKE SA lines speak of (charon's 'name[N]', pluto's '"name"')."""
+    names: set[str] = set()
+    for record in records:
+        if record.source == "pluto" and record.ike_sa_ref:
+            found = _PLUTO_CONNECTION.search(record.text)
+            if found:
+                names.add(found[1])
+        elif record.source == "charon" and record.ike_sa_ref and not record.ike_sa_ref.startswith("["):
+            names.add(record.ike_sa_ref.rsplit("[", 1)[0])
+    return names
+
+
 def _key(record: LogRecord) -> str | None:
     ref = record.ike_sa_ref
     if ref is None:
@@ -335,14 +362,40 @@ def _thread(record: LogRecord) -> str | None:
 
 
 def _offset(pairs: Sequence[tuple[_Group, _Sa]]) -> float | None:
-    """The log's clock minus the capture's: the median difference between the SPI-tied lines and their
-    SA's messages (a first rough pass against the SA's start, then against the nearest message)."""
-    timed = [(record.time, sa) for group, sa in pairs for record in group.records if record.time is not None]
+    """The log's clock minus the capture's, from the SPI-tied lines written when a message was sent or
+    received (every tied line if none is): the offset that puts most of them within OFFSET_TOLERANCE of
+    a message of their SA (each line against each message proposes one), refined as the median
+    difference of the lines it fits; None without tied lines."""
+    timed = [(record.time, sa) for group, sa in pairs for record in group.records
+             if record.time is not None and record.kind in MESSAGE_KINDS]
+    if not timed:  # no line about a message sent or received: every line of the SA, timers included
+        timed = [(record.time, sa) for group, sa in pairs for record in group.records if record.time is not None]
     if not timed:
         return None
-    rough = statistics.median(when - sa.first for when, sa in timed)
-    return statistics.median(when - min(sa.times, key=lambda moment: abs(when - rough - moment))
-                             for when, sa in timed)
+    step = max(1, len(timed) // OFFSET_LINES)
+    sample = timed[::step]
+    proposers = sample[::max(1, len(sample) // OFFSET_PROPOSERS)]
+    best: tuple[int, float, float] | None = None
+    for when, sa in proposers:
+        for moment in sa.times:
+            candidate = when - moment
+            fits = sum(1 for other, other_sa in sample if _gap(other - candidate, other_sa) <= OFFSET_TOLERANCE)
+            key = (fits, -abs(candidate), candidate)
+            if best is None or key[:2] > best[:2]:
+                best = key
+    assert best is not None
+    candidate = best[2]
+    fitting = [when - _nearest(when - candidate, sa) for when, sa in sample
+               if _gap(when - candidate, sa) <= OFFSET_TOLERANCE]
+    return statistics.median(fitting) if fitting else candidate
+
+
+def _nearest(moment: float, sa: _Sa) -> float:
+    return min(sa.times, key=lambda when: abs(moment - when))
+
+
+def _gap(moment: float, sa: _Sa) -> float:
+    return abs(moment - _nearest(moment, sa))
 
 
 # --- fusing the log ---------------------------------------------------------------------------------------
@@ -399,6 +452,16 @@ def fuse_log(event: DiagnosisEvent | VerdictEvent, records: Sequence[LogRecord],
                               "capture contradicts: the log may be of another negotiation, or packets were lost "
                               "after the capture point.") if lines else ""
         return
+    strength = max((_rank(record.confidence or "possible") for record in decisive), default=-1)
+    """How sure the surest decisive line of the code is on its own."""
+    if wire_up and strength == _rank("certain") and wire_confidence != "certain" and event.outcome == "established":
+        # the wire only inferred the tunnel up (no ESP both ways, nothing decrypted that proves it); the
+        # gateway says, in a line that decides, that it failed (an XAUTH or EAP refusal after the IKE SA)
+        _adopt(event, code, "certain", said.alternatives, records, offsets, max(decisive, key=_line_rank),
+               f"The capture alone read the tunnel established ({wire_confidence}); the gateway log contradicts "
+               "it, and its line decides.")
+        event.outcome = "failed"
+        return
     if wire_up:
         if decisive:
             event.message += (f" The gateway log contradicts the capture: it reports {code} "
@@ -406,8 +469,6 @@ def fuse_log(event: DiagnosisEvent | VerdictEvent, records: Sequence[LogRecord],
                               "IKE SA the capture shows working; the verdict stays with the capture.")
             event.evidence = [*event.evidence, *_evidence(records, code, event, offsets)]
         return
-    strength = max((_rank(record.confidence or "possible") for record in decisive), default=-1)
-    """How sure the surest decisive line of the code is on its own."""
     open_on_wire = code in candidates or code in GENERIC.get(wire_code, ())
     if code == wire_code:
         if strength >= _rank("likely"):
@@ -418,7 +479,7 @@ def fuse_log(event: DiagnosisEvent | VerdictEvent, records: Sequence[LogRecord],
         event.message += f" The gateway log agrees ({_cite(agreeing[0])})."
         return
     overrules_decided = wire_confidence == "certain" and not open_on_wire
-    adopt = bool(decisive) and not overrules_decided and strength >= _rank(wire_confidence) and (
+    adopt = strength >= max(_rank(wire_confidence), _rank("likely")) and not overrules_decided and (
         wire_code in SYMPTOMS or open_on_wire or strength > _rank(wire_confidence))
     if not adopt:
         if decisive:
@@ -429,19 +490,30 @@ def fuse_log(event: DiagnosisEvent | VerdictEvent, records: Sequence[LogRecord],
         return
     certain = strength == _rank("certain") or (strength >= _rank("likely") and open_on_wire)
     confidence = "certain" if certain else CONFIDENCES[min(strength, _rank("likely"))]
+    _adopt(event, code, confidence, [*said.alternatives, wire_code], records, offsets,
+           max(decisive, key=_line_rank), f"The capture alone read {wire_code} ({wire_confidence}).")
+
+
+def _line_rank(record: LogRecord) -> int:
+    return _rank(record.confidence or "possible")
+
+
+def _adopt(event: DiagnosisEvent | VerdictEvent, code: str, confidence: str, alternatives: Iterable[str],
+           records: Sequence[LogRecord], offsets: dict[str, float | None] | None, line: LogRecord,
+           wire_said: str) -> None:
+    """The log's code replaces the wire's, in the catalog's words, with the line that says so."""
     try:
         cause = catalog.cause(code)
     except catalog.UnknownCause:
         return
-    line = max(decisive, key=lambda record: _rank(record.confidence or "possible"))
     event.code = code
     event.confidence = confidence
     event.alternatives = [] if confidence == "certain" else \
-        [alternative for alternative in [*said.alternatives, wire_code] if alternative != code][:3]
+        list(dict.fromkeys(alternative for alternative in alternatives if alternative != code))[:3]
     event.huawei = cause.huawei
     event.phase = cause.phase if cause.phase is not None else event.phase
     event.message = (f"{cause.message} The gateway log says so: '{line.keyword or line.text.strip()}' "
-                     f"({_cite(line)}). The capture alone read {wire_code} ({wire_confidence}).")
+                     f"({_cite(line)}). {wire_said}")
     event.remedy = cause.remedy
     event.evidence = [*_evidence(records, code, event, offsets), *event.evidence]
 
