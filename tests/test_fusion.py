@@ -385,3 +385,12 @@ def test_a_responder_config_without_local_address_still_counts() -> None:
     for order in (["sun", "moon"], ["moon", "sun"]):
         verdict = only(verdicts("ikev2-encryption-mismatch", configs=[configs[side] for side in order]))
         assert (verdict.code, verdict.confidence) == ("EncryptionAlgorithmMismatch", "likely"), verdict.message
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_logs_and_configs_together_give_the_labelled_code(name: str) -> None:
+    """Everything at once: a certain line is not overruled by a file (which may not be what is loaded)."""
+    configs = lab_configs(name)
+    verdict = only(verdicts(name, [log_text(name, "moon"), log_text(name, "sun")], [configs["moon"], configs["sun"]]))
+    with_logs = only(verdicts(name, [log_text(name, "moon"), log_text(name, "sun")]))
+    assert (verdict.code, verdict.confidence) == (label(name)["expected"]["code"], with_logs.confidence)
