@@ -446,7 +446,7 @@ def fuse_log(event: DiagnosisEvent | VerdictEvent, records: Sequence[LogRecord],
     decisive = [record for record in records if record.decisive and record.code == code]
     wire_up = event.outcome == "established" or (event.outcome == "torn_down" and event.orderly)
     if code in NOT_FAILURES:
-        if not wire_up and event.outcome != "incomplete" and code == ESTABLISHED and not decisive:
+        if event.outcome == "failed" and code == ESTABLISHED:
             lines = [record for record in records if record.code == ESTABLISHED]
             event.message += (f" The gateway log says the IKE SA was established ({_cite(lines[-1])}), which the "
                               "capture contradicts: the log may be of another negotiation, or packets were lost "

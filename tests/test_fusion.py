@@ -227,20 +227,31 @@ def test_other_tunnels_on_the_same_gateway_do_not_mix(name: str, other: str) -> 
     assert "198.51.100.7" not in together.message
 
 
+def _forged(log_of: str, onto: str) -> LogText:
+    """The sun log of scenario `log_of` rewritten under the SPIs and onto the times of capture `onto`: a log
+    that claims to be of that capture's IKE SA (how a wrong or tampered log would look)."""
+    def spis(text: str) -> re.Match[str]:
+        found = re.search(r"with SPIs ([0-9a-f]{16})_i ([0-9a-f]{16})_r", text.replace("0000000000000000_r", "x"))
+        assert found
+        return found
+    target = (PCAPS / f"{onto}.sun.charon.log").read_text()
+    source = (PCAPS / f"{log_of}.sun.charon.log").read_text()
+    ours, theirs = spis(target), spis(source)
+    lines = source.replace(theirs[1], ours[1]).replace(theirs[2], ours[2]).splitlines()
+    moved = datetime.strptime(target[:15], "%b %d %H:%M:%S") - datetime.strptime(source[:15], "%b %d %H:%M:%S")
+    return LogText(f"claims-{log_of}.log", _shift_stamps(lines, moved))
+
+
 def test_a_log_that_contradicts_the_wire_is_said_so() -> None:
-    """ikev2-psk came up (ESP both ways); a log that claims its IKE SA failed (a failure line of another run,
-    written under ikev2-psk's SPIs) is reported as a contradiction, and the verdict stays Established."""
-    ok = (PCAPS / "ikev2-psk.sun.charon.log").read_text()
-    spis = re.search(r"with SPIs ([0-9a-f]{16})_i ([0-9a-f]{16})_r", ok.replace("0000000000000000_r", "x"))
-    failing = (PCAPS / "ikev2-psk-mismatch.sun.charon.log").read_text()
-    theirs = re.search(r"with SPIs ([0-9a-f]{16})_i ([0-9a-f]{16})_r", failing.replace("0000000000000000_r", "x"))
-    assert spis and theirs
-    forged = failing.replace(theirs[1], spis[1]).replace(theirs[2], spis[2]).splitlines()
-    forged = _shift_stamps(forged, datetime.strptime(ok[:15], "%b %d %H:%M:%S")
-                           - datetime.strptime(failing[:15], "%b %d %H:%M:%S"))
-    verdict = only(verdicts("ikev2-psk", [LogText("claims-failure.log", forged)]))
+    """ikev2-psk came up (ESP both ways); a log that claims its IKE SA failed is reported as a
+    contradiction, and the verdict stays Established. The other way round: a capture that shows the failure
+    keeps it against a log that claims the SA came up."""
+    verdict = only(verdicts("ikev2-psk", [_forged("ikev2-psk-mismatch", "ikev2-psk")]))
     assert verdict.code == "Established" and verdict.outcome == "established"
     assert "contradicts the capture" in verdict.message and "PskMismatch" in verdict.message
+    verdict = only(verdicts("ikev2-psk-mismatch", [_forged("ikev2-psk", "ikev2-psk-mismatch")]))
+    assert (verdict.code, verdict.outcome) == (wire("ikev2-psk-mismatch")[0][0], "failed")
+    assert "which the capture contradicts" in verdict.message
 
 
 # --- clocks ------------------------------------------------------------------------------------------------------
