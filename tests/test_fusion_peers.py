@@ -38,7 +38,14 @@ NOT_AS_LABELLED: dict[str, tuple[str, str]] = {
     "libreswan-resp-restart": ("TrafficSelectorMismatch",
                                ("no line names the restart; the first CHILD_SA's TS_UNACCEPTABLE (a kernel "
                                "refusal) is what both the wire and the logs decide")),
+    "libreswan-pair-ikev1-main-no-kernel-esp": ("Established", KERNEL + "; the wire reads the IKE SA up"),
     "strongswan-peer-restart": ("Established", "the tunnel is up again at the end; no line names the restart"),
+    "strongswan-peer-restart-ikev1": ("Established", "the tunnel is up again at the end; no line names the restart"),
+    "strongswan-rekey-lost-ikev1": ("NoResponse", ("charon's IKEv1 lines give up on the lost quick-mode rekey as a "
+                                    "peer that does not answer; no line names the rekey")),
+    "ike-scan-ikev2": ("AuthenticationAlgorithmMismatch",
+                       ("more specific than the label: charon's received and configured proposals show that the "
+                       "integrity algorithm is what differs")),
     "strongswan-rekey-collision-expired": ("Established", "no tied line names the rekey failure"),
     "strongswan-dual-stack": ("ReceiveDeleteNotify",
                               "the wire's reading of the final Delete; the logs say nothing against it"),
