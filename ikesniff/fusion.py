@@ -13,18 +13,22 @@ Theory of operation.
    a name take the SPIs of the `checkout ... with SPIs` line of the same worker thread. A group whose
    SPIs are an IKE SA's of the capture belongs to that SA; a group naming other SPIs belongs to another
    IKE SA and is left out; a group without SPIs belongs to the SA whose peer address it names and
-   whose messages its time falls among, after the log's clock offset, estimated per log as the median
-   difference between the SPI-tied lines and the nearest message of their SA. A log of another
-   tunnel or scenario ties nothing and changes nothing.
+   whose messages its time falls among, after the log's clock offset (a group that names no peer, as
+   pluto's lines of a connection with a fixed peer, only in a log of one connection and when one SA
+   fits). The offset is estimated per log from the SPI-tied lines written when a message was sent or
+   received: the offset that puts most of them next to a message of their SA, refined as the median of
+   their differences. A log of another tunnel or scenario ties nothing and changes nothing.
 3. Logs. The tied lines of a tunnel are concluded as `ikesniff explain` concludes (logs.causes.verdict)
    and fused with the wire: the same code gains the lines as evidence (and `certain` when a decisive
    line of at least `likely` names it); a code the wire could not separate (one of its alternatives, a
    refinement of a generic code such as ProposalMismatch, or the cause behind a timeout) replaces the
-   wire's when its line is at least as sure as the wire, `certain` when the line is at least `likely`
-   and the wire left the code open, or the line alone is `certain`. Lines that only say `possible` (an
-   initiator's "received AUTHENTICATION_FAILED") never raise nor replace the wire's verdict. A log that
-   contradicts the wire (a failure on an SA the wire shows established, another cause than a decided
-   one) is said so in the message; the wire's verdict stays.
+   wire's when its line is at least `likely` and as sure as the wire; `certain` when the wire left the
+   code open, or the line alone is `certain`. Lines that only say `possible` (an initiator's "received
+   AUTHENTICATION_FAILED") never raise nor replace the wire's verdict. A log that contradicts the wire
+   is said so in the message: a failure on an SA the wire shows working, another cause than one the
+   wire decided, an SA established against a failure on the wire; the wire's verdict stays, except an
+   `established` the wire only inferred (not `certain`) against a line that alone decides a failure
+   (an XAUTH or EAP refusal after the IKE SA): the tunnel failed, and the message says both.
 4. Configurations. The offers on the wire are compared with the receiver's file (config.compare_with_
    offers), then the two sides' files with each other (config.compare_configs); the first blocking
    difference refines an undecided verdict to its exact code, `likely` at most (a file may not be what
@@ -101,6 +105,8 @@ class _Sa:
     spi_i: bytes
     addresses: set[str] = field(default_factory=set)
     times: list[float] = field(default_factory=list)
+    """Times of its first messages and of its latest ones (TIMES_PER_SA at most)."""
+    seen: int = 0
     first: float = 0.0
     last: float = 0.0
     offers: list[tuple[str, str, str, list[Offer]]] = field(default_factory=list)
@@ -139,6 +145,10 @@ class Fusion:
         sa.first = min(sa.first, event.time)
         if len(sa.times) < TIMES_PER_SA:
             sa.times.append(event.time)
+        else:  # the first half stays, the second half keeps the latest messages
+            half = TIMES_PER_SA // 2
+            sa.times[half + sa.seen % half] = event.time
+        sa.seen += 1
         if self.configs and len(sa.offers) < OFFERS_PER_SA:
             offers = offers_of(item.message) or (offers_of(item.inner) if item.inner else [])
             if offers:
