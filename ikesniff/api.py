@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 from .analysis import Analysis, DecodedMessage, conclude
 from .capture import LiveSource
 from .capture.events import FrameProblem, Idle
+from .config import GatewayConfig
 from .crypto.keys import KeyStore
 from .events import DiagnosisEvent, EspFlowSummary, FindingEvent, MessageEvent, SummaryEvent, VerdictEvent
+from .fusion import Fusion, LogText
 
 Item = DecodedMessage | FrameProblem | DiagnosisEvent | FindingEvent | VerdictEvent | Idle | SummaryEvent
 
@@ -57,6 +59,10 @@ class Options:
     merge: bool = False
     """The sources are one capture (`--merge`): rotated files of one run, or both gateways' captures.
     Otherwise each file is a capture of its own, with its own clock, tunnels and verdicts."""
+    logs: list[LogText] = field(default_factory=list)
+    """Gateway logs (`--log`): their lines become evidence beside the frames (ikesniff.fusion)."""
+    configs: list[GatewayConfig] = field(default_factory=list)
+    """Gateway configurations (`--config`), compared with the offers on the wire and with each other."""
 
 
 class Session:
@@ -75,6 +81,8 @@ class Session:
         self.failed = False
         """A tunnel failed or was torn down by a failure (known once the summary was given)."""
         self.totals: SummaryEvent | None = None
+        self.fusion = Fusion(options.logs, options.configs) if options.logs or options.configs else None
+        """Logs and configurations beside the packets; None without --log / --config."""
 
     def _new_analysis(self) -> Analysis:
         options = self.options
@@ -118,6 +126,8 @@ class Session:
         analysis = self.analysis
         for item in items:
             if isinstance(item, DecodedMessage):
+                if self.fusion is not None:
+                    self.fusion.see(item)
                 if self.first_time is None:
                     self.first_time = item.event.time
                 yield item
@@ -160,6 +170,9 @@ class Session:
         the run's summary."""
         analysis = self.analysis
         conclusions = conclude(analysis)
+        if self.fusion is not None:
+            self.fusion.apply(conclusions)
+            self.fusion.reset()
         self.failed = self.failed or conclusions.failed
         yield from conclusions.diagnoses
         yield from conclusions.findings

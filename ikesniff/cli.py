@@ -21,8 +21,10 @@ import click
 
 from . import __version__, api, catalog
 from .capture import CaptureError
+from .config import GatewayConfig
 from .crypto.keys import KeyFileError, KeyStore, export_tables, load_key_file
 from .crypto.psk import PskFileError, load_psk_file
+from .fusion import LogText
 from .output import JsonLinesWriter
 from .sinks import Sink
 
@@ -101,6 +103,13 @@ Results go to standard output; diagnostics, progress and the summary line to sta
 @click.option("--syslog", "syslog", metavar="TARGET", default=None,
               help="Also send every event as JSON in an RFC 5424 syslog message, to HOST[:PORT] over UDP or to a "
                    "local socket path (/dev/log).")
+@click.option("--log", "log_files", metavar="FILE", multiple=True,
+              help="A gateway log as evidence beside the packets (strongSwan, libreswan, Cisco, FortiGate, PAN-OS, "
+                   "Juniper, Huawei; gzip accepted, '-' is standard input; repeatable). A charon log at 'ike 4' "
+                   "also gives keys, as --keys does.")
+@click.option("--config", "config_files", metavar="FILE", multiple=True,
+              help="A gateway configuration (swanctl.conf, ipsec.conf/ipsec.secrets, vpnc.conf, Huawei "
+                   "current-configuration; repeatable): compared with the offers on the wire and the other side's.")
 @click.option("--color", "--colour", "color", type=click.Choice(["auto", "always", "never"]), default="auto",
               show_default=True, help="Colour the outcomes (auto: on a terminal, unless NO_COLOR is set).")
 @click.version_option(__version__, "--version", prog_name="ikesniff")
@@ -109,7 +118,8 @@ def main_command(read: tuple[str, ...], more_files: tuple[str, ...], no_resolve:
                  user: str, write: str | None, as_json: bool, verbose: bool, quiet: bool,
                  ike_ports: tuple[int, ...], count: int | None, duration: float | None, report: str | None,
                  redact: bool, key_files: tuple[str, ...], psk_file: str | None, export_dir: str | None,
-                 merge: bool, metrics: str | None, syslog: str | None, color: str) -> None:
+                 merge: bool, metrics: str | None, syslog: str | None, color: str,
+                 log_files: tuple[str, ...] = (), config_files: tuple[str, ...] = ()) -> None:
     """Read IKEv1/IKEv2 traffic, show every message and say why each tunnel works or fails.
 
     A capture may be named with -r FILE or alone: 'ikesniff FILE' reads it."""
@@ -125,7 +135,11 @@ def main_command(read: tuple[str, ...], more_files: tuple[str, ...], no_resolve:
         fail("standard input ('-') can be read only once")
     if write == "-" and as_json:
         fail("-w - writes the capture to standard output: leave out --json (or write the capture to a file)")
-    keys = _keys(key_files)
+    if "-" in log_files and ("-" in files or log_files.count("-") > 1):
+        fail("standard input ('-') can be read only once")
+    logs = _logs(log_files)
+    configs = _configs(config_files)
+    keys = _keys(key_files, logs)
     if export_dir is not None:
         if keys is None:
             fail("--export-keys needs key material from --keys")
@@ -143,7 +157,8 @@ def main_command(read: tuple[str, ...], more_files: tuple[str, ...], no_resolve:
                       colour=use_colour(color, sys.stdout if write != "-" else sys.stderr))
     analysis_options = api.Options(ike_ports=frozenset({500, 4500, *ike_ports}), keys=keys, psks=psks,
                                    count=count, duration=duration, early=interface is not None or "-" in files,
-                                   merge=merge, bpf=bpf if interface is None else None)
+                                   merge=merge, bpf=bpf if interface is None else None, logs=logs,
+                                   configs=configs)
     with reader_may_leave():
         if interface is not None:
             _capture(options, analysis_options, interface, bpf, user)
@@ -195,10 +210,44 @@ def _export(keys: KeyStore, directory: str) -> None:
         fail(f"{directory}: cannot write the key tables: {error.strerror or error}")
 
 
-def _keys(key_files: tuple[str, ...]) -> KeyStore | None:
+def _logs(paths: tuple[str, ...]) -> list[LogText]:
+    """The lines of each --log file (plain or gzip, '-' for standard input); one line and exit 2 if one
+    cannot be read."""
+    import gzip
+    import zlib
+
+    from .explain_cli import open_log
+    logs = []
+    for path in paths:
+        try:
+            with open_log(path) as stream:
+                logs.append(LogText("stdin" if path == "-" else path, stream.read().splitlines()))
+        except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+            fail(f"{path}: damaged gzip data ({error})")
+        except OSError as error:
+            fail(f"{path}: cannot read the log: {error.strerror or error}")
+    return logs
+
+
+def _configs(paths: tuple[str, ...]) -> list[GatewayConfig]:
+    from .config import ConfigError, combine, read_config
+    configs = []
+    for path in paths:
+        try:
+            with open(path, "rb") as handle:
+                configs.append(read_config(handle.read(), path))
+        except OSError as error:
+            fail(f"{path}: cannot read the configuration: {error.strerror or error}")
+        except ConfigError as error:
+            fail(str(error))
+    return combine(configs)
+
+
+def _keys(key_files: tuple[str, ...], logs: list[LogText] | None = None) -> KeyStore | None:
+    from .fusion import log_keys
+    store = log_keys(logs or []) or KeyStore()
     if not key_files:
-        return None
-    store = KeyStore()
+        return store if store else None
     for path in key_files:
         try:
             store.add(load_key_file(path))

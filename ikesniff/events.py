@@ -141,6 +141,19 @@ class Evidence:
 
 
 @dataclass(slots=True)
+class LogEvidence(Evidence):
+    """A gateway log line that supports a conclusion (`--log`): `frame` is 0, `file` and `line` say where.
+    A subclass, so that the JSON of frame evidence stays as it was."""
+
+    file: str
+    line: int
+    time: float | None = None
+    """When the line was written, on the capture's clock (the log's clock offset removed); None if unknown."""
+    gateway: str | None = None
+    """The address of the gateway that wrote the line, when known."""
+
+
+@dataclass(slots=True)
 class OfferSide:
     """What one side put on the table, as seen: the proposals it offered, or the one it chose."""
 

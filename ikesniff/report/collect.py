@@ -12,7 +12,15 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from itertools import chain
 
-from ..events import DiagnosisEvent, FindingEvent, MessageEvent, OfferSide, SummaryEvent, VerdictEvent
+from ..events import (
+    DiagnosisEvent,
+    FindingEvent,
+    LogEvidence,
+    MessageEvent,
+    OfferSide,
+    SummaryEvent,
+    VerdictEvent,
+)
 from ..tracker import host
 from .model import (
     DecryptedRow,
@@ -206,6 +214,10 @@ def evidence_rows(verdict: VerdictEvent, messages: list[MessageEvent]) -> list[E
                 by_frame.setdefault(frame, message)
     rows = []
     for item in verdict.evidence:
+        if isinstance(item, LogEvidence):
+            rows.append(EvidenceRow(0, item.why, item.time, f"log of {item.gateway}" if item.gateway else "log", "",
+                                    f"{item.file}:{item.line}"))
+            continue
         seen = by_frame.get(item.frame)
         if seen is None:
             rows.append(EvidenceRow(item.frame, item.why))

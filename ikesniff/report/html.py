@@ -126,7 +126,7 @@ def _remedy(parts: list[RemedyPart]) -> str:
 
 def _evidence(tunnel: TunnelReport) -> str:
     rows = "".join(
-        f"<tr><td class=\"frame\">{row.frame}</td>"
+        f"<tr><td class=\"frame\">{escape(row.source) if row.source else row.frame}</td>"
         f"<td class=\"nowrap\">{escape(utc(row.time, date=False)) if row.time is not None else '-'}</td>"
         f"<td>{escape(row.direction) or '-'}</td><td>{escape(row.exchange) or '-'}</td>"
         f"<td>{escape(row.why)}</td></tr>" for row in tunnel.evidence)

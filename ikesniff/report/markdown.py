@@ -73,7 +73,7 @@ def _tunnel(tunnel: TunnelReport, several_inputs: bool) -> list[str]:
     lines += ["### Evidence", "", "| frame | time | direction | exchange | what it shows |", "|---|---|---|---|---|"]
     for row in tunnel.evidence:
         time = utc(row.time, date=False) if row.time is not None else "-"
-        lines.append(f"| {row.frame} | {time} | {escape(row.direction) or '-'} | {escape(row.exchange) or '-'} | "
+        lines.append(f"| {escape(row.source) if row.source else row.frame} | {time} | {escape(row.direction) or '-'} | {escape(row.exchange) or '-'} | "
                      f"{escape(row.why)} |")
     lines += ["", *_offers(tunnel.offers), *_diagram(tunnel), *_attempts(tunnel), *_findings(tunnel)]
     return lines

@@ -45,6 +45,8 @@ class EvidenceRow:
     """'192.0.2.1:500 -> 192.0.2.2:500 (initiator)', empty for a frame with no IKE message."""
     exchange: str = ""
     """'IKE_SA_INIT #0 request', with '(retransmission)' when it repeats one."""
+    source: str = ""
+    """A gateway log line (`--log`): 'file:line'; empty for a frame."""
 
 
 @dataclass(slots=True)
@@ -111,13 +113,26 @@ class Arrow:
 
 
 @dataclass(slots=True)
+class LogNote:
+    """A gateway log line drawn on the sequence diagram at its time (`--log`)."""
+
+    offset: float
+    """Seconds since the tunnel's first message kept, on the capture's clock."""
+    side: str
+    """'left' or 'right': the lane of the gateway that wrote it; '' when unknown."""
+    source: str
+    """'file:line'."""
+    text: str
+
+
+@dataclass(slots=True)
 class Diagram:
     """Two lanes (initiator of the first attempt on the left), the arrows in capture order, the verdict."""
 
     left: Lane
     right: Lane
     start: float
-    rows: list[Arrow | Gap]
+    rows: list[Arrow | Gap | LogNote]
     outcome: str
     verdict: str
     """'FAILED EncryptionAlgorithmMismatch (certain)'."""

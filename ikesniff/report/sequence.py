@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from html import escape
 
-from ..events import DiagnosisEvent, MessageEvent, VerdictEvent
+from ..events import DiagnosisEvent, LogEvidence, MessageEvent, VerdictEvent
 from ..tracker import host
-from .model import Arrow, Diagram, Gap, Lane
+from .model import Arrow, Diagram, Gap, Lane, LogNote
 
 ARROWS = 60
 """Arrows drawn per tunnel at most: the first and the last half, the number left out between."""
@@ -47,11 +47,27 @@ def _role(address: str, attempts: list[DiagnosisEvent]) -> str:
 def build_diagram(left: Lane, right: Lane, rows: list[MessageEvent | Gap], verdict: VerdictEvent) -> Diagram:
     messages = [row for row in rows if isinstance(row, MessageEvent)]
     start = messages[0].time if messages else 0.0  # the first in capture order (a merged capture may go back)
-    arrows: list[Arrow | Gap] = [row if isinstance(row, Gap) else _arrow(row, start, left, right)
-                                 for row in _capped(rows)]
+    arrows: list[Arrow | Gap | LogNote] = [row if isinstance(row, Gap) else _arrow(row, start, left, right)
+                                           for row in _capped(rows)]
+    arrows = _with_log_notes(arrows, verdict, start, left, right)
     also = f"; also possible: {', '.join(verdict.alternatives)}" if verdict.alternatives else ""
     text = f"{verdict.outcome.upper().replace('_', ' ')} {verdict.code} ({verdict.confidence}{also})"
     return Diagram(left, right, start, arrows, verdict.outcome, text)
+
+
+def _with_log_notes(rows: list[Arrow | Gap | LogNote], verdict: VerdictEvent, start: float, left: Lane,
+                    right: Lane) -> list[Arrow | Gap | LogNote]:
+    """The verdict's gateway log lines (`--log`) placed among the arrows at their time."""
+    notes = sorted((LogNote(item.time - start, "left" if item.gateway == left.address else
+                            "right" if item.gateway == right.address else "", f"{item.file}:{item.line}", item.why)
+                    for item in verdict.evidence if isinstance(item, LogEvidence) and item.time is not None),
+                   key=lambda note: note.offset)
+    result: list[Arrow | Gap | LogNote] = []
+    for row in rows:
+        while notes and isinstance(row, Arrow) and notes[0].offset < row.offset:
+            result.append(notes.pop(0))
+        result.append(row)
+    return result + notes
 
 
 def _capped(rows: list[MessageEvent | Gap]) -> list[MessageEvent | Gap]:
@@ -105,6 +121,10 @@ def mermaid(diagram: Diagram) -> str:
     for row in diagram.rows:
         if isinstance(row, Gap):
             lines.append(f"    Note over L,R: {row.count} messages left out")
+            continue
+        if isinstance(row, LogNote):
+            where = {"left": "left of L", "right": "right of R"}.get(row.side, "over L,R")
+            lines.append(f"    Note {where}: {mermaid_text(f'{row.offset:+.3f} s, {row.source}: {row.text}')}")
             continue
         sender, receiver = ("L", "R") if row.rightward else ("R", "L")
         lines.append(f"    {sender}{_mermaid_arrow(row)}{receiver}: {mermaid_text(_arrow_text(row))}")
@@ -161,7 +181,10 @@ def svg(diagram: Diagram, ident: str) -> str:
              _markers(ident), *_lane_heads(diagram, height)]
     y = HEAD
     for row in diagram.rows:
-        parts.extend(_gap(row, y) if isinstance(row, Gap) else _svg_arrow(row, y, ident))
+        if isinstance(row, LogNote):
+            parts.extend(_svg_note(row, y))
+        else:
+            parts.extend(_gap(row, y) if isinstance(row, Gap) else _svg_arrow(row, y, ident))
         y += ROW
     parts.extend(_footer(diagram, y))
     parts.append("</svg>")
@@ -220,6 +243,19 @@ def _svg_arrow(arrow: Arrow, top: int, ident: str) -> list[str]:
                      f'fill="{COLOURS["failure"] if arrow.failure else "#4b5563"}"{weight}>'
                      f'{escape(", ".join(arrow.notes))}</text>')
     return parts
+
+
+def _svg_note(note: LogNote, top: int) -> list[str]:
+    """A log line: a note box at the lane of the gateway that wrote it (across both lanes if unknown)."""
+    y = top + ROW // 2
+    room = 56 if note.side else 100
+    text = note.text if len(note.text) <= room else note.text[:room - 1] + "…"
+    x, width = {"left": (LEFT_X - 10, 330), "right": (RIGHT_X - 320, 330)}.get(note.side, (LEFT_X, RIGHT_X - LEFT_X))
+    return [f'<text x="8" y="{y - 4}" font-size="12" fill="#374151">{note.offset:+.3f} s</text>',
+            f'<text x="8" y="{y + 11}" font-size="11" fill="#7c3aed">{escape(note.source.rsplit("/", 1)[-1])}</text>',
+            (f'<rect x="{x}" y="{y - 16}" width="{width}" height="32" rx="4" fill="#f5f3ff" stroke="#7c3aed"/>'),
+            (f'<text x="{x + width // 2}" y="{y + 4}" text-anchor="middle" font-size="11" fill="#5b21b6">'
+             f'{escape(text)}</text>')]
 
 
 def _gap(gap: Gap, top: int) -> list[str]:

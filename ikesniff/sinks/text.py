@@ -13,7 +13,7 @@ import click
 
 from ..analysis import DecodedMessage
 from ..capture.events import FrameProblem, Idle
-from ..events import DiagnosisEvent, FindingEvent, MessageEvent, SummaryEvent, VerdictEvent
+from ..events import DiagnosisEvent, FindingEvent, LogEvidence, MessageEvent, SummaryEvent, VerdictEvent
 from ..live_view import verdict_headline, verdict_line
 from ..output import message_line, message_tree, plural
 from ..redact import Redactor
@@ -102,7 +102,8 @@ class TextSink:
             self._out(f"\n{colour_outcomes(headline, self.colour)}")
             self._out(wrap.fill(verdict.message))
             for item in verdict.evidence:
-                self._out(wrap.fill(f"frame {item.frame}: {item.why}"))
+                where = f"{item.file}:{item.line}" if isinstance(item, LogEvidence) else f"frame {item.frame}"
+                self._out(wrap.fill(f"{where}: {item.why}"))
             if verdict.code != "Established" and verdict.remedy:
                 self._out(wrap.fill(f"fix: {verdict.remedy}"))
 
