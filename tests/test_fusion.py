@@ -149,7 +149,7 @@ def test_command_line_takes_logs_and_prints_file_and_line(tmp_path: Path) -> Non
                           "--log", str(packed)], capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 1, run.stderr
     assert "PeerIdMismatch (certain)" in run.stdout
-    assert f"{packed}:213: " in run.stdout
+    assert f"{packed}:213:" in run.stdout  # (a long path may end its line)
 
 
 def test_missing_or_unreadable_log_is_one_line_and_exit_2(tmp_path: Path) -> None:
