@@ -116,9 +116,9 @@ class Session:
         for item in items:
             if isinstance(item, DecodedMessage):
                 if self.first_time is None:
-                    self.first_time = item.event.time
+                    self.first_time = item.time
                 yield item
-                self.stopped = self._enough(item.event.time, live)
+                self.stopped = self._enough(item.time, live)
                 if analysis.early:
                     waited = time.monotonic() - self.early_at
                     if waited > EARLY_EVERY:

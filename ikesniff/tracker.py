@@ -47,8 +47,10 @@ lose their retransmission memory, so memory follows the SAs alive, not the captu
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 from dissectors import Message
 from dissectors.ikev1 import IdentificationPayload, SecurityAssociationPayload, VendorIdPayload
@@ -371,6 +373,27 @@ def host(endpoint_text: str) -> str:
     return endpoint_text.rsplit(":", 1)[0]
 
 
+_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+"""One tuple per distinct payload sequence, shared by every message that has it (bounded by NAMES_SHARED)."""
+NAMES_SHARED = 4096
+_PORTS: dict[int, int] = {}
+"""One int object per port number (at most 65,536), shared by every message that used it."""
+
+
+def _names(payloads: Sequence[Payload]) -> tuple[str, ...]:
+    names = tuple([payload.name for payload in payloads])
+    shared = _NAMES.get(names)
+    if shared is not None:
+        return shared
+    if len(_NAMES) < NAMES_SHARED:
+        _NAMES[names] = names
+    return names
+
+
+def _shared(port: int) -> int:
+    return _PORTS.setdefault(port, port)
+
+
 def endpoint(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
@@ -403,10 +426,13 @@ class Tracker:
         """One IKE message; `notifies` includes those of its decrypted payloads, `decrypted` is the
         inner payload chain when the encrypted payload was opened (None otherwise)."""
         header = message.header
+        src, dst = sys.intern(src), sys.intern(dst)  # one string per address, however many messages keep it
         pair = frozenset((src, dst))
         key = (message.version, header.spi_i, pair)
         ike_sa = self.ike_sas.get(key)
-        self._clock(time)
+        if self.first_time is None:
+            self.first_time = time
+        self.last_time = max(self.last_time, time)
         if ike_sa is None:
             ike_sa = self._moved(message.version, header.spi_i, header.spi_r, pair, frame, time)
         if ike_sa is None:
@@ -542,16 +568,18 @@ class Tracker:
         header = message.header
         fragment: tuple[int, int] | None = None
         sk_length = 0
-        for payload in message.payloads:
-            if payload.type in (V2Payload.SK, V2Payload.SKF) and message.version == 2:
-                sk_length = payload.length
-                if isinstance(payload, EncryptedFragment):
-                    fragment = (payload.fragment_number, payload.total_fragments)
-        sent = Sent(frame=frame, time=time, src=src, sport=sport, dst=dst, dport=dport, transport=transport,
-                    exchange=message.exchange_name, exchange_type=header.exchange_type,
+        if message.version == 2:
+            for payload in message.payloads:
+                if payload.type in (V2Payload.SK, V2Payload.SKF):
+                    sk_length = payload.length
+                    if isinstance(payload, EncryptedFragment):
+                        fragment = (payload.fragment_number, payload.total_fragments)
+        encrypted = message.encrypted
+        sent = Sent(frame=frame, time=time, src=src, sport=_shared(sport), dst=dst, dport=_shared(dport),
+                    transport=transport, exchange=message.exchange_name, exchange_type=header.exchange_type,
                     message_id=header.message_id, response=seen.response, initiator=seen.initiator,
-                    length=header.length, encrypted=message.encrypted, notifies=tuple(notifies),
-                    payloads=tuple(message.payload_names), retransmission=seen.retransmission,
+                    length=header.length, encrypted=encrypted, notifies=tuple(notifies) if notifies else (),
+                    payloads=_names(message.payloads), retransmission=seen.retransmission,
                     frames=tuple(frames) if len(frames) > 1 else (), fragment=fragment, sk_length=sk_length,
                     commit=message.version == 1 and bool(header.flags & 0x02),
                     inner=tuple(p.name for p in decrypted) if decrypted is not None else None)
@@ -581,7 +609,7 @@ class Tracker:
             ike_sa.phase1 = IKEV1_PHASE1[header.exchange_type]
 
         self._exchange(ike_sa, message, sent)
-        if not message.encrypted:
+        if not encrypted:
             self._clear(ike_sa, message, sent)
 
     def _exchange(self, ike_sa: IkeSa, message: Message, sent: Sent) -> None:
@@ -602,7 +630,7 @@ class Tracker:
             ike_sa.exchanges[key] = exchange
             if len(ike_sa.exchanges) > EXCHANGES_KEPT:
                 # keep the first four (how the SA was set up), drop the oldest of the rest
-                victim = list(ike_sa.exchanges)[4]
+                victim = next(islice(ike_sa.exchanges, 4, None))
                 del ike_sa.exchanges[victim]
                 ike_sa.exchanges_dropped += 1
         answer = not sent.initiator if rule.keyed == PHASE1 else sent.response

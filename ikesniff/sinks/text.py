@@ -32,12 +32,11 @@ class TextSink:
 
     def write(self, item: object) -> None:
         if isinstance(item, DecodedMessage):
-            event = item.event
             if self.first_time is None:
-                self.first_time = event.time
-            self.now = max(self.now, event.time)
+                self.first_time = item.time
+            self.now = max(self.now, item.time)
             if not self.quiet:
-                click.echo(message_line(event, self.first_time))
+                click.echo(message_line(item.event, self.first_time))
                 if self.verbose:
                     for line in message_tree(item.message):
                         click.echo(self._text(line))
