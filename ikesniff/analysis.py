@@ -250,10 +250,12 @@ class Analysis:
     def retire(self, before: float) -> Iterator[DiagnosisEvent | FindingEvent]:
         """Diagnose and forget the IKE SAs silent since `before` (memory follows the live SAs)."""
         tracker = self.tracker
+        done = [key for key, ike_sa in tracker.ike_sas.items() if ike_sa.last_time < before]
+        if not done:
+            return  # (most looks: nothing to group by tunnel)
         by_tunnel: dict[tuple[str, str], list[IkeSa]] = {}
         for ike_sa in tracker.ike_sas.values():
             by_tunnel.setdefault(ike_sa.tunnel, []).append(ike_sa)
-        done = [key for key, ike_sa in tracker.ike_sas.items() if ike_sa.last_time < before]
         esp = self._esp_by_pair()
         ah = self._ah_flows()
         for key in done:
