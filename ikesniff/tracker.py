@@ -341,6 +341,7 @@ class EspFlow:
 
 
 CLEAR_MESSAGES_KEPT = 8
+OFFERS_SHARED = 1024
 INNER_OFFERS_KEPT = 6
 VENDORS_KEPT = 8
 
@@ -415,6 +416,9 @@ class Tracker:
         self.on_fold: Callable[[IkeSa], None] | None = None
         """Told of each SA folded into the crowd (the early verdicts forget it)."""
         self.esp_flows: dict[tuple[int, str, str, str], EspFlow] = {}
+        self._offers: dict[int, tuple[Payload, tuple[Offer, ...]]] = {}
+        """SA payload (by identity: the dissectors' memo hands out one object per distinct payload) -> its
+        offers, so that the same proposals sent by many SAs are read once; bounded by OFFERS_SHARED."""
         self.observed = 0
         self.last_time = 0.0
         self.first_time: float | None = None
@@ -645,9 +649,9 @@ class Tracker:
         for payload in message.payloads:
             if isinstance(payload, (SecurityAssociation, SecurityAssociationPayload)):
                 if not responder_side and not sent.response and not ike_sa.offers:
-                    ike_sa.offers, ike_sa.offer_frame = offers_of(message), sent.frame
+                    ike_sa.offers, ike_sa.offer_frame = self._offers_of(message), sent.frame
                 elif responder_side and not ike_sa.choice_frame:
-                    ike_sa.choice_frame, ike_sa.choice = sent.frame, offers_of(message)
+                    ike_sa.choice_frame, ike_sa.choice = sent.frame, self._offers_of(message)
                     if isinstance(payload, SecurityAssociation):
                         if len(payload.proposals) == 1:
                             ike_sa.chosen = {t.transform_type: (t.transform_id, t.key_length)
@@ -671,6 +675,19 @@ class Tracker:
             hashes = natd.natd_hashes(message)
             if hashes is not None:
                 ike_sa.natd.append((sent, hashes, message.header.spi_i, message.header.spi_r))
+
+    def _offers_of(self, message: Message) -> list[Offer]:
+        """`offers_of(message)` (a new list each time), read once per distinct SA payload."""
+        first = next((payload for payload in message.payloads
+                      if isinstance(payload, (SecurityAssociation, SecurityAssociationPayload))), None)
+        if first is None:
+            return []
+        known = self._offers.get(id(first))
+        if known is None or known[0] is not first:
+            if len(self._offers) >= OFFERS_SHARED:
+                self._offers.clear()
+            known = self._offers[id(first)] = (first, tuple(offers_of(message)))
+        return list(known[1])
 
     def _forget_idle(self, now: float) -> None:
         """Drop the message memory of SAs silent for longer than any retransmission series, so
