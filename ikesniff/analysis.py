@@ -32,16 +32,63 @@ RETIRE_EVERY = 4096
 """IKE messages between two looks for SAs to retire."""
 
 
-@dataclass(slots=True)
 class DecodedMessage:
-    """A message event with the dissected message behind it (for the decoded tree)."""
+    """A message event with the dissected message behind it (for the decoded tree).
 
-    event: MessageEvent
-    message: Message
-    inner: list[Payload] = field(default_factory=list)
-    """The payloads decrypted from its SK/SKF or IKEv1 encrypted body (empty without keys)."""
-    datagram: IkeDatagram | None = None
-    """The datagram that carried it; None for a message reassembled from IKEv1 Cisco fragments."""
+    The event is made when an output first asks for `event` (and kept): a run whose outputs print nothing
+    per message (`-q`, a report alone) never pays for it. `time` is the capture time without the event."""
+
+    __slots__ = ("_event", "_parts", "datagram", "inner", "message", "time")
+
+    def __init__(self, event: MessageEvent | None, message: Message, inner: list[Payload] | None = None,
+                 datagram: IkeDatagram | None = None, *, time: float | None = None,
+                 parts: _EventParts | None = None) -> None:
+        self._event = event
+        self._parts = parts
+        self.message = message
+        self.inner: list[Payload] = [] if inner is None else inner
+        """The payloads decrypted from its SK/SKF or IKEv1 encrypted body (empty without keys)."""
+        self.datagram = datagram
+        """The datagram that carried it; None for a message reassembled from IKEv1 Cisco fragments."""
+        self.time = time if time is not None else event.time if event is not None else 0.0
+
+    @property
+    def event(self) -> MessageEvent:
+        event = self._event
+        if event is None:
+            assert self._parts is not None
+            event = self._event = _message_event(self.message, *self._parts)
+            self._parts = None
+        return event
+
+
+_EventParts = tuple[IkeDatagram, str, list[int], list[NotifyRef], list[str], list[Payload] | None, bool, bool, bool,
+                    str]
+"""What `_message_event` needs besides the message: datagram, file, frames, notifies (decrypted ones
+included), errors, the payloads decrypted (None: nothing was opened), response, initiator, retransmission, IKE SA id."""
+
+
+def _message_event(message: Message, datagram: IkeDatagram, label: str, frames: list[int],
+                   notifies: list[NotifyRef], errors: list[str], opened: list[Payload] | None, response: bool,
+                   initiator: bool, retransmission: bool, ike_sa: str) -> MessageEvent:
+    header = message.header
+    names = [payload.name for payload in message.payloads]
+    types = [payload.type for payload in message.payloads]
+    decrypted = False
+    if opened is not None:
+        outer = names[-1] if names else "SK"
+        for payload in opened:
+            names.append(f"{outer}:{payload.name}")  # inside the encrypted payload, decrypted
+            types.append(payload.type)
+        decrypted = bool(opened) or not errors
+    return MessageEvent(
+        frame=datagram.frame, time=datagram.time, src=datagram.src, sport=datagram.sport, dst=datagram.dst,
+        dport=datagram.dport, transport=datagram.transport, version=message.version, spi_i=header.spi_i.hex(),
+        spi_r=header.spi_r.hex(), exchange_type=header.exchange_type, exchange=message.exchange_name,
+        message_id=header.message_id, response=response, initiator=initiator, length=header.length,
+        payloads=names, notifies=notifies, encrypted=message.encrypted, decrypted=decrypted,
+        retransmission=retransmission, ike_sa=ike_sa, errors=errors, payload_types=types, frames=frames,
+        file=label)
 
 
 Item = DecodedMessage | FrameProblem | DiagnosisEvent | FindingEvent | Idle
@@ -177,24 +224,12 @@ class Analysis:
 
     def _event(self, message: Message, raw: bytes, datagram: IkeDatagram, label: str,
                frames: list[int], reassembled: bool = False) -> DecodedMessage:
-        header = message.header
-        names: list[str] = []
-        types: list[int] = []
-        notifies: list[NotifyRef] = []
-        for payload in message.payloads:
-            names.append(payload.name)
-            types.append(payload.type)
-            if isinstance(payload, Notify):
-                notifies.append(NotifyRef(payload.notify_name, payload.notify_type))
+        notifies: list[NotifyRef] = [NotifyRef(payload.notify_name, payload.notify_type)
+                                     for payload in message.payloads if isinstance(payload, Notify)]
         errors = message.errors
         opened = self.crypto.open(message, raw, datagram.src) if self.crypto.active else None
-        inner: list[str] = []
         if opened is not None:
-            outer = names[-1] if names else "SK"
             for payload in opened.payloads:
-                inner.append(payload.name)
-                names.append(f"{outer}:{payload.name}")  # inside the encrypted payload, decrypted
-                types.append(payload.type)
                 if isinstance(payload, Notify):
                     notifies.append(NotifyRef(payload.notify_name, payload.notify_type))
             if opened.errors:
@@ -209,25 +244,20 @@ class Analysis:
             self.watch.seen(seen.ike_sa)
         if errors:
             self.decode_errors += 1
-        event = MessageEvent(
-            frame=datagram.frame, time=datagram.time, src=datagram.src, sport=datagram.sport, dst=datagram.dst,
-            dport=datagram.dport, transport=datagram.transport, version=message.version, spi_i=header.spi_i.hex(),
-            spi_r=header.spi_r.hex(), exchange_type=header.exchange_type, exchange=message.exchange_name,
-            message_id=header.message_id, response=seen.response, initiator=seen.initiator, length=header.length,
-            payloads=names, notifies=notifies, encrypted=message.encrypted,
-            decrypted=bool(inner) or (opened is not None and not errors), retransmission=seen.retransmission,
-            ike_sa=seen.ike_sa.id, errors=errors, payload_types=types, frames=frames, file=label)
-        return DecodedMessage(event, message, list(opened.payloads) if opened is not None else [],
-                              None if reassembled else datagram)
-
+        inner = list(opened.payloads) if opened is not None else None
+        return DecodedMessage(None, message, inner, None if reassembled else datagram, time=datagram.time,
+                              parts=(datagram, label, frames, notifies, errors, inner, seen.response,
+                                     seen.initiator, seen.retransmission, seen.ike_sa.id))
 
     def retire(self, before: float) -> Iterator[DiagnosisEvent | FindingEvent]:
         """Diagnose and forget the IKE SAs silent since `before` (memory follows the live SAs)."""
         tracker = self.tracker
+        done = [key for key, ike_sa in tracker.ike_sas.items() if ike_sa.last_time < before]
+        if not done:
+            return  # (most looks: nothing to group by tunnel)
         by_tunnel: dict[tuple[str, str], list[IkeSa]] = {}
         for ike_sa in tracker.ike_sas.values():
             by_tunnel.setdefault(ike_sa.tunnel, []).append(ike_sa)
-        done = [key for key, ike_sa in tracker.ike_sas.items() if ike_sa.last_time < before]
         esp = self._esp_by_pair()
         ah = self._ah_flows()
         for key in done:

@@ -124,14 +124,15 @@ class Session:
 
     def _consume(self, items: Iterator[object], live: LiveSource | None) -> Iterator[Item]:
         analysis = self.analysis
+        limited = self.options.count is not None or self.options.duration is not None
         for item in items:
             if isinstance(item, DecodedMessage):
                 if self.fusion is not None:
                     self.fusion.see(item)
                 if self.first_time is None:
-                    self.first_time = item.event.time
+                    self.first_time = item.time
                 yield item
-                self.stopped = self._enough(item.event.time, live)
+                self.stopped = limited and self._enough(item.time, live)
                 if analysis.early:
                     waited = time.monotonic() - self.early_at
                     if waited > EARLY_EVERY:

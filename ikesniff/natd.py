@@ -427,6 +427,7 @@ class _Calculator:
                 self._cache[key] = value
             if value == digest:
                 found.append(endpoint)
+                break  # the candidates are distinct endpoints: no other one gives the same digest
         return found
 
 

@@ -47,8 +47,10 @@ lose their retransmission memory, so memory follows the SAs alive, not the captu
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 from dissectors import Message
 from dissectors.ikev1 import (
@@ -417,6 +419,7 @@ class EspFlow:
 
 
 CLEAR_MESSAGES_KEPT = 8
+OFFERS_SHARED = 1024
 INNER_OFFERS_KEPT = 6
 VENDORS_KEPT = 8
 
@@ -449,6 +452,27 @@ def host(endpoint_text: str) -> str:
     return endpoint_text.rsplit(":", 1)[0] if endpoint_text.count(":") == 1 else endpoint_text
 
 
+_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+"""One tuple per distinct payload sequence, shared by every message that has it (bounded by NAMES_SHARED)."""
+NAMES_SHARED = 4096
+_PORTS: dict[int, int] = {}
+"""One int object per port number (at most 65,536), shared by every message that used it."""
+
+
+def _names(payloads: Sequence[Payload]) -> tuple[str, ...]:
+    names = tuple([payload.name for payload in payloads])
+    shared = _NAMES.get(names)
+    if shared is not None:
+        return shared
+    if len(_NAMES) < NAMES_SHARED:
+        _NAMES[names] = names
+    return names
+
+
+def _shared(port: int) -> int:
+    return _PORTS.setdefault(port, port)
+
+
 def endpoint(address: str, port: int) -> str:
     return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
@@ -470,6 +494,9 @@ class Tracker:
         self.on_fold: Callable[[IkeSa], None] | None = None
         """Told of each SA folded into the crowd (the early verdicts forget it)."""
         self.esp_flows: dict[tuple[int, str, str, str], EspFlow] = {}
+        self._offers: dict[int, tuple[Payload, tuple[Offer, ...]]] = {}
+        """SA payload (by identity: the dissectors' memo hands out one object per distinct payload) -> its
+        offers, so that the same proposals sent by many SAs are read once; bounded by OFFERS_SHARED."""
         self.observed = 0
         self.last_time = 0.0
         self.first_time: float | None = None
@@ -481,10 +508,13 @@ class Tracker:
         """One IKE message; `notifies` includes those of its decrypted payloads, `decrypted` is the
         inner payload chain when the encrypted payload was opened (None otherwise)."""
         header = message.header
+        src, dst = sys.intern(src), sys.intern(dst)  # one string per address, however many messages keep it
         pair = frozenset((src, dst))
         key = (message.version, header.spi_i, pair)
         ike_sa = self.ike_sas.get(key)
-        self._clock(time)
+        if self.first_time is None:
+            self.first_time = time
+        self.last_time = max(self.last_time, time)
         if ike_sa is None:
             ike_sa = self._moved(message.version, header.spi_i, header.spi_r, pair, frame, time)
         if ike_sa is None:
@@ -620,16 +650,18 @@ class Tracker:
         header = message.header
         fragment: tuple[int, int] | None = None
         sk_length = 0
-        for payload in message.payloads:
-            if payload.type in (V2Payload.SK, V2Payload.SKF) and message.version == 2:
-                sk_length = payload.length
-                if isinstance(payload, EncryptedFragment):
-                    fragment = (payload.fragment_number, payload.total_fragments)
-        sent = Sent(frame=frame, time=time, src=src, sport=sport, dst=dst, dport=dport, transport=transport,
-                    exchange=message.exchange_name, exchange_type=header.exchange_type,
+        if message.version == 2:
+            for payload in message.payloads:
+                if payload.type in (V2Payload.SK, V2Payload.SKF):
+                    sk_length = payload.length
+                    if isinstance(payload, EncryptedFragment):
+                        fragment = (payload.fragment_number, payload.total_fragments)
+        encrypted = message.encrypted
+        sent = Sent(frame=frame, time=time, src=src, sport=_shared(sport), dst=dst, dport=_shared(dport),
+                    transport=transport, exchange=message.exchange_name, exchange_type=header.exchange_type,
                     message_id=header.message_id, response=seen.response, initiator=seen.initiator,
-                    length=header.length, encrypted=message.encrypted, notifies=tuple(notifies),
-                    payloads=tuple(message.payload_names), retransmission=seen.retransmission,
+                    length=header.length, encrypted=encrypted, notifies=tuple(notifies) if notifies else (),
+                    payloads=_names(message.payloads), retransmission=seen.retransmission,
                     frames=tuple(frames) if len(frames) > 1 else (), fragment=fragment, sk_length=sk_length,
                     commit=message.version == 1 and bool(header.flags & 0x02),
                     inner=tuple(p.name for p in decrypted) if decrypted is not None else None,
@@ -661,7 +693,7 @@ class Tracker:
             ike_sa.phase1 = IKEV1_PHASE1[header.exchange_type]
 
         self._exchange(ike_sa, message, sent)
-        if not message.encrypted:
+        if not encrypted:
             self._clear(ike_sa, message, sent)
 
     def _exchange(self, ike_sa: IkeSa, message: Message, sent: Sent) -> None:
@@ -682,7 +714,7 @@ class Tracker:
             ike_sa.exchanges[key] = exchange
             if len(ike_sa.exchanges) > EXCHANGES_KEPT:
                 # keep the first four (how the SA was set up), drop the oldest of the rest
-                victim = list(ike_sa.exchanges)[4]
+                victim = next(islice(ike_sa.exchanges, 4, None))
                 del ike_sa.exchanges[victim]
                 ike_sa.exchanges_dropped += 1
         answer = not sent.initiator if rule.keyed == PHASE1 else sent.response
@@ -697,9 +729,9 @@ class Tracker:
         for payload in message.payloads:
             if isinstance(payload, (SecurityAssociation, SecurityAssociationPayload)):
                 if not responder_side and not sent.response and not ike_sa.offers:
-                    ike_sa.offers, ike_sa.offer_frame = offers_of(message), sent.frame
+                    ike_sa.offers, ike_sa.offer_frame = self._offers_of(message), sent.frame
                 elif responder_side and not ike_sa.choice_frame:
-                    ike_sa.choice_frame, ike_sa.choice = sent.frame, offers_of(message)
+                    ike_sa.choice_frame, ike_sa.choice = sent.frame, self._offers_of(message)
                     if isinstance(payload, SecurityAssociation):
                         if len(payload.proposals) == 1:
                             ike_sa.chosen = {t.transform_type: (t.transform_id, t.key_length)
@@ -723,6 +755,19 @@ class Tracker:
             hashes = natd.natd_hashes(message)
             if hashes is not None:
                 ike_sa.natd.append((sent, hashes, message.header.spi_i, message.header.spi_r))
+
+    def _offers_of(self, message: Message) -> list[Offer]:
+        """`offers_of(message)` (a new list each time), read once per distinct SA payload."""
+        first = next((payload for payload in message.payloads
+                      if isinstance(payload, (SecurityAssociation, SecurityAssociationPayload))), None)
+        if first is None:
+            return []
+        known = self._offers.get(id(first))
+        if known is None or known[0] is not first:
+            if len(self._offers) >= OFFERS_SHARED:
+                self._offers.clear()
+            known = self._offers[id(first)] = (first, tuple(offers_of(message)))
+        return list(known[1])
 
     def _forget_idle(self, now: float) -> None:
         """Drop the message memory of SAs silent for longer than any retransmission series, so

@@ -43,11 +43,11 @@ class TextSink:
 
     def write(self, item: object) -> None:
         if isinstance(item, DecodedMessage):
-            event = item.event
             if self.first_time is None:
-                self.first_time = event.time
-            self.now = max(self.now, event.time)
+                self.first_time = item.time
+            self.now = max(self.now, item.time)
             if not self.quiet:
+                event = item.event
                 line = message_line(event, self.first_time)
                 self._out(_coloured_message(line, event) if self.colour else line)
                 if self.verbose:
