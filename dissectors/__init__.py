@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from . import ikev1, ikev1_registry, ikev2, ikev2_registry
 from .common import PayloadMemo, parse_header
-from .model import Header, Message, Notify, OpaquePayload, Payload
+from .model import ISAKMP_HEADER_LENGTH, Header, Message, Notify, OpaquePayload, Payload
 
-__all__ = ["Header", "Message", "Notify", "OpaquePayload", "Payload", "PayloadMemo", "implausible", "parse_message"]
+__all__ = ["Header", "Message", "Notify", "OpaquePayload", "Payload", "PayloadMemo", "implausible", "parse_message",
+           "plausible_header"]
 
 
 def parse_message(data: bytes | memoryview, memo: PayloadMemo | None = None) -> Message:
@@ -37,6 +38,25 @@ def parse_message(data: bytes | memoryview, memo: PayloadMemo | None = None) -> 
 PRIVATE_USE = range(240, 256)
 """Exchange types for private use (RFC 2408 §3.1, RFC 7296 §3.1)."""
 PRIVATE_PAYLOADS = range(128, 256)
+
+
+def plausible_header(data: bytes, truncated: bool = False) -> bool:
+    """True when `implausible` passes the message read from `data` on its header alone (a reader that does not
+    dissect every message needs no more); False when it does not, or cannot tell without dissecting."""
+    size = len(data)
+    if size < ISAKMP_HEADER_LENGTH:
+        return False
+    version = data[17]
+    registry = ikev2_registry if version == 0x20 else ikev1_registry if version == 0x10 else None
+    if registry is None:
+        return False
+    length = int.from_bytes(data[24:28], "big")
+    if length < ISAKMP_HEADER_LENGTH or (length > size and not truncated):
+        return False
+    if data[18] not in registry.EXCHANGE_TYPES and data[18] not in PRIVATE_USE:
+        return False
+    first = data[16]
+    return not first or first in registry.PAYLOAD_NAMES or first in PRIVATE_PAYLOADS
 
 
 def implausible(message: Message, size: int, truncated: bool = False) -> str | None:

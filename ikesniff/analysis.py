@@ -6,12 +6,15 @@ It ties the stages together and knows nothing of how events are printed.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
+import operator
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
-from dissectors import Message, Notify, PayloadMemo, implausible, parse_message
-from dissectors.ikev1 import CiscoFragmentPayload, CiscoFragmentReassembler
-from dissectors.model import Payload
+from dissectors import Message, Notify, PayloadMemo, implausible, parse_message, plausible_header
+from dissectors.ikev1 import CiscoFragmentPayload, CiscoFragmentReassembler, ReassembledMessage
+from dissectors.model import Header, Payload
 from dissectors.names import V1Payload
 
 from . import diagnosis
@@ -20,6 +23,7 @@ from .capture.events import CaptureStats, EspSighting, FrameProblem, IcmpError, 
 from .crypto import Crypto
 from .crypto.keys import KeyStore
 from .diagnosis.noise import assess as assess_noise
+from .diagnosis.noise import view
 from .early import EarlyVerdicts
 from .events import DiagnosisEvent, FindingEvent, MessageEvent, NotifyRef, VerdictEvent
 from .tracker import EspFlow, IkeSa, Tracker, endpoint
@@ -108,6 +112,10 @@ class Analysis:
     decode_errors: int = 0
     not_ike: int = 0
     """Datagrams on an IKE port that were not plausible IKE messages (counted in `decode_errors` too)."""
+    limited: bool = False
+    """`process_shard` stopped at -c or --duration."""
+    own_errors: int = 0
+    """Of `decode_errors`, the messages dissected here that had errors (under `-j`, the worker's own share)."""
     sightings: Sightings | None = None
     """With several captures merged: which messages each saw (two sightings of one message, path loss)."""
     cut: FrameProblem | None = None
@@ -193,6 +201,106 @@ class Analysis:
             elif isinstance(item, Idle):
                 yield item
 
+    def process_shard(self, items: Iterable[object], worker: int, of: Callable[[IkeSa], int], window: int,
+                      count: int | None = None, duration: float | None = None
+                      ) -> Iterator[tuple[int, Item | None]]:
+        """`process` for one of the workers of `-j`, each given the whole capture: every worker tracks every
+        IKE SA, counts every message and keeps the same clock, but dissects, decrypts and records only the
+        messages of its own SAs (`of(ike_sa)`: the worker an SA belongs to, decided by its tunnel) and
+        diagnoses only those. Every worker therefore retires, folds and numbers SAs at the same points as
+        one process would.
+
+        Yields (position, item): position `n << 40` for the n-th item of the capture stream (a message, a
+        frame problem: worker 0 tells those), `n << 40 | place + 1 << 10 | index` for the `index`-th event
+        of the SA retired in `place` right after it; and (n << 40, None) after a message that brings the
+        count of messages to a multiple of `window`. `count`, `duration`: -c and --duration."""
+        label = self.label
+        tracker = self.tracker
+        memo = self.memo
+        seq = 0
+        first: float | None = None
+        for item in items:
+            if isinstance(item, IkeDatagram):
+                data = item.data
+                message: Message | None = None
+                if not plausible_header(data, item.truncated):
+                    message = parse_message(data, memo)
+                    problem = implausible(message, len(data), item.truncated)
+                    if problem is not None:
+                        self.decode_errors += 1
+                        self.not_ike += 1
+                        seq += 1
+                        if not worker:
+                            yield seq << 40, FrameProblem(
+                                item.frame, item.time, f"not an IKE message ({problem}): "
+                                f"{endpoint(item.src, item.sport)} > {endpoint(item.dst, item.dport)}")
+                        continue
+                seq += 1
+                if first is None:
+                    first = item.time
+                version = data[17] >> 4
+                src, dst = sys.intern(item.src), sys.intern(item.dst)
+                ike_sa = tracker.locate(version, data[:8], data[8:16], src, dst, item.frame, item.time)
+                if ike_sa.shard < 0:
+                    ike_sa.shard = of(ike_sa)
+                if ike_sa.shard == worker:
+                    if message is None:
+                        message = parse_message(data, memo)
+                    yield seq << 40, self._event(message, data, item, label, list(item.frames), located=ike_sa)
+                else:
+                    tracker.elsewhere(ike_sa, version, data[:28], src, item.sport, dst, partial(_carries_sa, data, memo))
+                    self.messages += 1
+                if self._enough(count, duration, first, item.time):
+                    self.limited = True
+                    return
+                if version == 1 and data[16] == V1Payload.FRAG:
+                    if message is None:
+                        message = parse_message(data, memo)
+                    for done in self._reassembled(message, item):
+                        inner = parse_message(done.data, memo)
+                        header = inner.header
+                        seq += 1
+                        ike_sa = tracker.locate(inner.version, header.spi_i, header.spi_r, src, dst, item.frame,
+                                                item.time)
+                        if ike_sa.shard < 0:
+                            ike_sa.shard = of(ike_sa)
+                        if ike_sa.shard == worker:
+                            yield seq << 40, self._event(inner, done.data, item, label, done.frames, reassembled=True,
+                                                         located=ike_sa)
+                        else:
+                            raw = done.data[:28] if len(done.data) >= 28 else _header_octets(header)
+                            tracker.elsewhere(ike_sa, inner.version, raw, src, item.sport, dst,
+                                              partial(operator.contains, inner.payload_names, "SA"))
+                            self.messages += 1
+                        if self._enough(count, duration, first, item.time):
+                            self.limited = True
+                            return
+                if self.messages % RETIRE_EVERY == 0:
+                    place, index = -1, 0
+                    for at, event in self.retiring(tracker.last_time - RETIRE_AFTER, worker):
+                        place, index = at, index + 1 if at == place else 0
+                        yield seq << 40 | (place + 1) << 10 | index, event
+                if self.messages % window == 0:
+                    yield seq << 40, None
+            elif isinstance(item, EspSighting):
+                tracker.esp(item)
+            elif isinstance(item, IcmpError):
+                tracker.icmp(item.frame, item.time, item.src, item.description, item.quoted_src,
+                             item.quoted_sport, item.quoted_dst, item.quoted_dport)
+            elif isinstance(item, FrameProblem):
+                self.decode_errors += 1
+                if item.ends_capture:
+                    self.cut = item
+                seq += 1
+                if not worker:
+                    yield seq << 40, item
+
+    def _enough(self, count: int | None, duration: float | None, first: float | None, now: float) -> bool:
+        """-c N messages, or --duration S seconds of capture time (as `api.Session` stops one process)."""
+        if count is not None and self.messages >= count:
+            return True
+        return duration is not None and first is not None and now - first > duration
+
     def early_verdicts(self, now: float, timers: bool = False) -> list[VerdictEvent]:
         """The verdicts of tunnels whose conclusion changed since the last call, judged at `now` (for a
         live capture or a stream; see early.py). `timers`: also look again at tunnels still incomplete,
@@ -214,16 +322,20 @@ class Analysis:
     def _cisco_fragments(self, message: Message, datagram: IkeDatagram,
                          label: str) -> Iterator[DecodedMessage]:
         """The message that a Cisco fragment (payload 132, always alone in its message) completes."""
+        for done in self._reassembled(message, datagram):
+            inner = parse_message(done.data, self.memo)
+            yield self._event(inner, done.data, datagram, label, done.frames, reassembled=True)
+
+    def _reassembled(self, message: Message, datagram: IkeDatagram) -> Iterator[ReassembledMessage]:
         for payload in message.payloads:
             if isinstance(payload, CiscoFragmentPayload):
                 done = self.fragments.feed(message.header.spi_i, message.header.spi_r, payload,
                                            datagram.frame, sender=(datagram.src, datagram.sport))
                 if done is not None:
-                    inner = parse_message(done.data, self.memo)
-                    yield self._event(inner, done.data, datagram, label, done.frames, reassembled=True)
+                    yield done
 
     def _event(self, message: Message, raw: bytes, datagram: IkeDatagram, label: str,
-               frames: list[int], reassembled: bool = False) -> DecodedMessage:
+               frames: list[int], reassembled: bool = False, located: IkeSa | None = None) -> DecodedMessage:
         notifies: list[NotifyRef] = [NotifyRef(payload.notify_name, payload.notify_type)
                                      for payload in message.payloads if isinstance(payload, Notify)]
         errors = message.errors
@@ -238,12 +350,13 @@ class Analysis:
                                     notifies, sport=datagram.sport, dport=datagram.dport,
                                     transport=datagram.transport, frames=frames,
                                     decrypted=opened.payloads if opened is not None
-                                    and (opened.payloads or not opened.errors) else None)
+                                    and (opened.payloads or not opened.errors) else None, located=located)
         self.messages += 1
         if self.early:
             self.watch.seen(seen.ike_sa)
         if errors:
             self.decode_errors += 1
+            self.own_errors += 1
         inner = list(opened.payloads) if opened is not None else None
         return DecodedMessage(None, message, inner, None if reassembled else datagram, time=datagram.time,
                               parts=(datagram, label, frames, notifies, errors, inner, seen.response,
@@ -251,23 +364,36 @@ class Analysis:
 
     def retire(self, before: float) -> Iterator[DiagnosisEvent | FindingEvent]:
         """Diagnose and forget the IKE SAs silent since `before` (memory follows the live SAs)."""
+        for _, event in self.retiring(before):
+            yield event
+
+    def retiring(self, before: float, worker: int = -1) -> Iterator[tuple[int, DiagnosisEvent | FindingEvent]]:
+        """`retire`, each event with the place of its SA among those retired (every worker of `-j` has the same
+        list). `worker`: under `-j`, only the SAs of this worker are diagnosed, the others forgotten (every
+        worker tracks every SA, and analyses its own)."""
         tracker = self.tracker
         done = [key for key, ike_sa in tracker.ike_sas.items() if ike_sa.last_time < before]
         if not done:
             return  # (most looks: nothing to group by tunnel)
         by_tunnel: dict[tuple[str, str], list[IkeSa]] = {}
-        for ike_sa in tracker.ike_sas.values():
-            by_tunnel.setdefault(ike_sa.tunnel, []).append(ike_sa)
-        esp = self._esp_by_pair()
-        ah = self._ah_flows()
-        for key in done:
+        esp: dict[frozenset[str], list[EspFlow]] = {}
+        ah: list[EspFlow] = []
+        if any(tracker.ike_sas[key].shard == worker for key in done):
+            for ike_sa in tracker.ike_sas.values():
+                by_tunnel.setdefault(ike_sa.tunnel, []).append(ike_sa)
+            esp = self._esp_by_pair()
+            ah = self._ah_flows()
+        for place, key in enumerate(done):
             ike_sa = tracker.ike_sas[key]
-            if tracker.crowd.folded and key in tracker.one_sided and ike_sa.messages == 1:
+            if tracker.folds and key in tracker.one_sided and ike_sa.messages == 1:
                 tracker.fold(key)  # under a flood or a reflection: counted with the others, not a tunnel
                 continue
             tracker.forget(key)
+            if ike_sa.shard != worker:
+                continue
             self.watch.forget(ike_sa)
-            yield from self._diagnose(ike_sa, by_tunnel[ike_sa.tunnel], esp, ah)
+            for event in self._diagnose(ike_sa, by_tunnel[ike_sa.tunnel], esp, ah):
+                yield place, event
 
     def _context(self, ike_sa: IkeSa, tunnel: list[IkeSa], now: float, esp: dict[frozenset[str], list[EspFlow]],
                  ah: list[EspFlow], final: bool) -> diagnosis.Context:
@@ -339,45 +465,63 @@ class Conclusions:
 
 def conclude(analysis: Analysis) -> Conclusions:
     """At the end of the input: diagnose every IKE SA still tracked, then give each tunnel its verdict."""
-    tracker = analysis.tracker
-    stats = analysis.stats
-    if stats.esp_flows:  # exact totals replace the windowed sightings
-        tracker.esp_flows = {key: _flow(sighting) for key, sighting in stats.esp_flows.items()}
-    ah = analysis._ah_flows()
-    esp = analysis._esp_by_pair()
-    tracked = sorted(tracker.ike_sas.values(), key=lambda sa: (sa.first_time, sa.first_frame))
-    noise = assess_noise(tracked, tracker.crowd, esp, analysis.label)
-    tunnels: dict[tuple[str, str], list[IkeSa]] = {}
-    for ike_sa in tracked:
-        if ike_sa.id not in noise.left_out:
-            tunnels.setdefault(ike_sa.tunnel, []).append(ike_sa)
-    result = Conclusions([], [*noise.findings, *_path_loss(analysis)], [])
-    if analysis.cut is not None:
-        result.findings.append(FindingEvent(
-            kind="truncated_capture", ike_sa="", frames=[analysis.cut.frame], file=analysis.label,
-            detail=f"the capture ends with a record cut short ({analysis.cut.text.split(': ', 1)[-1]}): the file was "
-                   "copied or closed while a packet was being written; everything before it was read, and the "
-                   "end of the file is no network event (no timeout is read into it)"))
-    for ike_sas in tunnels.values():
+    esp, ah, tracked = ending(analysis)
+    noise = assess_noise([view(ike_sa, esp) for ike_sa in tracked], analysis.tracker.crowd, analysis.label)
+    result = Conclusions([], [*noise.findings, *_path_loss(analysis), *truncation(analysis)], [])
+    for ike_sas in tunnels_of(tracked, noise.left_out).values():
         for ike_sa in ike_sas:
             for event in analysis._diagnose(ike_sa, ike_sas, esp, ah):
                 if isinstance(event, DiagnosisEvent):
                     result.diagnoses.append(event)
                 else:
                     result.findings.append(event)
-    tracker.forget_all()
-    result.findings.extend(_keys_unused(analysis))
-    for peers, state in analysis.tunnels.items():
-        if state.latest is not None:
-            result.verdicts.append(diagnosis.verdict(peers, state.ike_sas, state.latest, state.definite,
-                                                     state.failure))
+    analysis.tracker.forget_all()
+    result.findings.extend(keys_unused(analysis.label, *analysis.crypto.unused()))
+    result.verdicts.extend(verdict_of(peers, state) for peers, state in analysis.tunnels.items()
+                           if state.latest is not None)
     return result
 
 
-def _keys_unused(analysis: Analysis) -> list[FindingEvent]:
+def ending(analysis: Analysis) -> tuple[dict[frozenset[str], list[EspFlow]], list[EspFlow], list[IkeSa]]:
+    """What the end of the input starts from: the ESP flows by address pair (the exact totals replace the
+    windowed sightings), the AH flows, and every IKE SA still tracked, by first message."""
+    tracker = analysis.tracker
+    stats = analysis.stats
+    if stats.esp_flows:
+        tracker.esp_flows = {key: _flow(sighting) for key, sighting in stats.esp_flows.items()}
+    ah = analysis._ah_flows()
+    esp = analysis._esp_by_pair()
+    tracked = sorted(tracker.ike_sas.values(), key=lambda sa: (sa.first_time, sa.first_frame))
+    return esp, ah, tracked
+
+
+def tunnels_of(tracked: Iterable[IkeSa], left_out: set[str]) -> dict[tuple[str, str], list[IkeSa]]:
+    """The IKE SAs by tunnel, in order of their first SA, without those the noise assessment left out."""
+    tunnels: dict[tuple[str, str], list[IkeSa]] = {}
+    for ike_sa in tracked:
+        if ike_sa.id not in left_out:
+            tunnels.setdefault(ike_sa.tunnel, []).append(ike_sa)
+    return tunnels
+
+
+def truncation(analysis: Analysis) -> list[FindingEvent]:
+    if analysis.cut is None:
+        return []
+    return [FindingEvent(
+        kind="truncated_capture", ike_sa="", frames=[analysis.cut.frame], file=analysis.label,
+        detail=f"the capture ends with a record cut short ({analysis.cut.text.split(': ', 1)[-1]}): the file was "
+               "copied or closed while a packet was being written; everything before it was read, and the "
+               "end of the file is no network event (no timeout is read into it)")]
+
+
+def verdict_of(peers: tuple[str, str], state: TunnelState) -> VerdictEvent:
+    assert state.latest is not None
+    return diagnosis.verdict(peers, state.ike_sas, state.latest, state.definite, state.failure)
+
+
+def keys_unused(label: str, total: int, unused: int, psks: list[int]) -> list[FindingEvent]:
     """Key sets (--keys) that opened no message of the capture, PSKs (--psk-file) that verified with no SA:
     a wrong file, or keys of another capture (never the keys themselves)."""
-    total, unused, psks = analysis.crypto.unused()
     parts = []
     if unused:
         parts.append(f"{unused} of the {total} key set{'s' if total != 1 else ''} given (--keys) opened no message "
@@ -388,7 +532,18 @@ def _keys_unused(analysis: Analysis) -> list[FindingEvent]:
                      "it could be checked against")
     if not parts:
         return []
-    return [FindingEvent(kind="keys_unused", ike_sa="", frames=[], file=analysis.label, detail="; ".join(parts))]
+    return [FindingEvent(kind="keys_unused", ike_sa="", frames=[], file=label, detail="; ".join(parts))]
+
+
+def _carries_sa(data: bytes, memo: PayloadMemo) -> bool:
+    return "SA" in parse_message(data, memo).payload_names
+
+
+def _header_octets(header: Header) -> bytes:
+    """The 28 header octets of a parsed header (a reassembled message too short to have them: zeros, as parsed)."""
+    return (bytes(header.spi_i) + bytes(header.spi_r) + bytes((header.next_payload,
+            (header.major_version << 4 | header.minor_version) & 0xFF, header.exchange_type & 0xFF,
+            header.flags & 0xFF)) + header.message_id.to_bytes(4, "big") + header.length.to_bytes(4, "big"))
 
 
 def _timed(index: int, source: str, items: Iterable[object]) -> Iterator[tuple[float, int, str, object]]:

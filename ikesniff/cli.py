@@ -110,6 +110,11 @@ Results go to standard output; diagnostics, progress and the summary line to sta
 @click.option("--config", "config_files", metavar="FILE", multiple=True,
               help="A gateway configuration (swanctl.conf, ipsec.conf/ipsec.secrets, vpnc.conf, Huawei "
                    "current-configuration; repeatable): compared with the offers on the wire and the other side's.")
+@click.option("-j", "--jobs", "jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Worker processes for capture files (default: the cores this process may use). A large file is "
+                   "split among them by tunnel, several files are read side by side; the output is the same, byte for "
+                   "byte, whatever N. Live capture, standard input, --merge, --log, --config, --report, -w, --redact "
+                   "and --syslog use one process.")
 @click.option("--color", "--colour", "color", type=click.Choice(["auto", "always", "never"]), default="auto",
               show_default=True, help="Colour the outcomes (auto: on a terminal, unless NO_COLOR is set).")
 @click.version_option(__version__, "--version", prog_name="ikesniff")
@@ -119,7 +124,7 @@ def main_command(read: tuple[str, ...], more_files: tuple[str, ...], no_resolve:
                  ike_ports: tuple[int, ...], count: int | None, duration: float | None, report: str | None,
                  redact: bool, key_files: tuple[str, ...], psk_file: str | None, export_dir: str | None,
                  merge: bool, metrics: str | None, syslog: str | None, color: str,
-                 log_files: tuple[str, ...] = (), config_files: tuple[str, ...] = ()) -> None:
+                 log_files: tuple[str, ...] = (), config_files: tuple[str, ...] = (), jobs: int | None = None) -> None:
     """Read IKEv1/IKEv2 traffic, show every message and say why each tunnel works or fails.
 
     A capture may be named with -r FILE or alone: 'ikesniff FILE' reads it."""
@@ -163,7 +168,7 @@ def main_command(read: tuple[str, ...], more_files: tuple[str, ...], no_resolve:
         if interface is not None:
             _capture(options, analysis_options, interface, bpf, user)
         else:
-            _read(options, analysis_options, files)
+            _read(options, analysis_options, files, jobs)
 
 
 @dataclasses.dataclass(slots=True)
@@ -268,13 +273,34 @@ def reader_may_leave() -> Iterator[None]:
         sys.exit(EXIT_OK)
 
 
-def _read(options: Options, analysis_options: api.Options, files: list[str]) -> None:
+def _read(options: Options, analysis_options: api.Options, files: list[str], jobs: int | None = None) -> None:
     from .progress import progress_bar
+    if _parallel(options, analysis_options, files, jobs):
+        return
     session = api.Session(analysis_options)
     stream = "-" in files  # e.g. tcpdump -U -w - | ikesniff -r -: every event goes out at once
     sinks = _sinks(options, files, stream=stream, live=None, session=session)
     with progress_bar(lambda: session.analysis.reader, enabled=not (options.as_json and sys.stdout.isatty())):
         _drive(session, session.items(files), sinks)
+
+
+def _parallel(options: Options, analysis_options: api.Options, files: list[str], jobs: int | None) -> bool:
+    """-j: the files read by worker processes (ikesniff.parallel), when the outputs and the inputs allow it and
+    some file is worth it; False when they are to be read here."""
+    from . import parallel
+    jobs = parallel.default_jobs() if jobs is None else jobs
+    if jobs < 2 or not parallel.usable(analysis_options, files) or options.report is not None \
+            or options.write is not None or options.redact or options.syslog is not None:
+        return False
+    if all(how == "here" for how, _ in parallel.plan(files, jobs)):
+        return False
+    from .progress import progress_bar
+    run = parallel.Run(files, analysis_options, jobs,
+                       parallel.Output(options.as_json, options.verbose, options.quiet, options.colour))
+    sinks = _sinks(options, files, stream=False, live=None, session=None)
+    with progress_bar(run.reader, enabled=not (options.as_json and sys.stdout.isatty())):
+        _drive(run, run.items(), sinks)
+    return True
 
 
 def _capture(options: Options, analysis_options: api.Options, interface: str, bpf: str | None, user: str) -> None:
@@ -319,7 +345,7 @@ def _metrics(options: Options, counters: Any) -> Any:
         fail(str(error))
 
 
-def _sinks(options: Options, inputs: list[str], stream: bool, live: Any, session: api.Session,
+def _sinks(options: Options, inputs: list[str], stream: bool, live: Any, session: api.Session | None,
            extra: list[Sink] | None = None) -> list[Sink]:
     """The outputs the options ask for, redacted first when asked (the one place they are assembled)."""
     redactor = None
@@ -355,6 +381,7 @@ def _sinks(options: Options, inputs: list[str], stream: bool, live: Any, session
                      else JsonLinesSink(sys.stdout.buffer, batch=1 if stream else 512))
     elif live is not None and sys.stdout.isatty() and not (options.verbose or options.quiet):
         from .sinks.board import BoardSink  # the live view, started last (after every check that may fail)
+        assert session is not None
         sinks.append(BoardSink(session.analysis.stats, live.stats, time.time, colour=options.colour))
     else:
         from .sinks.text import TextSink
@@ -374,8 +401,9 @@ def _after_drop(error: str, options: Options) -> str:
             f"write where {options.dropped_to} may, or give -Z root)")
 
 
-def _drive(session: api.Session, items: Iterator[api.Item], sinks: list[Sink], live: Any = None) -> None:
-    """Every event of the analysis to every sink; exit with the status of SPEC §3."""
+def _drive(session: Any, items: Iterator[Any], sinks: list[Sink], live: Any = None) -> None:
+    """Every event of the analysis to every sink; exit with the status of SPEC §3 (`session.failed`: an
+    api.Session or a parallel.Run)."""
     from .report import ReportError
     try:
         for item in items:

@@ -13,6 +13,7 @@ target (the most frequent ones, Space-Saving style), `DISTINCT_KEPT` distinct so
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 ONE_SIDED_BUDGET = 4096
 """One-sided IKE SAs tracked one by one; the oldest beyond are folded into the crowd."""
@@ -92,6 +93,27 @@ class Unasked:
             self.frames.append(frame)
 
 
+class FoldedRequests(NamedTuple):
+    """What the crowd keeps of an IKE SA of requests only (see `Crowd.request`)."""
+
+    source: str
+    target: str
+    time: float
+    frame: int
+    single: bool
+
+
+class FoldedAnswers(NamedTuple):
+    """What the crowd keeps of an IKE SA of answers only (see `Crowd.answer`)."""
+
+    version: int
+    spi_i: bytes
+    responder: str
+    addressee: str
+    time: float
+    frame: int
+
+
 @dataclass(slots=True)
 class Crowd:
     unanswered: dict[str, Unanswered] = field(default_factory=dict)
@@ -102,6 +124,13 @@ class Crowd:
     """IKE SAs folded in all."""
     dropped: int = 0
     """Folded SAs whose target or group could not be kept (beyond the bounds): counted only."""
+
+    def add(self, folded: FoldedRequests | FoldedAnswers) -> None:
+        """One folded IKE SA (folded SAs must come in the order they were folded: the bounds keep the first)."""
+        if isinstance(folded, FoldedRequests):
+            self.request(*folded)
+        else:
+            self.answer(*folded)
 
     def request(self, source: str, target: str, time: float, frame: int, single: bool) -> None:
         """An IKE SA of requests only (never answered) from `source` to `target`."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import orjson
 
@@ -43,6 +43,12 @@ class JsonLinesWriter:
                 self.linger is not None and time.monotonic() - self.since > self.linger):
             self.flush()
 
+    def write_lines(self, lines: list[bytes]) -> None:
+        """Events already serialised (one JSON object each, as `write` would make them)."""
+        self.pending.extend(lines)
+        if len(self.pending) >= self.batch:
+            self.flush()
+
     def flush(self) -> None:
         if self.pending:
             self.pending.append(b"")
@@ -51,8 +57,26 @@ class JsonLinesWriter:
         self.stream.flush()
 
 
+class RenderedJson(NamedTuple):
+    """Events a worker process of `-j` serialised already (`orjson.dumps(event)` each), in output order."""
+
+    lines: list[bytes]
+
+
+class RenderedText(NamedTuple):
+    """Message lines a worker process of `-j` made already, in output order: (capture time, frame, the line after
+    its frame and time (`message_text`, coloured when asked), the `-v` tree or None) each."""
+
+    messages: list[tuple[float, int, str, list[str] | None]]
+
+
 def message_line(event: MessageEvent, start: float) -> str:
     """tcpdump-style summary: frame, relative time, addresses, version, exchange, role, payloads."""
+    return f"{event.frame:>6} {event.time - start:>11.6f} {message_text(event)}"
+
+
+def message_text(event: MessageEvent) -> str:
+    """`message_line` after its frame and time."""
     payloads = " ".join(_with_notifies(event))
     marks = ""
     if event.retransmission:
@@ -60,9 +84,8 @@ def message_line(event: MessageEvent, start: float) -> str:
     if event.errors:
         marks += f" [malformed: {event.errors[0]}{' ...' if len(event.errors) > 1 else ''}]"
     role = ROLE[(event.initiator, event.response)]
-    return (f"{event.frame:>6} {event.time - start:>11.6f} {_endpoint(event.src, event.sport)} > "
-            f"{_endpoint(event.dst, event.dport)} IKEv{event.version} {event.exchange} "
-            f"#{event.message_id} {role} [{payloads}]{marks}")
+    return (f"{_endpoint(event.src, event.sport)} > {_endpoint(event.dst, event.dport)} IKEv{event.version} "
+            f"{event.exchange} #{event.message_id} {role} [{payloads}]{marks}")
 
 
 def _endpoint(address: str, port: int) -> str:

@@ -76,7 +76,7 @@ from dissectors.names import NotifyType, V1Exchange, V2Exchange, V2Payload
 
 from . import natd
 from .capture.events import EspSighting
-from .crowd import ONE_SIDED_BUDGET, Crowd
+from .crowd import ONE_SIDED_BUDGET, Crowd, FoldedAnswers, FoldedRequests
 from .events import NotifyRef, Where
 from .natd import NatAssessment, NatdHashes
 from .offers import Offer, offers_of
@@ -383,6 +383,8 @@ class IkeSa:
     """Messages with a decode error."""
     address_changes: list[tuple[int, float, frozenset[str]]] = field(default_factory=list)
     """(frame, time, new address pair) each time both SPIs of the SA were seen between other addresses."""
+    shard: int = -1
+    """Under `-j`: the worker that analyses it (set by the workers, from its tunnel); -1 otherwise."""
 
     @property
     def tunnel(self) -> tuple[str, str]:
@@ -445,6 +447,15 @@ def nat_assessments(ike_sa: IkeSa) -> list[tuple[Sent, natd.NatAssessment]]:
     return found
 
 
+def fold_record(ike_sa: IkeSa) -> FoldedRequests | FoldedAnswers:
+    """What the crowd keeps of a one-sided SA folded into it."""
+    if ike_sa.addresses[True]:  # requests only, never answered
+        return FoldedRequests(host(ike_sa.initiator), host(ike_sa.responder), ike_sa.first_time, ike_sa.first_frame,
+                              ike_sa.messages == 1)
+    return FoldedAnswers(ike_sa.version, ike_sa.spi_i, host(ike_sa.responder), host(ike_sa.initiator),  # answers only
+                         ike_sa.first_time, ike_sa.first_frame)
+
+
 def host(endpoint_text: str) -> str:
     """The address of an 'ip:port' or '[ipv6]:port' endpoint; a bare address (IPv4 or IPv6) as it is."""
     if endpoint_text.startswith("["):
@@ -493,6 +504,10 @@ class Tracker:
         self.budget = ONE_SIDED_BUDGET
         self.on_fold: Callable[[IkeSa], None] | None = None
         """Told of each SA folded into the crowd (the early verdicts forget it)."""
+        self.folds = 0
+        """SAs folded so far (into this crowd, or, under `-j`, by every worker alike)."""
+        self.fold_into: Callable[[IkeSa], None] | None = None
+        """Under `-j`: takes each folded SA instead of the crowd (the parent folds them all, in order)."""
         self.esp_flows: dict[tuple[int, str, str, str], EspFlow] = {}
         self._offers: dict[int, tuple[Payload, tuple[Offer, ...]]] = {}
         """SA payload (by identity: the dissectors' memo hands out one object per distinct payload) -> its
@@ -504,38 +519,15 @@ class Tracker:
     # --- input -----------------------------------------------------------------------------
     def observe(self, message: Message, raw: bytes, frame: int, time: float, src: str, dst: str,
                 notifies: Sequence[NotifyRef], *, sport: int = 0, dport: int = 0, transport: str = "udp",
-                frames: Sequence[int] = (), decrypted: Sequence[Payload] | None = None) -> Observation:
+                frames: Sequence[int] = (), decrypted: Sequence[Payload] | None = None,
+                located: IkeSa | None = None) -> Observation:
         """One IKE message; `notifies` includes those of its decrypted payloads, `decrypted` is the
-        inner payload chain when the encrypted payload was opened (None otherwise)."""
+        inner payload chain when the encrypted payload was opened (None otherwise). `located`: the SA
+        `locate` already found for this very message (a worker of `-j` locates before it dissects)."""
         header = message.header
         src, dst = sys.intern(src), sys.intern(dst)  # one string per address, however many messages keep it
-        pair = frozenset((src, dst))
-        key = (message.version, header.spi_i, pair)
-        ike_sa = self.ike_sas.get(key)
-        if self.first_time is None:
-            self.first_time = time
-        self.last_time = max(self.last_time, time)
-        if ike_sa is None:
-            ike_sa = self._moved(message.version, header.spi_i, header.spi_r, pair, frame, time)
-        if ike_sa is None:
-            same_spi = self.by_spi.setdefault((message.version, header.spi_i), [])
-            name = f"v{message.version}-{header.spi_i.hex()}" + (f"-{len(same_spi) + 1}" if same_spi else "")
-            ike_sa = IkeSa(name, message.version, header.spi_i, header.spi_r, pair, first_frame=frame,
-                           first_time=time)
-            self.ike_sas[key] = ike_sa
-            same_spi.append(key)
-            self.one_sided[key] = None
-            if len(self.one_sided) > self.budget:
-                self._fold_oldest()
-        if header.spi_r != ZERO_SPI:
-            ike_sa.spi_r = header.spi_r
-        ike_sa.messages += 1
-        ike_sa.last_frame = frame
-        ike_sa.last_time = time
-        self.observed += 1
-        if self.observed % SWEEP_EVERY == 0:
-            self._forget_idle(time)
-
+        ike_sa = located if located is not None else self.locate(message.version, header.spi_i, header.spi_r, src,
+                                                                   dst, frame, time)
         if message.version == 2:
             initiator = message.is_initiator
             response = message.is_response
@@ -552,8 +544,58 @@ class Tracker:
         self._record(ike_sa, message, seen, frame, time, src, sport, dst, dport, transport, notifies, frames,
                      decrypted)
         if ike_sa.addresses[True] and ike_sa.addresses[False] and self.one_sided:
-            self.one_sided.pop((message.version, header.spi_i, pair), None)
+            self.one_sided.pop((message.version, header.spi_i, frozenset((src, dst))), None)
         return seen
+
+    def locate(self, version: int, spi_i: bytes, spi_r: bytes, src: str, dst: str, frame: int,
+               time: float) -> IkeSa:
+        """The IKE SA a message of these SPIs between these addresses belongs to (made when new, followed
+        when it moved), with the message counted in it and in the clock: what `observe` does before it
+        reads the message itself. `src` and `dst` interned."""
+        pair = frozenset((src, dst))
+        key = (version, spi_i, pair)
+        ike_sa = self.ike_sas.get(key)
+        if self.first_time is None:
+            self.first_time = time
+        self.last_time = max(self.last_time, time)
+        if ike_sa is None:
+            ike_sa = self._moved(version, spi_i, spi_r, pair, frame, time)
+        if ike_sa is None:
+            same_spi = self.by_spi.setdefault((version, spi_i), [])
+            name = f"v{version}-{spi_i.hex()}" + (f"-{len(same_spi) + 1}" if same_spi else "")
+            ike_sa = IkeSa(name, version, spi_i, spi_r, pair, first_frame=frame, first_time=time)
+            self.ike_sas[key] = ike_sa
+            same_spi.append(key)
+            self.one_sided[key] = None
+            if len(self.one_sided) > self.budget:
+                self._fold_oldest()
+        if spi_r != ZERO_SPI:
+            ike_sa.spi_r = spi_r
+        ike_sa.messages += 1
+        ike_sa.last_frame = frame
+        ike_sa.last_time = time
+        self.observed += 1
+        if self.observed % SWEEP_EVERY == 0:
+            self._forget_idle(time)
+        return ike_sa
+
+    def elsewhere(self, ike_sa: IkeSa, version: int, header: bytes, src: str, sport: int, dst: str,
+                  phase1_choice: Callable[[], bool]) -> None:
+        """A message `locate` found in an SA that another worker of `-j` analyses: only which side spoke is
+        kept here (whether the SA is still one-sided decides the crowd's folding, which every worker does
+        alike). `header`: the message's first 28 octets; `phase1_choice()`: whether it carries an SA
+        payload (read only for the first message of an IKEv1 SA that may be the responder's choice)."""
+        if version == 2:
+            side = bool(header[19] & 0x08)
+        else:
+            if ike_sa.initiator_address is None:  # as _ikev1_roles decides it
+                answer = header[20:24] == b"\0\0\0\0" and header[8:16] != ZERO_SPI and not header[19] & 0x01 \
+                    and header[18] in IKEV1_PHASE1 and phase1_choice()
+                ike_sa.initiator_address = dst if answer else src
+            side = src == ike_sa.initiator_address
+        ike_sa.addresses[side].add(endpoint(src, sport))
+        if ike_sa.addresses[True] and ike_sa.addresses[False] and self.one_sided:
+            self.one_sided.pop((version, header[:8], frozenset((src, dst))), None)
 
     def forget(self, key: SaKey) -> IkeSa:
         """Stop tracking an IKE SA (it was diagnosed for good)."""
@@ -575,12 +617,11 @@ class Tracker:
     def fold(self, key: SaKey) -> None:
         """Fold a one-sided SA into the crowd's counts and stop tracking it."""
         ike_sa = self.forget(key)
-        if ike_sa.addresses[True]:  # requests only, never answered
-            source, target = host(ike_sa.initiator), host(ike_sa.responder)
-            self.crowd.request(source, target, ike_sa.first_time, ike_sa.first_frame, ike_sa.messages == 1)
-        else:  # answers only, no request seen
-            self.crowd.answer(ike_sa.version, ike_sa.spi_i, host(ike_sa.responder), host(ike_sa.initiator),
-                              ike_sa.first_time, ike_sa.first_frame)
+        self.folds += 1
+        if self.fold_into is None:
+            self.crowd.add(fold_record(ike_sa))
+        else:
+            self.fold_into(ike_sa)
         if self.on_fold is not None:
             self.on_fold(ike_sa)
 

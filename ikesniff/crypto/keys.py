@@ -338,6 +338,8 @@ class KeyStore:
     unbound_ikev1: list[Ikev1Keys] = field(default_factory=list)
     """IKEv1 key sets whose cookies the source does not give (``spi_i`` empty)."""
     _misses: dict[tuple[bytes, bytes], int] = field(default_factory=dict, repr=False)
+    trials: list[tuple[Ikev2Keys | Ikev1Keys, int, bytes]] = field(default_factory=list, repr=False)
+    """(unbound key set, IKE version, initiator SPI) each time trial decryption filed one under an SA."""
 
     def __len__(self) -> int:
         return len(self.ikev2) + len(self.ikev1) + len(self.unbound_ikev2) + len(self.unbound_ikev1)
@@ -436,6 +438,7 @@ class KeyStore:
     def bind_ikev2(self, keys: Ikev2Keys, spi_i: bytes, spi_r: bytes) -> Ikev2Keys:
         """File an unbound key set under the SA whose message it read (its ICV verified); returns the bound copy."""
         bound = dataclasses.replace(keys, spi_i=bytes(spi_i), spi_r=bytes(spi_r))
+        self.trials.append((keys, 2, bytes(spi_i)))
         self.unbound_ikev2 = [one for one in self.unbound_ikev2 if one is not keys]
         self.add_ikev2(bound)
         return bound
@@ -445,6 +448,7 @@ class KeyStore:
         (its ``spi_i`` stays empty), so that the decryptor's per-key bookkeeping goes on with the same object."""
         self.unbound_ikev1 = [one for one in self.unbound_ikev1 if one is not keys]
         cookie = bytes(spi_i)
+        self.trials.append((keys, 1, cookie))
         if cookie not in self.ikev1:
             self.ikev1[cookie] = keys
         elif all(one is not keys for one in self.ikev1_candidates(cookie)):

@@ -72,6 +72,13 @@ class Crypto:
                 + len(self.keys.unbound_ikev1)
         return total, unused, sorted(index + 1 for index in self.psks_checked - self.psks_matched)
 
+    def usage(self, unbound: list[Ikev2Keys | Ikev1Keys]) -> KeyUsage:
+        """What `unused` reads, for `merged_unused` to add up over the workers of `-j` (each opens the messages of
+        its own SAs); `unbound`: the unbound key sets of the store as the run began."""
+        trials = [(index, version, spi_i) for keys, version, spi_i in (self.keys.trials if self.keys else [])
+                  for index, one in enumerate(unbound) if one is keys]
+        return KeyUsage(set(self.opened), trials, set(self.psks_checked), set(self.psks_matched))
+
     def conclusions(self, version: int, spi_i: bytes, spi_r: bytes, final: bool = True) -> KeyConclusions:
         """What keys and PSKs concluded about the IKE SA. `final`: the SA is diagnosed for good, its kept
         material is released; otherwise (an early verdict) it is kept for the next look."""
@@ -194,6 +201,41 @@ class Crypto:
                     self.psks_matched.add(index)
             checks.extend(these)
         return checks
+
+
+@dataclass(slots=True)
+class KeyUsage:
+    """Which keys one worker of `-j` used: (IKE version, initiator SPI) of the SAs its keys opened, the unbound key
+    sets trial decryption filed under an SA (index among the unbound sets at the start, version, initiator SPI),
+    and the PSKs checked and matched (indexes)."""
+
+    opened: set[tuple[int, bytes]]
+    trials: list[tuple[int, int, bytes]]
+    psks_checked: set[int]
+    psks_matched: set[int]
+
+
+def unbound_sets(keys: KeyStore | None) -> list[Ikev2Keys | Ikev1Keys]:
+    return [*keys.unbound_ikev2, *keys.unbound_ikev1] if keys is not None else []
+
+
+def merged_unused(keys: KeyStore | None, usages: list[KeyUsage]) -> tuple[int, int, list[int]]:
+    """`Crypto.unused` of one run whose SAs were shared among workers: `keys` as given (before any binding), the
+    workers' `usage(unbound_sets(keys))`. A key set is used when any worker used it."""
+    opened = set().union(*(usage.opened for usage in usages))
+    checked = set().union(*(usage.psks_checked for usage in usages))
+    matched = set().union(*(usage.psks_matched for usage in usages))
+    total = unused = 0
+    if keys is not None:
+        total = len(keys)
+        unused = sum(1 for spi_i, _ in keys.ikev2 if (2, spi_i) not in opened) \
+            + sum(1 for spi_i in keys.ikev1 if (1, spi_i) not in opened)
+        filed: dict[int, set[tuple[int, bytes]]] = {}
+        for usage in usages:
+            for index, version, spi_i in usage.trials:
+                filed.setdefault(index, set()).add((version, spi_i))
+        unused += sum(1 for index in range(len(unbound_sets(keys))) if not filed.get(index, set()) & opened)
+    return total, unused, sorted(index + 1 for index in checked - matched)
 
 
 @dataclass(slots=True)

@@ -13,7 +13,8 @@ Read over every IKE SA still tracked at the end of a capture and the crowd of on
 - churn: a tunnel opening CHURN or more IKE SAs that came up, a few seconds apart, none used afterwards.
 
 The SAs of a reflection, a flood or a scan are left out of the tunnels (their figures are in the finding);
-churn keeps its tunnel and adds the finding. The thresholds are far above what a real negotiation does (a
+churn keeps its tunnel and adds the finding. The assessment reads each SA through a `SaView` (the few facts it
+needs, made by `view`), so that under `-j` the workers' SAs can be assessed together in the parent. The thresholds are far above what a real negotiation does (a
 retry after INVALID_KE or a COOKIE stays in one SA; a peer that cannot reach its responder retransmits).
 """
 
@@ -23,6 +24,7 @@ import itertools
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..crowd import Crowd, Unanswered
 from ..events import FindingEvent
@@ -47,8 +49,47 @@ class Noise:
     """Ids of the IKE SAs that belong to an attack or a scan: no diagnosis, no tunnel."""
 
 
-def one_sided(ike_sa: IkeSa) -> bool:
-    return not (ike_sa.addresses[True] and ike_sa.addresses[False])
+class SaView(NamedTuple):
+    """What the assessment reads of one IKE SA."""
+
+    id: str
+    version: int
+    spi_i: bytes
+    tunnel: tuple[str, str]
+    first_time: float
+    first_frame: int
+    messages: int
+    started: bool
+    """`IkeSa.started_by_first_message`."""
+    asked: bool
+    """The initiator's side sent something."""
+    answered: bool
+    """The responder's side sent something."""
+    initiator: str
+    """Host (address) of the initiator's first endpoint."""
+    responder: str
+    initiator_messages: int
+    """Distinct messages the initiator sent."""
+    offers: tuple[str, ...]
+    """The text of each offer of the initiator's first SA payload in clear."""
+    choice: str | None
+    """The text of the first proposal the responder chose in clear, if any."""
+    unused: bool
+    """Came up, then neither another exchange nor ESP of its own followed (what churn counts)."""
+
+    @property
+    def one_sided(self) -> bool:
+        return not (self.asked and self.answered)
+
+
+def view(ike_sa: IkeSa, esp: dict[frozenset[str], list[EspFlow]]) -> SaView:
+    """The facts of `ike_sa` the assessment reads; `esp`: the ESP flows by unordered address pair."""
+    return SaView(ike_sa.id, ike_sa.version, ike_sa.spi_i, ike_sa.tunnel, ike_sa.first_time, ike_sa.first_frame,
+                  ike_sa.messages, ike_sa.started_by_first_message, bool(ike_sa.addresses[True]),
+                  bool(ike_sa.addresses[False]), host(ike_sa.initiator), host(ike_sa.responder),
+                  initiator_messages(ike_sa), tuple(offer.text for offer in ike_sa.offers),
+                  ike_sa.choice[0].text if ike_sa.choice else None,
+                  _unused(ike_sa, esp.get(frozenset(ike_sa.tunnel), [])))
 
 
 def initiator_messages(ike_sa: IkeSa) -> int:
@@ -56,13 +97,21 @@ def initiator_messages(ike_sa: IkeSa) -> int:
     return sum(e.steps[0] if e.by_initiator else e.steps[1] for e in ike_sa.exchanges.values())
 
 
-def assess(ike_sas: Sequence[IkeSa], crowd: Crowd, esp: dict[frozenset[str], list[EspFlow]],
-           file: str = "") -> Noise:
+def _unused(ike_sa: IkeSa, flows: list[EspFlow]) -> bool:
+    up = established_at(ike_sa)
+    if up is None:
+        return False
+    later = [e for e in ike_sa.exchanges.values() if e.first.time > up.time]
+    return not (later or any(flow.last_time > up.time and flow.first_time >= ike_sa.first_time for flow in flows))
+
+
+def assess(ike_sas: Sequence[SaView], crowd: Crowd, file: str = "") -> Noise:
+    """`ike_sas`: every IKE SA still tracked, by first message."""
     noise = Noise()
     _reflection(ike_sas, crowd, noise, file)
     _flood(ike_sas, crowd, noise, file)
     _scan(ike_sas, crowd, noise, file)
-    _churn(ike_sas, esp, noise, file)
+    _churn(ike_sas, noise, file)
     return noise
 
 
@@ -75,15 +124,15 @@ def _rate(count: int, first: float, last: float) -> str:
     return f"{count / span:.0f}/s over {span:.1f} s" if span > 0 else "at once"
 
 
-def _reflection(ike_sas: Sequence[IkeSa], crowd: Crowd, noise: Noise, file: str) -> None:
-    groups: dict[tuple[int, bytes, str], list[IkeSa]] = {}
+def _reflection(ike_sas: Sequence[SaView], crowd: Crowd, noise: Noise, file: str) -> None:
+    groups: dict[tuple[int, bytes, str], list[SaView]] = {}
     for ike_sa in ike_sas:
-        if one_sided(ike_sa) and ike_sa.addresses[False] and not ike_sa.started_by_first_message:
-            groups.setdefault((ike_sa.version, ike_sa.spi_i, host(ike_sa.initiator)), []).append(ike_sa)
+        if ike_sa.one_sided and ike_sa.answered and not ike_sa.started:
+            groups.setdefault((ike_sa.version, ike_sa.spi_i, ike_sa.initiator), []).append(ike_sa)
     for key in set(groups) | set(crowd.unasked):
         members = groups.get(key, [])
         folded = crowd.unasked.get(key)
-        responders = {host(sa.responder) for sa in members} | (folded.responders if folded else set())
+        responders = {sa.responder for sa in members} | (folded.responders if folded else set())
         if len(responders) < REFLECTORS:
             continue
         answers = sum(sa.messages for sa in members) + (folded.answers if folded else 0)
@@ -98,11 +147,11 @@ def _reflection(ike_sas: Sequence[IkeSa], crowd: Crowd, noise: Noise, file: str)
                  f"{victim}, and rate-limit IKE on the responders.", file)
 
 
-def _flood(ike_sas: Sequence[IkeSa], crowd: Crowd, noise: Noise, file: str) -> None:
-    single: dict[str, list[IkeSa]] = {}
+def _flood(ike_sas: Sequence[SaView], crowd: Crowd, noise: Noise, file: str) -> None:
+    single: dict[str, list[SaView]] = {}
     for ike_sa in ike_sas:
-        if one_sided(ike_sa) and ike_sa.addresses[True] and ike_sa.messages == 1 and ike_sa.started_by_first_message:
-            single.setdefault(host(ike_sa.responder), []).append(ike_sa)
+        if ike_sa.one_sided and ike_sa.asked and ike_sa.messages == 1 and ike_sa.started:
+            single.setdefault(ike_sa.responder, []).append(ike_sa)
     for target in set(single) | set(crowd.unanswered):
         members = single.get(target, [])
         folded = crowd.unanswered.get(target)
@@ -115,7 +164,7 @@ def _flood(ike_sas: Sequence[IkeSa], crowd: Crowd, noise: Noise, file: str) -> N
             tally.first_time, tally.last_time, tally.ike_sas = folded.first_time, folded.last_time, folded.ike_sas
             tally.distinct_overflow = folded.distinct_overflow
         for ike_sa in members:
-            tally.add(host(ike_sa.initiator), ike_sa.first_time, ike_sa.first_frame, True)
+            tally.add(ike_sa.initiator, ike_sa.first_time, ike_sa.first_frame, True)
         sources = len(tally.distinct)
         if sources < 2 and len(members) < count:  # (one source: a scan or a retry storm, not a flood)
             continue
@@ -131,31 +180,31 @@ def _flood(ike_sas: Sequence[IkeSa], crowd: Crowd, noise: Noise, file: str) -> N
                  "challenge / DoS protection and rate-limit IKE from unknown peers.", file)
 
 
-def _scan(ike_sas: Sequence[IkeSa], crowd: Crowd, noise: Noise, file: str) -> None:
-    probes: dict[str, list[IkeSa]] = {}
+def _scan(ike_sas: Sequence[SaView], crowd: Crowd, noise: Noise, file: str) -> None:
+    probes: dict[str, list[SaView]] = {}
     for ike_sa in ike_sas:
-        if ike_sa.id in noise.left_out or not ike_sa.started_by_first_message or initiator_messages(ike_sa) > 1:
+        if ike_sa.id in noise.left_out or not ike_sa.started or ike_sa.initiator_messages > 1:
             continue
-        probes.setdefault(host(ike_sa.initiator), []).append(ike_sa)
+        probes.setdefault(ike_sa.initiator, []).append(ike_sa)
     for source in set(probes) | set(crowd.probes):
         members = probes.get(source, [])
-        targets = {host(sa.responder) for sa in members} | crowd.probes.get(source, set())
+        targets = {sa.responder for sa in members} | crowd.probes.get(source, set())
         if len(targets) >= SCAN_TARGETS:
-            answered = sum(1 for sa in members if not one_sided(sa))
+            answered = sum(1 for sa in members if not sa.one_sided)
             noise.left_out.update(sa.id for sa in members)
             _finding(noise, "scan", [sa.first_frame for sa in members[:4]],
                      f"{source} probed {len(targets)} targets with one IKE request each; {answered} answered, "
                      "none went further: a scan for IKE responders (ike-scan and the like), not tunnels.", file)
             continue
-        by_target: dict[str, list[IkeSa]] = {}
+        by_target: dict[str, list[SaView]] = {}
         for ike_sa in members:
-            by_target.setdefault(host(ike_sa.responder), []).append(ike_sa)
+            by_target.setdefault(ike_sa.responder, []).append(ike_sa)
         for target, tried in by_target.items():
-            offers = {tuple(offer.text for offer in sa.offers) for sa in tried if sa.offers}
+            offers = {sa.offers for sa in tried if sa.offers}
             if len(tried) < SCAN_SAME_TARGET or len(offers) < SCAN_OFFERS:
                 continue
-            accepted = [sa for sa in tried if sa.choice]
-            choice = f"; accepted: {accepted[0].choice[0].text}" if accepted else "; none accepted"
+            accepted = [sa for sa in tried if sa.choice is not None]
+            choice = f"; accepted: {accepted[0].choice}" if accepted else "; none accepted"
             noise.left_out.update(sa.id for sa in tried)
             _finding(noise, "scan", [sa.first_frame for sa in tried[:4]],
                      f"{source} probed {target} with {len(tried)} IKE requests carrying {len(offers)} different "
@@ -163,29 +212,20 @@ def _scan(ike_sas: Sequence[IkeSa], crowd: Crowd, noise: Noise, file: str) -> No
                      "like), not a negotiation.", file)
 
 
-def _churn(ike_sas: Sequence[IkeSa], esp: dict[frozenset[str], list[EspFlow]], noise: Noise, file: str) -> None:
-    tunnels: dict[tuple[str, str], list[IkeSa]] = {}
+def _churn(ike_sas: Sequence[SaView], noise: Noise, file: str) -> None:
+    tunnels: dict[tuple[str, str], list[SaView]] = {}
     for ike_sa in ike_sas:
         if ike_sa.id not in noise.left_out:
             tunnels.setdefault(ike_sa.tunnel, []).append(ike_sa)
     for peers, members in tunnels.items():
-        flows = esp.get(frozenset(peers), [])
-        unused = []
-        for ike_sa in members:
-            up = established_at(ike_sa)
-            if up is None:
-                continue
-            later = [e for e in ike_sa.exchanges.values() if e.first.time > up.time]
-            if later or any(flow.last_time > up.time and flow.first_time >= ike_sa.first_time for flow in flows):
-                continue
-            unused.append(ike_sa)
+        unused = [ike_sa for ike_sa in members if ike_sa.unused]
         if len(unused) < CHURN:
             continue
         starts = sorted(sa.first_time for sa in unused)
         interval = statistics.median(b - a for a, b in itertools.pairwise(starts))
         if interval > CHURN_INTERVAL:
             continue
-        opener = host(unused[0].initiator)
+        opener = unused[0].initiator
         _finding(noise, "churn", [sa.first_frame for sa in unused[:4]],
                  f"{opener} opened {len(unused)} IKE SAs with {peers[0] if peers[1] == opener else peers[1]}, about "
                  f"one every {interval:.0f} s, each authenticated and then never used (no further exchange, no "

@@ -8,7 +8,7 @@ from typing import IO
 from ..analysis import DecodedMessage
 from ..capture.events import Idle
 from ..events import DiagnosisEvent, FindingEvent, SummaryEvent, VerdictEvent
-from ..output import JsonLinesWriter
+from ..output import JsonLinesWriter, RenderedJson
 
 EVENTS = (DiagnosisEvent, FindingEvent, VerdictEvent, SummaryEvent)
 
@@ -26,6 +26,8 @@ class JsonLinesSink:
             self.writer.write(item)
             if isinstance(item, SummaryEvent):
                 self.writer.flush()
+        elif isinstance(item, RenderedJson):
+            self.writer.write_lines(item.lines)
         elif isinstance(item, Idle):
             self.writer.flush()
 

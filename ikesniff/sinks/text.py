@@ -15,7 +15,7 @@ from ..analysis import DecodedMessage
 from ..capture.events import FrameProblem, Idle
 from ..events import DiagnosisEvent, FindingEvent, LogEvidence, MessageEvent, SummaryEvent, VerdictEvent
 from ..live_view import verdict_headline, verdict_line
-from ..output import message_line, message_tree, plural
+from ..output import RenderedText, message_line, message_tree, plural
 from ..redact import Redactor
 from ..terminal import colour_outcomes, width, wrapper
 
@@ -49,10 +49,12 @@ class TextSink:
             if not self.quiet:
                 event = item.event
                 line = message_line(event, self.first_time)
-                self._out(_coloured_message(line, event) if self.colour else line)
+                self._out(coloured_message(line, event) if self.colour else line)
                 if self.verbose:
                     for line in message_tree(item.message, item.inner):
                         self._out(self._text(line))
+        elif isinstance(item, RenderedText):
+            self._rendered(item)
         elif isinstance(item, FrameProblem):
             if not self.quiet:
                 click.echo(f"{item.frame:>6} frame problem: {item.text}", err=True)
@@ -72,6 +74,21 @@ class TextSink:
         elif isinstance(item, SummaryEvent):
             self._conclusions()
             self._summary(item)
+
+    def _rendered(self, batch: RenderedText) -> None:
+        """Message lines a worker of `-j` made: given their frame and time here (times count from the run's first
+        message), written at once."""
+        lines = []
+        for when, frame, text, tree in batch.messages:
+            if self.first_time is None:
+                self.first_time = when
+            self.now = max(self.now, when)
+            if not self.quiet:
+                lines.append(f"{frame:>6} {when - self.first_time:>11.6f} {text}")
+                if tree is not None:
+                    lines.extend(self._text(line) for line in tree)
+        if lines:
+            self._out("\n".join(lines))
 
     def _conclusions(self) -> None:
         stream = sys.stderr if self.to_stderr else sys.stdout
@@ -129,7 +146,7 @@ class TextSink:
         pass
 
 
-def _coloured_message(line: str, event: MessageEvent) -> str:
+def coloured_message(line: str, event: MessageEvent) -> str:
     """A message line with its error notifies and malformed mark in red, its retransmission mark in yellow."""
     for notify in {notify.type for notify in event.notifies if notify.is_error}:
         line = line.replace(f"N({notify})", click.style(f"N({notify})", fg="red", bold=True))
