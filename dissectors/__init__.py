@@ -6,12 +6,14 @@ header picks the IKEv1 (RFC 2408/2409) or IKEv2 (RFC 7296) dissector.
 
 from __future__ import annotations
 
+import struct
+
 from . import ikev1, ikev1_registry, ikev2, ikev2_registry
 from .common import PayloadMemo, parse_header
 from .model import ISAKMP_HEADER_LENGTH, Header, Message, Notify, OpaquePayload, Payload
 
-__all__ = ["Header", "Message", "Notify", "OpaquePayload", "Payload", "PayloadMemo", "implausible", "parse_message",
-           "plausible_header"]
+__all__ = ["Header", "Message", "Notify", "OpaquePayload", "Payload", "PayloadMemo", "RawHeader", "implausible",
+           "parse_message", "plausible_header"]
 
 
 def parse_message(data: bytes | memoryview, memo: PayloadMemo | None = None) -> Message:
@@ -40,23 +42,30 @@ PRIVATE_USE = range(240, 256)
 PRIVATE_PAYLOADS = range(128, 256)
 
 
-def plausible_header(data: bytes, truncated: bool = False) -> bool:
-    """True when `implausible` passes the message read from `data` on its header alone (a reader that does not
-    dissect every message needs no more); False when it does not, or cannot tell without dissecting."""
+RawHeader = tuple[bytes, bytes, int, int, int, int, int, int]
+"""The header's fields as read: initiator SPI, responder SPI, next payload, version octet, exchange type, flags,
+message id, length."""
+_HEADER = struct.Struct(">8s8sBBBBII")
+
+
+def plausible_header(data: bytes, truncated: bool = False) -> RawHeader | None:
+    """The header of `data` when `implausible` passes the message read from it on its header alone (a reader that
+    does not dissect every message needs no more); None when it does not, or cannot tell without dissecting."""
     size = len(data)
     if size < ISAKMP_HEADER_LENGTH:
-        return False
-    version = data[17]
+        return None
+    header: RawHeader = _HEADER.unpack_from(data)
+    version = header[3]
     registry = ikev2_registry if version == 0x20 else ikev1_registry if version == 0x10 else None
     if registry is None:
-        return False
-    length = int.from_bytes(data[24:28], "big")
+        return None
+    length = header[7]
     if length < ISAKMP_HEADER_LENGTH or (length > size and not truncated):
-        return False
-    if data[18] not in registry.EXCHANGE_TYPES and data[18] not in PRIVATE_USE:
-        return False
-    first = data[16]
-    return not first or first in registry.PAYLOAD_NAMES or first in PRIVATE_PAYLOADS
+        return None
+    if header[4] not in registry.EXCHANGE_TYPES and header[4] not in PRIVATE_USE:
+        return None
+    first = header[2]
+    return header if not first or first in registry.PAYLOAD_NAMES or first in PRIVATE_PAYLOADS else None
 
 
 def implausible(message: Message, size: int, truncated: bool = False) -> str | None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 
-from dissectors import Message, Notify, PayloadMemo, implausible, parse_message, plausible_header
+from dissectors import Message, Notify, PayloadMemo, RawHeader, implausible, parse_message, plausible_header
 from dissectors.ikev1 import CiscoFragmentPayload, CiscoFragmentReassembler, ReassembledMessage
 from dissectors.model import Header, Payload
 from dissectors.names import V1Payload
@@ -223,7 +223,8 @@ class Analysis:
             if isinstance(item, IkeDatagram):
                 data = item.data
                 message: Message | None = None
-                if not plausible_header(data, item.truncated):
+                header = plausible_header(data, item.truncated)
+                if header is None:
                     message = parse_message(data, memo)
                     problem = implausible(message, len(data), item.truncated)
                     if problem is not None:
@@ -235,12 +236,14 @@ class Analysis:
                                 item.frame, item.time, f"not an IKE message ({problem}): "
                                 f"{endpoint(item.src, item.sport)} > {endpoint(item.dst, item.dport)}")
                         continue
+                    header = _raw_header(message.header)
                 seq += 1
                 if first is None:
                     first = item.time
-                version = data[17] >> 4
+                spi_i, spi_r, next_payload, version, exchange_type, flags, message_id, _ = header
+                version >>= 4
                 src, dst = sys.intern(item.src), sys.intern(item.dst)
-                ike_sa = tracker.locate(version, data[:8], data[8:16], src, dst, item.frame, item.time)
+                ike_sa = tracker.locate(version, spi_i, spi_r, src, dst, item.frame, item.time)
                 if ike_sa.shard < 0:
                     ike_sa.shard = of(ike_sa)
                 if ike_sa.shard == worker:
@@ -248,19 +251,20 @@ class Analysis:
                         message = parse_message(data, memo)
                     yield seq << 40, self._event(message, data, item, label, list(item.frames), located=ike_sa)
                 else:
-                    tracker.elsewhere(ike_sa, version, data[:28], src, item.sport, dst, partial(_carries_sa, data, memo))
+                    tracker.elsewhere(ike_sa, version, flags, exchange_type, message_id, spi_r, src, item.sport, dst,
+                                      partial(_carries_sa, data, memo))
                     self.messages += 1
                 if self._enough(count, duration, first, item.time):
                     self.limited = True
                     return
-                if version == 1 and data[16] == V1Payload.FRAG:
+                if version == 1 and next_payload == V1Payload.FRAG:
                     if message is None:
                         message = parse_message(data, memo)
                     for done in self._reassembled(message, item):
                         inner = parse_message(done.data, memo)
-                        header = inner.header
+                        fields = inner.header
                         seq += 1
-                        ike_sa = tracker.locate(inner.version, header.spi_i, header.spi_r, src, dst, item.frame,
+                        ike_sa = tracker.locate(inner.version, fields.spi_i, fields.spi_r, src, dst, item.frame,
                                                 item.time)
                         if ike_sa.shard < 0:
                             ike_sa.shard = of(ike_sa)
@@ -268,8 +272,8 @@ class Analysis:
                             yield seq << 40, self._event(inner, done.data, item, label, done.frames, reassembled=True,
                                                          located=ike_sa)
                         else:
-                            raw = done.data[:28] if len(done.data) >= 28 else _header_octets(header)
-                            tracker.elsewhere(ike_sa, inner.version, raw, src, item.sport, dst,
+                            tracker.elsewhere(ike_sa, inner.version, fields.flags, fields.exchange_type,
+                                              fields.message_id, fields.spi_r, src, item.sport, dst,
                                               partial(operator.contains, inner.payload_names, "SA"))
                             self.messages += 1
                         if self._enough(count, duration, first, item.time):
@@ -539,11 +543,9 @@ def _carries_sa(data: bytes, memo: PayloadMemo) -> bool:
     return "SA" in parse_message(data, memo).payload_names
 
 
-def _header_octets(header: Header) -> bytes:
-    """The 28 header octets of a parsed header (a reassembled message too short to have them: zeros, as parsed)."""
-    return (bytes(header.spi_i) + bytes(header.spi_r) + bytes((header.next_payload,
-            (header.major_version << 4 | header.minor_version) & 0xFF, header.exchange_type & 0xFF,
-            header.flags & 0xFF)) + header.message_id.to_bytes(4, "big") + header.length.to_bytes(4, "big"))
+def _raw_header(header: Header) -> RawHeader:
+    return (header.spi_i, header.spi_r, header.next_payload, header.major_version << 4 | header.minor_version,
+            header.exchange_type, header.flags, header.message_id, header.length)
 
 
 def _timed(index: int, source: str, items: Iterable[object]) -> Iterator[tuple[float, int, str, object]]:

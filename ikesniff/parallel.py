@@ -22,20 +22,26 @@ process boundary (pickling one costs about 32 µs). Outputs that need the events
 place (`--report`, `-w`, `--redact`, `--syslog`, `--log`, `--config`), `--merge`, standard input and live
 capture stay in one process (`usable`).
 
-Protocol (worker -> parent: length-prefixed pickles on a pipe; parent -> worker: one pickle, the SAs left out):
+Protocol: length-prefixed pickles on a pipe each way.
+    worker -> parent, a split file:
     ("started",) | ("error", text)          the file opened, or could not be
-    ("window", items, folds)                split file: the items of one stretch of the capture stream, as
-                                            (position, rendered), and the SAs folded, as (fold number, record)
-    ("last", limited)                       split file: the capture ended (limited: by -c or --duration)
-    ("views", views)                        split file: (place among the SAs tracked, SaView) of its SAs
-    ("end", ...)                            the conclusions and counts (see `_conclude_shard`, `_file_child`)
-    ("items", rendered)                     a file read whole: its items in order
-    ("crash", text)                         an unexpected exception
+    ("window", items, folds)                the items of one stretch of the capture stream, as (position,
+                                            rendered), and the SAs folded, as (fold number, record)
+    ("error", text)                         the capture failed midway (after the window up to there)
+    ("last", limited)                       the capture ended (limited: by -c or --duration)
+    ("views", views)                        (place among the SAs tracked, SaView) of its SAs
+    ("end", diagnoses, findings, verdicts, truncation, key usage, summary, own decode errors)
+    parent -> worker: (left_out,)           the SAs the noise assessment left out of the tunnels
+    worker -> parent, files read whole:
+    ("items", index, rendered) ... ("end", index, summary, failed, stopped) | ("error", index, text)
+    parent -> worker: ("file", index, path) | ("quit",)
+    either: ("crash", traceback)            an unexpected exception
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import pickle
@@ -264,9 +270,23 @@ class _Child:
     """Write end of the parent -> worker pipe (-1: none)."""
 
 
+def _warm() -> None:
+    """What every worker would otherwise load for itself on first use: the cause catalog and its tables, the text
+    output. Then the objects made so far are left out of the collector's walks (gc.freeze), so that the workers
+    do not copy the memory they share with this process by looking at it."""
+    from . import catalog
+    from .sinks import text  # noqa: F401 - (the coloured message lines)
+    catalog.catalog()
+    catalog.notify_causes()
+    catalog.seed_titles()
+    gc.freeze()
+
+
 def _fork(body: Callable[[_Out, int], None], control: bool = False, siblings: Sequence[_Child] = ()) -> _Child:
     """A worker process running `body(output, control read end)`; it leaves with os._exit. `siblings`: the workers
     already started, whose pipe ends it must not hold."""
+    if not siblings:
+        _warm()
     read_fd, write_fd = _pipe()
     control_read, control_write = os.pipe() if control else (-1, -1)
     pid = os.fork()
@@ -293,6 +313,14 @@ def _fork(body: Callable[[_Out, int], None], control: bool = False, siblings: Se
     if control_read >= 0:
         os.close(control_read)
     return _Child(pid, _In(read_fd), control_write)
+
+
+def _send(fd: int, message: tuple[Any, ...]) -> None:
+    """One length-prefixed pickle to a worker."""
+    data = memoryview(len(message_bytes := pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+                      .to_bytes(8, "little") + message_bytes)
+    while data:
+        data = data[os.write(fd, data):]
 
 
 def _stop(children: Sequence[_Child]) -> None:
@@ -330,6 +358,11 @@ class Gate:
         self.values = multiprocessing.RawArray("q", 2)  # stop after window (-1: never), furthest window entered
         self.values[0] = -1
 
+    def open(self) -> None:
+        """Before a file: nobody stops, nobody has gone anywhere."""
+        with self.lock:
+            self.values[0], self.values[1] = -1, 0
+
     def passing(self, window: int) -> bool:
         """A worker ended window `window`: may it go on?"""
         with self.lock:
@@ -346,9 +379,9 @@ class Gate:
 
 
 # --- a split file's worker ----------------------------------------------------------------------------------
-def _shard_child(path: str, worker: int, workers: int, options: api.Options, output: Output, gate: Gate,
-                 out: _Out, control: int) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides where everybody stops (Gate)
+def _read_share(path: str, worker: int, workers: int, options: api.Options, output: Output, gate: Gate,
+                out: _Out, orders: _In) -> None:
+    """Worker `worker`'s share of a split file (Ctrl-C is the parent's: `gate` says where everybody stops)."""
     analysis = api.Session(options).analysis
     analysis.label = path
     unbound = unbound_sets(analysis.keys)
@@ -397,8 +430,7 @@ def _shard_child(path: str, worker: int, workers: int, options: api.Options, out
     places = {id(ike_sa): place for place, ike_sa in enumerate(tracked)}
     mine = [ike_sa for ike_sa in tracked if ike_sa.shard == worker]
     out.send(("views", [(places[id(ike_sa)], view(ike_sa, esp)) for ike_sa in mine]))
-    with os.fdopen(control, "rb") as orders:
-        left_out: set[str] = pickle.load(orders)
+    left_out: set[str] = orders.receive()[0]
     diagnoses: list[tuple[tuple[int, ...], object]] = []
     findings: list[tuple[tuple[int, ...], object]] = []
     for ike_sas in tunnels_of(mine, left_out).values():
@@ -429,7 +461,8 @@ def _shard_child(path: str, worker: int, workers: int, options: api.Options, out
 
 
 # --- a file read whole by a worker --------------------------------------------------------------------------
-def _file_child(path: str, options: api.Options, output: Output, out: _Out, control: int) -> None:
+def _read_whole(index: int, path: str, options: api.Options, output: Output, out: _Out) -> None:
+    """File `index` of a run, read on its own (as `api.Session` reads one of several)."""
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C: the file is concluded on what was read
     session = api.Session(options)
     rendered: list[object] = []
@@ -441,14 +474,29 @@ def _file_child(path: str, options: api.Options, output: Output, out: _Out, cont
             if one is not None:
                 rendered.append(one)
                 if len(rendered) >= BATCH:
-                    out.send(("items", rendered))
+                    out.send(("items", index, rendered))
                     rendered = []
     except CaptureError as error:
-        out.send(("items", rendered))
-        out.send(("error", str(error)))
+        out.send(("items", index, rendered))
+        out.send(("error", index, str(error)))
         return
-    out.send(("items", rendered))
-    out.send(("end", session.totals, session.failed, session.stopped))
+    out.send(("items", index, rendered))
+    out.send(("end", index, session.totals, session.failed, session.stopped))
+
+
+def _worker(worker: int, options: api.Options, output: Output, gate: Gate, out: _Out, control: int) -> None:
+    """A worker's life: the files, or shares of files, the parent gives it, one after the other, until it says
+    quit."""
+    orders = _In(control)
+    while True:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        order = orders.receive()
+        if order[0] == "file":
+            _read_whole(order[1], order[2], options, output, out)
+        elif order[0] == "split":
+            _read_share(order[1], worker, order[2], options, output, gate, out, orders)
+        else:
+            return
 
 
 # --- the parent -----------------------------------------------------------------------------------------------
@@ -491,7 +539,9 @@ class Run:
         self._reader: Callable[[], Any] = lambda: None
         self.totals: SummaryEvent | None = None
         self.started = time.perf_counter()
-        self._gate: Gate | None = None
+        self._gate = Gate()
+        self._splitting = False
+        self._pool: list[_Child] = []
 
     def reader(self) -> Any:
         """The reader of the file being read (for the progress bar), or None."""
@@ -511,6 +561,7 @@ class Run:
                     break
         finally:
             signal.signal(signal.SIGINT, previous)
+            self._quit()
         summary = self.totals if self.totals is not None else api.summarise(Analysis(), [], 0.0)
         summary.files = list(self.files)
         summary.seconds = round(time.perf_counter() - self.started, 3)
@@ -523,8 +574,13 @@ class Run:
         self.stopped = True
         if self.interrupted > 1:
             raise KeyboardInterrupt
-        if self._gate is not None:
+        if self._splitting:
             self._gate.close()
+
+    def _quit(self) -> None:
+        """End the workers (idle, or busy with what will not be written)."""
+        _stop(self._pool)
+        self._pool.clear()
 
     def _add(self, summary: SummaryEvent, failed: bool, stopped: bool) -> None:
         self.totals = summary if self.totals is None else api.add_summaries(self.totals, summary)
@@ -546,60 +602,69 @@ class Run:
         assert session.totals is not None
         self._add(session.totals, session.failed, session.stopped)
 
+    def _workers(self) -> list[_Child]:
+        """The workers of the run, started at the first file that needs them (one per job)."""
+        if not self._pool:
+            for worker in range(self.jobs):
+                self._pool.append(_fork(self._body(worker), control=True, siblings=self._pool))
+        return self._pool
+
+    def _body(self, worker: int) -> Callable[[_Out, int], None]:
+        def body(out: _Out, control: int) -> None:
+            _worker(worker, self.options, self.output, self._gate, out, control)
+        return body
+
     def _side_by_side(self, paths: list[str]) -> Iterator[object]:
-        """Files read whole by a worker each, at most `jobs` at once; their items in file order."""
-        waiting = list(paths)
-        running: list[_Child] = []
+        """Files read whole by the workers, each given the next file when it is done with one; their items in file
+        order (those of a file ahead of the one being written wait here)."""
+        pool = self._workers()
         selector = selectors.DefaultSelector()
+        waiting: dict[int, list[tuple[Any, ...]]] = {}
+        given = 0
+        finished = False
+
+        def give(child: _Child) -> None:
+            nonlocal given
+            if given < len(paths) and not self.stopped:
+                _send(child.control, ("file", given, paths[given]))
+                given += 1
+
         try:
-            while waiting or running:
-                while waiting and len(running) < self.jobs and not self.stopped:
-                    child = _fork(self._file_body(waiting.pop(0)), siblings=running)
-                    running.append(child)
-                    selector.register(child.inbox.fd, selectors.EVENT_READ, child)
-                if not running:
-                    break
-                head = running[0]
-                while True:
-                    message = head.inbox.ready()
-                    if message is not None:
-                        break
-                    if head.inbox.closed:
-                        message = ("crash", "a worker process ended without a word")
-                        break
+            for child in pool:
+                selector.register(child.inbox.fd, selectors.EVENT_READ, child)
+                give(child)
+            head = 0
+            while head < given:
+                messages = waiting.get(head)
+                if not messages:
                     for key, _ in self._select(selector):
                         child = key.data
                         child.inbox.fill()
                         if child.inbox.closed:
-                            selector.unregister(child.inbox.fd)
-                kind = message[0]
-                if kind == "items":
-                    yield from self.output.batches(message[1])
-                elif kind == "error":
-                    raise CaptureError(message[1])
-                elif kind == "end":
-                    summary, failed, stopped = message[1:]
-                    self._add(summary, failed, stopped)
-                    if head.inbox.fd in selector.get_map():
-                        selector.unregister(head.inbox.fd)
-                    _stop([running.pop(0)])
+                            _crash(("crash", "a worker process ended without a word"))
+                        while (message := child.inbox.ready()) is not None:
+                            if message[0] == "crash":
+                                _crash(message)
+                            waiting.setdefault(message[1], []).append(message)
+                            if message[0] in ("end", "error"):
+                                give(child)
+                    continue
+                message = messages.pop(0)
+                if message[0] == "items":
+                    yield from self.output.batches(message[2])
+                elif message[0] == "error":
+                    raise CaptureError(message[2])
+                else:
+                    self._add(*message[2:])
+                    del waiting[head]
+                    head += 1
                     if self.stopped:
                         return
-                else:
-                    _crash(message)
+            finished = True
         finally:
             selector.close()
-            _stop(running)
-
-    def _file_body(self, path: str) -> Callable[[_Out, int], None]:
-        def body(out: _Out, control: int) -> None:
-            _file_child(path, self.options, self.output, out, control)
-        return body
-
-    def _shard_body(self, path: str, worker: int, gate: Gate) -> Callable[[_Out, int], None]:
-        def body(out: _Out, control: int) -> None:
-            _shard_child(path, worker, self.jobs, self.options, self.output, gate, out, control)
-        return body
+            if not finished:  # (workers still busy with files that will not be written)
+                self._quit()
 
     def _select(self, selector: selectors.BaseSelector) -> list[tuple[selectors.SelectorKey, int]]:
         while True:
@@ -609,16 +674,19 @@ class Run:
                 continue
 
     def _split(self, path: str) -> Iterator[object]:
-        """One file split among `jobs` workers; their streams merged into the order of one process."""
-        count = self.jobs
-        gate = self._gate = Gate()
-        children: list[_Child] = []
+        """One file split among the workers; their streams merged into the order of one process."""
+        children = self._workers()
+        gate = self._gate
         output = self.output
+        finished = False
         try:
-            for worker in range(count):
-                children.append(_fork(self._shard_body(path, worker, gate), control=True, siblings=children))
+            gate.open()
+            self._splitting = True
+            for child in children:
+                _send(child.control, ("split", path, len(children)))
             first = self._all(children)
             if first[0][0] == "error":
+                finished = True
                 raise CaptureError(first[0][1])
             remote = RemoteReader(path, children[0].pid)
             self._reader = lambda: remote
@@ -636,20 +704,21 @@ class Run:
                 for _, record in folds:
                     crowd.add(record)
             if kind == "error":
+                finished = True
                 raise CaptureError(messages[0][1])
             limited = any(message[1] for message in messages)
             views: list[tuple[int, SaView]] = [one for message in self._all(children, "views") for one in message[1]]
             views.sort(key=itemgetter(0))
             noise = assess([one for _, one in views], crowd, path)
             for child in children:
-                with os.fdopen(child.control, "wb") as orders:
-                    pickle.dump(noise.left_out, orders, protocol=pickle.HIGHEST_PROTOCOL)
-                child.control = -1
+                _send(child.control, (noise.left_out,))
             ends = self._all(children, "end")
+            finished = True
         finally:
-            self._gate = None
+            self._splitting = False
             self._reader = lambda: None
-            _stop(children)
+            if not finished:
+                self._quit()
         diagnoses = sorted((one for end in ends for one in end[1]), key=itemgetter(0))
         findings = sorted((one for end in ends for one in end[2]), key=itemgetter(0))
         verdicts = sorted((one for end in ends for one in end[3]), key=itemgetter(0))

@@ -579,23 +579,26 @@ class Tracker:
             self._forget_idle(time)
         return ike_sa
 
-    def elsewhere(self, ike_sa: IkeSa, version: int, header: bytes, src: str, sport: int, dst: str,
-                  phase1_choice: Callable[[], bool]) -> None:
+    def elsewhere(self, ike_sa: IkeSa, version: int, flags: int, exchange_type: int, message_id: int, spi_r: bytes,
+                  src: str, sport: int, dst: str, phase1_choice: Callable[[], bool]) -> None:
         """A message `locate` found in an SA that another worker of `-j` analyses: only which side spoke is
         kept here (whether the SA is still one-sided decides the crowd's folding, which every worker does
-        alike). `header`: the message's first 28 octets; `phase1_choice()`: whether it carries an SA
-        payload (read only for the first message of an IKEv1 SA that may be the responder's choice)."""
+        alike). `phase1_choice()`: whether the message carries an SA payload (asked only of the first message
+        of an IKEv1 SA that may be the responder's choice)."""
+        addresses = ike_sa.addresses
+        if addresses[True] and addresses[False]:
+            return  # both sides spoke: nothing kept here changes any more
         if version == 2:
-            side = bool(header[19] & 0x08)
+            side = bool(flags & 0x08)
         else:
             if ike_sa.initiator_address is None:  # as _ikev1_roles decides it
-                answer = header[20:24] == b"\0\0\0\0" and header[8:16] != ZERO_SPI and not header[19] & 0x01 \
-                    and header[18] in IKEV1_PHASE1 and phase1_choice()
+                answer = message_id == 0 and spi_r != ZERO_SPI and not flags & 0x01 \
+                    and exchange_type in IKEV1_PHASE1 and phase1_choice()
                 ike_sa.initiator_address = dst if answer else src
             side = src == ike_sa.initiator_address
-        ike_sa.addresses[side].add(endpoint(src, sport))
-        if ike_sa.addresses[True] and ike_sa.addresses[False] and self.one_sided:
-            self.one_sided.pop((version, header[:8], frozenset((src, dst))), None)
+        addresses[side].add(endpoint(src, sport))
+        if addresses[True] and addresses[False] and self.one_sided:
+            self.one_sided.pop((version, ike_sa.spi_i, frozenset((src, dst))), None)
 
     def forget(self, key: SaKey) -> IkeSa:
         """Stop tracking an IKE SA (it was diagnosed for good)."""
