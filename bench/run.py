@@ -51,7 +51,7 @@ FLAT_TOLERANCE = 0.20
 FLOOD_MAX_VERDICTS = 100   # "a bounded number of verdicts" (issue 11): the real tunnel's, not one per spoofed source
 CORES = (1, 2)             # -j values measured once ikesniff has -j
 CORE_EFFICIENCY = 0.8      # throughput on N cores >= 0.8 N x the throughput on 1 core
-JOBS_KIND = "ike-only"     # the IKE-heavy file the -j runs use
+JOBS_KINDS = ("ike-only", "ike-long")  # the IKE-heavy files the -j runs use
 
 
 @dataclass(frozen=True)
@@ -389,35 +389,47 @@ def jobs_option(binary: str) -> bool:
 
 
 def measure_cores(args: argparse.Namespace, env: dict[str, str], targets: list[dict[str, object]]) -> dict[str, object]:
-    """IKE messages per second on the IKE-heavy file with -j 1 and -j 2 (median of --runs each, interleaved)."""
+    """IKE messages per second on the IKE-heavy files with -j 1 and -j 2 (median of --runs each, interleaved), and
+    the CPU time (user + system, the workers included) each took: on a machine shared with other work the wall
+    clock of -j 2 says as much about the neighbours as about ikesniff."""
     if not jobs_option(args.ikesniff):
         print("== cores: not measured: `ikesniff --help` shows no -j option yet (throughput on 1 and 2 cores is "
               "printed here once it does)\n", flush=True)
         return {"measured": False, "reason": "ikesniff has no -j option"}
-    expected = ensure_file(JOBS_KIND, args.scale, args.out, args.corpus, False)
-    path = args.out / str(expected["file"])
-    messages = int(str(expected["ike_messages"]))
-    warm(path)
-    runs: dict[int, list[Run]] = {n: [] for n in CORES}
-    for _ in range(args.runs):
+    measured: dict[str, object] = {"measured": True, "files": {}}
+    for kind in (kind for kind in JOBS_KINDS if kind in args.files):
+        expected = ensure_file(kind, args.scale, args.out, args.corpus, False)
+        path = args.out / str(expected["file"])
+        messages = int(str(expected["ike_messages"]))
+        warm(path)
+        runs: dict[int, list[Run]] = {n: [] for n in CORES}
+        for _ in range(args.runs):
+            for n in CORES:
+                command = [args.ikesniff, "-j", str(n), "-r", str(path), "--json"]
+                runs[n].append(measure(f"ikesniff -j {n}", command, path, env, args.timeout, (0, 1)))
+        throughput = {n: (None if (m := median(runs[n])) is None else round(messages / m)) for n in CORES}
+        cpu = {n: (round(statistics.median(r.cpu_seconds for r in runs[n]), 2) if all(r.ok for r in runs[n]) else None)
+               for n in CORES}
+        print(f"== cores ({path.name}, {messages:,} IKE messages, load average {os.getloadavg()[0]:.1f})", flush=True)
         for n in CORES:
-            command = [args.ikesniff, "-j", str(n), "-r", str(path), "--json"]
-            runs[n].append(measure(f"ikesniff -j {n}", command, path, env, args.timeout, (0, 1)))
-    throughput = {n: (None if (m := median(runs[n])) is None else round(messages / m)) for n in CORES}
-    print(f"== cores ({path.name}, {messages:,} IKE messages)", flush=True)
-    for n in CORES:
-        shown = "-" if throughput[n] is None else f"{throughput[n]:,} IKE messages/s"
-        print(f"  -j {n}: median {fmt(median(runs[n]), '.2f', ' s')}, {shown}", flush=True)
-    base = throughput[CORES[0]]
-    for n in CORES[1:]:
-        value = None if base is None or throughput[n] is None else round(throughput[n] / base, 2)  # type: ignore[operator]
-        goal = CORE_EFFICIENCY * n
-        targets.append({"file": path.name, "target": f"throughput -j {n} / -j 1 >= {goal:g}", "value": value,
-                        "result": verdict(None if value is None else value >= goal)})
-        print(f"  {targets[-1]['result']:4}  {targets[-1]['target']}: {fmt(value, '.2f')}", flush=True)
-    print(flush=True)
-    return {"measured": True, "throughput": throughput,
+            shown = "-" if throughput[n] is None else f"{throughput[n]:,} IKE messages/s"
+            walls = ", ".join(f"{r.seconds:.2f}" for r in runs[n])
+            print(f"  -j {n}: median {fmt(median(runs[n]), '.2f', ' s')} (runs {walls}), CPU {fmt(cpu[n], '.2f', ' s')}, "
+                  f"peak RSS {fmt(peak(runs[n]), '.1f', ' MiB')}, {shown}", flush=True)
+        base = throughput[CORES[0]]
+        for n in CORES[1:]:
+            value = None if base is None or throughput[n] is None else round(throughput[n] / base, 2)  # type: ignore[operator]
+            goal = CORE_EFFICIENCY * n
+            targets.append({"file": path.name, "target": f"throughput -j {n} / -j 1 >= {goal:g}", "value": value,
+                            "result": verdict(None if value is None else value >= goal)})
+            one, more = cpu[CORES[0]], cpu[n]
+            print(f"  {targets[-1]['result']:4}  {targets[-1]['target']}: {fmt(value, '.2f')}"
+                  + (f" (CPU -j {n} / -j 1: {more / one:.2f})" if one and more else ""), flush=True)
+        print(flush=True)
+        measured["files"][path.name] = {  # type: ignore[index]
+            "throughput": throughput, "cpu_seconds": cpu, "load_average": os.getloadavg()[0],
             "runs": {n: [asdict(r) for r in runs[n]] for n in CORES}}
+    return measured
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -436,6 +448,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regenerate", action="store_true", help="regenerate the captures even if present")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds before a run is killed")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target fails")
+    parser.add_argument("--cores-only", action="store_true",
+                        help="only the -j 1 / -j 2 throughput runs (of ike-only and ike-long, as --files allows)")
     args = parser.parse_args(argv)
     tools = [t.strip() for t in args.tools.split(",") if t.strip()]
     if not tools or set(tools) - {"ikesniff", "tshark"}:
@@ -461,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
               f"commit {results['commit']}\n", flush=True)
         targets: list[dict[str, object]] = results["targets"]  # type: ignore[assignment]
         table: list[dict[str, object]] = []
-        for kind in args.files:
+        for kind in [] if args.cores_only else args.files:
             spec = FILE_SPECS[kind]
             file_tools = [tool for tool in tools if tool == "ikesniff" or spec.with_tshark]
             expected = ensure_file(kind, args.scale, args.out, args.corpus, args.regenerate)
@@ -580,7 +594,7 @@ def main(argv: list[str] | None = None) -> int:
 
         # Throughput on 1 and 2 cores (issue 14). Measured only once ikesniff has a -j option; until then this is
         # the marked place where it will run, and the bench says it was not measured.
-        if "ikesniff" in tools and JOBS_KIND in args.files:
+        if "ikesniff" in tools and any(kind in args.files for kind in JOBS_KINDS):
             results["cores"] = measure_cores(args, ikesniff_env, targets)
 
     def cell(row: dict, key: str, tool: str, spec: str) -> str:

@@ -13,8 +13,11 @@ Two ways to use several cores, chosen per file by its size (`plan`):
   crowd of folded one-sided SAs (each worker hands over those of its SAs, numbered by when they were folded), the
   noise assessment (floods, scans and reflections span tunnels; it decides which SAs are left out of the
   tunnels, which the workers then diagnose), the keys left unused and the summary.
-- several small files are read *side by side*, one worker process per file (each file is a capture of its own),
-  their outputs written in file order.
+- several small files are read *side by side*, each by one worker (each file is a capture of its own), their
+  outputs written in file order.
+
+The workers are forked once per run (after the cause catalog is loaded and the heap frozen, so that they share
+it), and take files, or shares of files, one after the other.
 
 Each worker serialises its own events as the outputs want them (`Output.render`: JSON lines as bytes, message
 lines as text, other events as objects; nothing for `-q`'s messages), so that no dissected message crosses a
@@ -23,7 +26,8 @@ place (`--report`, `-w`, `--redact`, `--syslog`, `--log`, `--config`), `--merge`
 capture stay in one process (`usable`).
 
 Protocol: length-prefixed pickles on a pipe each way.
-    worker -> parent, a split file:
+    parent -> worker: ("split", path, workers) | ("file", index, path) | ("quit",)
+    worker -> parent, its share of a split file:
     ("started",) | ("error", text)          the file opened, or could not be
     ("window", items, folds)                the items of one stretch of the capture stream, as (position,
                                             rendered), and the SAs folded, as (fold number, record)
@@ -32,9 +36,8 @@ Protocol: length-prefixed pickles on a pipe each way.
     ("views", views)                        (place among the SAs tracked, SaView) of its SAs
     ("end", diagnoses, findings, verdicts, truncation, key usage, summary, own decode errors)
     parent -> worker: (left_out,)           the SAs the noise assessment left out of the tunnels
-    worker -> parent, files read whole:
+    worker -> parent, a file read whole:
     ("items", index, rendered) ... ("end", index, summary, failed, stopped) | ("error", index, text)
-    parent -> worker: ("file", index, path) | ("quit",)
     either: ("crash", traceback)            an unexpected exception
 """
 
