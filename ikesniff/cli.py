@@ -292,11 +292,12 @@ def _parallel(options: Options, analysis_options: api.Options, files: list[str],
     if jobs < 2 or not parallel.usable(analysis_options, files) or options.report is not None \
             or options.write is not None or options.redact or options.syslog is not None:
         return False
-    if all(how == "here" for how, _ in parallel.plan(files, jobs)):
+    groups = parallel.plan(files, jobs, analysis_options)
+    if all(how == "here" for how, _ in groups):
         return False
     from .progress import progress_bar
     run = parallel.Run(files, analysis_options, jobs,
-                       parallel.Output(options.as_json, options.verbose, options.quiet, options.colour))
+                       parallel.Output(options.as_json, options.verbose, options.quiet, options.colour), groups)
     sinks = _sinks(options, files, stream=False, live=None, session=None)
     with progress_bar(run.reader, enabled=not (options.as_json and sys.stdout.isatty())):
         _drive(run, run.items(), sinks)

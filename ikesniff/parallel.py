@@ -71,8 +71,8 @@ from .analysis import (
     tunnels_of,
     verdict_of,
 )
-from .capture import CaptureError, read_capture
-from .capture.events import FrameProblem
+from .capture import READER, CaptureError, FileSource, read_batches, read_capture
+from .capture.events import CaptureStats, FrameProblem
 from .capture.files import FileIdentity, read_offset
 from .crowd import Crowd, FoldedAnswers, FoldedRequests
 from .crypto.session import KeyUsage, merged_unused, unbound_sets
@@ -88,6 +88,10 @@ than they save). IKESNIFF_SPLIT_MIN_BYTES overrides it (tests split every file w
 SIDE_BY_SIDE_MIN_BYTES = 1 << 20
 """Consecutive smaller files that add up to at least this are read side by side, one worker each (tests: 0).
 IKESNIFF_SIDE_BY_SIDE_MIN_BYTES overrides it."""
+PROBE_FRAMES = 8192
+SPLIT_MIN_IKE_SHARE = 0.1
+"""A file is split when IKE datagrams are at least this share of its first PROBE_FRAMES frames (the workers
+each read and sort every frame: splitting pays where the IKE messages, about 40 µs each, outweigh that)."""
 WINDOW = 1024
 """IKE messages between two hand-overs of a split file's items to the parent."""
 BATCH = 512
@@ -164,9 +168,13 @@ def usable(options: api.Options, files: Sequence[str]) -> bool:
         and not options.early
 
 
-def plan(files: Sequence[str], jobs: int) -> list[tuple[str, list[str]]]:
+def plan(files: Sequence[str], jobs: int, options: api.Options | None = None) -> list[tuple[str, list[str]]]:
     """The files in order, grouped: ("split", [file]) for a file split among `jobs` workers, ("side", files) for
-    consecutive files read side by side, ("here", [file]) for a file read in this process."""
+    consecutive files read side by side, ("here", [file]) for a file read in this process.
+
+    A file is split when it is large and dense with IKE (`ike_dense`: on a gateway's capture, mostly ESP, every
+    worker would read and sort the whole file to analyse a small share of little; one process with its capture
+    worker already uses two cores there). IKESNIFF_SPLIT_MIN_BYTES=0 splits every file, whatever it holds."""
     if jobs < 2:
         return [("here", [path]) for path in files]
     split_at = _threshold("IKESNIFF_SPLIT_MIN_BYTES", SPLIT_MIN_BYTES)
@@ -182,13 +190,31 @@ def plan(files: Sequence[str], jobs: int) -> list[tuple[str, list[str]]]:
         small.clear()
 
     for path in files:
-        if _size(path) >= split_at:
+        if _size(path) >= split_at and (not split_at or ike_dense(path, options or api.Options())):
             flush()
             groups.append(("split", [path]))
         else:
             small.append(path)
     flush()
     return groups
+
+
+def ike_dense(path: str, options: api.Options) -> bool:
+    """Whether IKE datagrams make at least SPLIT_MIN_IKE_SHARE of the first PROBE_FRAMES frames of the file."""
+    stats = CaptureStats()
+    try:
+        source = FileSource(path, READER, PROBE_FRAMES // 4, options.bpf)
+    except CaptureError:
+        return False  # (read in this process, which says why)
+    try:
+        for _ in read_batches(source, stats, options.ike_ports, window_frames=PROBE_FRAMES // 4):
+            if stats.frames >= PROBE_FRAMES:
+                break
+    except CaptureError:
+        return False
+    finally:
+        source.close()
+    return stats.ike_datagrams >= SPLIT_MIN_IKE_SHARE * stats.frames
 
 
 def _size(path: str) -> int:
@@ -531,8 +557,11 @@ class Run:
     """The items of a run whose files are read by workers (`plan`), for the outputs, in the order and with the
     content one process gives; `failed` once they are all out; `reader` (for the progress bar)."""
 
-    def __init__(self, files: Sequence[str], options: api.Options, jobs: int, output: Output) -> None:
+    def __init__(self, files: Sequence[str], options: api.Options, jobs: int, output: Output,
+                 groups: list[tuple[str, list[str]]] | None = None) -> None:
         self.files = list(files)
+        self.groups = groups if groups is not None else plan(files, jobs, options)
+        """`plan(files, jobs, options)`."""
         self.options = options
         self.jobs = jobs
         self.output = output
@@ -553,7 +582,7 @@ class Run:
     def items(self) -> Iterator[object]:
         previous = signal.signal(signal.SIGINT, self._interrupt)
         try:
-            for how, paths in plan(self.files, self.jobs):
+            for how, paths in self.groups:
                 if how == "split":
                     yield from self._split(paths[0])
                 elif how == "side":

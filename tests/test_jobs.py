@@ -90,18 +90,27 @@ def test_the_runs_read_what_they_should(runs: dict[tuple[str, str], Result]) -> 
     assert runs[("keys", "1")][2] == 1
 
 
-def test_files_are_grouped_by_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    sizes = {"a": 10, "b": 5000, "c": 20, "d": 30, "e": 10}
-    for name, size in sizes.items():
-        (tmp_path / name).write_bytes(bytes(size))
-    files = [str(tmp_path / name) for name in sizes]
-    monkeypatch.setenv("IKESNIFF_SPLIT_MIN_BYTES", "1000")
-    monkeypatch.setenv("IKESNIFF_SIDE_BY_SIDE_MIN_BYTES", "40")
+def test_files_are_grouped_by_size_and_what_they_hold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large files dense with IKE are split; a large capture of mostly ESP is not (every worker would sort every
+    frame for little IKE); smaller files are read side by side when they add up to enough."""
+    from test_capture_builders import esp, ether, ike_message, ipv4, udp, write_pcap
+    mostly_esp = tmp_path / "esp.pcap"
+    write_pcap(mostly_esp, [ether(ipv4("192.0.2.1", "192.0.2.2", 17, udp(500, 500, ike_message())))]
+               + [ether(ipv4("192.0.2.1", "192.0.2.2", 50, esp(0x1000, seq))) for seq in range(1, 400)])
+    dense = REPO / "pcaps" / "noise" / "churn.pcap"
+    small = [REPO / "pcaps" / name for name in ("ikev2-psk.pcap", "ikev1-main.pcap", "ikev2-rekey.pcap")]
+    files = [str(path) for path in (small[0], dense, mostly_esp, *small[1:])]
+    threshold = min(dense.stat().st_size, mostly_esp.stat().st_size)
+    assert threshold > max(path.stat().st_size for path in small)
+    monkeypatch.setenv("IKESNIFF_SPLIT_MIN_BYTES", str(threshold))
+    monkeypatch.setenv("IKESNIFF_SIDE_BY_SIDE_MIN_BYTES", "1")
     assert parallel.plan(files, 2) == [("here", files[:1]), ("split", files[1:2]), ("side", files[2:])]
     assert parallel.plan(files, 1) == [("here", [path]) for path in files]
-    monkeypatch.setenv("IKESNIFF_SIDE_BY_SIDE_MIN_BYTES", "100")
+    monkeypatch.setenv("IKESNIFF_SIDE_BY_SIDE_MIN_BYTES", str(1 << 40))
     assert parallel.plan(files, 3) == [("here", files[:1]), ("split", files[1:2]),
                                        *(("here", [path]) for path in files[2:])]
+    monkeypatch.setenv("IKESNIFF_SPLIT_MIN_BYTES", "0")
+    assert parallel.plan(files, 2) == [("split", [path]) for path in files]
 
 
 @pytest.mark.parametrize("way", ["2-split", "2-side-by-side"])
