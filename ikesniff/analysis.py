@@ -384,7 +384,8 @@ class Analysis:
         ah: list[EspFlow] = []
         if any(tracker.ike_sas[key].shard == worker for key in done):
             for ike_sa in tracker.ike_sas.values():
-                by_tunnel.setdefault(ike_sa.tunnel, []).append(ike_sa)
+                if ike_sa.shard == worker:  # (a tunnel's SAs are all in one worker)
+                    by_tunnel.setdefault(ike_sa.tunnel, []).append(ike_sa)
             esp = self._esp_by_pair()
             ah = self._ah_flows()
         for place, key in enumerate(done):
