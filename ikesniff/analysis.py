@@ -219,6 +219,7 @@ class Analysis:
         memo = self.memo
         seq = 0
         first: float | None = None
+        limited = count is not None or duration is not None
         for item in items:
             if isinstance(item, IkeDatagram):
                 data = item.data
@@ -251,10 +252,12 @@ class Analysis:
                         message = parse_message(data, memo)
                     yield seq << 40, self._event(message, data, item, label, list(item.frames), located=ike_sa)
                 else:
-                    tracker.elsewhere(ike_sa, version, flags, exchange_type, message_id, spi_r, src, item.sport, dst,
-                                      partial(_carries_sa, data, memo))
                     self.messages += 1
-                if self._enough(count, duration, first, item.time):
+                    addresses = ike_sa.addresses
+                    if not (addresses[True] and addresses[False]):  # (once both sides spoke, nothing changes)
+                        tracker.elsewhere(ike_sa, version, flags, exchange_type, message_id, spi_r, src, item.sport,
+                                          dst, partial(_carries_sa, data, memo))
+                if limited and self._enough(count, duration, first, item.time):
                     self.limited = True
                     return
                 if version == 1 and next_payload == V1Payload.FRAG:
@@ -276,7 +279,7 @@ class Analysis:
                                               fields.message_id, fields.spi_r, src, item.sport, dst,
                                               partial(operator.contains, inner.payload_names, "SA"))
                             self.messages += 1
-                        if self._enough(count, duration, first, item.time):
+                        if limited and self._enough(count, duration, first, item.time):
                             self.limited = True
                             return
                 if self.messages % RETIRE_EVERY == 0:
