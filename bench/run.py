@@ -388,10 +388,23 @@ def jobs_option(binary: str) -> bool:
     return any(line.lstrip().startswith(("-j ", "-j,", "-j N", "--jobs")) for line in text.splitlines())
 
 
+def busy_seconds() -> float | None:
+    """CPU seconds the whole machine has spent busy (all CPUs, /proc/stat), to tell what other work took
+    while a run went on."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return None
+    values = [int(value) for value in fields]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return (sum(values[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def measure_cores(args: argparse.Namespace, env: dict[str, str], targets: list[dict[str, object]]) -> dict[str, object]:
     """IKE messages per second on the IKE-heavy files with -j 1 and -j 2 (median of --runs each, interleaved), and
     the CPU time (user + system, the workers included) each took: on a machine shared with other work the wall
-    clock of -j 2 says as much about the neighbours as about ikesniff."""
+    clock of -j 2 says as much about the neighbours as about ikesniff, so each run also shows the CPU seconds the
+    rest of the machine used meanwhile ("others")."""
     if not jobs_option(args.ikesniff):
         print("== cores: not measured: `ikesniff --help` shows no -j option yet (throughput on 1 and 2 cores is "
               "printed here once it does)\n", flush=True)
@@ -403,22 +416,34 @@ def measure_cores(args: argparse.Namespace, env: dict[str, str], targets: list[d
         messages = int(str(expected["ike_messages"]))
         warm(path)
         runs: dict[int, list[Run]] = {n: [] for n in CORES}
+        others: dict[int, list[float | None]] = {n: [] for n in CORES}
         for _ in range(args.runs):
             for n in CORES:
                 command = [args.ikesniff, "-j", str(n), "-r", str(path), "--json"]
-                runs[n].append(measure(f"ikesniff -j {n}", command, path, env, args.timeout, (0, 1)))
+                before = busy_seconds()
+                run = measure(f"ikesniff -j {n}", command, path, env, args.timeout, (0, 1))
+                after = busy_seconds()
+                runs[n].append(run)
+                others[n].append(None if before is None or after is None
+                                 else round(max(0.0, after - before - run.cpu_seconds), 2))
         throughput = {n: (None if (m := median(runs[n])) is None else round(messages / m)) for n in CORES}
         cpu = {n: (round(statistics.median(r.cpu_seconds for r in runs[n]), 2) if all(r.ok for r in runs[n]) else None)
                for n in CORES}
         print(f"== cores ({path.name}, {messages:,} IKE messages, load average {os.getloadavg()[0]:.1f})", flush=True)
         for n in CORES:
             shown = "-" if throughput[n] is None else f"{throughput[n]:,} IKE messages/s"
-            walls = ", ".join(f"{r.seconds:.2f}" for r in runs[n])
+            walls = ", ".join(f"{r.seconds:.2f}" + (f" [others {o:.1f}]" if o is not None else "")
+                              for r, o in zip(runs[n], others[n], strict=True))
             print(f"  -j {n}: median {fmt(median(runs[n]), '.2f', ' s')} (runs {walls}), CPU {fmt(cpu[n], '.2f', ' s')}, "
                   f"peak RSS {fmt(peak(runs[n]), '.1f', ' MiB')}, {shown}", flush=True)
+        best = {n: (min(r.seconds for r in runs[n]) if all(r.ok for r in runs[n]) else None) for n in CORES}
         base = throughput[CORES[0]]
         for n in CORES[1:]:
             value = None if base is None or throughput[n] is None else round(throughput[n] / base, 2)  # type: ignore[operator]
+            fastest, slowest = best[n], best[CORES[0]]
+            if fastest and slowest:
+                print(f"  fastest runs: -j {n} {fastest:.2f} s, -j {CORES[0]} {slowest:.2f} s: "
+                      f"{slowest / fastest:.2f}x (the machine at its quietest)", flush=True)
             goal = CORE_EFFICIENCY * n
             targets.append({"file": path.name, "target": f"throughput -j {n} / -j 1 >= {goal:g}", "value": value,
                             "result": verdict(None if value is None else value >= goal)})
@@ -427,7 +452,8 @@ def measure_cores(args: argparse.Namespace, env: dict[str, str], targets: list[d
                   + (f" (CPU -j {n} / -j 1: {more / one:.2f})" if one and more else ""), flush=True)
         print(flush=True)
         measured["files"][path.name] = {  # type: ignore[index]
-            "throughput": throughput, "cpu_seconds": cpu, "load_average": os.getloadavg()[0],
+            "throughput": throughput, "cpu_seconds": cpu, "fastest_seconds": best, "load_average": os.getloadavg()[0],
+            "others_cpu_seconds": others,
             "runs": {n: [asdict(r) for r in runs[n]] for n in CORES}}
     return measured
 
