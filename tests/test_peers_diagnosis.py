@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from ikesniff.analysis import DecodedMessage
 from ikesniff.events import FindingEvent, VerdictEvent
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,6 +35,10 @@ WIRE_ONLY: dict[str, tuple[str, str]] = {
     "libreswan-pair-ikev2-no-kernel-esp": ("TrafficSelectorMismatch", NO_KERNEL_ESP + " (pluto answers with a "
                                            "childless IKE_AUTH)"),
     "libreswan-resp-ikev2-no-kernel-esp": ("TrafficSelectorMismatch", NO_KERNEL_ESP + " (TS_UNACCEPTABLE)"),
+    "libreswan-pair-ikev2-tcp-no-kernel-esp": ("TrafficSelectorMismatch", NO_KERNEL_ESP + " (TS_UNACCEPTABLE, in "
+                                               "a TCP stream)"),
+    "libreswan-pair-ikev2-tcp-fallback": ("TrafficSelectorMismatch", NO_KERNEL_ESP + " (TS_UNACCEPTABLE, over TCP "
+                                          "after UDP went unanswered)"),
     "libreswan-resp-ikev1-main-no-kernel-esp": ("Phase2NegotiationTimeout", NO_KERNEL_ESP + " (quick mode stops)"),
     "libreswan-pair-ikev1-main-no-kernel-esp": ("Phase2NegotiationTimeout", NO_KERNEL_ESP + " (the responder never "
                                                 "answers quick mode)"),
@@ -189,3 +194,49 @@ def test_certificate_refusals_name_the_judge_the_owner_and_the_reason(name: str,
     assert judge in verdict.message and why in verdict.message, verdict.message
     (plain,), _ = run(name, "plain")
     assert (plain.code, plain.confidence) == ("CertificateAuthenticationFailure", "possible")
+
+
+TCP = ["libreswan-pair-ikev2-tcp-no-kernel-esp", "libreswan-pair-ikev2-tcp-psk-mismatch",
+       "libreswan-pair-ikev2-tcp-fallback"]
+
+
+def port(endpoint: str) -> int:
+    return int(endpoint.rsplit(":", 1)[1])
+
+
+@pytest.mark.parametrize("name", TCP)
+def test_ike_over_tcp_is_read_as_the_oracle_reads_it(name: str) -> None:
+    """Real pluto messages in RFC 8229 streams: every IKE message tshark (lab/rfc8229.lua + Wireshark's ISAKMP
+    dissector) finds, at the same frame, with the same ports, header and length, and `transport` tcp-encap."""
+    messages = [i.event for i in api.analyse([str(PEERS / f"{name}.pcap")], api.Options())
+                if isinstance(i, DecodedMessage)]
+    oracle = [e for e in label(name)["wire"]["timeline"] if "icmp" not in e]
+    assert [(m.frame, m.sport, m.dport, m.exchange, m.message_id, m.response, m.length,
+             "tcp" if m.transport == "tcp-encap" else m.transport) for m in messages] == [
+        (e["frame"], port(e["src"]), port(e["dst"]), e["exchange"], e["message_id"], e["response"], e["length"],
+         e.get("transport", "udp")) for e in oracle]
+    assert sum(m.transport == "tcp-encap" for m in messages) == {
+        "libreswan-pair-ikev2-tcp-no-kernel-esp": 4, "libreswan-pair-ikev2-tcp-psk-mismatch": 8,
+        "libreswan-pair-ikev2-tcp-fallback": 4}[name]
+    assert all(m.retransmission == bool(e["repeat_of"]) for m, e in zip(messages, oracle))
+
+
+def test_psk_mismatch_inside_a_tcp_stream() -> None:
+    (verdict,), _ = run("libreswan-pair-ikev2-tcp-psk-mismatch", "plain")
+    assert (verdict.code, verdict.confidence, verdict.outcome) == ("PskMismatch", "likely", "failed")
+    assert "192.0.2.2:4500 answered IKE_AUTH" in verdict.message
+    assert len(verdict.ike_sas) == 2  # pluto revives: a second IKE SA on a second TCP connection, refused again
+
+
+def test_tcp_fallback_keeps_the_unanswered_udp_attempt_apart() -> None:
+    """The UDP attempt (never answered) and the TCP one are two IKE SAs of one tunnel; the verdict is the TCP
+    attempt's, which got furthest."""
+    items = list(api.analyse([str(PEERS / "libreswan-pair-ikev2-tcp-fallback.pcap")], api.Options()))
+    (verdict,) = [i for i in items if isinstance(i, VerdictEvent)]
+    assert verdict.code == "TrafficSelectorMismatch" and "192.0.2.2:4500" in verdict.message
+    assert len(verdict.ike_sas) == 2
+    (fallback,) = [i for i in items if isinstance(i, FindingEvent) and i.kind == "tcp_fallback"]
+    assert fallback.frames == [1, 11] and fallback.ike_sa == verdict.ike_sas[1]
+    assert "IKE over UDP from 192.0.2.1:500 to 192.0.2.2:500 went unanswered (3 messages" in fallback.detail
+    for name in TCP[:2]:  # TCP from the first message: nothing fell back
+        assert not [f for f in run(name, "plain")[1] if f.kind == "tcp_fallback"]
