@@ -1130,3 +1130,65 @@ SCENARIOS.update({
                    "wire": {"exchanges": {"IKE_SA_INIT": 5, "IKE_AUTH": 2}, "tcp_messages": 4, "repeats": 2}},
     },
 })
+
+
+# --- a restarted peer that initiates again itself (its INITIAL_CONTACT is on the wire) ---
+RESTARTED_INITIATES = ("sun initiates (start_action start), also when it comes back: its own IKE_AUTH (IKEv1: main "
+                       "mode message 5) carries N(INITIAL_CONTACT), which only the key table opens; moon (the survivor) "
+                       "drops the old SAs on it without a Delete ('destroying duplicate IKE_SA ..., received "
+                       "INITIAL_CONTACT')")
+
+SCENARIOS.update({
+    "strongswan-peer-restart-initiates": {
+        "description": "IKEv2 PSK, sun initiates (start_action start), moon answers and runs DPD (dpd_delay 2 s); "
+                       "sun's charon crashes (SIGKILL by PID: no Delete); moon's DPD requests to the old SPIs go "
+                       "unanswered; after moon's second retransmission sun's charon is started again and itself "
+                       "initiates a fresh IKE SA with N(INITIAL_CONTACT) in its IKE_AUTH; moon drops the old SA; "
+                       "pings cross the new tunnel",
+        "moon": charon("moon", 2, conn={"dpd_delay": "2s"}, charon_settings=FAST, role="responder"),
+        "sun": charon("sun", 2, child={"start_action": "start"}, charon_settings={**FAST, **APPEND_LOG},
+                      role="initiator"),
+        "initiator": "sun", "responder": "moon",
+        "steps": [{"start": "moon"}, {"start": "sun"}, {"established": ["moon", "sun"]}, {"pings": 2},
+                  {"kill": "sun"}, {"wait_log": ["moon", r"retransmit 2 of request with message ID \d+", 20]},
+                  {"start": "sun"},
+                  {"wait_log": ["moon", r"IKE_SA lab\[2\] established", 15]},
+                  {"established": ["moon", "sun"]}, {"pings": 2}],
+        "notes": [RESTARTED_INITIATES],
+        "keys_from": ["moon"],
+        "expect": {"outcome": "established", "code": "PeerRestart", "esp": True,
+                   "alternatives": ["DpdTimeout"],
+                   "log": {"moon": [r"sending DPD request", r"retransmit 2 of request with message ID \d+",
+                                    r"destroying duplicate IKE_SA .* received INITIAL_CONTACT",
+                                    r"IKE_SA lab\[2\] established"],
+                           "sun": [r"^Starting IKE charon daemon", r"generating IKE_AUTH request 1 \[ IDi N\(INIT_CONTACT\)"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 4, "IKE_AUTH": 4, "INFORMATIONAL": ">=3"},
+                            "min_initiator_spis": 2, "repeats": ">=2", "inner_notifies": {"INITIAL_CONTACT": 2}}},
+    },
+    "strongswan-peer-restart-initiates-ikev1": {
+        "description": "IKEv1 main mode PSK, sun initiates (start_action start), moon answers and runs DPD "
+                       "(dpd_delay 2 s, dpd_timeout 10 s); sun's charon crashes (SIGKILL by PID: no Delete); moon's "
+                       "R_U_THERE notifies under the old cookies go unanswered; after the second one sun's charon "
+                       "is started again and itself initiates a fresh main mode with N(INITIAL_CONTACT) in message "
+                       "5, then quick mode; moon drops the old SAs; pings cross the new tunnel",
+        "moon": charon("moon", 1, conn={"dpd_delay": "2s", "dpd_timeout": "10s"}, charon_settings=FAST,
+                       role="responder"),
+        "sun": charon("sun", 1, child={"start_action": "start"}, charon_settings={**FAST, **APPEND_LOG},
+                      role="initiator"),
+        "initiator": "sun", "responder": "moon",
+        "steps": [{"start": "moon"}, {"start": "sun"}, {"established": ["moon", "sun"]}, {"pings": 2},
+                  {"kill": "sun"}, {"wait_log": ["moon", r"sending DPD request", 10]}, {"sleep": 2.5},
+                  {"start": "sun"},
+                  {"wait_log": ["moon", r"IKE_SA lab\[2\] established", 15]},
+                  {"established": ["moon", "sun"]}, {"pings": 2}],
+        "notes": [RESTARTED_INITIATES],
+        "keys_from": ["moon"],
+        "expect": {"outcome": "established", "code": "PeerRestart", "esp": True,
+                   "alternatives": ["DpdTimeout"],
+                   "log": {"moon": [r"sending DPD request", r"destroying duplicate IKE_SA .* received INITIAL_CONTACT",
+                                    r"IKE_SA lab\[2\] established"],
+                           "sun": [r"^Starting IKE charon daemon", r"generating ID_PROT request 0 \[ ID HASH N\(INITIAL_CONTACT\) \]"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 12, "QUICK_MODE": 6, "INFORMATIONAL": ">=2"},
+                            "min_initiator_spis": 2, "inner_notifies": {"R_U_THERE": ">=2", "INITIAL_CONTACT": 2}}},
+    },
+})
