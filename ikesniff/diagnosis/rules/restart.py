@@ -102,10 +102,10 @@ def restarted(ike_sa: IkeSa, lost: str, seen: str, sent: Sent, up: Sent, contact
     outage = up.time - sent.time
     proof = ""
     if contact is not None:
-        proof = (f"; {lost} itself announced INITIAL_CONTACT in the new SA (decrypted, frame {contact.frame}): it "
-                 "had no SA left with its peer: it had lost its state (a restart, crash or failover)")
+        proof = (f"; {lost} itself announced INITIAL_CONTACT in the new SA (decrypted, frame {contact.frame}), so "
+                 "it held no SA with its peer any more: it had lost its state (a restart, crash or failover)")
     elif refused is not None:
-        proof = f"; {lost} said in clear that it no longer knows the old SA (frame {refused.frame})"
+        proof = f"; that answer is {lost}'s own, in clear: it no longer knew the old SA"
     certain = contact is not None or refused is not None
     return Conclusion("established", "PeerRestart", "certain" if certain else "likely", 1,
                       f"{lost} lost the tunnel's SAs: {seen} (frame {sent.frame}), then a new IKE SA was negotiated "
