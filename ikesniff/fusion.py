@@ -153,6 +153,8 @@ class _Restart:
     """Seconds between the writer's last message on the old IKE SA and its start."""
     new: float | None
     """Seconds from the start to the first message of the next IKE SA of the tunnel (None: none followed)."""
+    used_after: bool
+    """The survivor sent on the old IKE SA after the start (it still held that SA)."""
 
 
 @dataclass(slots=True)
@@ -281,7 +283,7 @@ class Fusion:
         if event.code != "PeerRestart" and not isinstance(event, VerdictEvent):
             return  # the other SAs' diagnoses stay as the wire and their lines left them
         found = self._restart_line(_peers(event), ids, tied)
-        if found is None or (event.code == "PeerRestart" and found.new is None):
+        if found is None or (found.new is None if event.code == "PeerRestart" else not found.used_after):
             return
         start = found.start
         evidence = LogEvidence(0, f"{start.source} log: the daemon starts ('{start.text.strip()[-120:]}'), "
@@ -305,14 +307,16 @@ class Fusion:
         """The first start line, in a log of one of the two peers tied to these IKE SAs, that falls after the
         writer's last message on an IKE SA of the tunnel and before the next IKE SA began, or while the other
         peer still used the old one."""
-        if len(peers) != 2:
+        files = {record.file for sa_id in ids for record in tied.get(sa_id, [])}
+        writers = {name: daemon.address(peers) for name, daemon in self.daemons.items()
+                   if name in files and daemon.starts and len(peers) == 2}
+        if not any(writers.values()):
             return None
         tunnel = sorted((sa for sa in self.sas.values() if peers <= sa.addresses), key=lambda sa: sa.first)
-        files = {record.file for sa_id in ids for record in tied.get(sa_id, [])}
-        for name, daemon in self.daemons.items():
-            writer = daemon.address(peers) if name in files else None
+        for name, writer in writers.items():
             if writer is None:
                 continue
+            daemon = self.daemons[name]
             survivor = next(iter(peers - {writer}))
             offset = self.offsets.get(name) or 0.0
             for start in daemon.starts:
@@ -326,9 +330,10 @@ class Fusion:
                 if not before:
                     continue
                 old = max(before, key=lambda sa: sa.last_from[writer])
-                if after or old.last_from.get(survivor, moment) > moment:
+                used_after = old.last_from.get(survivor, moment) > moment
+                if after or used_after:
                     return _Restart(start, writer, survivor, moment, moment - old.last_from[writer],
-                                    after[0].first - moment if after else None)
+                                    after[0].first - moment if after else None, used_after)
         return None
 
     # --- configurations ---------------------------------------------------------------------------------
