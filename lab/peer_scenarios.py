@@ -7,7 +7,8 @@ settings plus a ``summary`` for the label. ``expect`` holds ``outcome`` (``estab
 ``failed``: never; ``probe`` for a scan), ``code`` (SPEC section 5), ``phase``, ``alternatives``, ``esp``,
 ``log`` (per side, regexes that must match a log message: pluto's messages without its debug lines),
 ``wire`` (as in lab/scenarios.py: ``exchanges``, ``notifies``, ``inner_notifies``, ``inner_payloads``,
-``repeats``, ``min_ikev2_fragments``, ``min_initiator_spis``) and ``undecryptable_frames_from`` (addresses
+``repeats``, ``min_ikev2_fragments``, ``min_initiator_spis``, ``tcp_messages``: IKE messages carried in
+RFC 8229 TCP streams) and ``undecryptable_frames_from`` (addresses
 whose encrypted messages the key table cannot open: a libreswan side of an IKEv1 PSK mismatch).
 
 Addresses: the ``direct`` topology of lab/scenarios.py (moon 192.0.2.1, sun 192.0.2.2, captured on moon).

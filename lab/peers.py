@@ -64,6 +64,7 @@ class Pluto:
     pluto has compiled-in paths (/run/pluto, /usr/libexec/ipsec/addconn, which it runs to load the
     connections): it runs in a private mount namespace with the side's run directory on /run and the
     unpacked libreswan's libexec directory on /usr/libexec/ipsec (a tmpfs on /usr/libexec holds it).
+    ``preload``: a library pluto runs with (LD_PRELOAD), the espintcp stand-in of ``espintcp_shim``.
     """
 
     def __init__(self, network: netlab.Network, side: str, work: Path, conf: str, secrets: str,
