@@ -55,11 +55,12 @@ def _cpu(work: Callable[[], object]) -> tuple[float, object]:
 
 def _startup_cpu(tries: int = 5) -> float:
     """CPU seconds of `ikesniff --version` (interpreter start and imports), the least of a few runs."""
-    binary = Path(sys.executable).with_name("ikesniff")
     best = float("inf")
     for _ in range(tries):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        subprocess.run([str(binary), "--version"], stdout=subprocess.DEVNULL, check=False)
+        # (from /, so that `-m` finds the ikesniff this interpreter imports, not one in the working directory)
+        subprocess.run([sys.executable, "-m", "ikesniff", "--version"], stdout=subprocess.DEVNULL, cwd="/",
+                       check=False)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         best = min(best, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     return best
