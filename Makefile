@@ -14,7 +14,7 @@ LIBRESWAN_DEPS := libnss3-tools libnss3 libnspr4 libldns3 libunbound8 libevent-c
 DEB_PACKAGES := tshark tcpdump iproute2 iptables tcpreplay libpcap0.8 \
 	strongswan-charon strongswan-swanctl libcharon-extra-plugins strongswan-pki \
 	libstrongswan-standard-plugins util-linux chromium \
-	prometheus systemd vpnc ike-scan $(LIBRESWAN_DEPS)
+	prometheus systemd vpnc ike-scan gcc libc6-dev $(LIBRESWAN_DEPS)
 
 .PHONY: setup deb libreswan demo test test-fast lint lab lab-clean bench bench-check bench-quick replay docs clean
 

@@ -2,17 +2,21 @@
 
     .venv/bin/python bench/stages.py bench/out/ike-only-scale0.25.pcap
 
-Reads the capture once into memory (in this process, no worker), then times each stage on its own with
+Times the start of `ikesniff --version` (interpreter and imports) in a subprocess. Reads the capture once into
+memory (in this process, no worker; reading the file alone is timed too), then times each stage on its own with
 `time.process_time` (CPU time, so that a busy shared machine disturbs it less than wall-clock time):
 dissection alone, the analysis (dissection, tracking, the diagnoses of SAs retired on the way), the
 diagnoses at the end, building the message events and writing them as JSON. The diagnoses made while
-reading are timed too (inside the analysis). It prints a table; it asserts nothing.
+reading are timed too (inside the analysis), and the ESP sightings through an analysis of their own. It
+prints a table; it asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import resource
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from dissectors import PayloadMemo, parse_message
 from ikesniff.analysis import Analysis, DecodedMessage, conclude
 from ikesniff.capture import read_capture
-from ikesniff.capture.events import CaptureStats, IkeDatagram
+from ikesniff.capture.events import CaptureStats, EspSighting, IkeDatagram
+from ikesniff.capture.files import FileSource
 from ikesniff.events import DiagnosisEvent, FindingEvent
 
 
@@ -48,15 +53,32 @@ def _cpu(work: Callable[[], object]) -> tuple[float, object]:
     return time.process_time() - start, result
 
 
+def _startup_cpu(tries: int = 5) -> float:
+    """CPU seconds of `ikesniff --version` (interpreter start and imports), the least of a few runs."""
+    best = float("inf")
+    for _ in range(tries):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        # (from /, so that `-m` finds the ikesniff this interpreter imports, not one in the working directory)
+        subprocess.run([sys.executable, "-m", "ikesniff", "--version"], stdout=subprocess.DEVNULL, cwd="/",
+                       check=False)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        best = min(best, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("capture")
     args = parser.parse_args()
     gc.freeze()
     gc.set_threshold(100_000, 50, 100)  # as the command line does
+    startup = _startup_cpu()
+    batches, _ = _cpu(lambda: sum(len(batch) for batch in FileSource(args.capture).batches()))
     read, items = _cpu(lambda: list(read_capture(args.capture, CaptureStats(), worker="never")))
     assert isinstance(items, list)
     datagrams = [item for item in items if isinstance(item, IkeDatagram)]
+    sightings = [item for item in items if isinstance(item, EspSighting)]
+    esp, _ = _cpu(lambda: list(Analysis().process(iter(sightings))))
     memo = PayloadMemo()
     dissect, _ = _cpu(lambda: [parse_message(datagram.data, memo) for datagram in datagrams])
     analysis = TimedAnalysis()
@@ -70,11 +92,14 @@ def main() -> None:
     dump, _ = _cpu(lambda: [orjson.dumps(event) for event in events])
     count = max(len(datagrams), 1)
     rows = [
+        ("start: interpreter and imports (ikesniff --version)", startup),
         ("capture: read and triage (no worker)", read),
+        ("  of which reading the file (batches alone)", batches),
         ("dissection alone", dissect),
         ("analysis: dissection, tracking, retired SAs' diagnoses", process),
         ("  of which diagnoses of retired SAs", retired),
         ("  so dissection and tracking", process - retired),
+        (f"  of which {len(sightings):,} ESP sightings (alone)", esp),
         ("diagnoses at the end (conclude)", end),
         ("message events built", build),
         ("message events as JSON (orjson)", dump),

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING
 
 from dissectors import Message, Notify, PayloadMemo, RawHeader, implausible, parse_message, plausible_header
 from dissectors.ikev1 import CiscoFragmentPayload, CiscoFragmentReassembler, ReassembledMessage
@@ -21,13 +22,15 @@ from . import diagnosis
 from .capture import CaptureReader, LiveSource, read_capture, read_live
 from .capture.events import CaptureStats, EspSighting, FrameProblem, IcmpError, Idle, IkeDatagram
 from .crypto import Crypto
-from .crypto.keys import KeyStore
 from .diagnosis.noise import assess as assess_noise
 from .diagnosis.noise import view
 from .early import EarlyVerdicts
 from .events import DiagnosisEvent, FindingEvent, MessageEvent, NotifyRef, VerdictEvent
 from .tracker import EspFlow, IkeSa, Tracker, endpoint
 from .vantage import Loss, Sighting, Sightings
+
+if TYPE_CHECKING:
+    from .crypto.keys import KeyStore
 
 RETIRE_AFTER = 300.0
 """Seconds of capture time an IKE SA may stay silent before it is diagnosed and forgotten: longer

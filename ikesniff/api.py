@@ -19,14 +19,17 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .analysis import Analysis, DecodedMessage, conclude
 from .capture import LiveSource
 from .capture.events import FrameProblem, Idle
-from .config import GatewayConfig
-from .crypto.keys import KeyStore
 from .events import DiagnosisEvent, EspFlowSummary, FindingEvent, MessageEvent, SummaryEvent, VerdictEvent
-from .fusion import Fusion, LogText
+
+if TYPE_CHECKING:  # (imported where used: a run without keys, logs or configurations never loads them)
+    from .config import GatewayConfig
+    from .crypto.keys import KeyStore
+    from .fusion import Fusion, LogText
 
 Item = DecodedMessage | FrameProblem | DiagnosisEvent | FindingEvent | VerdictEvent | Idle | SummaryEvent
 
@@ -81,8 +84,11 @@ class Session:
         self.failed = False
         """A tunnel failed or was torn down by a failure (known once the summary was given)."""
         self.totals: SummaryEvent | None = None
-        self.fusion = Fusion(options.logs, options.configs) if options.logs or options.configs else None
+        self.fusion: Fusion | None = None
         """Logs and configurations beside the packets; None without --log / --config."""
+        if options.logs or options.configs:
+            from .fusion import Fusion
+            self.fusion = Fusion(options.logs, options.configs)
 
     def _new_analysis(self) -> Analysis:
         options = self.options

@@ -15,18 +15,22 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from . import startup  # noqa: F401 - first of ours: before numpy is loaded
+
+# isort: split
 from . import __version__, api, catalog
 from .capture import CaptureError
-from .config import GatewayConfig
-from .crypto.keys import KeyFileError, KeyStore, export_tables, load_key_file
-from .crypto.psk import PskFileError, load_psk_file
-from .fusion import LogText
 from .output import JsonLinesWriter
 from .sinks import Sink
+
+if TYPE_CHECKING:  # (imported where used: a run without keys, logs or configurations never loads them)
+    from .config import GatewayConfig
+    from .crypto.keys import KeyStore
+    from .fusion import LogText
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -151,6 +155,7 @@ def main_command(read: tuple[str, ...], more_files: tuple[str, ...], no_resolve:
         _export(keys, export_dir)
     psks: list[bytes] = []
     if psk_file is not None:
+        from .crypto.psk import PskFileError, load_psk_file
         try:
             psks = load_psk_file(psk_file)
         except PskFileError as error:
@@ -206,6 +211,7 @@ def _list_interfaces() -> NoReturn:
 
 
 def _export(keys: KeyStore, directory: str) -> None:
+    from .crypto.keys import export_tables
     try:
         os.makedirs(directory, exist_ok=True)
         for name, text in export_tables(keys).items():
@@ -218,10 +224,13 @@ def _export(keys: KeyStore, directory: str) -> None:
 def _logs(paths: tuple[str, ...]) -> list[LogText]:
     """The lines of each --log file (plain or gzip, '-' for standard input); one line and exit 2 if one
     cannot be read."""
+    if not paths:
+        return []
     import gzip
     import zlib
 
     from .explain_cli import open_log
+    from .fusion import LogText
     logs = []
     for path in paths:
         try:
@@ -235,6 +244,8 @@ def _logs(paths: tuple[str, ...]) -> list[LogText]:
 
 
 def _configs(paths: tuple[str, ...]) -> list[GatewayConfig]:
+    if not paths:
+        return []
     from .config import ConfigError, combine, read_config
     configs = []
     for path in paths:
@@ -249,6 +260,9 @@ def _configs(paths: tuple[str, ...]) -> list[GatewayConfig]:
 
 
 def _keys(key_files: tuple[str, ...], logs: list[LogText] | None = None) -> KeyStore | None:
+    if not key_files and not logs:
+        return None
+    from .crypto.keys import KeyFileError, KeyStore, load_key_file
     from .fusion import log_keys
     store = log_keys(logs or []) or KeyStore()
     if not key_files:
@@ -405,12 +419,14 @@ def _after_drop(error: str, options: Options) -> str:
 def _drive(session: Any, items: Iterator[Any], sinks: list[Sink], live: Any = None) -> None:
     """Every event of the analysis to every sink; exit with the status of SPEC §3 (`session.failed`: an
     api.Session or a parallel.Run)."""
-    from .report import ReportError
+    # A report's errors end the run with one line too; the report package is loaded only when one is written.
+    report = sys.modules.get("ikesniff.report")
+    failures: tuple[type[Exception], ...] = (CaptureError, report.ReportError) if report else (CaptureError,)
     try:
         for item in items:
             for sink in sinks:
                 sink.write(item)
-    except (CaptureError, ReportError) as error:
+    except failures as error:
         _close(sinks)
         redactor = getattr(sinks[0], "redactor", None) if sinks else None
         fail(redactor.text(str(error)) if redactor is not None else str(error))

@@ -29,7 +29,14 @@ Theory of operation.
    wire decided, an SA established against a failure on the wire; the wire's verdict stays, except an
    `established` the wire only inferred (not `certain`) against a line that alone decides a failure
    (an XAUTH or EAP refusal after the IKE SA): the tunnel failed, and the message says both.
-4. Configurations. The offers on the wire are compared with the receiver's file (config.compare_with_
+4. Restarts. A daemon's start line (charon 'Starting IKE charon daemon', pluto 'Starting Pluto') in the log
+   of one of a tunnel's peers, placed on the capture's clock after that peer's last message on an IKE SA of
+   the tunnel and before the next IKE SA began (the outage), is that peer's own word that it restarted: a
+   PeerRestart from the wire becomes `certain`; another verdict (the daemon came back but no new SA
+   followed while the survivor still used the old one) gains the line and a sentence, and keeps its code.
+   Which peer wrote a log: the local address its lines name (charon's 'established between', pluto's
+   'adding UDP interface'), else the other end of the remote one.
+5. Configurations. The offers on the wire are compared with the receiver's file (config.compare_with_
    offers), then the two sides' files with each other (config.compare_configs); the first blocking
    difference refines an undecided verdict to its exact code, `likely` at most (a file may not be what
    is loaded), and names the side to change in the remedy.
@@ -111,6 +118,43 @@ class _Sa:
     last: float = 0.0
     offers: list[tuple[str, str, str, list[Offer]]] = field(default_factory=list)
     """(sender, receiver, exchange, offers) of the SA payloads seen."""
+    last_from: dict[str, float] = field(default_factory=dict)
+    """Sender address -> time of its latest message on the SA."""
+
+
+@dataclass(slots=True)
+class _Daemon:
+    """What one log says about the daemon that wrote it: its start lines and the addresses its lines name."""
+
+    starts: list[LogRecord] = field(default_factory=list)
+    local: set[str] = field(default_factory=set)
+    remote: set[str] = field(default_factory=set)
+
+    def address(self, peers: set[str]) -> str | None:
+        """Which of a tunnel's two peers wrote the log: the one its lines name as local, else the other end of
+        the one they name as remote; None when that is not clear."""
+        mine = self.local & peers
+        if len(mine) == 1:
+            return next(iter(mine))
+        theirs = self.remote & peers
+        if not mine and len(theirs) == 1 and len(peers) == 2:
+            return next(iter(peers - theirs))
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Restart:
+    start: LogRecord
+    writer: str
+    survivor: str
+    moment: float
+    """The start line's time on the capture's clock."""
+    silent: float
+    """Seconds between the writer's last message on the old IKE SA and its start."""
+    new: float | None
+    """Seconds from the start to the first message of the next IKE SA of the tunnel (None: none followed)."""
+    used_after: bool
+    """The survivor sent on the old IKE SA after the start (it still held that SA)."""
 
 
 @dataclass(slots=True)
@@ -129,6 +173,8 @@ class Fusion:
         self.sas: dict[str, _Sa] = {}
         self.offsets: dict[str, float | None] = {}
         """Per log: its clock minus the capture's, as estimated by the last `tie` (None: no SPI matched)."""
+        self.daemons: dict[str, _Daemon] = {}
+        """Per log: its writer's start lines and addresses, as read by the last `tie`."""
 
     def reset(self) -> None:
         self.sas = {}
@@ -141,6 +187,7 @@ class Fusion:
                 del self.sas[next(iter(self.sas))]
             sa = self.sas[event.ike_sa] = _Sa(event.ike_sa, _spi(event.spi_i), first=event.time)
         sa.addresses.update((event.src, event.dst))
+        sa.last_from[event.src] = max(sa.last_from.get(event.src, event.time), event.time)
         sa.last = max(sa.last, event.time)
         sa.first = min(sa.first, event.time)
         if len(sa.times) < TIMES_PER_SA:
@@ -168,6 +215,8 @@ class Fusion:
                              key=lambda record: (record.file, record.line))
             if records:
                 fuse_log(event, records, self.offsets)
+            if tied:
+                self._restart(event, ids, tied)
             if self.configs:
                 peers = _peers(event)
                 differences = self._differences(ids, peers)
@@ -192,6 +241,12 @@ class Fusion:
                     spi_tied.append((group, sa))
                 elif not group.spis:
                     loose.append(group)
+            daemon = self.daemons[log.name] = _Daemon([record for record in records if record.kind == "started"])
+            for record in records:
+                if record.local:
+                    daemon.local.add(record.local)
+                if record.peer:
+                    daemon.remote.add(record.peer)
             offset = self.offsets[log.name] = _offset(spi_tied)
             for group, sa in spi_tied:
                 tied.setdefault(sa.id, []).extend(group.records)
@@ -219,6 +274,67 @@ class Fusion:
         if not found or (peer is None and len(found) > 1):
             return None
         return min(found, key=lambda item: item[0])[1]
+
+    # --- restarts -------------------------------------------------------------------------------------------
+
+    def _restart(self, event: DiagnosisEvent | VerdictEvent, ids: Sequence[str],
+                 tied: dict[str, list[LogRecord]]) -> None:
+        """A peer's own start line inside the outage (see the module's docstring, step 4)."""
+        if event.code != "PeerRestart" and not isinstance(event, VerdictEvent):
+            return  # the other SAs' diagnoses stay as the wire and their lines left them
+        found = self._restart_line(_peers(event), ids, tied)
+        if found is None or (found.new is None if event.code == "PeerRestart" else not found.used_after):
+            return
+        start = found.start
+        evidence = LogEvidence(0, f"{start.source} log: the daemon starts ('{start.text.strip()[-120:]}'), "
+                               f"{found.silent:.1f} s after its last message on the old IKE SA", start.file,
+                               start.line, round(found.moment, 6), found.writer)
+        event.evidence = [*event.evidence, evidence]
+        if event.code == "PeerRestart":
+            said = "agrees" if event.confidence == "certain" else "decides"
+            event.confidence = "certain"
+            event.alternatives = []
+            event.message += (f" The log of {found.writer} {said}: its daemon started ({_cite(start)}) "
+                              f"{found.silent:.1f} s after its last message on the old IKE SA and "
+                              f"{found.new:.1f} s before the next IKE SA began: {found.writer} restarted.")
+            return
+        event.message += (f" The log of {found.writer} shows its daemon starting again ({_cite(start)}) "
+                          f"{found.silent:.1f} s after its last message on an IKE SA that {found.survivor} went on "
+                          f"using: {found.writer} restarted and lost that SA.")
+
+    def _restart_line(self, peers: set[str], ids: Sequence[str],
+                      tied: dict[str, list[LogRecord]]) -> _Restart | None:
+        """The first start line, in a log of one of the two peers tied to these IKE SAs, that falls after the
+        writer's last message on an IKE SA of the tunnel and before the next IKE SA began, or while the other
+        peer still used the old one."""
+        files = {record.file for sa_id in ids for record in tied.get(sa_id, [])}
+        writers = {name: daemon.address(peers) for name, daemon in self.daemons.items()
+                   if name in files and daemon.starts and len(peers) == 2}
+        if not any(writers.values()):
+            return None
+        tunnel = sorted((sa for sa in self.sas.values() if peers <= sa.addresses), key=lambda sa: sa.first)
+        for name, writer in writers.items():
+            if writer is None:
+                continue
+            daemon = self.daemons[name]
+            survivor = next(iter(peers - {writer}))
+            offset = self.offsets.get(name) or 0.0
+            for start in daemon.starts:
+                if start.time is None:
+                    continue
+                moment = start.time - offset
+                if any(sa.first < moment < sa.last_from.get(writer, moment) for sa in tunnel):
+                    continue  # the writer went on talking across this line: not a restart of the daemon it ran
+                before = [sa for sa in tunnel if sa.last_from.get(writer, moment) < moment]
+                after = [sa for sa in tunnel if sa.first > moment]
+                if not before:
+                    continue
+                old = max(before, key=lambda sa: sa.last_from[writer])
+                used_after = old.last_from.get(survivor, moment) > moment
+                if after or used_after:
+                    return _Restart(start, writer, survivor, moment, moment - old.last_from[writer],
+                                    after[0].first - moment if after else None, used_after)
+        return None
 
     # --- configurations ---------------------------------------------------------------------------------
 

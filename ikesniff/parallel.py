@@ -45,10 +45,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import multiprocessing
 import os
 import pickle
-import selectors
 import signal
 import sys
 import time
@@ -304,7 +302,6 @@ def _warm() -> None:
     output. Then the objects made so far are left out of the collector's walks (gc.freeze), so that the workers
     do not copy the memory they share with this process by looking at it."""
     from . import catalog
-    from .sinks import text  # noqa: F401 - (the coloured message lines)
     catalog.catalog()
     catalog.notify_causes()
     catalog.seed_titles()
@@ -383,6 +380,7 @@ class Gate:
     furthest any of them had entered."""
 
     def __init__(self) -> None:
+        import multiprocessing  # (here: a run that forks no worker does not load it)
         self.lock = multiprocessing.Lock()
         self.values = multiprocessing.RawArray("q", 2)  # stop after window (-1: never), furthest window entered
         self.values[0] = -1
@@ -571,7 +569,7 @@ class Run:
         self._reader: Callable[[], Any] = lambda: None
         self.totals: SummaryEvent | None = None
         self.started = time.perf_counter()
-        self._gate = Gate()
+        self._gate: Gate | None = None
         self._splitting = False
         self._pool: list[_Child] = []
 
@@ -606,7 +604,7 @@ class Run:
         self.stopped = True
         if self.interrupted > 1:
             raise KeyboardInterrupt
-        if self._splitting:
+        if self._splitting and self._gate is not None:
             self._gate.close()
 
     def _quit(self) -> None:
@@ -636,19 +634,25 @@ class Run:
 
     def _workers(self) -> list[_Child]:
         """The workers of the run, started at the first file that needs them (one per job)."""
+        if self._gate is None:
+            self._gate = Gate()
         if not self._pool:
             for worker in range(self.jobs):
                 self._pool.append(_fork(self._body(worker), control=True, siblings=self._pool))
         return self._pool
 
     def _body(self, worker: int) -> Callable[[_Out, int], None]:
+        gate = self._gate
+        assert gate is not None
+
         def body(out: _Out, control: int) -> None:
-            _worker(worker, self.options, self.output, self._gate, out, control)
+            _worker(worker, self.options, self.output, gate, out, control)
         return body
 
     def _side_by_side(self, paths: list[str]) -> Iterator[object]:
         """Files read whole by the workers, each given the next file when it is done with one; their items in file
         order (those of a file ahead of the one being written wait here)."""
+        import selectors
         pool = self._workers()
         selector = selectors.DefaultSelector()
         waiting: dict[int, list[tuple[Any, ...]]] = {}
@@ -669,7 +673,7 @@ class Run:
             while head < given:
                 messages = waiting.get(head)
                 if not messages:
-                    for key, _ in self._select(selector):
+                    for key, _ in selector.select():
                         child = key.data
                         child.inbox.fill()
                         if child.inbox.closed:
@@ -698,17 +702,11 @@ class Run:
             if not finished:  # (workers still busy with files that will not be written)
                 self._quit()
 
-    def _select(self, selector: selectors.BaseSelector) -> list[tuple[selectors.SelectorKey, int]]:
-        while True:
-            try:
-                return selector.select()
-            except InterruptedError:  # pragma: no cover - (PEP 475 retries)
-                continue
-
     def _split(self, path: str) -> Iterator[object]:
         """One file split among the workers; their streams merged into the order of one process."""
         children = self._workers()
         gate = self._gate
+        assert gate is not None
         output = self.output
         finished = False
         try:

@@ -26,19 +26,11 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from rich.console import Console, Group, RenderableType
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TaskProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+if TYPE_CHECKING:  # (rich is imported when a bar is drawn: most runs never load it)
+    from rich.console import Console, RenderableType
+    from rich.progress import TaskID
 
 THRESHOLD = 50_000_000
 """Octets above which reading a file shows a bar (smaller files are read in a second or two)."""
@@ -103,6 +95,15 @@ class ReadProgress:
 
     def __init__(self, current: CurrentReader, threshold: int | None = None, console: Console | None = None,
                  redirect_stdout: bool = False) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
         self._current = current
         self._threshold = threshold
         self.progress = Progress(
@@ -140,6 +141,7 @@ class ReadProgress:
     def __rich__(self) -> RenderableType:
         """The bar as part of another display (which polls first); nothing while it is not due."""
         if not self.poll():
+            from rich.console import Group
             return Group()
         return self.progress.get_renderable()
 
@@ -165,6 +167,7 @@ def _label(name: str) -> str:
 
 
 def stderr_console() -> Console:
+    from rich.console import Console
     return Console(stderr=True, highlight=False)
 
 
@@ -177,6 +180,9 @@ def progress_bar(current: CurrentReader, console: Console | None = None, *,
     its cursor. Lines written to standard output meanwhile go above the bar when standard output is the
     same terminal; anything written to standard output's binary buffer directly would not, so a caller
     writing JSON Lines to that terminal passes enabled=False."""
+    if not enabled or (console is None and not _may_be_terminal(sys.stderr)):
+        yield None
+        return
     console = console or stderr_console()
     if not enabled or not console.is_terminal or console.is_dumb_terminal:
         yield None
@@ -190,6 +196,17 @@ def progress_bar(current: CurrentReader, console: Console | None = None, *,
         ticker.stop()
         with DRAWING:
             bar.erase()
+
+
+def _may_be_terminal(stream: object) -> bool:
+    """False when rich's Console would surely not take `stream` for a terminal (so rich need not be loaded to
+    ask it): no TTY_COMPATIBLE or FORCE_COLOR in the environment, and not a tty."""
+    if "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ:
+        return True
+    try:
+        return bool(stream.isatty())        # type: ignore[attr-defined]
+    except (ValueError, AttributeError):
+        return False
 
 
 def _same_terminal(stream: object, other: object) -> bool:

@@ -7,7 +7,8 @@ settings plus a ``summary`` for the label. ``expect`` holds ``outcome`` (``estab
 ``failed``: never; ``probe`` for a scan), ``code`` (SPEC section 5), ``phase``, ``alternatives``, ``esp``,
 ``log`` (per side, regexes that must match a log message: pluto's messages without its debug lines),
 ``wire`` (as in lab/scenarios.py: ``exchanges``, ``notifies``, ``inner_notifies``, ``inner_payloads``,
-``repeats``, ``min_ikev2_fragments``, ``min_initiator_spis``) and ``undecryptable_frames_from`` (addresses
+``repeats``, ``min_ikev2_fragments``, ``min_initiator_spis``, ``tcp_messages``: IKE messages carried in
+RFC 8229 TCP streams) and ``undecryptable_frames_from`` (addresses
 whose encrypted messages the key table cannot open: a libreswan side of an IKEv1 PSK mismatch).
 
 Addresses: the ``direct`` topology of lab/scenarios.py (moon 192.0.2.1, sun 192.0.2.2, captured on moon).
@@ -30,6 +31,9 @@ KERNEL_NOTE = ("this kernel has XFRM but no ESP (CONFIG_INET_ESP unset): strongS
                "(kernel-libipsec, UDP-encapsulated, faked NAT-D), vpnc in userspace over TUN; pluto cannot install "
                "an IPsec SA (netlink: 'Requested type not found'), so a libreswan CHILD_SA fails after its "
                "negotiation succeeded")
+ESPINTCP_NOTE = ("lab/espintcp.c preloaded into pluto (LD_PRELOAD): a user-space stand-in for the kernel's "
+                 "espintcp framing, which this kernel lacks; it adds the 2-octet RFC 8229 length field to each "
+                 "record pluto writes on its TCP socket and removes it from each record pluto reads, nothing else")
 PSK = scenarios.PSK
 ADDRESS = scenarios.TOPOLOGIES["direct"]["address"]
 INNER = {side: scenarios.INNER[side]["address"] for side in scenarios.SIDES}
@@ -58,8 +62,11 @@ def charon(side: str, version: int = 2, conn: dict[str, Any] | None = None, chil
 
 
 def pluto(side: str, version: int = 2, conn: dict[str, Any] | None = None, secret: str = PSK,
-          setup: dict[str, Any] | None = None, role: str | None = None) -> dict[str, Any]:
-    """A libreswan side: connection ``lab`` mirroring the strongSwan baseline (same ids, subnets, algorithms)."""
+          setup: dict[str, Any] | None = None, role: str | None = None, espintcp: bool = False) -> dict[str, Any]:
+    """A libreswan side: connection ``lab`` mirroring the strongSwan baseline (same ids, subnets, algorithms).
+
+    ``espintcp``: pluto runs with lab/espintcp.c preloaded, the user-space stand-in for the kernel's espintcp
+    framing this kernel lacks (IKE over TCP, RFC 8229)."""
     other = scenarios.OTHER[side]
     base = {
         "ikev2": "insist" if version == 2 else "no",
@@ -78,8 +85,10 @@ def pluto(side: str, version: int = 2, conn: dict[str, Any] | None = None, secre
     # plutodebug 'none': pluto's own messages only (its debug output runs to 200 kB per second of negotiation)
     setup_settings = {"plutodebug": "none", **({"ikev1-policy": "accept"} if version == 1 else {}), **(setup or {})}
     conf = {"setup": setup_settings, "conn": settings}
-    return {"impl": "pluto", "role": role, **conf, "secrets": secrets,
-            "summary": {"ipsec.conf": conf, "secret": secret}}
+    summary: dict[str, Any] = {"ipsec.conf": conf, "secret": secret}
+    if espintcp:
+        summary["espintcp"] = ESPINTCP_NOTE
+    return {"impl": "pluto", "role": role, **conf, "secrets": secrets, "espintcp": espintcp, "summary": summary}
 
 
 def vpnc(conf: dict[str, str], args: list[str] | None = None) -> dict[str, Any]:
@@ -1051,5 +1060,136 @@ SCENARIOS.update({
                                     r"giving up after 3 retransmits"]},
                    "wire": {"exchanges": {"IDENTITY_PROTECTION": 10, "QUICK_MODE": 3, "INFORMATIONAL": 1},
                             "repeats": 3, "inner_payloads": {"D": 1}}},
+    },
+})
+
+
+
+# --- IKE over TCP (RFC 8229) between libreswan peers ---
+TCP_SETUP = {"listen-tcp": "yes"}  # both plutos accept IKE on TCP 4500 (besides UDP 500/4500)
+TCP_ONLY = {"enable-tcp": "yes", "tcp-remoteport": "4500"}  # the initiator speaks TCP from its first message
+STAND_IN = ("IKE over TCP needs the kernel's espintcp (RFC 8229 length fields), which this kernel lacks (no ESP): "
+            "without it pluto sends the 'IKETCP' prefix, fails setsockopt(TCP_ULP, \"espintcp\") with ENOENT and "
+            "closes the stream. Both plutos run with a user-space stand-in for that framing (lab/espintcp.c, "
+            "LD_PRELOAD): pluto's own TCP sockets, prefix, non-ESP markers and IKE messages; the stand-in only adds "
+            "and removes the 2-octet length of each record, as espintcp does")
+
+SCENARIOS.update({
+    "libreswan-pair-ikev2-tcp-no-kernel-esp": {
+        "description": "IKEv2 PSK over TCP (RFC 8229, TCP port 4500, espintcp framing by a user-space stand-in) "
+                       "between two libreswan peers: moon opens a TCP connection, sends 'IKETCP' and the whole "
+                       "negotiation runs in the stream; the IKE SA comes up, the responder cannot install the ESP "
+                       "SA and answers N(TS_UNACCEPTABLE), as over UDP",
+        "moon": pluto("moon", 2, conn=TCP_ONLY, setup=TCP_SETUP, role="initiator", espintcp=True),
+        "sun": pluto("sun", 2, setup=TCP_SETUP, role="responder", espintcp=True),
+        "steps": failing("moon", "moon", r"IKE_AUTH response rejected Child SA with TS_UNACCEPTABLE", 10),
+        "notes": [STAND_IN, NO_ESP],
+        "expect": {"outcome": "failed", "code": "NegotiationFailed", "phase": 2, "esp": False,
+                   "alternatives": ["TrafficSelectorMismatch"],
+                   "log": {"sun": [r"IKETCP ACCEPTED: socket \d+: accepted connection",
+                                   r"netlink response for Add SA esp\.\S+: Protocol not supported"],
+                           "moon": [r"sent IKE_SA_INIT request to 192\.0\.2\.2:4500",
+                                    r"IKE_AUTH response rejected Child SA with TS_UNACCEPTABLE"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 2, "IKE_AUTH": 2}, "tcp_messages": 4}},
+    },
+    "libreswan-pair-ikev2-tcp-psk-mismatch": {
+        "description": "IKEv2 over TCP (RFC 8229, espintcp framing by a user-space stand-in) between two libreswan "
+                       "peers, sun holds another PSK: IKE_SA_INIT passes, IKE_AUTH is answered with an encrypted "
+                       "AUTHENTICATION_FAILED inside the stream; moon revives and is refused again",
+        "moon": pluto("moon", 2, conn=TCP_ONLY, setup=TCP_SETUP, role="initiator", espintcp=True),
+        "sun": pluto("sun", 2, secret="not-the-same-key", setup=TCP_SETUP, role="responder", espintcp=True),
+        "steps": failing("moon", "moon", r"#3: IKE SA authentication request rejected by peer", 10),
+        "notes": [STAND_IN, REVIVES],
+        "expect": {"outcome": "failed", "code": "PskMismatch", "phase": 1, "esp": False,
+                   "alternatives": ["PeerIdMismatch"],
+                   "log": {"sun": [r"authentication failed: computed hash does not match hash received from peer"],
+                           "moon": [r"IKE SA authentication request rejected by peer: AUTHENTICATION_FAILED"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": ">=4", "IKE_AUTH": ">=4"}, "tcp_messages": ">=8"}},
+    },
+    "libreswan-pair-ikev2-tcp-fallback": {
+        "description": "IKEv2 PSK between two libreswan peers, moon with enable-tcp=fallback, and sun's namespace "
+                       "drops every UDP datagram to ports 500 and 4500: moon's IKE_SA_INIT over UDP goes unanswered "
+                       "(twice retransmitted), moon's second keying attempt falls back to TCP port 4500 (RFC 8229, espintcp framing by a user-space stand-in) and "
+                       "the negotiation completes there; the IKE SA comes up, the ESP SA cannot be installed (no "
+                       "kernel ESP): N(TS_UNACCEPTABLE)",
+        "moon": pluto("moon", 2, conn={"enable-tcp": "fallback", "tcp-remoteport": "4500", "retransmit-timeout": "4s",
+                                       "keyingtries": "3"},  # pluto 4.10 tries TCP from its second keying attempt
+                      setup=TCP_SETUP, role="initiator", espintcp=True),
+        "sun": pluto("sun", 2, setup=TCP_SETUP, role="responder", espintcp=True),
+        "iptables": {"sun": [["-A", "INPUT", "-p", "udp", "-m", "multiport", "--dports", "500,4500", "-j", "DROP"]]},
+        "steps": failing("moon", "moon", r"IKE_AUTH response rejected Child SA with TS_UNACCEPTABLE", 20),
+        "notes": [STAND_IN, NO_ESP],
+        "expect": {"outcome": "failed", "code": "NegotiationFailed", "phase": 2, "esp": False,
+                   "alternatives": ["TrafficSelectorMismatch"],
+                   "log": {"moon": [r"sent IKE_SA_INIT request to 192\.0\.2\.2:500",
+                                    r"4 second timeout exceeded after 2 retransmits",
+                                    r"starting keying attempt 2 of at most 3",
+                                    r"sent IKE_SA_INIT request to 192\.0\.2\.2:4500",
+                                    r"IKE_AUTH response rejected Child SA with TS_UNACCEPTABLE"],
+                           "sun": [r"IKETCP ACCEPTED: socket \d+: accepted connection",
+                                   r"netlink response for Add SA esp\.\S+: Protocol not supported"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 5, "IKE_AUTH": 2}, "tcp_messages": 4, "repeats": 2}},
+    },
+})
+
+
+# --- a restarted peer that initiates again itself (its INITIAL_CONTACT is on the wire) ---
+RESTARTED_INITIATES = ("sun initiates (start_action start), also when it comes back: its own IKE_AUTH (IKEv1: main "
+                       "mode message 5) carries N(INITIAL_CONTACT), which only the key table opens; moon (the survivor) "
+                       "drops the old SAs on it without a Delete ('destroying duplicate IKE_SA ..., received "
+                       "INITIAL_CONTACT')")
+
+SCENARIOS.update({
+    "strongswan-peer-restart-initiates": {
+        "description": "IKEv2 PSK, sun initiates (start_action start), moon answers and runs DPD (dpd_delay 2 s); "
+                       "sun's charon crashes (SIGKILL by PID: no Delete); moon's DPD requests to the old SPIs go "
+                       "unanswered; after moon's second retransmission sun's charon is started again and itself "
+                       "initiates a fresh IKE SA with N(INITIAL_CONTACT) in its IKE_AUTH; moon drops the old SA; "
+                       "pings cross the new tunnel",
+        "moon": charon("moon", 2, conn={"dpd_delay": "2s"}, charon_settings=FAST, role="responder"),
+        "sun": charon("sun", 2, child={"start_action": "start"}, charon_settings={**FAST, **APPEND_LOG},
+                      role="initiator"),
+        "initiator": "sun", "responder": "moon",
+        "steps": [{"start": "moon"}, {"start": "sun"}, {"established": ["moon", "sun"]}, {"pings": 2},
+                  {"kill": "sun"}, {"wait_log": ["moon", r"retransmit 2 of request with message ID \d+", 20]},
+                  {"start": "sun"},
+                  {"wait_log": ["moon", r"IKE_SA lab\[2\] established", 15]},
+                  {"established": ["moon", "sun"]}, {"pings": 2}],
+        "notes": [RESTARTED_INITIATES],
+        "keys_from": ["moon"],
+        "expect": {"outcome": "established", "code": "PeerRestart", "esp": True,
+                   "alternatives": ["DpdTimeout"],
+                   "log": {"moon": [r"sending DPD request", r"retransmit 2 of request with message ID \d+",
+                                    r"destroying duplicate IKE_SA .* received INITIAL_CONTACT",
+                                    r"IKE_SA lab\[2\] established"],
+                           "sun": [r"^Starting IKE charon daemon", r"generating IKE_AUTH request 1 \[ IDi N\(INIT_CONTACT\)"]},
+                   "wire": {"exchanges": {"IKE_SA_INIT": 4, "IKE_AUTH": 4, "INFORMATIONAL": ">=3"},
+                            "min_initiator_spis": 2, "repeats": ">=2", "inner_notifies": {"INITIAL_CONTACT": 2}}},
+    },
+    "strongswan-peer-restart-initiates-ikev1": {
+        "description": "IKEv1 main mode PSK, sun initiates (start_action start), moon answers and runs DPD "
+                       "(dpd_delay 2 s, dpd_timeout 10 s); sun's charon crashes (SIGKILL by PID: no Delete); moon's "
+                       "R_U_THERE notifies under the old cookies go unanswered; after the second one sun's charon "
+                       "is started again and itself initiates a fresh main mode with N(INITIAL_CONTACT) in message "
+                       "5, then quick mode; moon drops the old SAs; pings cross the new tunnel",
+        "moon": charon("moon", 1, conn={"dpd_delay": "2s", "dpd_timeout": "10s"}, charon_settings=FAST,
+                       role="responder"),
+        "sun": charon("sun", 1, child={"start_action": "start"}, charon_settings={**FAST, **APPEND_LOG},
+                      role="initiator"),
+        "initiator": "sun", "responder": "moon",
+        "steps": [{"start": "moon"}, {"start": "sun"}, {"established": ["moon", "sun"]}, {"pings": 2},
+                  {"kill": "sun"}, {"wait_log": ["moon", r"sending DPD request", 10]}, {"sleep": 2.5},
+                  {"start": "sun"},
+                  {"wait_log": ["moon", r"IKE_SA lab\[2\] established", 15]},
+                  {"established": ["moon", "sun"]}, {"pings": 2}],
+        "notes": [RESTARTED_INITIATES],
+        "keys_from": ["moon"],
+        "expect": {"outcome": "established", "code": "PeerRestart", "esp": True,
+                   "alternatives": ["DpdTimeout"],
+                   "log": {"moon": [r"sending DPD request", r"destroying duplicate IKE_SA .* received INITIAL_CONTACT",
+                                    r"IKE_SA lab\[2\] established"],
+                           "sun": [r"^Starting IKE charon daemon", r"generating ID_PROT request 0 \[ ID HASH N\(INITIAL_CONTACT\) \]"]},
+                   "wire": {"exchanges": {"IDENTITY_PROTECTION": 12, "QUICK_MODE": 6, "INFORMATIONAL": ">=2"},
+                            "min_initiator_spis": 2, "inner_notifies": {"R_U_THERE": ">=2", "INITIAL_CONTACT": 2}}},
     },
 })

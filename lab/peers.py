@@ -64,10 +64,11 @@ class Pluto:
     pluto has compiled-in paths (/run/pluto, /usr/libexec/ipsec/addconn, which it runs to load the
     connections): it runs in a private mount namespace with the side's run directory on /run and the
     unpacked libreswan's libexec directory on /usr/libexec/ipsec (a tmpfs on /usr/libexec holds it).
+    ``preload``: a library pluto runs with (LD_PRELOAD), the espintcp stand-in of ``espintcp_shim``.
     """
 
     def __init__(self, network: netlab.Network, side: str, work: Path, conf: str, secrets: str,
-                 passwd: str = "", args: list[str] | None = None) -> None:
+                 passwd: str = "", args: list[str] | None = None, preload: Path | None = None) -> None:
         self.side = side
         self.work = work
         self.run_dir = work / "run"
@@ -91,7 +92,8 @@ class Pluto:
                   '&& mount --bind "$1" /usr/libexec/ipsec && shift && exec "$@"')
         cmd = network.exec_cmd(side, [
             "unshare", "--mount", "--propagation", "private", "sh", "-c", script, str(self.run_dir),
-            str(LIBRESWAN_ROOT / "usr/libexec/ipsec"), str(PLUTO), "--nofork", "--config", str(self.conf),
+            str(LIBRESWAN_ROOT / "usr/libexec/ipsec"), *(["env", f"LD_PRELOAD={preload}"] if preload else []),
+            str(PLUTO), "--nofork", "--config", str(self.conf),
             "--secretsfile", str(self.secrets), "--nssdir", str(self.nss), "--ipsecdir", str(self.ipsecdir), *(args or [])])
         self.cmd = cmd
         self.launch()
@@ -328,6 +330,16 @@ def make_certificates(work: Path, sides: dict[str, Strongswan], certs: dict[str,
         os.chmod(daemon.swanctl_dir / "private" / f"{side}.key", 0o600)
 
 
+def espintcp_shim(work: Path) -> Path:
+    """lab/espintcp.c built for this run: the user-space stand-in for the kernel's espintcp framing (RFC 8229
+    length fields) that pluto needs for IKE over TCP and this kernel lacks (no ESP, so no espintcp)."""
+    shim = work / "espintcp.so"
+    if not shim.exists():
+        netlab.run(["gcc", "-shared", "-fPIC", "-O2", "-Wall", "-Werror", "-o", str(shim),
+                    str(LAB_DIR / "espintcp.c"), "-ldl"], timeout=120)
+    return shim
+
+
 def build_side(network: netlab.Network, side: str, settings: dict[str, Any], work: Path) -> Any:
     impl = settings["impl"]
     side_dir = work / side
@@ -341,7 +353,7 @@ def build_side(network: netlab.Network, side: str, settings: dict[str, Any], wor
             hashed = netlab.run(["openssl", "passwd", "-6", "-salt", "ikslab", password]).stdout.strip()
             passwd += f"{user}:{hashed}:lab\n"
         return Pluto(network, side, side_dir, pluto_conf(settings, side_dir / "pluto.log"), pluto_secrets(settings),
-                     passwd, settings.get("args"))
+                     passwd, settings.get("args"), espintcp_shim(work) if settings.get("espintcp") else None)
     if impl == "vpnc":
         return Vpnc(network, side, side_dir, vpnc_conf(settings), settings.get("args", []))
     if impl == "ike-scan":
@@ -492,6 +504,9 @@ def check_capture(the_label: dict[str, Any], pcap: Path, tables: dict[str, str],
     if timeline != claimed.get("timeline"):
         problems.append("the timeline tshark gives differs from the label's")
     problems += label.timeline_problems(expect, timeline)
+    tcp = sum(1 for m in facts["ike_messages"] if m.get("transport") == "tcp")
+    if "tcp_messages" in expect.get("wire", {}) and not wire.check_count(expect["wire"]["tcp_messages"], tcp):
+        problems.append(f"{tcp} IKE messages over TCP in the capture, expected {expect['wire']['tcp_messages']}")
     spis = {m["spi_i"] for m in facts["ike_messages"]}
     if len(spis) < expect.get("wire", {}).get("min_initiator_spis", 0):
         problems.append(f"{len(spis)} IKE SAs (initiator SPIs) in the capture, expected more")

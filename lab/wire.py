@@ -25,6 +25,7 @@ FIELDS = [
     "frame.number", "frame.len", "frame.time_relative", "icmp.type", "icmp.code", "ip.src", "ip.dst", "ip.flags.mf", "ip.frag_offset", "ip.proto",
     "ipv6.src", "ipv6.dst",
     "udp.srcport", "udp.dstport", "udpencap.non_esp_marker", "esp.spi",
+    "tcp.srcport", "tcp.dstport", "rfc8229.non_esp_marker",  # IKE over TCP: lab/rfc8229.lua
     "isakmp.ispi", "isakmp.rspi", "isakmp.mjver", "isakmp.exchangetype", "isakmp.flag_e", "isakmp.flag_i", "isakmp.flag_r",
     "isakmp.messageid", "isakmp.length", "isakmp.typepayload", "isakmp.notify.msgtype",
     "isakmp.id.data.fqdn", "isakmp.id.data.ipv4_addr", "isakmp.id.data.der_asn1_dn",
@@ -44,6 +45,11 @@ PAYLOADS = {
 }
 
 
+RFC8229_LUA = Path(__file__).resolve().parent / "rfc8229.lua"
+"""tshark 4.0 reads no RFC 8229 stream (its "tcpencap" is another encapsulation): this script splits TCP port
+4500 into records and hands each IKE message to Wireshark's own ISAKMP dissector."""
+
+
 def tshark_path() -> str | None:
     return shutil.which("tshark")
 
@@ -52,8 +58,8 @@ def _tshark_fields(pcap: Path, config_dir: Path | None = None) -> list[dict[str,
     tshark = tshark_path()
     if tshark is None:
         raise RuntimeError("tshark is not installed")
-    cmd = [tshark, "-n", "-r", str(pcap), "-T", "fields", "-E", "separator=\t", "-E", "occurrence=a",
-           "-E", "aggregator=,"]
+    cmd = [tshark, "-n", "-X", f"lua_script:{RFC8229_LUA}", "-r", str(pcap), "-T", "fields", "-E", "separator=\t",
+           "-E", "occurrence=a", "-E", "aggregator=,"]
     for field in FIELDS:
         cmd += ["-e", field]
     env = dict(os.environ)
@@ -99,8 +105,17 @@ def _address(row: dict[str, str], which: str) -> str:
     return row[f"ip.{which}"].split(",")[0] or row[f"ipv6.{which}"].split(",")[0]
 
 
+def _tcp(row: dict[str, str]) -> bool:
+    """An IKE message carried in a TCP stream (RFC 8229), not in a UDP datagram."""
+    return bool(row["rfc8229.non_esp_marker"]) and not row["udp.srcport"]
+
+
+def _port(row: dict[str, str], which: str) -> int | None:
+    return _int(row[f"tcp.{which}port"] if _tcp(row) else row[f"udp.{which}port"])
+
+
 def _endpoint(row: dict[str, str], which: str) -> str:
-    port = _int(row[f"udp.{which}port"])
+    port = _port(row, which)
     if row[f"ip.{which}"]:
         return f"{row[f'ip.{which}'].split(',')[0]}:{port}"
     return f"[{row[f'ipv6.{which}'].split(',')[0]}]:{port}"
@@ -131,10 +146,10 @@ def pcap_facts(pcap: Path) -> dict[str, Any]:
         message: dict[str, Any] = {
             "frame": int(row["frame.number"]),
             "src": _address(row, "src"),
-            "sport": _int(row["udp.srcport"]),
+            "sport": _port(row, "src"),
             "dst": _address(row, "dst"),
-            "dport": _int(row["udp.dstport"]),
-            "non_esp_marker": bool(row["udpencap.non_esp_marker"]),
+            "dport": _port(row, "dst"),
+            "non_esp_marker": bool(row["udpencap.non_esp_marker"] or row["rfc8229.non_esp_marker"]),
             "version": version,
             "exchange": EXCHANGES.get(version or 0, {}).get(exchange_type or -1, f"UNKNOWN_{exchange_type}"),
             "exchange_type": exchange_type,
@@ -143,6 +158,8 @@ def pcap_facts(pcap: Path) -> dict[str, Any]:
             "message_id": _int(row["isakmp.messageid"]),
             "length": _int(row["isakmp.length"]),
         }
+        if _tcp(row):
+            message["transport"] = "tcp"  # absent for UDP: the labels written before TCP stay as they are
         if version == 2:
             message["initiator"] = _flag(row["isakmp.flag_i"])
             message["response"] = _flag(row["isakmp.flag_r"])
@@ -257,6 +274,8 @@ def timeline(pcap: Path, tables: dict[str, str]) -> list[dict[str, Any]]:
             "length": _int(row["isakmp.length"]),
             "payloads": payloads, "notifies": notifies, "inner": inner, "inner_notifies": inner_notifies,
         }
+        if _tcp(row):
+            entry["transport"] = "tcp"
         key = (entry["src"], entry["dst"], row["isakmp.ispi"], row["isakmp.rspi"], entry["exchange"],
                entry["message_id"], entry["response"], entry["length"], tuple(payloads))
         entry["repeat_of"] = seen.get(key)

@@ -19,6 +19,9 @@ REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus" / "external"
 PCAPS = REPO / "pcaps"
 CAPTURE_SUFFIXES = (".pcap", ".pcapng", ".cap", ".pcap.gz", ".pcapng.gz")
+RFC8229_LUA = REPO / "lab" / "rfc8229.lua"
+"""tshark 4.0 reads no RFC 8229 stream (its 'tcpencap' is another encapsulation): the lab's script splits TCP
+port 4500 into records and hands each IKE message to Wireshark's own ISAKMP dissector."""
 
 TSHARK_FIELDS = ["frame.number", "isakmp.ispi", "isakmp.rspi", "isakmp.version", "isakmp.exchangetype",
                  "isakmp.messageid", "isakmp.length", "isakmp.notify.msgtype"]
@@ -49,7 +52,7 @@ def tshark_frames(path: Path) -> dict[int, FrameFields]:
     with tempfile.TemporaryDirectory() as config:
         # An ICMP error quoting an IKE packet is not an IKE message seen on the wire (ikesniff reports
         # it as an ICMP error about IKE); tshark dissects the quoted bytes as ISAKMP.
-        command = ["tshark", "-n", "-r", str(path), "-Y", "isakmp and not icmp and not icmpv6", "-T", "fields", "-E", "separator=/t",
+        command = ["tshark", "-n", "-X", f"lua_script:{RFC8229_LUA}", "-r", str(path), "-Y", "isakmp and not icmp and not icmpv6", "-T", "fields", "-E", "separator=/t",
                    "-E", "occurrence=a", "-E", "aggregator=,"]
         for name in TSHARK_FIELDS:
             command += ["-e", name]

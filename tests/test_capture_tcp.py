@@ -1,4 +1,8 @@
-"""RFC 8229 (IKE and ESP in TCP): no public capture has it, so the streams are built here with scapy."""
+"""RFC 8229 (IKE and ESP in TCP): no public capture has it, so the streams are built here with scapy, to reach
+the corners (records split, joined, reordered and retransmitted, IPv6, a stream picked up midway, broken
+framing, resets, IP fragments). Real streams of real pluto daemons are in the mixed lab
+(pcaps/peers/libreswan-pair-ikev2-tcp-*), checked against tshark in tests/test_peers_diagnosis.py
+(test_ike_over_tcp_is_read_as_the_oracle_reads_it)."""
 
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ concluded about an IKE SA. Sans-IO: bytes and parsed messages in, records out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from dissectors import Message
 from dissectors.ikev1 import HashPayload
@@ -13,18 +14,14 @@ from dissectors.model import Payload
 from dissectors.names import V1Exchange, V2Exchange
 
 from .conclusions import KeyConclusions
-from .decrypt import Decrypted, SkfReassembler, decrypt_message, verifying_keys
-from .ikev1 import Ikev1Decryptor, KeyReading
-from .keys import Ikev1Keys, Ikev2Keys, KeyStore
-from .psk import (
-    PskCheck,
-    PskUnverifiable,
-    derived_key_check,
-    verify_aggressive,
-    verify_aggressive_skeyid,
-    verify_ikev2_auth,
-    verify_main_mode,
-)
+
+if TYPE_CHECKING:
+    # The modules that decrypt and check are imported where first used, with keys or PSKs: a run without
+    # them never loads them.
+    from .decrypt import Decrypted, SkfReassembler
+    from .ikev1 import Ikev1Decryptor, KeyReading
+    from .keys import Ikev1Keys, Ikev2Keys, KeyStore
+    from .psk import PskCheck
 
 PSK_MATERIAL_KEPT = 4096
 """IKE SAs whose PSK material is kept at once (the oldest is dropped first)."""
@@ -37,8 +34,8 @@ class Crypto:
         self.keys = keys
         self.psks: list[bytes] = psks or []
         """Never printed."""
-        self.fragments_v2 = SkfReassembler()
-        self.ikev1 = Ikev1Decryptor()
+        self._fragments_v2: SkfReassembler | None = None
+        self._ikev1: Ikev1Decryptor | None = None
         self.psk_material: dict[bytes, PskMaterial] = {}
         """Per initiator SPI, the messages a PSK check needs (kept only when keys or PSKs are given)."""
         self.opened: set[tuple[int, bytes]] = set()
@@ -51,6 +48,22 @@ class Crypto:
     def active(self) -> bool:
         """Keys or pre-shared keys were given: messages must go through `open`."""
         return self.keys is not None or bool(self.psks)
+
+    @property
+    def fragments_v2(self) -> SkfReassembler:
+        """IKEv2 SKF fragments waiting for the rest of their message (made on first use)."""
+        if self._fragments_v2 is None:
+            from .decrypt import SkfReassembler
+            self._fragments_v2 = SkfReassembler()
+        return self._fragments_v2
+
+    @property
+    def ikev1(self) -> Ikev1Decryptor:
+        """IKEv1 key derivation and decryption state (made on first use)."""
+        if self._ikev1 is None:
+            from .ikev1 import Ikev1Decryptor
+            self._ikev1 = Ikev1Decryptor()
+        return self._ikev1
 
     def open(self, message: Message, raw: bytes, sender: str) -> Decrypted | None:
         """What the keys open of `message` (None: nothing to open, or no keys for its SA); the message and
@@ -102,6 +115,7 @@ class Crypto:
         message (IKEv2: its ICV verifies; IKEv1: its payload chain parses), filed under that SA."""
         if self.keys is None:
             return None
+        from .decrypt import Decrypted, decrypt_message, verifying_keys
         store = self.keys
         header = message.header
         if message.version == 1:
@@ -179,6 +193,7 @@ class Crypto:
         clear or decrypted), main mode's decrypted HASH_I / HASH_R, IKEv2 AUTH, and whether keys derived from
         a logged DH secret with the PSK read each side's messages. Without a PSK: aggressive mode's hashes
         checked with the SKEYID a charon log gives for the SA (:meth:`PskMaterial.skeyid_checks`)."""
+        from .psk import derived_key_check
         material = self.psk_material.get(spi_i) if keep else self.psk_material.pop(spi_i, None)
         readings = (self.ikev1.readings(spi_i, spi_r)
                     if version == 1 and self.keys is not None else [])
@@ -283,6 +298,7 @@ class PskMaterial:
 
     def checks(self, psk: bytes) -> list[PskCheck]:
         """The hash and AUTH checks one PSK allows on the messages kept (what they do not allow is left out)."""
+        from .psk import PskUnverifiable, verify_aggressive, verify_ikev2_auth, verify_main_mode
         checks: list[PskCheck] = []
         if self.aggressive1 is not None and self.aggressive2 is not None:
             (raw1, message1), (raw2, message2) = self.aggressive1, self.aggressive2
@@ -322,6 +338,7 @@ class PskMaterial:
         HASH_I both."""
         if self.aggressive1 is None or self.aggressive2 is None:
             return []
+        from .psk import PskUnverifiable, derived_key_check, verify_aggressive_skeyid
         distinct: dict[bytes, Ikev1Keys] = {}
         for keys in key_sets:
             if keys.skeyid:

@@ -12,10 +12,6 @@ import ipaddress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.x509.oid import NameOID
-
 from ..tracker import Opened
 
 
@@ -35,6 +31,10 @@ class CertFacts:
 
 def read(der: bytes) -> CertFacts | None:
     """The facts of a DER certificate; None when it does not parse."""
+    # (imported here: loading the X.509 library takes longer than reading most captures without certificates)
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.x509.oid import NameOID
     try:
         cert = x509.load_der_x509_certificate(der)
         names = [str(a.value).lower() for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]

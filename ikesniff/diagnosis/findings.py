@@ -81,6 +81,9 @@ def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEve
         add("nat_t_mismatch", [ike_sa.first_frame], f"the peers advertise no NAT-T dialect in common: the initiator "
             f"{', '.join(sorted(dialects['initiator']))}; the responder {', '.join(sorted(dialects['responder']))} "
             "(draft against RFC 3947 NAT traversal: behind a NAT the tunnel would not float to UDP 4500)")
+    fallback = tcp_fallback(ike_sa, context)
+    if fallback is not None:
+        add("tcp_fallback", fallback[0], fallback[1])
     vendors = ike_sa.vendors
     if vendors:
         add("vendor", [ike_sa.first_frame], "; ".join(vendors).replace("\n", "\\n"))
@@ -88,6 +91,28 @@ def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEve
         add("ah_seen", [context.ah[0].first_frame], f"AH packets between the peers ({sum(f.packets for f in context.ah)}): "
             "check that both sides agree on ESP or AH")
     return found
+
+
+def tcp_fallback(ike_sa: IkeSa, context: Context) -> tuple[list[int], str] | None:
+    """An SA opened over TCP (RFC 8229) by the initiator of an earlier attempt over UDP that nobody answered:
+    the initiator fell back to TCP (lab `libreswan-pair-ikev2-tcp-fallback`, pluto's enable-tcp=fallback)."""
+    if ike_sa.transports != {"tcp-encap"} or not ike_sa.started_by_first_message:
+        return None
+    address = ike_sa.initiator.rsplit(":", 1)[0]
+    for other in reversed(context.others):
+        if (other.first_time >= ike_sa.first_time or other.transports - {"udp", "udp-encap"}
+                or other.initiator.rsplit(":", 1)[0] != address
+                or any(e.responses for e in other.exchanges.values())):
+            continue
+        answered = next((s for e in ike_sa.ordered_exchanges() for s in e.responses), None)
+        if answered is None:
+            return None
+        return [other.first_frame, answered.frame], (
+            f"IKE over UDP from {other.initiator} to {other.responder} went unanswered ({other.messages} "
+            f"message{'s' if other.messages != 1 else ''} from frame {other.first_frame}); the same initiator then "
+            f"reached {ike_sa.responder} over TCP (RFC 8229), answered at frame {answered.frame}: UDP to the "
+            "peer is blocked or lost on the path, TCP gets through")
+    return None
 
 
 def nat_detail(ike_sa: IkeSa) -> tuple[list[int], str] | None:

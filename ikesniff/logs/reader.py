@@ -35,7 +35,7 @@ from .record import LogRecord
 from .sources import Fact, LogSources, log_sources
 
 MONTHS = {name: index for index, name in enumerate(calendar.month_abbr) if name}
-NOT_DECISIVE_KINDS = frozenset({"retransmit", "deleted", "established", "state"})
+NOT_DECISIVE_KINDS = frozenset({"retransmit", "deleted", "established", "state", "started", "listening"})
 """Kinds that report a symptom or progress: their lines never decide a cause on their own."""
 DAY = 86400.0
 

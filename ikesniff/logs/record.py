@@ -13,9 +13,11 @@ SOURCES: tuple[str, ...] = ("charon", "pluto", "asa", "ios", "fortigate", "panos
 
 KINDS: tuple[str, ...] = (
     "initiating", "established", "state", "spis", "sent", "received", "message", "proposal", "identity", "notify",
-    "retransmit", "failed", "deleted", "keys",
+    "retransmit", "failed", "deleted", "keys", "started", "listening",
 )
-"""What a line reports. 'failed' covers every line that names a failure; 'keys': the line carries key material."""
+"""What a line reports. 'failed' covers every line that names a failure; 'keys': the line carries key material;
+'started': the daemon starts (a restart, when it falls inside an outage); 'listening': a local address it
+listens on (pluto's 'adding UDP interface')."""
 
 
 @dataclass(frozen=True, slots=True)

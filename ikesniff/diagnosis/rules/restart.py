@@ -11,8 +11,12 @@ from ..facts import address, established_at, exchanges
 
 INVALID_SPI_CODES = (4, 11)
 """INVALID_IKE_SPI and INVALID_SPI: answers of a peer that no longer knows the SA."""
+INVALID_IKE_SPI = 4
+"""INVALID_IKE_SPI (IKEv1: INVALID-COOKIE): sent in clear, outside any SA, by a peer that has no IKE SA with
+those SPIs. An INVALID_SPI inside the old IKE SA's protection shows only a lost CHILD_SA."""
 
-INITIAL_CONTACT = 16384
+INITIAL_CONTACT = {2: 16384, 1: 24578}
+"""INITIAL_CONTACT by IKE version: IKEv2 (RFC 7296 3.10.1), IKEv1 INITIAL-CONTACT (RFC 2407 4.6.3)."""
 
 
 def lost_at(previous: IkeSa) -> tuple[Sent, str, str] | None:
@@ -57,12 +61,20 @@ def rule_restart(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     """A fresh IKE SA, negotiated from its first message, came up after the tunnel's previous SA showed a
     peer had lost it (its liveness checks unanswered, or INVALID_SPI answers): that peer restarted (or
     failed over) and answers again, now without the old SA. `likely`: a path outage that heals looks the
-    same on the wire, except that a peer whose path came back would still answer on its old SA. With keys,
-    an INITIAL_CONTACT read in the new SA's IKE_AUTH from the peer that went silent makes it `certain`.
+    same on the wire, except that a peer whose path came back would still answer on its old SA.
 
-    Limit (lab `libreswan-resp-restart`): libreswan's pluto, restarted, ignores liveness checks for SPIs it
-    no longer knows (no INVALID_IKE_SPI answer, as charon), and when no new SA follows (strongSwan destroys a
-    childless SA without restarting it) the wire shows only a dead peer: DpdTimeout, or the earlier failure."""
+    `certain` takes bytes of the peer that went silent saying it holds no state: an INITIAL_CONTACT it sent
+    itself in the new SA (IKEv2 IKE_AUTH, IKEv1 main mode message 5 or aggressive mode, read with keys: lab
+    `strongswan-peer-restart-initiates`, `-initiates-ikev1`, where the restarted strongSwan initiates again),
+    or an INVALID_IKE_SPI it answered in clear to the old SA. The survivor's own INITIAL_CONTACT when it
+    re-initiates (lab `strongswan-peer-restart`, `-ikev1`) says only that the survivor dropped the old SA:
+    still `likely`. The restarted daemon's own start line inside the outage (`--log`) decides too
+    (ikesniff.fusion).
+
+    Limits: charon 5.9.8 and libreswan's pluto 4.10, restarted, both ignore liveness checks for SPIs they no
+    longer know (no INVALID_IKE_SPI answer): no lab capture holds one. When no new SA follows (lab
+    `libreswan-resp-restart`: strongSwan destroys a childless SA without restarting it) the wire shows only
+    a dead peer: DpdTimeout, or the earlier failure."""
     up = context.up
     if up is None or not ike_sa.started_by_first_message:
         return None
@@ -74,31 +86,40 @@ def rule_restart(ike_sa: IkeSa, context: Context) -> Conclusion | None:
             continue
         sent, lost, seen = found
         contact = next((s for e in exchanges(ike_sa, 35, 2, 4) for s in e.requests + e.responses
-                        if s.notify(INITIAL_CONTACT) and s.decrypted and address(s.src) == lost), None)
+                        if s.notify(INITIAL_CONTACT[ike_sa.version]) and s.decrypted and address(s.src) == lost), None)
+        refused = sent if not sent.encrypted and sent.notify(INVALID_IKE_SPI) and address(sent.src) == lost else None
         evidence = [Evidence(sent.frame, seen), Evidence(ike_sa.first_frame, "a new IKE SA from its first message"),
                     Evidence(up.frame, "the new SA is up")]
         if contact is not None:
-            evidence.insert(2, Evidence(contact.frame, f"INITIAL_CONTACT, decrypted, from {lost}"))
-        return restarted(ike_sa, lost, seen, sent, up, contact, evidence)
+            evidence.insert(2, Evidence(contact.frame, f"INITIAL_CONTACT, decrypted, from the restarted peer {lost}: "
+                                                       "it holds no other SA with its peer"))
+        return restarted(ike_sa, lost, seen, sent, up, contact, refused, evidence)
     return fresh_contact(ike_sa, context, up)
 
 
 def restarted(ike_sa: IkeSa, lost: str, seen: str, sent: Sent, up: Sent, contact: Sent | None,
-              evidence: list[Evidence]) -> Conclusion:
+              refused: Sent | None, evidence: list[Evidence]) -> Conclusion:
     outage = up.time - sent.time
-    return Conclusion("established", "PeerRestart", "certain" if contact is not None else "likely", 1,
+    proof = ""
+    if contact is not None:
+        proof = (f"; {lost} itself announced INITIAL_CONTACT in the new SA (decrypted, frame {contact.frame}), so "
+                 "it held no SA with its peer any more: it had lost its state (a restart, crash or failover)")
+    elif refused is not None:
+        proof = f"; that answer is {lost}'s own, in clear: it no longer knew the old SA"
+    certain = contact is not None or refused is not None
+    return Conclusion("established", "PeerRestart", "certain" if certain else "likely", 1,
                       f"{lost} lost the tunnel's SAs: {seen} (frame {sent.frame}), then a new IKE SA was negotiated "
                       f"from scratch between {address(ike_sa.initiator)} and {address(ike_sa.responder)} and came "
-                      f"up at frame {up.frame}: an outage of {outage:.1f} s; the tunnel works again",
+                      f"up at frame {up.frame}: an outage of {outage:.1f} s{proof}; the tunnel works again",
                       f"Look in the logs of {lost} for why it lost its SAs at that moment (restart, crash, "
-                      "failover).", evidence, ["DpdTimeout"])
+                      "failover).", evidence, [] if certain else ["DpdTimeout"])
 
 
 def fresh_contact(ike_sa: IkeSa, context: Context, up: Sent) -> Conclusion | None:
     """With keys: the new SA's initiator announced INITIAL_CONTACT (it holds no other SA with this peer)
     while the tunnel's previous SA was up and never deleted: the new initiator lost that SA (it restarted)."""
     contact = next((s for e in exchanges(ike_sa, 35, 2, 4) for s in e.requests
-                    if s.initiator and s.decrypted and s.notify(INITIAL_CONTACT)), None)
+                    if s.initiator and s.decrypted and s.notify(INITIAL_CONTACT[ike_sa.version])), None)
     if contact is None:
         return None
     for other in reversed(context.others):
