@@ -28,7 +28,7 @@ CAPTURES = [str(path) for folder in ("pcaps", "pcaps/peers", "pcaps/noise")
     + [str(CORPUS / entry["file"]) for entry in MANIFEST]
 KEYS = sorted({str(path) for folder in ("pcaps", "pcaps/peers") for path in (REPO / folder).glob("*_decryption_table")}
               | {str(CORPUS / entry["key_table"]) for entry in MANIFEST if entry.get("key_table")})
-MODES = {"json": ["--json"], "verbose": ["-v"], "quiet": ["-q"],
+MODES: dict[str, list[str]] = {"json": ["--json"], "verbose": ["-v"], "quiet": ["-q"],
          "keys": ["--json", *(argument for table in KEYS for argument in ("--keys", table))]}
 SPLIT = {"IKESNIFF_SPLIT_MIN_BYTES": "0"}
 SIDE_BY_SIDE = {"IKESNIFF_SPLIT_MIN_BYTES": str(1 << 40), "IKESNIFF_SIDE_BY_SIDE_MIN_BYTES": "0"}
@@ -134,3 +134,13 @@ def test_count_and_duration_stop_where_one_process_stops(limit: list[str]) -> No
     assert one[0].count(b'"event":"message"') >= 1
     for way in ("2-split", "3-split", "2-side-by-side"):
         assert ikesniff(["--json", *limit, "-r", *files], *WAYS[way]) == one, way
+
+
+def test_colour_and_the_decrypted_tree_are_the_same_too() -> None:
+    """-v with keys (the decrypted payloads under each message) and colours, the lab's captures split in three."""
+    files = [str(path) for path in sorted((REPO / "pcaps").glob("*.pcap"))]
+    keys = [argument for table in KEYS if "/corpus/" not in table for argument in ("--keys", table)]
+    arguments = ["-v", "--color", "always", *keys, "-r", *files]
+    one = ikesniff(arguments, "1", {})
+    assert one[0].count(b"decrypted:") > 100 and one[0].count(b"\x1b[") > 100
+    assert ikesniff(arguments, *WAYS["3-split"]) == one
