@@ -43,14 +43,26 @@ messages of each side, which is how far the negotiation got.
 Memory is bounded per IKE SA (recent digests, at most `EXCHANGES_KEPT` exchanges, the messages
 that carry offers and NAT detection) and SAs silent for longer than any retransmission schedule
 lose their retransmission memory, so memory follows the SAs alive, not the capture length.
+
+Routine exchanges are folded, without loss. An established SA spends its life in liveness checks:
+INFORMATIONAL exchanges of one request and one answer (IKEv1: one message each way, each its own
+exchange) that differ only in frame, time and message id. Once a newer exchange has begun, such an
+exchange (`foldable`: no retransmission, no fragment, nothing readable inside, no notify) becomes one
+row of columns in `IkeSa.folded` (order, message id, frames and times of its two messages) and the
+rest of its messages is stored once per SA as a `Routine`. `IkeSa.ordered_exchanges()` gives them back
+as the records they were, equal field for field; a late copy of a folded exchange's message unfolds
+it first. So an SA of thousands of liveness checks costs a few dozen octets per check kept, and
+everything the diagnosis reads is what it would read without folding.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
 from itertools import islice
+from operator import attrgetter
 
 from dissectors import Message
 from dissectors.ikev1 import (
@@ -90,6 +102,10 @@ EXCHANGES_KEPT = 48
 """Exchanges remembered per SA: the first ones (how it was set up) and the most recent ones."""
 COPIES_KEPT = 12
 """Copies of one request or response remembered (a retransmission series is rarely longer)."""
+ROUTINE_EXCHANGES = (V2Exchange.INFORMATIONAL, V1Exchange.INFORMATIONAL)
+"""Exchange types whose routine exchanges (liveness checks) are folded into columns."""
+ROUTINES_KEPT = 4
+"""Distinct routine shapes per SA (a liveness check each way, IKEv1's R-U-THERE and its ACK)."""
 
 RETRANSMISSION_HORIZON = 300.0
 """Seconds of silence after which an SA's recent messages are forgotten: longer than any
@@ -265,6 +281,8 @@ class Exchange:
     retransmissions: int = 0
     """Request copies that repeated one already seen."""
     response_retransmissions: int = 0
+    order: int = 0
+    """Rank of its first message among the exchanges of the SA (0 for the first)."""
 
     @property
     def first(self) -> Sent:
@@ -303,6 +321,176 @@ class Exchange:
             self.requests.append(sent)
         else:
             self.requests[-1] = sent
+
+
+SHAPE = attrgetter(*(f.name for f in fields(Sent) if f.name not in ("frame", "time", "message_id")))
+"""Every field of a `Sent` but those in which liveness checks differ (frame, time, message id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Routine:
+    """What the folded exchanges of one shape share: everything but their order, message id, frames
+    and times (those are columns of `Folded`). `request` and `response` are the messages of the first
+    exchange folded with this shape (None when that side sent nothing)."""
+
+    name: str
+    exchange_type: int
+    by_initiator: bool
+    expects_response: bool
+    request: Sent | None
+    response: Sent | None
+    shapes: tuple[tuple[object, ...] | None, tuple[object, ...] | None] = (None, None)
+    """`SHAPE` of the request and of the response (None: that side sent nothing)."""
+
+    @classmethod
+    def of(cls, exchange: Exchange) -> Routine:
+        request = exchange.requests[0] if exchange.requests else None
+        response = exchange.responses[0] if exchange.responses else None
+        return cls(exchange.name, exchange.exchange_type, exchange.by_initiator, exchange.expects_response,
+                   request, response, (_shape(request), _shape(response)))
+
+    def fits(self, exchange: Exchange) -> bool:
+        """`exchange` (`foldable`) is of this shape."""
+        return (self.by_initiator == exchange.by_initiator and self.exchange_type == exchange.exchange_type
+                and self.expects_response == exchange.expects_response and self.name == exchange.name
+                and self.shapes[0] == _shape(exchange.requests[0] if exchange.requests else None)
+                and self.shapes[1] == _shape(exchange.responses[0] if exchange.responses else None))
+
+    def takes(self, sent: Sent, answer: bool) -> bool:
+        """`sent`, as the request (or the answer), is of this shape (so `plain` but for its frame)."""
+        shape = self.shapes[answer]
+        return shape is not None and shape == SHAPE(sent) and sent.frame > 0
+
+
+def _shape(sent: Sent | None) -> tuple[object, ...] | None:
+    return None if sent is None else tuple(SHAPE(sent))
+
+
+def plain(sent: Sent) -> bool:
+    """A message a routine exchange may hold: encrypted, nothing readable inside (an empty decrypted
+    payload at most), no notify, not repeated, not in fragments."""
+    return sent.encrypted and sent.frame > 0 and not (
+        sent.notifies or sent.inner or sent.frames or sent.commit or sent.retransmission) \
+        and sent.fragment is None and sent.opened is None
+
+
+def foldable(exchange: Exchange) -> bool:
+    """A routine exchange: INFORMATIONAL, at most one request and one answer, each `plain`, answered
+    when an answer is expected (the first of a shape; later ones are folded as their messages come)."""
+    if exchange.exchange_type not in ROUTINE_EXCHANGES or exchange.retransmissions \
+            or exchange.response_retransmissions:
+        return False
+    requests, responses = exchange.request_messages, exchange.response_messages
+    if requests > 1 or responses > 1 or not (requests or responses) \
+            or (exchange.expects_response and not (requests and responses)):
+        return False
+    return all(plain(sent) for sent in exchange.requests) and all(plain(sent) for sent in exchange.responses)
+
+
+class Folded:
+    """The routine exchanges of one IKE SA, one row each, in order: what differs between them (the rest
+    is their `Routine`, `IkeSa.routines[shape]`). Row `at`: `message_ids[at]`; `rows[3 * at]` its order
+    (rank among the SA's exchanges) times 256 plus its shape, then the frames of its request and of its
+    answer (0: not seen, yet); `times[2 * at]` and the next, the times of the two."""
+
+    __slots__ = ("highest", "message_ids", "rows", "times")
+
+    def __init__(self) -> None:
+        self.message_ids = array("I")
+        self.rows = array("Q")
+        self.times = array("d")
+        self.highest = 0
+        """No row has a higher message id (IKEv2's grow: a new request is not looked for)."""
+
+    def __len__(self) -> int:
+        return len(self.message_ids)
+
+    def order(self, at: int) -> int:
+        return self.rows[3 * at] >> 8
+
+    def shape(self, at: int) -> int:
+        return self.rows[3 * at] & 0xFF
+
+    def add(self, order: int, message_id: int, shape: int, request: Sent | None, response: Sent | None) -> None:
+        """A row for the exchange of rank `order`."""
+        row = (order << 8 | shape, request.frame if request is not None else 0,
+               response.frame if response is not None else 0)
+        times = (request.time if request is not None else 0.0, response.time if response is not None else 0.0)
+        rows = self.rows
+        self.highest = max(self.highest, message_id)
+        if not rows or order > rows[-3] >> 8:
+            self.message_ids.append(message_id)
+            rows.extend(row)
+            self.times.extend(times)
+            return
+        at = next(at for at in range(len(self.message_ids)) if rows[3 * at] >> 8 > order)
+        self.message_ids.insert(at, message_id)
+        rows[3 * at:3 * at] = array("Q", row)
+        self.times[2 * at:2 * at] = array("d", times)
+
+    def fill(self, at: int, sent: Sent, answer: bool, routines: Sequence[Routine]) -> bool:
+        """Put `sent` in the row `at`, whose exchange it belongs to, when it is the side the row lacks and
+        of its shape; False otherwise (the exchange is no longer routine)."""
+        rows = self.rows
+        if rows[3 * at + 1 + answer] or not routines[rows[3 * at] & 0xFF].takes(sent, answer):
+            return False
+        rows[3 * at + 1 + answer] = sent.frame
+        self.times[2 * at + answer] = sent.time
+        return True
+
+    def find(self, key: tuple[int, bool, int], version: int, routines: Sequence[Routine]) -> int | None:
+        """The row of the exchange keyed `key` (see `Tracker._exchange`), or None."""
+        message_id, by_initiator, kind = key
+        message_ids = self.message_ids
+        last = len(message_ids) - 1
+        if last < 0 or message_id > self.highest or (message_ids[last] != message_id
+                                                     and message_id not in message_ids):
+            return None
+        for at in range(last, -1, -1):
+            if message_ids[at] == message_id:
+                routine = routines[self.rows[3 * at] & 0xFF]
+                if routine.by_initiator == by_initiator and (routine.exchange_type if version == 1 else -1) == kind:
+                    return at
+        return None
+
+    def remove(self, at: int) -> None:
+        del self.message_ids[at]
+        del self.rows[3 * at:3 * at + 3]
+        del self.times[2 * at:2 * at + 2]
+
+    def messages(self, at: int, routines: Sequence[Routine]) -> list[tuple[int, float, Sent]]:
+        """(frame, time, message) of the request and the answer of row `at` (those seen), where `message` is
+        the routine's: right but for its frame, time and message id."""
+        routine = routines[self.rows[3 * at] & 0xFF]
+        found = []
+        if self.rows[3 * at + 1] and routine.request is not None:
+            found.append((self.rows[3 * at + 1], self.times[2 * at], routine.request))
+        if self.rows[3 * at + 2] and routine.response is not None:
+            found.append((self.rows[3 * at + 2], self.times[2 * at + 1], routine.response))
+        return found
+
+    def exchange(self, at: int, routines: Sequence[Routine]) -> Exchange:
+        """Row `at` as the exchange it was."""
+        order, request_frame, response_frame = self.rows[3 * at:3 * at + 3]
+        routine = routines[order & 0xFF]
+        message_id = self.message_ids[at]
+        requests = [_again(routine.request, request_frame, self.times[2 * at], message_id)] \
+            if request_frame and routine.request is not None else []
+        responses = [_again(routine.response, response_frame, self.times[2 * at + 1], message_id)] \
+            if response_frame and routine.response is not None else []
+        return Exchange(routine.name, routine.exchange_type, message_id, routine.by_initiator,
+                        routine.expects_response, requests, responses, len(requests), len(responses),
+                        [len(requests), len(responses)], 0, 0, order >> 8)
+
+
+def _again(sent: Sent, frame: int, time: float, message_id: int) -> Sent:
+    """`sent` as another message of the same shape (frame, time and message id of its own)."""
+    return Sent(frame=frame, time=time, src=sent.src, sport=sent.sport, dst=sent.dst, dport=sent.dport,
+                transport=sent.transport, exchange=sent.exchange, exchange_type=sent.exchange_type,
+                message_id=message_id, response=sent.response, initiator=sent.initiator, length=sent.length,
+                encrypted=sent.encrypted, notifies=sent.notifies, payloads=sent.payloads,
+                retransmission=sent.retransmission, frames=sent.frames, fragment=sent.fragment,
+                sk_length=sent.sk_length, commit=sent.commit, inner=sent.inner, opened=sent.opened)
 
 
 @dataclass(slots=True)
@@ -346,8 +534,15 @@ class IkeSa:
     """IKEv1: message id -> address of the side that sent its first message."""
     digests: dict[tuple[int, str], int] = field(default_factory=dict)
     """(hash of the message bytes, sender address) -> frame first seen; oldest dropped first."""
-    exchanges: dict[tuple[int, bool, int], Exchange] = field(default_factory=dict)
-    """(message id, requester is the initiator, exchange type) -> exchange, in order of first message."""
+    records: dict[tuple[int, bool, int], Exchange] = field(default_factory=dict)
+    """(message id, requester is the initiator, exchange type) -> exchange, in order of first message: the
+    exchanges kept whole. With `folded`, the exchanges of the SA (see `ordered_exchanges`)."""
+    folded: Folded | None = None
+    """The routine exchanges kept, folded into columns (see the top of this module)."""
+    routines: list[Routine] = field(default_factory=list)
+    """The shapes of the folded exchanges."""
+    exchanges_seen: int = 0
+    """Exchanges begun so far (the next one's `order`)."""
     exchanges_dropped: int = 0
     offers: list[Offer] = field(default_factory=list)
     """The proposals of the first initiator message with an SA payload in clear (its offer)."""
@@ -390,7 +585,51 @@ class IkeSa:
         return first, second
 
     def ordered_exchanges(self) -> list[Exchange]:
-        return list(self.exchanges.values())
+        """Every exchange kept, in order of first message, the folded ones made whole again."""
+        return list(self.iter_exchanges())
+
+    def iter_exchanges(self, *exchange_types: int, newest_first: bool = False) -> Iterator[Exchange]:
+        """The exchanges kept (of these types, or all), in order of first message (or the reverse), folded
+        ones made whole one by one as the iteration reaches them: a search that stops early pays for what
+        it saw."""
+        routines = self.routines
+        folded = self.folded
+        if exchange_types and folded is not None and not any(t in ROUTINE_EXCHANGES for t in exchange_types):
+            folded = None
+        for entry in self.entries(newest_first) if folded else (
+                reversed(self.records.values()) if newest_first else self.records.values()):
+            if isinstance(entry, int):
+                assert folded is not None
+                if not exchange_types or routines[folded.shape(entry)].exchange_type in exchange_types:
+                    yield folded.exchange(entry, routines)
+            elif not exchange_types or entry.exchange_type in exchange_types:
+                yield entry
+
+    def entries(self, newest_first: bool = False) -> Iterator[Exchange | int]:
+        """Each exchange kept, in order of first message (or the reverse): a record, or the index of its
+        row in `folded` (read there without making it whole)."""
+        records = reversed(self.records.values()) if newest_first else iter(self.records.values())
+        folded = self.folded
+        if not folded:
+            yield from records
+            return
+        rows = len(folded)
+        at, end, step = (rows - 1, -1, -1) if newest_first else (0, rows, 1)
+        for exchange in records:
+            while at != end and (folded.order(at) > exchange.order if newest_first
+                                 else folded.order(at) < exchange.order):
+                yield at
+                at += step
+            yield exchange
+        yield from range(at, end, step)
+
+    def newest_exchange(self) -> Exchange | None:
+        """The exchange kept whose first message came last."""
+        return next(self.iter_exchanges(newest_first=True), None)
+
+    @property
+    def exchange_count(self) -> int:
+        return len(self.records) + (len(self.folded) if self.folded is not None else 0)
 
 
 @dataclass(slots=True)
@@ -422,6 +661,19 @@ CLEAR_MESSAGES_KEPT = 8
 OFFERS_SHARED = 1024
 INNER_OFFERS_KEPT = 6
 VENDORS_KEPT = 8
+
+
+def _drop_fifth(ike_sa: IkeSa) -> None:
+    """Forget the fifth exchange of the SA in order of first message, whole or folded."""
+    records, folded = ike_sa.records, ike_sa.folded
+    whole = [exchange.order for exchange in islice(records.values(), 5)]
+    rows = [packed >> 8 for packed in folded.rows[0:15:3]] if folded is not None else []
+    fifth = sorted(whole + rows)[4]
+    if fifth in whole:
+        del records[next(islice(records, whole.index(fifth), None))]
+    else:
+        assert folded is not None
+        folded.remove(rows.index(fifth))
 
 
 def nat_assessments(ike_sa: IkeSa) -> list[tuple[Sent, natd.NatAssessment]]:
@@ -500,6 +752,8 @@ class Tracker:
         self.observed = 0
         self.last_time = 0.0
         self.first_time: float | None = None
+        self.fold_routine = True
+        """Fold routine exchanges (off only to compare with the records unfolded)."""
 
     # --- input -----------------------------------------------------------------------------
     def observe(self, message: Message, raw: bytes, frame: int, time: float, src: str, dst: str,
@@ -706,19 +960,89 @@ class Tracker:
             by_initiator = True
         else:
             key = (header.message_id, by_initiator, exchange_type if message.version == 1 else -1)
-        exchange = ike_sa.exchanges.get(key)
-        if exchange is None:
-            expects = rule.answered != NEVER and (
-                rule.answered != R_U_THERE_ONLY or sent.notify(NotifyType.R_U_THERE) is not None)
-            exchange = Exchange(sent.exchange, exchange_type, header.message_id, by_initiator, expects)
-            ike_sa.exchanges[key] = exchange
-            if len(ike_sa.exchanges) > EXCHANGES_KEPT:
-                # keep the first four (how the SA was set up), drop the oldest of the rest
-                victim = next(islice(ike_sa.exchanges, 4, None))
-                del ike_sa.exchanges[victim]
-                ike_sa.exchanges_dropped += 1
         answer = not sent.initiator if rule.keyed == PHASE1 else sent.response
-        exchange.add(sent, answer)
+        records = ike_sa.records
+        exchange = records.get(key)
+        folded = ike_sa.folded
+        if exchange is None and folded:
+            at = folded.find(key, message.version, ike_sa.routines)
+            if at is not None:
+                if folded.fill(at, sent, answer, ike_sa.routines):
+                    return
+                exchange = self._unfold(ike_sa, key, at)
+        if exchange is not None:
+            exchange.add(sent, answer)
+            if self.fold_routine and key != next(reversed(records)):  # (an answer after a newer exchange began)
+                self._fold(ike_sa, key)
+            return
+        newest = next(reversed(records), None)
+        expects = rule.answered != NEVER and (
+            rule.answered != R_U_THERE_ONLY or sent.notify(NotifyType.R_U_THERE) is not None)
+        order = ike_sa.exchanges_seen
+        ike_sa.exchanges_seen += 1
+        shape = self._routine(ike_sa, sent, answer, by_initiator, expects) \
+            if ike_sa.routines and exchange_type in ROUTINE_EXCHANGES and self.fold_routine else None
+        if shape is not None:  # a routine exchange of a known shape begins: a row, no record
+            if folded is None:
+                folded = ike_sa.folded = Folded()
+            folded.add(order, header.message_id, shape, None if answer else sent, sent if answer else None)
+        else:
+            exchange = Exchange(sent.exchange, exchange_type, header.message_id, by_initiator, expects, order=order)
+            records[key] = exchange
+        if len(records) + (len(folded.message_ids) if folded is not None else 0) > EXCHANGES_KEPT:
+            _drop_fifth(ike_sa)  # keep the first four (how the SA was set up), drop the oldest of the rest
+            ike_sa.exchanges_dropped += 1
+        if exchange is not None:
+            exchange.add(sent, answer)
+        if newest is not None and self.fold_routine:  # a new exchange began: the one before is done, as a rule
+            before = records.get(newest)
+            if before is not None and before.exchange_type in ROUTINE_EXCHANGES:
+                self._fold(ike_sa, newest)
+
+    @staticmethod
+    def _routine(ike_sa: IkeSa, sent: Sent, answer: bool, by_initiator: bool, expects: bool) -> int | None:
+        """The routine shape (index in `ike_sa.routines`) an exchange that begins with `sent` has so far."""
+        for index, routine in enumerate(ike_sa.routines):
+            if routine.by_initiator == by_initiator and routine.exchange_type == sent.exchange_type \
+                    and routine.expects_response == expects and routine.name == sent.exchange \
+                    and routine.takes(sent, answer):
+                return index
+        return None
+
+    @staticmethod
+    def _fold(ike_sa: IkeSa, key: tuple[int, bool, int]) -> None:
+        """Fold the exchange `key` into the SA's rows if it is routine and its shape known or new."""
+        exchange = ike_sa.records.get(key)
+        if exchange is None or not foldable(exchange):
+            return
+        routines = ike_sa.routines
+        for index, routine in enumerate(routines):
+            if routine.fits(exchange):
+                break
+        else:
+            if len(routines) >= ROUTINES_KEPT:
+                return
+            index = len(routines)
+            routines.append(Routine.of(exchange))
+        if ike_sa.folded is None:
+            ike_sa.folded = Folded()
+        ike_sa.folded.add(exchange.order, exchange.message_id, index,
+                          exchange.requests[0] if exchange.requests else None,
+                          exchange.responses[0] if exchange.responses else None)
+        del ike_sa.records[key]
+
+    @staticmethod
+    def _unfold(ike_sa: IkeSa, key: tuple[int, bool, int], at: int) -> Exchange:
+        """Row `at` (the exchange `key`) made whole again and put back among the records: a message came
+        that it cannot hold (a copy, another shape)."""
+        folded = ike_sa.folded
+        assert folded is not None
+        exchange = folded.exchange(at, ike_sa.routines)
+        folded.remove(at)
+        records = ike_sa.records
+        records[key] = exchange
+        ike_sa.records = dict(sorted(records.items(), key=lambda item: item[1].order))
+        return exchange
 
     def _clear(self, ike_sa: IkeSa, message: Message, sent: Sent) -> None:
         """Keep what the diagnosis reads in clear: offers, choices, clear notifies, identities,

@@ -83,7 +83,7 @@ def test_one_ike_sa_from_port_500_to_4500_across_the_nat() -> None:
 def test_requests_and_responses_pair_into_exchanges() -> None:
     tracker = Tracker()
     ike_sa = feed(tracker, lab_datagrams("ikev2-dh-mismatch-recovered.pcap"))[0].ike_sa
-    init, auth = list(ike_sa.exchanges.values())[:2]
+    init, auth = list(ike_sa.iter_exchanges())[:2]
     assert (init.name, [s.frame for s in init.requests], [s.frame for s in init.responses]) == \
         ("IKE_SA_INIT", [1, 3], [2, 4])
     assert init.steps == [2, 2] and init.retransmissions == 0  # the retry after INVALID_KE is new bytes
@@ -94,10 +94,10 @@ def test_requests_and_responses_pair_into_exchanges() -> None:
 def test_ikev1_main_mode_is_one_exchange_of_three_round_trips() -> None:
     tracker = Tracker()
     ike_sa = feed(tracker, lab_datagrams("ikev1-main-psk-mismatch.pcap"))[0].ike_sa
-    phase1 = next(iter(ike_sa.exchanges.values()))
+    phase1 = next(iter(ike_sa.iter_exchanges()))
     assert phase1.name == "IDENTITY_PROTECTION" and phase1.steps == [3, 2]
     assert phase1.retransmissions == 3  # message 5 sent four times
-    informational = [e for e in ike_sa.exchanges.values() if e.name == "INFORMATIONAL"]
+    informational = [e for e in ike_sa.iter_exchanges() if e.name == "INFORMATIONAL"]
     assert len(informational) == 4 and not any(e.expects_response for e in informational)
 
 
@@ -112,8 +112,8 @@ def test_exchanges_kept_per_sa_are_bounded() -> None:
                                    src=request.src, sport=request.sport, dst=request.dst, dport=request.dport,
                                    transport=request.transport, data=data)])
     ike_sa = next(iter(tracker.ike_sas.values()))
-    assert len(ike_sa.exchanges) == EXCHANGES_KEPT
-    assert [e.name for e in list(ike_sa.exchanges.values())[:2]] == ["IKE_SA_INIT", "IKE_AUTH"]
+    assert ike_sa.exchange_count == EXCHANGES_KEPT
+    assert [e.name for e in list(ike_sa.iter_exchanges())[:2]] == ["IKE_SA_INIT", "IKE_AUTH"]
     assert ike_sa.exchanges_dropped == 2 + 3 * EXCHANGES_KEPT - EXCHANGES_KEPT
 
 

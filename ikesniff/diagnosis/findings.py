@@ -9,7 +9,7 @@ from .. import offers as offer_module
 from ..events import FindingEvent
 from ..tracker import IkeSa, nat_assessments
 from .context import Context
-from .facts import exchanges, frames_of, opening
+from .facts import exchanges, frames_of, opening, records
 
 
 def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEvent]:
@@ -51,11 +51,11 @@ def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEve
     nat = nat_detail(ike_sa)
     if nat is not None:
         add("nat_detected", nat[0], nat[1])
-    fragments = [s for e in ike_sa.exchanges.values() for s in e.requests + e.responses if s.fragment]
+    fragments = [s for e in records(ike_sa) for s in e.requests + e.responses if s.fragment]  # (none folded)
     if fragments:
         add("fragmentation", frames_of(fragments, 2), f"IKE fragmentation (RFC 7383) in use: {len(fragments)} SKF "
             "fragments")
-    ip_fragmented = [s for e in ike_sa.exchanges.values() for s in e.requests + e.responses if s.frames]
+    ip_fragmented = [s for e in records(ike_sa) for s in e.requests + e.responses if s.frames]
     if ip_fragmented:
         add("fragmentation", frames_of(ip_fragmented, 2), f"{len(ip_fragmented)} IKE message{'s' if len(ip_fragmented) != 1 else ''} travelled in IP "
             "fragments; paths that drop fragments break them (enable IKE fragmentation if the peers support it)")

@@ -51,9 +51,19 @@ def one_sided(ike_sa: IkeSa) -> bool:
     return not (ike_sa.addresses[True] and ike_sa.addresses[False])
 
 
-def initiator_messages(ike_sa: IkeSa) -> int:
-    """Distinct messages the initiator sent."""
-    return sum(e.steps[0] if e.by_initiator else e.steps[1] for e in ike_sa.exchanges.values())
+def initiator_messages(ike_sa: IkeSa, enough: int | None = None) -> int:
+    """Distinct messages the initiator sent (counted up to `enough` at most, when given)."""
+    count = 0
+    folded = ike_sa.folded
+    for entry in ike_sa.entries():
+        if isinstance(entry, int):
+            assert folded is not None
+            count += sum(1 for _, _, sent in folded.messages(entry, ike_sa.routines) if sent.initiator)
+        else:
+            count += entry.steps[0] if entry.by_initiator else entry.steps[1]
+        if enough is not None and count >= enough:
+            return enough
+    return count
 
 
 def assess(ike_sas: Sequence[IkeSa], crowd: Crowd, esp: dict[frozenset[str], list[EspFlow]],
@@ -134,7 +144,8 @@ def _flood(ike_sas: Sequence[IkeSa], crowd: Crowd, noise: Noise, file: str) -> N
 def _scan(ike_sas: Sequence[IkeSa], crowd: Crowd, noise: Noise, file: str) -> None:
     probes: dict[str, list[IkeSa]] = {}
     for ike_sa in ike_sas:
-        if ike_sa.id in noise.left_out or not ike_sa.started_by_first_message or initiator_messages(ike_sa) > 1:
+        if ike_sa.id in noise.left_out or not ike_sa.started_by_first_message \
+                or initiator_messages(ike_sa, enough=2) > 1:
             continue
         probes.setdefault(host(ike_sa.initiator), []).append(ike_sa)
     for source in set(probes) | set(crowd.probes):
@@ -175,7 +186,7 @@ def _churn(ike_sas: Sequence[IkeSa], esp: dict[frozenset[str], list[EspFlow]], n
             up = established_at(ike_sa)
             if up is None:
                 continue
-            later = [e for e in ike_sa.exchanges.values() if e.first.time > up.time]
+            later = any(e.first.time > up.time for e in ike_sa.iter_exchanges(newest_first=True))
             if later or any(flow.last_time > up.time and flow.first_time >= ike_sa.first_time for flow in flows):
                 continue
             unused.append(ike_sa)

@@ -188,7 +188,8 @@ def abandoned(ike_sa: IkeSa, others: list[IkeSa]) -> tuple[Sent, IkeSa] | None:
     """(its IKE_AUTH answer, the next SA) when the initiator started a new IKE SA from scratch at once after
     the answer, and nothing else happened on this one."""
     answer = full_auth_answer(ike_sa)
-    if answer is None or any(e.requests and e.requests[0].time > answer.time for e in ike_sa.exchanges.values()):
+    if answer is None or any(e.requests and e.requests[0].time > answer.time
+                             for e in ike_sa.iter_exchanges(newest_first=True)):
         return None
     for other in others:
         if other.started_by_first_message and other.initiator.rsplit(":", 1)[0] == ike_sa.initiator.rsplit(":", 1)[0] \
@@ -217,7 +218,7 @@ def rule_child_not_installed(ike_sa: IkeSa, context: Context) -> Conclusion | No
     if answer is None or any(child_traffic(ike_sa, context, answer.time - 0.001)):
         return None
     if found is None and not (earlier and not any(e.requests and e.requests[0].time > answer.time
-                                                  for e in ike_sa.exchanges.values())
+                                                  for e in ike_sa.iter_exchanges(newest_first=True))
                               and not any(sa.first_time > ike_sa.first_time for sa in others)):
         return None
     initiator = names(ike_sa)[0]
