@@ -358,14 +358,16 @@ def conclude(analysis: Analysis) -> Conclusions:
             detail=f"the capture ends with a record cut short ({analysis.cut.text.split(': ', 1)[-1]}): the file was "
                    "copied or closed while a packet was being written; everything before it was read, and the "
                    "end of the file is no network event (no timeout is read into it)"))
-    for ike_sas in tunnels.values():
+    tracker.forget_all()
+    del tracked  # (each tunnel's IKE SAs are freed once diagnosed: their memory holds the events that follow)
+    while tunnels:
+        ike_sas = tunnels.pop(next(iter(tunnels)))
         for ike_sa in ike_sas:
             for event in analysis._diagnose(ike_sa, ike_sas, esp, ah):
                 if isinstance(event, DiagnosisEvent):
                     result.diagnoses.append(event)
                 else:
                     result.findings.append(event)
-    tracker.forget_all()
     result.findings.extend(_keys_unused(analysis))
     for peers, state in analysis.tunnels.items():
         if state.latest is not None:

@@ -59,10 +59,11 @@ from __future__ import annotations
 
 import sys
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, MutableSequence, Sequence
 from dataclasses import dataclass, field, fields
 from itertools import islice
 from operator import attrgetter
+from typing import Generic, TypeVar
 
 from dissectors import Message
 from dissectors.ikev1 import (
@@ -276,13 +277,20 @@ class Exchange:
     request_messages: int = 0
     """Copies of requests seen, including those beyond the cap."""
     response_messages: int = 0
-    steps: list[int] = field(default_factory=lambda: [0, 0])
-    """Distinct messages sent by [requester, answerer] (IKEv1 phase 1 progress)."""
+    asked: int = 0
+    """Distinct messages sent by the requester (IKEv1 phase 1 progress)."""
+    answers: int = 0
+    """Distinct messages sent by the answerer."""
     retransmissions: int = 0
     """Request copies that repeated one already seen."""
     response_retransmissions: int = 0
     order: int = 0
     """Rank of its first message among the exchanges of the SA (0 for the first)."""
+
+    @property
+    def steps(self) -> list[int]:
+        """Distinct messages sent by [requester, answerer]."""
+        return [self.asked, self.answers]
 
     @property
     def first(self) -> Sent:
@@ -302,9 +310,11 @@ class Exchange:
         return self.responses[0].time - self.requests[0].time
 
     def add(self, sent: Sent, answer: bool) -> None:
-        side = 1 if answer else 0
         if not sent.retransmission:
-            self.steps[side] += 1
+            if answer:
+                self.answers += 1
+            else:
+                self.asked += 1
         if answer:
             self.response_messages += 1
             if sent.retransmission:
@@ -339,31 +349,28 @@ class Routine:
     expects_response: bool
     request: Sent | None
     response: Sent | None
-    shapes: tuple[tuple[object, ...] | None, tuple[object, ...] | None] = (None, None)
-    """`SHAPE` of the request and of the response (None: that side sent nothing)."""
 
     @classmethod
     def of(cls, exchange: Exchange) -> Routine:
-        request = exchange.requests[0] if exchange.requests else None
-        response = exchange.responses[0] if exchange.responses else None
         return cls(exchange.name, exchange.exchange_type, exchange.by_initiator, exchange.expects_response,
-                   request, response, (_shape(request), _shape(response)))
+                   exchange.requests[0] if exchange.requests else None,
+                   exchange.responses[0] if exchange.responses else None)
 
     def fits(self, exchange: Exchange) -> bool:
         """`exchange` (`foldable`) is of this shape."""
         return (self.by_initiator == exchange.by_initiator and self.exchange_type == exchange.exchange_type
                 and self.expects_response == exchange.expects_response and self.name == exchange.name
-                and self.shapes[0] == _shape(exchange.requests[0] if exchange.requests else None)
-                and self.shapes[1] == _shape(exchange.responses[0] if exchange.responses else None))
+                and _same(self.request, exchange.requests[0] if exchange.requests else None)
+                and _same(self.response, exchange.responses[0] if exchange.responses else None))
 
     def takes(self, sent: Sent, answer: bool) -> bool:
         """`sent`, as the request (or the answer), is of this shape (so `plain` but for its frame)."""
-        shape = self.shapes[answer]
-        return shape is not None and shape == SHAPE(sent) and sent.frame > 0
+        template = self.response if answer else self.request
+        return template is not None and SHAPE(template) == SHAPE(sent) and sent.frame > 0
 
 
-def _shape(sent: Sent | None) -> tuple[object, ...] | None:
-    return None if sent is None else tuple(SHAPE(sent))
+def _same(a: Sent | None, b: Sent | None) -> bool:
+    return a is b if a is None or b is None else bool(SHAPE(a) == SHAPE(b))
 
 
 def plain(sent: Sent) -> bool:
@@ -480,7 +487,7 @@ class Folded:
             if response_frame and routine.response is not None else []
         return Exchange(routine.name, routine.exchange_type, message_id, routine.by_initiator,
                         routine.expects_response, requests, responses, len(requests), len(responses),
-                        [len(requests), len(responses)], 0, 0, order >> 8)
+                        len(requests), len(responses), 0, 0, order >> 8)
 
 
 def _again(sent: Sent, frame: int, time: float, message_id: int) -> Sent:
@@ -491,6 +498,45 @@ def _again(sent: Sent, frame: int, time: float, message_id: int) -> Sent:
                 encrypted=sent.encrypted, notifies=sent.notifies, payloads=sent.payloads,
                 retransmission=sent.retransmission, frames=sent.frames, fragment=sent.fragment,
                 sk_length=sent.sk_length, commit=sent.commit, inner=sent.inner, opened=sent.opened)
+
+
+V = TypeVar("V")
+
+
+class Recent(Generic[V]):
+    """The last `DIGESTS_KEPT_PER_SA` keys seen (64-bit integers), each with a value, the oldest forgotten
+    first: an array of keys, their values and the place of the oldest (a tenth of a dict's memory)."""
+
+    __slots__ = ("at", "keys", "values")
+
+    def __init__(self, values: MutableSequence[V]) -> None:
+        self.keys = array("q")
+        self.values = values
+        self.at = 0
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def get(self, key: int) -> V | None:
+        keys = self.keys
+        return self.values[keys.index(key)] if key in keys else None
+
+    def add(self, key: int, value: V) -> None:
+        """Remember `key` (not remembered yet)."""
+        if len(self.keys) < DIGESTS_KEPT_PER_SA:
+            self.keys.append(key)
+            self.values.append(value)
+        else:
+            self.keys[self.at], self.values[self.at] = key, value
+            self.at = (self.at + 1) % DIGESTS_KEPT_PER_SA
+
+
+def digests() -> Recent[int]:
+    return Recent(array("Q"))
+
+
+def requesters() -> Recent[str]:
+    return Recent([])
 
 
 @dataclass(slots=True)
@@ -530,10 +576,10 @@ class IkeSa:
     when the capture began later or the SA was made by a rekey inside another one."""
     phase1: str | None = None
     """IKEv1: 'main' or 'aggressive'."""
-    requesters: dict[int, str] = field(default_factory=dict)
+    requesters: Recent[str] = field(default_factory=requesters)
     """IKEv1: message id -> address of the side that sent its first message."""
-    digests: dict[tuple[int, str], int] = field(default_factory=dict)
-    """(hash of the message bytes, sender address) -> frame first seen; oldest dropped first."""
+    digests: Recent[int] = field(default_factory=digests)
+    """Hash of (hash of the message bytes, sender address) -> frame first seen."""
     records: dict[tuple[int, bool, int], Exchange] = field(default_factory=dict)
     """(message id, requester is the initiator, exchange type) -> exchange, in order of first message: the
     exchanges kept whole. With `folded`, the exchanges of the SA (see `ordered_exchanges`)."""
@@ -547,8 +593,9 @@ class IkeSa:
     offers: list[Offer] = field(default_factory=list)
     """The proposals of the first initiator message with an SA payload in clear (its offer)."""
     offer_frame: int = 0
-    chosen: dict[int, tuple[int, int | None]] = field(default_factory=dict)
-    """IKEv2: transform type -> (id, key length) of the proposal the responder chose in clear."""
+    chosen: dict[int, tuple[int, int | None]] = field(default_factory=lambda: NOTHING_CHOSEN)
+    """IKEv2: transform type -> (id, key length) of the proposal the responder chose in clear (one dict per
+    distinct choice, shared by the SAs that made it: never change it)."""
     choice_frame: int = 0
     choice: list[Offer] = field(default_factory=list)
     """The proposal the responder chose, as it answered in clear (IKEv1 or IKEv2)."""
@@ -566,17 +613,18 @@ class IkeSa:
     """NAT detection hashes (and the SPIs they cover) of the first messages that carried them; checked
     against the addresses when the diagnosis asks (`nat_assessments`)."""
     nat_assessed: list[tuple[Sent, NatAssessment]] | None = None
-    inner_offers: list[tuple[Sent, list[Offer]]] = field(default_factory=list)
+    inner_offers: tuple[tuple[Sent, list[Offer]], ...] = ()
     """Offers read in decrypted SA payloads (IKE_AUTH, CREATE_CHILD_SA, quick mode), the latest few."""
-    icmp: list[IcmpSeen] = field(default_factory=list)
-    ports: set[int] = field(default_factory=set)
-    """UDP/TCP ports the initiator used (a float 500 -> 4500 adds 4500)."""
-    transports: set[str] = field(default_factory=set)
-    addresses: dict[bool, set[str]] = field(default_factory=lambda: {True: set(), False: set()})
-    """Endpoints each side (True: initiator) sent from: more than one means a float or a NAT rebinding."""
+    icmp: tuple[IcmpSeen, ...] = ()
+    ports: tuple[int, ...] = ()
+    """UDP/TCP ports the SA's messages were sent from (a float 500 -> 4500 adds 4500)."""
+    transports: tuple[str, ...] = ()
+    addresses: list[tuple[str, ...]] = field(default_factory=lambda: [(), ()])
+    """Endpoints each side (index True: the initiator) sent from: more than one means a float or a NAT
+    rebinding."""
     errors: int = 0
     """Messages with a decode error."""
-    address_changes: list[tuple[int, float, frozenset[str]]] = field(default_factory=list)
+    address_changes: tuple[tuple[int, float, frozenset[str]], ...] = ()
     """(frame, time, new address pair) each time both SPIs of the SA were seen between other addresses."""
 
     @property
@@ -721,6 +769,20 @@ def _names(payloads: Sequence[Payload]) -> tuple[str, ...]:
     return names
 
 
+NOTHING_CHOSEN: dict[int, tuple[int, int | None]] = {}
+_CHOSEN: dict[tuple[tuple[int, tuple[int, int | None]], ...], dict[int, tuple[int, int | None]]] = {}
+"""One `IkeSa.chosen` dict per distinct choice (never changed once made), shared by the SAs that made it."""
+
+
+def _chosen(items: tuple[tuple[int, tuple[int, int | None]], ...]) -> dict[int, tuple[int, int | None]]:
+    chosen = _CHOSEN.get(items)
+    if chosen is None:
+        chosen = dict(items)
+        if len(_CHOSEN) < NAMES_SHARED:
+            _CHOSEN[items] = chosen
+    return chosen
+
+
 def _shared(port: int) -> int:
     return _PORTS.setdefault(port, port)
 
@@ -796,12 +858,10 @@ class Tracker:
         else:
             initiator, response = self._ikev1_roles(ike_sa, message, src, dst, notifies)
 
-        digest = (hash(raw), src)
+        digest = hash((hash(raw), src))
         earlier = ike_sa.digests.get(digest)
         if earlier is None:
-            ike_sa.digests[digest] = frame
-            if len(ike_sa.digests) > DIGESTS_KEPT_PER_SA:
-                del ike_sa.digests[next(iter(ike_sa.digests))]
+            ike_sa.digests.add(digest, frame)
         seen = Observation(ike_sa, initiator, response, earlier is not None, earlier)
         self._record(ike_sa, message, seen, frame, time, src, sport, dst, dport, transport, notifies, frames,
                      decrypted)
@@ -856,8 +916,7 @@ class Tracker:
                 if old in self.one_sided:
                     del self.one_sided[old]
                     self.one_sided[new] = None
-                ike_sa.address_changes.append((frame, time, pair))
-                del ike_sa.address_changes[:-COPIES_KEPT]
+                ike_sa.address_changes = (*ike_sa.address_changes, (frame, time, pair))[-COPIES_KEPT:]
                 return ike_sa
         return None
 
@@ -885,10 +944,9 @@ class Tracker:
             if ike_sa.peers == wanted and (chosen is None or ike_sa.last_time >= chosen.last_time):
                 chosen = ike_sa
         if chosen is not None:
-            chosen.icmp.append(IcmpSeen(frame, time, reporter, description,
-                                        f"{endpoint(quoted_src, quoted_sport)} > "
-                                        f"{endpoint(quoted_dst, quoted_dport)}"))
-            del chosen.icmp[:-COPIES_KEPT]
+            chosen.icmp = (*chosen.icmp, IcmpSeen(frame, time, reporter, description,
+                                                  f"{endpoint(quoted_src, quoted_sport)} > "
+                                                  f"{endpoint(quoted_dst, quoted_dport)}"))[-COPIES_KEPT:]
         return chosen
 
     # --- internals -------------------------------------------------------------------------
@@ -922,8 +980,7 @@ class Tracker:
                     opened=opened_of(decrypted, header.message_id == 0)
                     if decrypted is not None and not seen.retransmission else None)
         if decrypted is not None and sent.inner is not None and "SA" in sent.inner and not sent.retransmission:
-            ike_sa.inner_offers.append((sent, offers_of(decrypted)))
-            del ike_sa.inner_offers[:-INNER_OFFERS_KEPT]
+            ike_sa.inner_offers = (*ike_sa.inner_offers, (sent, offers_of(decrypted)))[-INNER_OFFERS_KEPT:]
         if message.errors:
             ike_sa.errors += 1
         side = seen.initiator
@@ -940,9 +997,12 @@ class Tracker:
             ike_sa.initiator = endpoint(dst, dport)
         if not ike_sa.responder and not seen.response and side:
             ike_sa.responder = endpoint(dst, dport)
-        ike_sa.addresses[side].add(own)
-        ike_sa.ports.add(sport)
-        ike_sa.transports.add(transport)
+        if own not in ike_sa.addresses[side]:
+            ike_sa.addresses[side] += (own,)
+        if sport not in ike_sa.ports:
+            ike_sa.ports += (sport,)
+        if transport not in ike_sa.transports:
+            ike_sa.transports += (transport,)
         if message.version == 1 and header.exchange_type in IKEV1_PHASE1 and ike_sa.phase1 is None:
             ike_sa.phase1 = IKEV1_PHASE1[header.exchange_type]
 
@@ -1058,15 +1118,15 @@ class Tracker:
                     ike_sa.choice_frame, ike_sa.choice = sent.frame, self._offers_of(message)
                     if isinstance(payload, SecurityAssociation):
                         if len(payload.proposals) == 1:
-                            ike_sa.chosen = {t.transform_type: (t.transform_id, t.key_length)
-                                             for t in payload.proposals[0].transforms}
+                            ike_sa.chosen = _chosen(tuple((t.transform_type, (t.transform_id, t.key_length))
+                                                          for t in payload.proposals[0].transforms))
                     else:
                         ike_sa.choice_hash = natd.negotiated_hash(message)
             elif isinstance(payload, KeyExchange) and responder_side and ike_sa.ke_length is None:
                 ike_sa.ke_length = payload.length
             elif isinstance(payload, (VendorID, VendorIdPayload)) and payload.vendor \
                     and len(ike_sa.vendors) < VENDORS_KEPT:
-                label = f"{'initiator' if sent.initiator else 'responder'}: {payload.vendor.strip()}"
+                label = sys.intern(f"{'initiator' if sent.initiator else 'responder'}: {payload.vendor.strip()}")
                 if label not in ike_sa.vendors:
                     ike_sa.vendors.append(label)
             elif isinstance(payload, IdentificationPayload) and sent.initiator and ike_sa.identity is None:
@@ -1098,8 +1158,8 @@ class Tracker:
         that memory follows the SAs still talking, not the length of the capture."""
         for ike_sa in self.ike_sas.values():
             if ike_sa.digests and now - ike_sa.last_time > RETRANSMISSION_HORIZON:
-                ike_sa.digests = {}
-                ike_sa.requesters = {}
+                ike_sa.digests = digests()
+                ike_sa.requesters = requesters()
 
     @staticmethod
     def _ikev1_roles(ike_sa: IkeSa, message: Message, src: str, dst: str,
@@ -1115,8 +1175,9 @@ class Tracker:
         initiator = src == ike_sa.initiator_address
         if header.message_id == 0:
             return initiator, not initiator
-        requester = ike_sa.requesters.setdefault(header.message_id, src)
-        if len(ike_sa.requesters) > DIGESTS_KEPT_PER_SA:
-            del ike_sa.requesters[next(iter(ike_sa.requesters))]
+        requester = ike_sa.requesters.get(header.message_id)
+        if requester is None:
+            requester = src
+            ike_sa.requesters.add(header.message_id, src)
         answers = any(n.code == NotifyType.R_U_THERE_ACK for n in notifies)
         return initiator, src != requester or answers

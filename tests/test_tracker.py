@@ -10,7 +10,16 @@ from dissectors import Message, Notify, parse_message
 from ikesniff.capture import read_capture
 from ikesniff.capture.events import CaptureStats, IkeDatagram
 from ikesniff.events import NotifyRef
-from ikesniff.tracker import EXCHANGES_KEPT, RETRANSMISSION_HORIZON, SWEEP_EVERY, Observation, Tracker
+from ikesniff.tracker import (
+    EXCHANGES_KEPT,
+    RETRANSMISSION_HORIZON,
+    SWEEP_EVERY,
+    Observation,
+    Opened,
+    Sent,
+    Tracker,
+    _again,
+)
 
 
 def datagrams(name: str) -> list[IkeDatagram]:
@@ -77,7 +86,7 @@ def test_one_ike_sa_from_port_500_to_4500_across_the_nat() -> None:
     assert len({s.ike_sa.id for s in seen}) == 1
     ike_sa = seen[0].ike_sa
     assert len(ike_sa.addresses[True]) == 2, ike_sa.addresses  # 203.0.113.1:40800 then :40226 after the float
-    assert ike_sa.transports == {"udp", "udp-encap"}
+    assert set(ike_sa.transports) == {"udp", "udp-encap"}
 
 
 def test_requests_and_responses_pair_into_exchanges() -> None:
@@ -123,3 +132,73 @@ def test_icmp_errors_attach_to_the_sa_they_quote() -> None:
     assert tracker.icmp(2, 0.0, "192.0.2.2", "port unreachable", "192.0.2.1", 500, "192.0.2.2", 500) is ike_sa
     assert tracker.icmp(3, 0.0, "198.51.100.9", "port unreachable", "198.51.100.1", 500, "198.51.100.9", 500) is None
     assert [i.frame for i in ike_sa.icmp] == [2]
+
+
+def replayed(item: IkeDatagram, message_id: int, frame: int, time: float) -> IkeDatagram:
+    """`item` with another message id, frame and time (its bytes otherwise the same)."""
+    data = item.data[:20] + message_id.to_bytes(4, "big") + item.data[24:]
+    return IkeDatagram(frame=frame, time=time, src=item.src, sport=item.sport, dst=item.dst, dport=item.dport,
+                       transport=item.transport, data=data)
+
+
+def both_ways(items: list[IkeDatagram]) -> tuple[Tracker, Tracker]:
+    """The same messages through a tracker that folds routine exchanges and one that does not."""
+    folding, whole = Tracker(), Tracker()
+    whole.fold_routine = False
+    feed(folding, items)
+    feed(whole, items)
+    return folding, whole
+
+
+def liveness_checks(count: int, start: int = 6) -> list[IkeDatagram]:
+    """An IKEv2 SA set up (lab ikev2-rekey), then `count` liveness checks, its INFORMATIONAL #3 and answer
+    replayed with ever new message ids, frames and times."""
+    items = lab_datagrams("ikev2-rekey.pcap")
+    request, answer = items[6], items[7]  # frames 13 and 14: INFORMATIONAL #3, request and answer
+    checks = []
+    for n in range(count):
+        message_id, frame, time = start + n, 100 + 2 * n, request.time + 10.0 * (n + 1)
+        checks += [replayed(request, message_id, frame, time), replayed(answer, message_id, frame + 1, time + 0.001)]
+    return items[:6] + checks
+
+
+def test_liveness_checks_are_folded_and_read_back_as_they_were() -> None:
+    folding, whole = both_ways(liveness_checks(3 * EXCHANGES_KEPT))
+    ike_sa = next(iter(folding.ike_sas.values()))
+    other = next(iter(whole.ike_sas.values()))
+    assert ike_sa.ordered_exchanges() == other.ordered_exchanges()
+    assert ike_sa.exchange_count == EXCHANGES_KEPT and ike_sa.exchanges_dropped == other.exchanges_dropped
+    assert ike_sa.folded is not None and len(ike_sa.folded) >= EXCHANGES_KEPT - 5  # (the newest stays whole)
+    assert len(ike_sa.routines) == 1
+    assert [e.message_id for e in ike_sa.iter_exchanges(37, newest_first=True)][:2] == \
+        [5 + 3 * EXCHANGES_KEPT, 4 + 3 * EXCHANGES_KEPT]
+
+
+def test_a_late_copy_of_a_folded_exchange_unfolds_it() -> None:
+    items = liveness_checks(6)
+    late = items[-5]  # the answer of the fourth check (#9), again, after the sixth
+    items.append(IkeDatagram(frame=999, time=late.time + 100, src=late.src, sport=late.sport, dst=late.dst,
+                             dport=late.dport, transport=late.transport, data=late.data))
+    folding, whole = both_ways(items)
+    ike_sa = next(iter(folding.ike_sas.values()))
+    assert ike_sa.ordered_exchanges() == next(iter(whole.ike_sas.values())).ordered_exchanges()
+    again = next(e for e in ike_sa.records.values() if e.message_id == 9)
+    assert again.response_retransmissions == 1 and [s.frame for s in again.responses] == [107, 999]
+
+
+def test_lab_captures_read_the_same_folded_or_not() -> None:
+    for name in ("ikev1-dpd-ok.pcap", "ikev1-dpd-timeout.pcap", "ikev2-rekey.pcap", "peers/strongswan-mobike-move.pcap",
+                 "peers/vpnc-libreswan-xauth-ts-mismatch.pcap"):
+        folding, whole = both_ways(lab_datagrams(name))
+        assert any(sa.folded for sa in folding.ike_sas.values()), name
+        for key, ike_sa in folding.ike_sas.items():
+            assert ike_sa.ordered_exchanges() == whole.ike_sas[key].ordered_exchanges(), name
+
+
+def test_a_folded_message_is_made_again_field_for_field() -> None:
+    sent = Sent(frame=7, time=1.5, src="192.0.2.1", sport=4500, dst="192.0.2.2", dport=4501, transport="udp-encap",
+                exchange="INFORMATIONAL", exchange_type=37, message_id=9, response=True, initiator=True, length=80,
+                encrypted=True, notifies=(NotifyRef("R_U_THERE", 36136),), payloads=("SK",), retransmission=True,
+                frames=(6, 7), fragment=(1, 2), sk_length=52, commit=True, inner=("N",),
+                opened=Opened(cfg=("x",)))
+    assert _again(sent, 7, 1.5, 9) == sent

@@ -5,6 +5,7 @@ diagnosis of one IKE SA, the verdict of a tunnel).
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections.abc import Callable, Sequence
 
@@ -95,10 +96,13 @@ def exchange_lines(ike_sa: IkeSa) -> list[str]:
 
 def exchange_line(name: str, message_id: int, by_initiator: bool, answered: bool, expects_response: bool,
                   timing: float | None, retransmissions: int) -> str:
+    """One line of `exchange_lines`, shared by every diagnosis that says the same (the lines of liveness
+    checks repeat from SA to SA, and every diagnosis is kept until the end of the input)."""
     asker = "initiator" if by_initiator else "responder"
     state = "answered" if answered else ("no answer expected" if not expects_response else "unanswered")
-    return (f"{name} #{message_id} by the {asker}: {state}" + (f" in {timing * 1000:.0f} ms" if timing is not None else "")
-            + (f", {retransmissions} retransmissions" if retransmissions else ""))
+    return sys.intern(f"{name} #{message_id} by the {asker}: {state}"
+                      + (f" in {timing * 1000:.0f} ms" if timing is not None else "")
+                      + (f", {retransmissions} retransmissions" if retransmissions else ""))
 
 
 OFFER_SIDES_KEPT = 6
@@ -162,7 +166,7 @@ def _content(text: str) -> set[str]:
 def diagnose(ike_sa: IkeSa, context: Context, file: str = "") -> DiagnosisEvent:
     conclusion = conclude(ike_sa, context)
     cause = catalog.catalog().cause(conclusion.code)
-    message = f"{conclusion.seen[0].upper()}{conclusion.seen[1:]}." if conclusion.seen else cause.message
+    message = sys.intern(f"{conclusion.seen[0].upper()}{conclusion.seen[1:]}.") if conclusion.seen else cause.message
     remedy = "" if conclusion.orderly else one_fix(conclusion.change, cause.remedy)
     return DiagnosisEvent(
         ike_sa=ike_sa.id, version=ike_sa.version, initiator=ike_sa.initiator, responder=ike_sa.responder,

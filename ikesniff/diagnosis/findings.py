@@ -4,6 +4,8 @@ retry, fragmentation, vendors, PSK checks that concern no failure).
 
 from __future__ import annotations
 
+import sys
+
 from .. import natd
 from .. import offers as offer_module
 from ..events import FindingEvent
@@ -16,7 +18,8 @@ def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEve
     found: list[FindingEvent] = []
 
     def add(kind: str, frames: list[int], detail: str) -> None:
-        found.append(FindingEvent(kind=kind, ike_sa=ike_sa.id, frames=frames, detail=detail, file=file))
+        found.append(FindingEvent(kind=kind, ike_sa=ike_sa.id, frames=frames, detail=sys.intern(detail), file=file))
+        # (one string per distinct detail: the findings of every SA are kept until the end of the input)
 
     nobodys = not any(context.crypto.psk.values()) and (len(context.crypto.psk) > 1 or context.up is not None)
     for side, matches in context.crypto.psk.items():
