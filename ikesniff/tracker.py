@@ -858,10 +858,11 @@ class Tracker:
         else:
             initiator, response = self._ikev1_roles(ike_sa, message, src, dst, notifies)
 
-        digest = hash((hash(raw), src))
-        earlier = ike_sa.digests.get(digest)
+        digest = hash(raw) ^ hash(src)  # (the same bytes from the other side are another message)
+        recent = ike_sa.digests
+        earlier = recent.values[recent.keys.index(digest)] if digest in recent.keys else None  # (`Recent.get`)
         if earlier is None:
-            ike_sa.digests.add(digest, frame)
+            recent.add(digest, frame)
         seen = Observation(ike_sa, initiator, response, earlier is not None, earlier)
         self._record(ike_sa, message, seen, frame, time, src, sport, dst, dport, transport, notifies, frames,
                      decrypted)
@@ -1024,7 +1025,7 @@ class Tracker:
         records = ike_sa.records
         exchange = records.get(key)
         folded = ike_sa.folded
-        if exchange is None and folded:
+        if exchange is None and folded is not None:
             at = folded.find(key, message.version, ike_sa.routines)
             if at is not None:
                 if folded.fill(at, sent, answer, ike_sa.routines):
