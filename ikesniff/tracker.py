@@ -613,6 +613,11 @@ class IkeSa:
     """NAT detection hashes (and the SPIs they cover) of the first messages that carried them; checked
     against the addresses when the diagnosis asks (`nat_assessments`)."""
     nat_assessed: list[tuple[Sent, NatAssessment]] | None = None
+    up_memo: tuple[int, Sent | None] | None = None
+    """For the diagnosis: (messages, the message that shows the SA up) once worked out for that many
+    messages (`diagnosis.facts.established_at`), so that the other SAs of a tunnel read it at no cost."""
+    lost_memo: tuple[int, tuple[Sent, str, str] | None] | None = None
+    """For the diagnosis: (messages, where a peer lost the SA) (`diagnosis.rules.restart.lost_at`)."""
     inner_offers: tuple[tuple[Sent, list[Offer]], ...] = ()
     """Offers read in decrypted SA payloads (IKE_AUTH, CREATE_CHILD_SA, quick mode), the latest few."""
     icmp: tuple[IcmpSeen, ...] = ()
@@ -640,14 +645,17 @@ class IkeSa:
         """The exchanges kept (of these types, or all), in order of first message (or the reverse), folded
         ones made whole one by one as the iteration reaches them: a search that stops early pays for what
         it saw."""
-        routines = self.routines
         folded = self.folded
-        if exchange_types and folded is not None and not any(t in ROUTINE_EXCHANGES for t in exchange_types):
-            folded = None
-        for entry in self.entries(newest_first) if folded else (
-                reversed(self.records.values()) if newest_first else self.records.values()):
+        if folded is None or not folded.message_ids or (
+                exchange_types and not any(t in ROUTINE_EXCHANGES for t in exchange_types)):
+            records = reversed(self.records.values()) if newest_first else iter(self.records.values())
+            return (e for e in records if e.exchange_type in exchange_types) if exchange_types else records
+        return self._merged(folded, exchange_types, newest_first)
+
+    def _merged(self, folded: Folded, exchange_types: tuple[int, ...], newest_first: bool) -> Iterator[Exchange]:
+        routines = self.routines
+        for entry in self.entries(newest_first):
             if isinstance(entry, int):
-                assert folded is not None
                 if not exchange_types or routines[folded.shape(entry)].exchange_type in exchange_types:
                     yield folded.exchange(entry, routines)
             elif not exchange_types or entry.exchange_type in exchange_types:
@@ -658,7 +666,7 @@ class IkeSa:
         row in `folded` (read there without making it whole)."""
         records = reversed(self.records.values()) if newest_first else iter(self.records.values())
         folded = self.folded
-        if not folded:
+        if folded is None or not folded.message_ids:
             yield from records
             return
         rows = len(folded)

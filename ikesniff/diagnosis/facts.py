@@ -100,6 +100,8 @@ def said_after(ike_sa: IkeSa, initiator: bool, since: float) -> bool:
 
 def exchanges(ike_sa: IkeSa, *exchange_types: int) -> list[Exchange]:
     """The exchanges kept (of these types, or all), in order, folded ones made whole (see `records`)."""
+    if ike_sa.folded is None:
+        return [e for e in ike_sa.records.values() if not exchange_types or e.exchange_type in exchange_types]
     return list(ike_sa.iter_exchanges(*exchange_types))
 
 
@@ -189,6 +191,14 @@ def prf_output(ike_sa: IkeSa) -> int:
 
 
 def established_at(ike_sa: IkeSa) -> Sent | None:
+    """`reached_up`, worked out once per state of the SA (the rules read it of the tunnel's other SAs too)."""
+    memo = ike_sa.up_memo
+    if memo is None or memo[0] != ike_sa.messages:
+        memo = ike_sa.up_memo = (ike_sa.messages, reached_up(ike_sa))
+    return memo[1]
+
+
+def reached_up(ike_sa: IkeSa) -> Sent | None:
     """The message that shows the IKE SA established, without keys, read from the contents, never from
     message counts: IKEv2, an IKE_AUTH answer with room for an identity and AUTH, or an encrypted exchange
     answered both ways after it; IKEv1 main mode, key exchange and nonces in clear both ways then encrypted

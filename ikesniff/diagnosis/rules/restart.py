@@ -16,6 +16,14 @@ INITIAL_CONTACT = 16384
 
 
 def lost_at(previous: IkeSa) -> tuple[Sent, str, str] | None:
+    """`peer_lost`, worked out once per state of the SA (each later SA of the tunnel asks)."""
+    memo = previous.lost_memo
+    if memo is None or memo[0] != previous.messages:
+        memo = previous.lost_memo = (previous.messages, peer_lost(previous))
+    return memo[1]
+
+
+def peer_lost(previous: IkeSa) -> tuple[Sent, str, str] | None:
     """Where the previous SA shows that a peer lost it: (message, who lost it, what was seen): liveness
     checks it never answered, or an INVALID_SPI / INVALID_IKE_SPI answer."""
     up = established_at(previous)
