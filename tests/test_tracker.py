@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from oracle import CORPUS
@@ -11,14 +12,19 @@ from ikesniff.capture import read_capture
 from ikesniff.capture.events import CaptureStats, IkeDatagram
 from ikesniff.events import NotifyRef
 from ikesniff.tracker import (
+    DIGESTS_KEPT_PER_SA,
     EXCHANGES_KEPT,
     RETRANSMISSION_HORIZON,
+    SHAPE,
+    SHAPE_FIELDS,
     SWEEP_EVERY,
     Observation,
     Opened,
+    Recent,
     Sent,
     Tracker,
     _again,
+    alike,
 )
 
 
@@ -202,3 +208,38 @@ def test_a_folded_message_is_made_again_field_for_field() -> None:
                 frames=(6, 7), fragment=(1, 2), sk_length=52, commit=True, inner=("N",),
                 opened=Opened(cfg=("x",)))
     assert _again(sent, 7, 1.5, 9) == sent
+
+
+def test_messages_alike_differ_in_frame_time_and_message_id_only() -> None:
+    sent = Sent(frame=7, time=1.5, src="192.0.2.1", sport=4500, dst="192.0.2.2", dport=4500, transport="udp-encap",
+                exchange="INFORMATIONAL", exchange_type=37, message_id=9, response=False, initiator=True, length=80,
+                encrypted=True, notifies=(), payloads=("SK",), retransmission=False)
+    other = {"event": "other", "src": "192.0.2.9", "sport": 500, "dst": "192.0.2.9", "dport": 500, "transport": "udp",
+             "exchange": "CREATE_CHILD_SA", "exchange_type": 36, "response": True, "initiator": False, "length": 96,
+             "encrypted": False, "notifies": (NotifyRef("R_U_THERE", 36136),), "payloads": ("SK", "N"),
+             "retransmission": True, "frames": (6, 7), "fragment": (1, 2), "sk_length": 52, "commit": True,
+             "inner": ("D",), "opened": Opened(cfg=("x",))}
+    assert set(other) == set(SHAPE_FIELDS)  # (a new field of Sent needs a line here and one in `alike`)
+    assert alike(sent, replace(sent, frame=8, time=2.5, message_id=10))
+    for name, value in other.items():
+        changed = replace(sent, **{name: value}) if name != "event" else _with_event(sent, value)
+        assert not alike(sent, changed) and SHAPE(sent) != SHAPE(changed), name
+
+
+def _with_event(sent: Sent, event: str) -> Sent:
+    changed = replace(sent)
+    changed.event = event
+    return changed
+
+
+def test_recent_keys_are_found_at_their_own_place_only() -> None:
+    recent: Recent[int] = Recent([], 8)
+    recent.add(0x0102030405060708, 1)
+    recent.add(0x090A0B0C0D0E0F10, 2)
+    assert recent.get(0x0102030405060708) == 1 and recent.get(0x090A0B0C0D0E0F10) == 2
+    assert recent.keys.find((0x0D0E0F1001020304).to_bytes(8, "little")) == 4
+    assert recent.get(0x0D0E0F1001020304) is None  # the octets across the two keys, not a key
+    for key in range(3, 3 + DIGESTS_KEPT_PER_SA):
+        recent.add(key, key)
+    assert recent.get(0x0102030405060708) is None and recent.get(0x090A0B0C0D0E0F10) is None  # the oldest forgotten
+    assert recent.get(3) == 3 and recent.get(2 + DIGESTS_KEPT_PER_SA) == 2 + DIGESTS_KEPT_PER_SA
