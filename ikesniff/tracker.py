@@ -45,14 +45,16 @@ that carry offers and NAT detection) and SAs silent for longer than any retransm
 lose their retransmission memory, so memory follows the SAs alive, not the capture length.
 
 Routine exchanges are folded, without loss. An established SA spends its life in liveness checks:
-INFORMATIONAL exchanges of one request and one answer (IKEv1: one message each way, each its own
-exchange) that differ only in frame, time and message id. Once a newer exchange has begun, such an
-exchange (`foldable`: no retransmission, no fragment, nothing readable inside, no notify) becomes one
-row of columns in `IkeSa.folded` (order, message id, frames and times of its two messages) and the
-rest of its messages is stored once per SA as a `Routine`. `IkeSa.ordered_exchanges()` gives them back
-as the records they were, equal field for field; a late copy of a folded exchange's message unfolds
-it first. So an SA of thousands of liveness checks costs a few dozen octets per check kept, and
-everything the diagnosis reads is what it would read without folding.
+INFORMATIONAL exchanges of one request and one answer (IKEv1 without keys: one message each way, each its
+own exchange) that differ only in frame, time and message id. The first such exchange (`foldable`: no
+retransmission, no fragment, nothing readable inside, no notify) teaches the SA its shape, a `Routine`
+that keeps its messages once; from then on each exchange of that shape is one row of columns in
+`IkeSa.folded` (order, message id, frames and times of its request and answer), filled as its messages
+come, and never an `Exchange`. `IkeSa.ordered_exchanges()` gives them back as the records they would
+have been, equal field for field; a message a row cannot hold (a copy, another size) makes it whole
+again first. So an SA of thousands of liveness checks costs about 45 octets per check kept, and the
+diagnosis reads what it would read without folding (`diagnosis.facts.records` where a search cannot
+concern a folded exchange).
 """
 
 from __future__ import annotations
@@ -516,9 +518,9 @@ V = TypeVar("V")
 
 
 class Recent(Generic[V]):
-    """The last `DIGESTS_KEPT_PER_SA` keys seen (unsigned integers of `width` octets), each with a value, the oldest
-    forgotten first: the keys side by side in a bytearray (searched at C speed), their values and the place
-    of the oldest (a tenth of a dict's memory)."""
+    """The last `DIGESTS_KEPT_PER_SA` keys seen (unsigned integers of `width` octets), each with a value,
+    the oldest forgotten first: the keys side by side in a bytearray (searched at C speed), their values
+    and the place of the oldest (a fifth of a dict's memory)."""
 
     __slots__ = ("at", "keys", "values", "width")
 
@@ -605,7 +607,7 @@ class IkeSa:
     requesters: Recent[str] = field(default_factory=requesters)
     """IKEv1: message id -> address of the side that sent its first message."""
     digests: Recent[int] = field(default_factory=digests)
-    """Hash of (hash of the message bytes, sender address) -> frame first seen."""
+    """Hash of the message bytes and of the sender's address -> frame first seen."""
     records: dict[tuple[int, bool, int], Exchange] = field(default_factory=dict)
     """(message id, requester is the initiator, exchange type) -> exchange, in order of first message: the
     exchanges kept whole. With `folded`, the exchanges of the SA (see `ordered_exchanges`)."""
