@@ -109,6 +109,10 @@ ROUTINE_EXCHANGES = (V2Exchange.INFORMATIONAL, V1Exchange.INFORMATIONAL)
 """Exchange types whose routine exchanges (liveness checks) are folded into columns."""
 ROUTINES_KEPT = 4
 """Distinct routine shapes per SA (a liveness check each way, IKEv1's R-U-THERE and its ACK)."""
+FOLD_AFTER = 4
+"""Exchanges an SA begins before its routine ones are folded: the first four, how it was set up (never
+forgotten, see `EXCHANGES_KEPT`), stay whole, so that a short-lived SA keeps all its exchanges as records
+(they cost little, and its diagnosis reads them at no cost) and a long-lived one folds its liveness checks."""
 
 RETRANSMISSION_HORIZON = 300.0
 """Seconds of silence after which an SA's recent messages are forgotten: longer than any
@@ -408,17 +412,22 @@ def foldable(exchange: Exchange) -> bool:
     return all(plain(sent) for sent in exchange.requests) and all(plain(sent) for sent in exchange.responses)
 
 
+NARROW = (1 << 8 * array("I").itemsize) - 1
+"""The largest integer a row of `Folded` holds before it is widened."""
+
+
 class Folded:
     """The routine exchanges of one IKE SA, one row each, in order: what differs between them (the rest
     is their `Routine`, `IkeSa.routines[shape]`). Row `at`: `message_ids[at]`; `rows[3 * at]` its order
     (rank among the SA's exchanges) times 256 plus its shape, then the frames of its request and of its
-    answer (0: not seen, yet); `times[2 * at]` and the next, the times of the two."""
+    answer (0: not seen, yet); `times[2 * at]` and the next, the times of the two. `rows` holds 32-bit
+    integers until a larger one comes (a frame beyond four billion), then 64-bit ones."""
 
     __slots__ = ("highest", "message_ids", "rows", "times")
 
     def __init__(self) -> None:
         self.message_ids = array("I")
-        self.rows = array("Q")
+        self.rows = array("I")
         self.times = array("d")
         self.highest = 0
         """No row has a higher message id (IKEv2's grow: a new request is not looked for)."""
@@ -437,6 +446,8 @@ class Folded:
         row = (order << 8 | shape, request.frame if request is not None else 0,
                response.frame if response is not None else 0)
         times = (request.time if request is not None else 0.0, response.time if response is not None else 0.0)
+        if max(row) > NARROW and self.rows.typecode == "I":
+            self.rows = array("Q", self.rows)
         rows = self.rows
         self.highest = max(self.highest, message_id)
         if not rows or order > rows[-3] >> 8:
@@ -446,7 +457,7 @@ class Folded:
             return
         at = next(at for at in range(len(self.message_ids)) if rows[3 * at] >> 8 > order)
         self.message_ids.insert(at, message_id)
-        rows[3 * at:3 * at] = array("Q", row)
+        rows[3 * at:3 * at] = array(rows.typecode, row)
         self.times[2 * at:2 * at] = array("d", times)
 
     def fill(self, at: int, sent: Sent, answer: bool, routines: Sequence[Routine]) -> bool:
@@ -455,6 +466,8 @@ class Folded:
         rows = self.rows
         if rows[3 * at + 1 + answer] or not routines[rows[3 * at] & 0xFF].takes(sent, answer):
             return False
+        if sent.frame > NARROW and rows.typecode == "I":
+            rows = self.rows = array("Q", rows)
         rows[3 * at + 1 + answer] = sent.frame
         self.times[2 * at + answer] = sent.time
         return True
@@ -869,6 +882,7 @@ class Tracker:
         self.first_time: float | None = None
         self.fold_routine = True
         """Fold routine exchanges (off only to compare with the records unfolded)."""
+        self.fold_after = FOLD_AFTER
 
     # --- input -----------------------------------------------------------------------------
     def observe(self, message: Message, raw: bytes, frame: int, time: float, src: str, dst: str,
@@ -1097,7 +1111,8 @@ class Tracker:
                 exchange = self._unfold(ike_sa, key, at)
         if exchange is not None:
             exchange.add(sent, answer)
-            if self.fold_routine and key != next(reversed(records)):  # (an answer after a newer exchange began)
+            if self.fold_routine and ike_sa.exchanges_seen > self.fold_after and key != next(reversed(records)):
+                # (an answer after a newer exchange began)
                 self._fold(ike_sa, key)
             return
         newest = next(reversed(records), None)
@@ -1106,7 +1121,7 @@ class Tracker:
         order = ike_sa.exchanges_seen
         ike_sa.exchanges_seen += 1
         shape = None
-        if ike_sa.routines and exchange_type in ROUTINE_EXCHANGES and self.fold_routine:
+        if ike_sa.routines and exchange_type in ROUTINE_EXCHANGES:  # (only an SA that folds has routines)
             for index, routine in enumerate(ike_sa.routines):  # (the shape the exchange has so far, if known)
                 if routine.by_initiator == by_initiator and routine.exchange_type == exchange_type \
                         and routine.expects_response == expects and routine.takes(sent, answer):
@@ -1124,7 +1139,7 @@ class Tracker:
             ike_sa.exchanges_dropped += 1
         if exchange is not None:
             exchange.add(sent, answer)
-        if newest is not None and self.fold_routine:  # a new exchange began: the one before is done, as a rule
+        if newest is not None and self.fold_routine and order >= self.fold_after:  # (the one before is done)
             before = records.get(newest)
             if before is not None and before.exchange_type in ROUTINE_EXCHANGES:
                 self._fold(ike_sa, newest)

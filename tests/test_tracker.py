@@ -14,6 +14,7 @@ from ikesniff.events import NotifyRef
 from ikesniff.tracker import (
     DIGESTS_KEPT_PER_SA,
     EXCHANGES_KEPT,
+    FOLD_AFTER,
     RETRANSMISSION_HORIZON,
     SHAPE,
     SHAPE_FIELDS,
@@ -150,20 +151,21 @@ def replayed(item: IkeDatagram, message_id: int, frame: int, time: float) -> Ike
 def both_ways(items: list[IkeDatagram]) -> tuple[Tracker, Tracker]:
     """The same messages through a tracker that folds routine exchanges and one that does not."""
     folding, whole = Tracker(), Tracker()
+    folding.fold_after = 0  # (the lab's SAs are short: fold from their first exchange on)
     whole.fold_routine = False
     feed(folding, items)
     feed(whole, items)
     return folding, whole
 
 
-def liveness_checks(count: int, start: int = 6) -> list[IkeDatagram]:
+def liveness_checks(count: int, start: int = 6, first_frame: int = 100) -> list[IkeDatagram]:
     """An IKEv2 SA set up (lab ikev2-rekey), then `count` liveness checks, its INFORMATIONAL #3 and answer
     replayed with ever new message ids, frames and times."""
     items = lab_datagrams("ikev2-rekey.pcap")
     request, answer = items[6], items[7]  # frames 13 and 14: INFORMATIONAL #3, request and answer
     checks = []
     for n in range(count):
-        message_id, frame, time = start + n, 100 + 2 * n, request.time + 10.0 * (n + 1)
+        message_id, frame, time = start + n, first_frame + 2 * n, request.time + 10.0 * (n + 1)
         checks += [replayed(request, message_id, frame, time), replayed(answer, message_id, frame + 1, time + 0.001)]
     return items[:6] + checks
 
@@ -243,3 +245,21 @@ def test_recent_keys_are_found_at_their_own_place_only() -> None:
         recent.add(key, key)
     assert recent.get(0x0102030405060708) is None and recent.get(0x090A0B0C0D0E0F10) is None  # the oldest forgotten
     assert recent.get(3) == 3 and recent.get(2 + DIGESTS_KEPT_PER_SA) == 2 + DIGESTS_KEPT_PER_SA
+
+
+def test_a_short_sa_keeps_its_exchanges_whole_a_long_one_folds_its_liveness_checks() -> None:
+    short, long = Tracker(), Tracker()
+    feed(short, liveness_checks(FOLD_AFTER - 3))  # (three exchanges to set it up)
+    feed(long, liveness_checks(3 * EXCHANGES_KEPT))
+    assert not any(sa.folded for sa in short.ike_sas.values())
+    assert next(iter(short.ike_sas.values())).exchange_count == FOLD_AFTER
+    ike_sa = next(iter(long.ike_sas.values()))
+    assert ike_sa.folded is not None and len(ike_sa.folded) >= EXCHANGES_KEPT - FOLD_AFTER
+    assert len(ike_sa.records) <= FOLD_AFTER + 1
+
+
+def test_frames_beyond_four_billion_are_folded_too() -> None:
+    folding, whole = both_ways(liveness_checks(12, first_frame=2**32 - 9))
+    ike_sa = next(iter(folding.ike_sas.values()))
+    assert ike_sa.folded is not None and ike_sa.folded.rows.typecode == "Q"
+    assert ike_sa.ordered_exchanges() == next(iter(whole.ike_sas.values())).ordered_exchanges()

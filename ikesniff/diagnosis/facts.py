@@ -73,6 +73,12 @@ def latest_messages(ike_sa: IkeSa) -> dict[bool, tuple[float, Sent]]:
     from it only in frame, time and message id (a folded exchange's `Routine`); of messages sent at the
     same time, the one of the later exchange, a response after its request."""
     latest: dict[bool, tuple[float, Sent]] = {}
+    if ike_sa.folded is None:  # (most SAs: their records alone)
+        for exchange in ike_sa.records.values():
+            for sent in (*exchange.requests, *exchange.responses):
+                if sent.initiator not in latest or sent.time >= latest[sent.initiator][0]:
+                    latest[sent.initiator] = (sent.time, sent)
+        return latest
     for _, time, sent in messages(ike_sa):
         if sent.initiator not in latest or time >= latest[sent.initiator][0]:
             latest[sent.initiator] = (time, sent)
