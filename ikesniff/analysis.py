@@ -479,14 +479,17 @@ def conclude(analysis: Analysis) -> Conclusions:
     esp, ah, tracked = ending(analysis)
     noise = assess_noise([view(ike_sa, esp) for ike_sa in tracked], analysis.tracker.crowd, analysis.label)
     result = Conclusions([], [*noise.findings, *_path_loss(analysis), *truncation(analysis)], [])
-    for ike_sas in tunnels_of(tracked, noise.left_out).values():
+    tunnels = tunnels_of(tracked, noise.left_out)
+    analysis.tracker.forget_all()
+    del tracked  # (each tunnel's IKE SAs are freed once diagnosed: their memory holds the events that follow)
+    while tunnels:
+        ike_sas = tunnels.pop(next(iter(tunnels)))
         for ike_sa in ike_sas:
             for event in analysis._diagnose(ike_sa, ike_sas, esp, ah):
                 if isinstance(event, DiagnosisEvent):
                     result.diagnoses.append(event)
                 else:
                     result.findings.append(event)
-    analysis.tracker.forget_all()
     result.findings.extend(keys_unused(analysis.label, *analysis.crypto.unused()))
     result.verdicts.extend(verdict_of(peers, state) for peers, state in analysis.tunnels.items()
                            if state.latest is not None)

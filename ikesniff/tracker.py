@@ -43,14 +43,29 @@ messages of each side, which is how far the negotiation got.
 Memory is bounded per IKE SA (recent digests, at most `EXCHANGES_KEPT` exchanges, the messages
 that carry offers and NAT detection) and SAs silent for longer than any retransmission schedule
 lose their retransmission memory, so memory follows the SAs alive, not the capture length.
+
+Routine exchanges are folded, without loss. An established SA spends its life in liveness checks:
+INFORMATIONAL exchanges of one request and one answer (IKEv1 without keys: one message each way, each its
+own exchange) that differ only in frame, time and message id. The first such exchange (`foldable`: no
+retransmission, no fragment, nothing readable inside, no notify) teaches the SA its shape, a `Routine`
+that keeps its messages once; from then on each exchange of that shape is one row of columns in
+`IkeSa.folded` (order, message id, frames and times of its request and answer), filled as its messages
+come, and never an `Exchange`. `IkeSa.ordered_exchanges()` gives them back as the records they would
+have been, equal field for field; a message a row cannot hold (a copy, another size) makes it whole
+again first. So an SA of thousands of liveness checks costs about 45 octets per check kept, and the
+diagnosis reads what it would read without folding (`diagnosis.facts.records` where a search cannot
+concern a folded exchange).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from array import array
+from collections.abc import Callable, Iterator, MutableSequence, Sequence
+from dataclasses import dataclass, field, fields
 from itertools import islice
+from operator import attrgetter
+from typing import Generic, TypeVar
 
 from dissectors import Message
 from dissectors.ikev1 import (
@@ -90,6 +105,14 @@ EXCHANGES_KEPT = 48
 """Exchanges remembered per SA: the first ones (how it was set up) and the most recent ones."""
 COPIES_KEPT = 12
 """Copies of one request or response remembered (a retransmission series is rarely longer)."""
+ROUTINE_EXCHANGES = (V2Exchange.INFORMATIONAL, V1Exchange.INFORMATIONAL)
+"""Exchange types whose routine exchanges (liveness checks) are folded into columns."""
+ROUTINES_KEPT = 4
+"""Distinct routine shapes per SA (a liveness check each way, IKEv1's R-U-THERE and its ACK)."""
+FOLD_AFTER = 4
+"""Exchanges an SA begins before its routine ones are folded: the first four, how it was set up (never
+forgotten, see `EXCHANGES_KEPT`), stay whole, so that a short-lived SA keeps all its exchanges as records
+(they cost little, and its diagnosis reads them at no cost) and a long-lived one folds its liveness checks."""
 
 RETRANSMISSION_HORIZON = 300.0
 """Seconds of silence after which an SA's recent messages are forgotten: longer than any
@@ -260,11 +283,20 @@ class Exchange:
     request_messages: int = 0
     """Copies of requests seen, including those beyond the cap."""
     response_messages: int = 0
-    steps: list[int] = field(default_factory=lambda: [0, 0])
-    """Distinct messages sent by [requester, answerer] (IKEv1 phase 1 progress)."""
+    asked: int = 0
+    """Distinct messages sent by the requester (IKEv1 phase 1 progress)."""
+    answers: int = 0
+    """Distinct messages sent by the answerer."""
     retransmissions: int = 0
     """Request copies that repeated one already seen."""
     response_retransmissions: int = 0
+    order: int = 0
+    """Rank of its first message among the exchanges of the SA (0 for the first)."""
+
+    @property
+    def steps(self) -> list[int]:
+        """Distinct messages sent by [requester, answerer]."""
+        return [self.asked, self.answers]
 
     @property
     def first(self) -> Sent:
@@ -284,9 +316,11 @@ class Exchange:
         return self.responses[0].time - self.requests[0].time
 
     def add(self, sent: Sent, answer: bool) -> None:
-        side = 1 if answer else 0
         if not sent.retransmission:
-            self.steps[side] += 1
+            if answer:
+                self.answers += 1
+            else:
+                self.asked += 1
         if answer:
             self.response_messages += 1
             if sent.retransmission:
@@ -303,6 +337,247 @@ class Exchange:
             self.requests.append(sent)
         else:
             self.requests[-1] = sent
+
+
+SHAPE_FIELDS = tuple(f.name for f in fields(Sent) if f.name not in ("frame", "time", "message_id"))
+"""Every field of a `Sent` but those in which liveness checks differ (frame, time, message id)."""
+SHAPE = attrgetter(*SHAPE_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class Routine:
+    """What the folded exchanges of one shape share: everything but their order, message id, frames
+    and times (those are columns of `Folded`). `request` and `response` are the messages of the first
+    exchange folded with this shape (None when that side sent nothing)."""
+
+    name: str
+    exchange_type: int
+    by_initiator: bool
+    expects_response: bool
+    request: Sent | None
+    response: Sent | None
+
+    @classmethod
+    def of(cls, exchange: Exchange) -> Routine:
+        return cls(exchange.name, exchange.exchange_type, exchange.by_initiator, exchange.expects_response,
+                   exchange.requests[0] if exchange.requests else None,
+                   exchange.responses[0] if exchange.responses else None)
+
+    def fits(self, exchange: Exchange) -> bool:
+        """`exchange` (`foldable`) is of this shape."""
+        return (self.by_initiator == exchange.by_initiator and self.exchange_type == exchange.exchange_type
+                and self.expects_response == exchange.expects_response and self.name == exchange.name
+                and _same(self.request, exchange.requests[0] if exchange.requests else None)
+                and _same(self.response, exchange.responses[0] if exchange.responses else None))
+
+    def takes(self, sent: Sent, answer: bool) -> bool:
+        """`sent`, as the request (or the answer), is of this shape (so `plain` but for its frame)."""
+        template = self.response if answer else self.request
+        return template is not None and sent.frame > 0 and alike(template, sent)
+
+
+def _same(a: Sent | None, b: Sent | None) -> bool:
+    return a is b if a is None or b is None else alike(a, b)
+
+
+def alike(a: Sent, b: Sent) -> bool:
+    """`SHAPE(a) == SHAPE(b)`: the two are equal but for frame, time and message id (field by field, those
+    that differ most often first: three times as fast as comparing the tuples)."""
+    return (a.length == b.length and a.src == b.src and a.sport == b.sport and a.dst == b.dst and a.dport == b.dport
+            and a.response == b.response and a.initiator == b.initiator and a.payloads == b.payloads
+            and a.exchange_type == b.exchange_type and a.sk_length == b.sk_length and a.inner == b.inner
+            and a.notifies == b.notifies and a.encrypted == b.encrypted and a.retransmission == b.retransmission
+            and a.transport == b.transport and a.exchange == b.exchange and a.frames == b.frames
+            and a.fragment == b.fragment and a.commit == b.commit and a.opened == b.opened and a.event == b.event)
+
+
+def plain(sent: Sent) -> bool:
+    """A message a routine exchange may hold: encrypted, nothing readable inside (an empty decrypted
+    payload at most), no notify, not repeated, not in fragments."""
+    return sent.encrypted and sent.frame > 0 and not (
+        sent.notifies or sent.inner or sent.frames or sent.commit or sent.retransmission) \
+        and sent.fragment is None and sent.opened is None
+
+
+def foldable(exchange: Exchange) -> bool:
+    """A routine exchange: INFORMATIONAL, at most one request and one answer, each `plain`, answered
+    when an answer is expected (the first of a shape; later ones are folded as their messages come)."""
+    if exchange.exchange_type not in ROUTINE_EXCHANGES or exchange.retransmissions \
+            or exchange.response_retransmissions:
+        return False
+    requests, responses = exchange.request_messages, exchange.response_messages
+    if requests > 1 or responses > 1 or not (requests or responses) \
+            or (exchange.expects_response and not (requests and responses)):
+        return False
+    return all(plain(sent) for sent in exchange.requests) and all(plain(sent) for sent in exchange.responses)
+
+
+NARROW = (1 << 8 * array("I").itemsize) - 1
+"""The largest integer a row of `Folded` holds before it is widened."""
+
+
+class Folded:
+    """The routine exchanges of one IKE SA, one row each, in order: what differs between them (the rest
+    is their `Routine`, `IkeSa.routines[shape]`). Row `at`: `message_ids[at]`; `rows[3 * at]` its order
+    (rank among the SA's exchanges) times 256 plus its shape, then the frames of its request and of its
+    answer (0: not seen, yet); `times[2 * at]` and the next, the times of the two. `rows` holds 32-bit
+    integers until a larger one comes (a frame beyond four billion), then 64-bit ones."""
+
+    __slots__ = ("highest", "message_ids", "rows", "times")
+
+    def __init__(self) -> None:
+        self.message_ids = array("I")
+        self.rows = array("I")
+        self.times = array("d")
+        self.highest = 0
+        """No row has a higher message id (IKEv2's grow: a new request is not looked for)."""
+
+    def __len__(self) -> int:
+        return len(self.message_ids)
+
+    def order(self, at: int) -> int:
+        return self.rows[3 * at] >> 8
+
+    def shape(self, at: int) -> int:
+        return self.rows[3 * at] & 0xFF
+
+    def add(self, order: int, message_id: int, shape: int, request: Sent | None, response: Sent | None) -> None:
+        """A row for the exchange of rank `order`."""
+        row = (order << 8 | shape, request.frame if request is not None else 0,
+               response.frame if response is not None else 0)
+        times = (request.time if request is not None else 0.0, response.time if response is not None else 0.0)
+        if max(row) > NARROW and self.rows.typecode == "I":
+            self.rows = array("Q", self.rows)
+        rows = self.rows
+        self.highest = max(self.highest, message_id)
+        if not rows or order > rows[-3] >> 8:
+            self.message_ids.append(message_id)
+            rows.extend(row)
+            self.times.extend(times)
+            return
+        at = next(at for at in range(len(self.message_ids)) if rows[3 * at] >> 8 > order)
+        self.message_ids.insert(at, message_id)
+        rows[3 * at:3 * at] = array(rows.typecode, row)
+        self.times[2 * at:2 * at] = array("d", times)
+
+    def fill(self, at: int, sent: Sent, answer: bool, routines: Sequence[Routine]) -> bool:
+        """Put `sent` in the row `at`, whose exchange it belongs to, when it is the side the row lacks and
+        of its shape; False otherwise (the exchange is no longer routine)."""
+        rows = self.rows
+        if rows[3 * at + 1 + answer] or not routines[rows[3 * at] & 0xFF].takes(sent, answer):
+            return False
+        if sent.frame > NARROW and rows.typecode == "I":
+            rows = self.rows = array("Q", rows)
+        rows[3 * at + 1 + answer] = sent.frame
+        self.times[2 * at + answer] = sent.time
+        return True
+
+    def find(self, key: tuple[int, bool, int], version: int, routines: Sequence[Routine]) -> int | None:
+        """The row of the exchange keyed `key` (see `Tracker._exchange`), or None."""
+        message_id, by_initiator, kind = key
+        message_ids = self.message_ids
+        last = len(message_ids) - 1
+        if last < 0 or message_id > self.highest or (message_ids[last] != message_id
+                                                     and message_id not in message_ids):
+            return None
+        for at in range(last, -1, -1):
+            if message_ids[at] == message_id:
+                routine = routines[self.rows[3 * at] & 0xFF]
+                if routine.by_initiator == by_initiator and (routine.exchange_type if version == 1 else -1) == kind:
+                    return at
+        return None
+
+    def remove(self, at: int) -> None:
+        del self.message_ids[at]
+        del self.rows[3 * at:3 * at + 3]
+        del self.times[2 * at:2 * at + 2]
+
+    def messages(self, at: int, routines: Sequence[Routine]) -> list[tuple[int, float, Sent]]:
+        """(frame, time, message) of the request and the answer of row `at` (those seen), where `message` is
+        the routine's: right but for its frame, time and message id."""
+        routine = routines[self.rows[3 * at] & 0xFF]
+        found = []
+        if self.rows[3 * at + 1] and routine.request is not None:
+            found.append((self.rows[3 * at + 1], self.times[2 * at], routine.request))
+        if self.rows[3 * at + 2] and routine.response is not None:
+            found.append((self.rows[3 * at + 2], self.times[2 * at + 1], routine.response))
+        return found
+
+    def exchange(self, at: int, routines: Sequence[Routine]) -> Exchange:
+        """Row `at` as the exchange it was."""
+        order, request_frame, response_frame = self.rows[3 * at:3 * at + 3]
+        routine = routines[order & 0xFF]
+        message_id = self.message_ids[at]
+        requests = [_again(routine.request, request_frame, self.times[2 * at], message_id)] \
+            if request_frame and routine.request is not None else []
+        responses = [_again(routine.response, response_frame, self.times[2 * at + 1], message_id)] \
+            if response_frame and routine.response is not None else []
+        return Exchange(routine.name, routine.exchange_type, message_id, routine.by_initiator,
+                        routine.expects_response, requests, responses, len(requests), len(responses),
+                        len(requests), len(responses), 0, 0, order >> 8)
+
+
+def _again(sent: Sent, frame: int, time: float, message_id: int) -> Sent:
+    """`sent` as another message of the same shape (frame, time and message id of its own)."""
+    return Sent(frame=frame, time=time, src=sent.src, sport=sent.sport, dst=sent.dst, dport=sent.dport,
+                transport=sent.transport, exchange=sent.exchange, exchange_type=sent.exchange_type,
+                message_id=message_id, response=sent.response, initiator=sent.initiator, length=sent.length,
+                encrypted=sent.encrypted, notifies=sent.notifies, payloads=sent.payloads,
+                retransmission=sent.retransmission, frames=sent.frames, fragment=sent.fragment,
+                sk_length=sent.sk_length, commit=sent.commit, inner=sent.inner, opened=sent.opened)
+
+
+V = TypeVar("V")
+
+
+class Recent(Generic[V]):
+    """The last `DIGESTS_KEPT_PER_SA` keys seen (unsigned integers of `width` octets), each with a value,
+    the oldest forgotten first: the keys side by side in a bytearray (searched at C speed), their values
+    and the place of the oldest (a fifth of a dict's memory)."""
+
+    __slots__ = ("at", "keys", "values", "width")
+
+    def __init__(self, values: MutableSequence[V], width: int) -> None:
+        self.keys = bytearray()
+        self.values = values
+        self.at = 0
+        self.width = width
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def get(self, key: int) -> V | None:
+        width, keys = self.width, self.keys
+        needle = key.to_bytes(width, "little")
+        at = keys.find(needle)
+        while at > 0 and at % width:  # (a match across two keys)
+            at = keys.find(needle, at + 1)
+        return None if at < 0 else self.values[at // width]
+
+    def add(self, key: int, value: V) -> None:
+        """Remember `key` (not remembered yet)."""
+        width = self.width
+        if len(self.values) < DIGESTS_KEPT_PER_SA:
+            self.keys += key.to_bytes(width, "little")
+            self.values.append(value)
+        else:
+            at = self.at
+            self.keys[at * width:(at + 1) * width] = key.to_bytes(width, "little")
+            self.values[at] = value
+            self.at = (at + 1) % DIGESTS_KEPT_PER_SA
+
+
+MASK64 = (1 << 64) - 1
+
+
+def digests() -> Recent[int]:
+    """Hashes of the recent messages (8 octets: `hash(...) & MASK64`) -> frame."""
+    return Recent(array("Q"), 8)
+
+
+def requesters() -> Recent[str]:
+    """IKEv1 message ids (4 octets) -> address of the side that sent the first message."""
+    return Recent([], 4)
 
 
 @dataclass(slots=True)
@@ -342,18 +617,26 @@ class IkeSa:
     when the capture began later or the SA was made by a rekey inside another one."""
     phase1: str | None = None
     """IKEv1: 'main' or 'aggressive'."""
-    requesters: dict[int, str] = field(default_factory=dict)
+    requesters: Recent[str] = field(default_factory=requesters)
     """IKEv1: message id -> address of the side that sent its first message."""
-    digests: dict[tuple[int, str], int] = field(default_factory=dict)
-    """(hash of the message bytes, sender address) -> frame first seen; oldest dropped first."""
-    exchanges: dict[tuple[int, bool, int], Exchange] = field(default_factory=dict)
-    """(message id, requester is the initiator, exchange type) -> exchange, in order of first message."""
+    digests: Recent[int] = field(default_factory=digests)
+    """Hash of the message bytes and of the sender's address -> frame first seen."""
+    records: dict[tuple[int, bool, int], Exchange] = field(default_factory=dict)
+    """(message id, requester is the initiator, exchange type) -> exchange, in order of first message: the
+    exchanges kept whole. With `folded`, the exchanges of the SA (see `ordered_exchanges`)."""
+    folded: Folded | None = None
+    """The routine exchanges kept, folded into columns (see the top of this module)."""
+    routines: list[Routine] = field(default_factory=list)
+    """The shapes of the folded exchanges."""
+    exchanges_seen: int = 0
+    """Exchanges begun so far (the next one's `order`)."""
     exchanges_dropped: int = 0
     offers: list[Offer] = field(default_factory=list)
     """The proposals of the first initiator message with an SA payload in clear (its offer)."""
     offer_frame: int = 0
-    chosen: dict[int, tuple[int, int | None]] = field(default_factory=dict)
-    """IKEv2: transform type -> (id, key length) of the proposal the responder chose in clear."""
+    chosen: dict[int, tuple[int, int | None]] = field(default_factory=lambda: NOTHING_CHOSEN)
+    """IKEv2: transform type -> (id, key length) of the proposal the responder chose in clear (one dict per
+    distinct choice, shared by the SAs that made it: never change it)."""
     choice_frame: int = 0
     choice: list[Offer] = field(default_factory=list)
     """The proposal the responder chose, as it answered in clear (IKEv1 or IKEv2)."""
@@ -371,17 +654,23 @@ class IkeSa:
     """NAT detection hashes (and the SPIs they cover) of the first messages that carried them; checked
     against the addresses when the diagnosis asks (`nat_assessments`)."""
     nat_assessed: list[tuple[Sent, NatAssessment]] | None = None
-    inner_offers: list[tuple[Sent, list[Offer]]] = field(default_factory=list)
+    up_memo: tuple[int, Sent | None] | None = None
+    """For the diagnosis: (messages, the message that shows the SA up) once worked out for that many
+    messages (`diagnosis.facts.established_at`), so that the other SAs of a tunnel read it at no cost."""
+    lost_memo: tuple[int, tuple[Sent, str, str] | None] | None = None
+    """For the diagnosis: (messages, where a peer lost the SA) (`diagnosis.rules.restart.lost_at`)."""
+    inner_offers: tuple[tuple[Sent, list[Offer]], ...] = ()
     """Offers read in decrypted SA payloads (IKE_AUTH, CREATE_CHILD_SA, quick mode), the latest few."""
-    icmp: list[IcmpSeen] = field(default_factory=list)
-    ports: set[int] = field(default_factory=set)
-    """UDP/TCP ports the initiator used (a float 500 -> 4500 adds 4500)."""
-    transports: set[str] = field(default_factory=set)
-    addresses: dict[bool, set[str]] = field(default_factory=lambda: {True: set(), False: set()})
-    """Endpoints each side (True: initiator) sent from: more than one means a float or a NAT rebinding."""
+    icmp: tuple[IcmpSeen, ...] = ()
+    ports: tuple[int, ...] = ()
+    """UDP/TCP ports the SA's messages were sent from (a float 500 -> 4500 adds 4500)."""
+    transports: tuple[str, ...] = ()
+    addresses: list[tuple[str, ...]] = field(default_factory=lambda: [(), ()])
+    """Endpoints each side (index True: the initiator) sent from: more than one means a float or a NAT
+    rebinding."""
     errors: int = 0
     """Messages with a decode error."""
-    address_changes: list[tuple[int, float, frozenset[str]]] = field(default_factory=list)
+    address_changes: tuple[tuple[int, float, frozenset[str]], ...] = ()
     """(frame, time, new address pair) each time both SPIs of the SA were seen between other addresses."""
     shard: int = -1
     """Under `-j`: the worker that analyses it (set by the workers, from its tunnel); -1 otherwise."""
@@ -392,7 +681,54 @@ class IkeSa:
         return first, second
 
     def ordered_exchanges(self) -> list[Exchange]:
-        return list(self.exchanges.values())
+        """Every exchange kept, in order of first message, the folded ones made whole again."""
+        return list(self.iter_exchanges())
+
+    def iter_exchanges(self, *exchange_types: int, newest_first: bool = False) -> Iterator[Exchange]:
+        """The exchanges kept (of these types, or all), in order of first message (or the reverse), folded
+        ones made whole one by one as the iteration reaches them: a search that stops early pays for what
+        it saw."""
+        folded = self.folded
+        if folded is None or not folded.message_ids or (
+                exchange_types and not any(t in ROUTINE_EXCHANGES for t in exchange_types)):
+            records = reversed(self.records.values()) if newest_first else iter(self.records.values())
+            return (e for e in records if e.exchange_type in exchange_types) if exchange_types else records
+        return self._merged(folded, exchange_types, newest_first)
+
+    def _merged(self, folded: Folded, exchange_types: tuple[int, ...], newest_first: bool) -> Iterator[Exchange]:
+        routines = self.routines
+        for entry in self.entries(newest_first):
+            if isinstance(entry, int):
+                if not exchange_types or routines[folded.shape(entry)].exchange_type in exchange_types:
+                    yield folded.exchange(entry, routines)
+            elif not exchange_types or entry.exchange_type in exchange_types:
+                yield entry
+
+    def entries(self, newest_first: bool = False) -> Iterator[Exchange | int]:
+        """Each exchange kept, in order of first message (or the reverse): a record, or the index of its
+        row in `folded` (read there without making it whole)."""
+        records = reversed(self.records.values()) if newest_first else iter(self.records.values())
+        folded = self.folded
+        if folded is None or not folded.message_ids:
+            yield from records
+            return
+        rows = len(folded)
+        at, end, step = (rows - 1, -1, -1) if newest_first else (0, rows, 1)
+        for exchange in records:
+            while at != end and (folded.order(at) > exchange.order if newest_first
+                                 else folded.order(at) < exchange.order):
+                yield at
+                at += step
+            yield exchange
+        yield from range(at, end, step)
+
+    def newest_exchange(self) -> Exchange | None:
+        """The exchange kept whose first message came last."""
+        return next(self.iter_exchanges(newest_first=True), None)
+
+    @property
+    def exchange_count(self) -> int:
+        return len(self.records) + (len(self.folded) if self.folded is not None else 0)
 
 
 @dataclass(slots=True)
@@ -424,6 +760,36 @@ CLEAR_MESSAGES_KEPT = 8
 OFFERS_SHARED = 1024
 INNER_OFFERS_KEPT = 6
 VENDORS_KEPT = 8
+
+
+def _drop_fifth(ike_sa: IkeSa) -> None:
+    """Forget the fifth exchange of the SA in order of first message, whole or folded."""
+    records, folded = ike_sa.records, ike_sa.folded
+    if folded is None or not folded.message_ids:
+        del records[next(islice(records, 4, None))]
+        return
+    first_row = folded.rows[0] >> 8
+    before = 0  # records older than the first row, up to five
+    for exchange in records.values():
+        if exchange.order > first_row or before == 5:
+            break
+        before += 1
+    if before == 5:
+        del records[next(islice(records, 4, None))]
+        return
+    rest = next(islice(records.values(), before, None), None)  # the first record after the first row
+    row = 4 - before  # the fifth if no record comes before it
+    if row < len(folded) and (rest is None or folded.rows[3 * row] >> 8 < rest.order):
+        folded.remove(row)  # (an SA's usual state: how it was set up, then its liveness checks)
+        return
+    whole = [exchange.order for exchange in islice(records.values(), 5)]
+    rows = [packed >> 8 for packed in folded.rows[0:15:3]] if folded is not None else []
+    fifth = sorted(whole + rows)[4]
+    if fifth in whole:
+        del records[next(islice(records, whole.index(fifth), None))]
+    else:
+        assert folded is not None
+        folded.remove(rows.index(fifth))
 
 
 def nat_assessments(ike_sa: IkeSa) -> list[tuple[Sent, natd.NatAssessment]]:
@@ -480,6 +846,20 @@ def _names(payloads: Sequence[Payload]) -> tuple[str, ...]:
     return names
 
 
+NOTHING_CHOSEN: dict[int, tuple[int, int | None]] = {}
+_CHOSEN: dict[tuple[tuple[int, tuple[int, int | None]], ...], dict[int, tuple[int, int | None]]] = {}
+"""One `IkeSa.chosen` dict per distinct choice (never changed once made), shared by the SAs that made it."""
+
+
+def _chosen(items: tuple[tuple[int, tuple[int, int | None]], ...]) -> dict[int, tuple[int, int | None]]:
+    chosen = _CHOSEN.get(items)
+    if chosen is None:
+        chosen = dict(items)
+        if len(_CHOSEN) < NAMES_SHARED:
+            _CHOSEN[items] = chosen
+    return chosen
+
+
 def _shared(port: int) -> int:
     return _PORTS.setdefault(port, port)
 
@@ -515,6 +895,9 @@ class Tracker:
         self.observed = 0
         self.last_time = 0.0
         self.first_time: float | None = None
+        self.fold_routine = True
+        """Fold routine exchanges (off only to compare with the records unfolded)."""
+        self.fold_after = FOLD_AFTER
 
     # --- input -----------------------------------------------------------------------------
     def observe(self, message: Message, raw: bytes, frame: int, time: float, src: str, dst: str,
@@ -534,12 +917,22 @@ class Tracker:
         else:
             initiator, response = self._ikev1_roles(ike_sa, message, src, dst, notifies)
 
-        digest = (hash(raw), src)
-        earlier = ike_sa.digests.get(digest)
+        # the digest of (bytes, sender) among the SA's recent ones (`Recent.get` and `add`, inline: every message)
+        recent = ike_sa.digests
+        needle = ((hash(raw) ^ hash(src)) & MASK64).to_bytes(8, "little")
+        at = recent.keys.find(needle)
+        while at > 0 and at & 7:  # (a match across two digests)
+            at = recent.keys.find(needle, at + 1)
+        earlier: int | None = recent.values[at >> 3] if at >= 0 else None
         if earlier is None:
-            ike_sa.digests[digest] = frame
-            if len(ike_sa.digests) > DIGESTS_KEPT_PER_SA:
-                del ike_sa.digests[next(iter(ike_sa.digests))]
+            if len(recent.values) < DIGESTS_KEPT_PER_SA:
+                recent.keys += needle
+                recent.values.append(frame)
+            else:
+                oldest = recent.at
+                recent.keys[8 * oldest:8 * oldest + 8] = needle
+                recent.values[oldest] = frame
+                recent.at = (oldest + 1) % DIGESTS_KEPT_PER_SA
         seen = Observation(ike_sa, initiator, response, earlier is not None, earlier)
         self._record(ike_sa, message, seen, frame, time, src, sport, dst, dport, transport, notifies, frames,
                      decrypted)
@@ -596,7 +989,9 @@ class Tracker:
                     and exchange_type in IKEV1_PHASE1 and phase1_choice()
                 ike_sa.initiator_address = dst if answer else src
             side = src == ike_sa.initiator_address
-        addresses[side].add(endpoint(src, sport))
+        own = endpoint(src, sport)
+        if own not in addresses[side]:
+            addresses[side] += (own,)
         if addresses[True] and addresses[False] and self.one_sided:
             self.one_sided.pop((version, ike_sa.spi_i, frozenset((src, dst))), None)
 
@@ -646,8 +1041,7 @@ class Tracker:
                 if old in self.one_sided:
                     del self.one_sided[old]
                     self.one_sided[new] = None
-                ike_sa.address_changes.append((frame, time, pair))
-                del ike_sa.address_changes[:-COPIES_KEPT]
+                ike_sa.address_changes = (*ike_sa.address_changes, (frame, time, pair))[-COPIES_KEPT:]
                 return ike_sa
         return None
 
@@ -675,10 +1069,9 @@ class Tracker:
             if ike_sa.peers == wanted and (chosen is None or ike_sa.last_time >= chosen.last_time):
                 chosen = ike_sa
         if chosen is not None:
-            chosen.icmp.append(IcmpSeen(frame, time, reporter, description,
-                                        f"{endpoint(quoted_src, quoted_sport)} > "
-                                        f"{endpoint(quoted_dst, quoted_dport)}"))
-            del chosen.icmp[:-COPIES_KEPT]
+            chosen.icmp = (*chosen.icmp, IcmpSeen(frame, time, reporter, description,
+                                                  f"{endpoint(quoted_src, quoted_sport)} > "
+                                                  f"{endpoint(quoted_dst, quoted_dport)}"))[-COPIES_KEPT:]
         return chosen
 
     # --- internals -------------------------------------------------------------------------
@@ -712,8 +1105,7 @@ class Tracker:
                     opened=opened_of(decrypted, header.message_id == 0)
                     if decrypted is not None and not seen.retransmission else None)
         if decrypted is not None and sent.inner is not None and "SA" in sent.inner and not sent.retransmission:
-            ike_sa.inner_offers.append((sent, offers_of(decrypted)))
-            del ike_sa.inner_offers[:-INNER_OFFERS_KEPT]
+            ike_sa.inner_offers = (*ike_sa.inner_offers, (sent, offers_of(decrypted)))[-INNER_OFFERS_KEPT:]
         if message.errors:
             ike_sa.errors += 1
         side = seen.initiator
@@ -730,9 +1122,12 @@ class Tracker:
             ike_sa.initiator = endpoint(dst, dport)
         if not ike_sa.responder and not seen.response and side:
             ike_sa.responder = endpoint(dst, dport)
-        ike_sa.addresses[side].add(own)
-        ike_sa.ports.add(sport)
-        ike_sa.transports.add(transport)
+        if own not in ike_sa.addresses[side]:
+            ike_sa.addresses[side] += (own,)
+        if sport not in ike_sa.ports:
+            ike_sa.ports += (sport,)
+        if transport not in ike_sa.transports:
+            ike_sa.transports += (transport,)
         if message.version == 1 and header.exchange_type in IKEV1_PHASE1 and ike_sa.phase1 is None:
             ike_sa.phase1 = IKEV1_PHASE1[header.exchange_type]
 
@@ -750,19 +1145,85 @@ class Tracker:
             by_initiator = True
         else:
             key = (header.message_id, by_initiator, exchange_type if message.version == 1 else -1)
-        exchange = ike_sa.exchanges.get(key)
-        if exchange is None:
-            expects = rule.answered != NEVER and (
-                rule.answered != R_U_THERE_ONLY or sent.notify(NotifyType.R_U_THERE) is not None)
-            exchange = Exchange(sent.exchange, exchange_type, header.message_id, by_initiator, expects)
-            ike_sa.exchanges[key] = exchange
-            if len(ike_sa.exchanges) > EXCHANGES_KEPT:
-                # keep the first four (how the SA was set up), drop the oldest of the rest
-                victim = next(islice(ike_sa.exchanges, 4, None))
-                del ike_sa.exchanges[victim]
-                ike_sa.exchanges_dropped += 1
         answer = not sent.initiator if rule.keyed == PHASE1 else sent.response
-        exchange.add(sent, answer)
+        records = ike_sa.records
+        exchange = records.get(key)
+        folded = ike_sa.folded
+        if exchange is None and folded is not None and header.message_id <= folded.highest:
+            at = folded.find(key, message.version, ike_sa.routines)
+            if at is not None:
+                if folded.fill(at, sent, answer, ike_sa.routines):
+                    return
+                exchange = self._unfold(ike_sa, key, at)
+        if exchange is not None:
+            exchange.add(sent, answer)
+            if self.fold_routine and ike_sa.exchanges_seen > self.fold_after and key != next(reversed(records)):
+                # (an answer after a newer exchange began)
+                self._fold(ike_sa, key)
+            return
+        newest = next(reversed(records), None)
+        expects = rule.answered != NEVER and (
+            rule.answered != R_U_THERE_ONLY or sent.notify(NotifyType.R_U_THERE) is not None)
+        order = ike_sa.exchanges_seen
+        ike_sa.exchanges_seen += 1
+        shape = None
+        if ike_sa.routines and exchange_type in ROUTINE_EXCHANGES:  # (only an SA that folds has routines)
+            for index, routine in enumerate(ike_sa.routines):  # (the shape the exchange has so far, if known)
+                if routine.by_initiator == by_initiator and routine.exchange_type == exchange_type \
+                        and routine.expects_response == expects and routine.takes(sent, answer):
+                    shape = index
+                    break
+        if shape is not None:  # a routine exchange of a known shape begins: a row, no record
+            if folded is None:
+                folded = ike_sa.folded = Folded()
+            folded.add(order, header.message_id, shape, None if answer else sent, sent if answer else None)
+        else:
+            exchange = Exchange(sent.exchange, exchange_type, header.message_id, by_initiator, expects, order=order)
+            records[key] = exchange
+        if len(records) + (len(folded.message_ids) if folded is not None else 0) > EXCHANGES_KEPT:
+            _drop_fifth(ike_sa)  # keep the first four (how the SA was set up), drop the oldest of the rest
+            ike_sa.exchanges_dropped += 1
+        if exchange is not None:
+            exchange.add(sent, answer)
+        if newest is not None and self.fold_routine and order >= self.fold_after:  # (the one before is done)
+            before = records.get(newest)
+            if before is not None and before.exchange_type in ROUTINE_EXCHANGES:
+                self._fold(ike_sa, newest)
+
+    @staticmethod
+    def _fold(ike_sa: IkeSa, key: tuple[int, bool, int]) -> None:
+        """Fold the exchange `key` into the SA's rows if it is routine and its shape known or new."""
+        exchange = ike_sa.records.get(key)
+        if exchange is None or not foldable(exchange):
+            return
+        routines = ike_sa.routines
+        for index, routine in enumerate(routines):
+            if routine.fits(exchange):
+                break
+        else:
+            if len(routines) >= ROUTINES_KEPT:
+                return
+            index = len(routines)
+            routines.append(Routine.of(exchange))
+        if ike_sa.folded is None:
+            ike_sa.folded = Folded()
+        ike_sa.folded.add(exchange.order, exchange.message_id, index,
+                          exchange.requests[0] if exchange.requests else None,
+                          exchange.responses[0] if exchange.responses else None)
+        del ike_sa.records[key]
+
+    @staticmethod
+    def _unfold(ike_sa: IkeSa, key: tuple[int, bool, int], at: int) -> Exchange:
+        """Row `at` (the exchange `key`) made whole again and put back among the records: a message came
+        that it cannot hold (a copy, another shape)."""
+        folded = ike_sa.folded
+        assert folded is not None
+        exchange = folded.exchange(at, ike_sa.routines)
+        folded.remove(at)
+        records = ike_sa.records
+        records[key] = exchange
+        ike_sa.records = dict(sorted(records.items(), key=lambda item: item[1].order))
+        return exchange
 
     def _clear(self, ike_sa: IkeSa, message: Message, sent: Sent) -> None:
         """Keep what the diagnosis reads in clear: offers, choices, clear notifies, identities,
@@ -778,15 +1239,15 @@ class Tracker:
                     ike_sa.choice_frame, ike_sa.choice = sent.frame, self._offers_of(message)
                     if isinstance(payload, SecurityAssociation):
                         if len(payload.proposals) == 1:
-                            ike_sa.chosen = {t.transform_type: (t.transform_id, t.key_length)
-                                             for t in payload.proposals[0].transforms}
+                            ike_sa.chosen = _chosen(tuple((t.transform_type, (t.transform_id, t.key_length))
+                                                          for t in payload.proposals[0].transforms))
                     else:
                         ike_sa.choice_hash = natd.negotiated_hash(message)
             elif isinstance(payload, KeyExchange) and responder_side and ike_sa.ke_length is None:
                 ike_sa.ke_length = payload.length
             elif isinstance(payload, (VendorID, VendorIdPayload)) and payload.vendor \
                     and len(ike_sa.vendors) < VENDORS_KEPT:
-                label = f"{'initiator' if sent.initiator else 'responder'}: {payload.vendor.strip()}"
+                label = sys.intern(f"{'initiator' if sent.initiator else 'responder'}: {payload.vendor.strip()}")
                 if label not in ike_sa.vendors:
                     ike_sa.vendors.append(label)
             elif isinstance(payload, IdentificationPayload) and sent.initiator and ike_sa.identity is None:
@@ -818,8 +1279,8 @@ class Tracker:
         that memory follows the SAs still talking, not the length of the capture."""
         for ike_sa in self.ike_sas.values():
             if ike_sa.digests and now - ike_sa.last_time > RETRANSMISSION_HORIZON:
-                ike_sa.digests = {}
-                ike_sa.requesters = {}
+                ike_sa.digests = digests()
+                ike_sa.requesters = requesters()
 
     @staticmethod
     def _ikev1_roles(ike_sa: IkeSa, message: Message, src: str, dst: str,
@@ -835,8 +1296,9 @@ class Tracker:
         initiator = src == ike_sa.initiator_address
         if header.message_id == 0:
             return initiator, not initiator
-        requester = ike_sa.requesters.setdefault(header.message_id, src)
-        if len(ike_sa.requesters) > DIGESTS_KEPT_PER_SA:
-            del ike_sa.requesters[next(iter(ike_sa.requesters))]
+        requester = ike_sa.requesters.get(header.message_id)
+        if requester is None:
+            requester = src
+            ike_sa.requesters.add(header.message_id, src)
         answers = any(n.code == NotifyType.R_U_THERE_ACK for n in notifies)
         return initiator, src != requester or answers

@@ -5,6 +5,7 @@ diagnosis of one IKE SA, the verdict of a tunnel).
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections.abc import Callable, Sequence
 
@@ -76,16 +77,32 @@ def conclude(ike_sa: IkeSa, context: Context) -> Conclusion:
 
 
 def exchange_lines(ike_sa: IkeSa) -> list[str]:
+    """One line per exchange kept, in order (folded ones read from their row, not made whole)."""
     lines = []
-    for exchange in ike_sa.exchanges.values():
-        asker = "initiator" if exchange.by_initiator else "responder"
-        state = "answered" if exchange.answered else ("no answer expected" if not exchange.expects_response
-                                                       else "unanswered")
-        timing = exchange.response_time()
-        lines.append(f"{exchange.name} #{exchange.message_id} by the {asker}: {state}"
-                     + (f" in {timing * 1000:.0f} ms" if timing is not None else "")
-                     + (f", {exchange.retransmissions} retransmissions" if exchange.retransmissions else ""))
+    folded = ike_sa.folded
+    for entry in ike_sa.entries():
+        if isinstance(entry, int):
+            assert folded is not None
+            routine = ike_sa.routines[folded.shape(entry)]
+            asked, answered = folded.rows[3 * entry + 1], folded.rows[3 * entry + 2]
+            timing = folded.times[2 * entry + 1] - folded.times[2 * entry] if asked and answered else None
+            lines.append(exchange_line(routine.name, folded.message_ids[entry], routine.by_initiator,
+                                       bool(answered), routine.expects_response, timing, 0))
+        else:
+            lines.append(exchange_line(entry.name, entry.message_id, entry.by_initiator, entry.answered,
+                                       entry.expects_response, entry.response_time(), entry.retransmissions))
     return lines
+
+
+def exchange_line(name: str, message_id: int, by_initiator: bool, answered: bool, expects_response: bool,
+                  timing: float | None, retransmissions: int) -> str:
+    """One line of `exchange_lines`, shared by every diagnosis that says the same (the lines of liveness
+    checks repeat from SA to SA, and every diagnosis is kept until the end of the input)."""
+    asker = "initiator" if by_initiator else "responder"
+    state = "answered" if answered else ("no answer expected" if not expects_response else "unanswered")
+    return sys.intern(f"{name} #{message_id} by the {asker}: {state}"
+                      + (f" in {timing * 1000:.0f} ms" if timing is not None else "")
+                      + (f", {retransmissions} retransmissions" if retransmissions else ""))
 
 
 OFFER_SIDES_KEPT = 6
@@ -149,7 +166,7 @@ def _content(text: str) -> set[str]:
 def diagnose(ike_sa: IkeSa, context: Context, file: str = "") -> DiagnosisEvent:
     conclusion = conclude(ike_sa, context)
     cause = catalog.catalog().cause(conclusion.code)
-    message = f"{conclusion.seen[0].upper()}{conclusion.seen[1:]}." if conclusion.seen else cause.message
+    message = sys.intern(f"{conclusion.seen[0].upper()}{conclusion.seen[1:]}.") if conclusion.seen else cause.message
     remedy = "" if conclusion.orderly else one_fix(conclusion.change, cause.remedy)
     return DiagnosisEvent(
         ike_sa=ike_sa.id, version=ike_sa.version, initiator=ike_sa.initiator, responder=ike_sa.responder,

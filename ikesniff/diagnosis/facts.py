@@ -6,7 +6,7 @@ Plain functions of the tracker's records; no rule logic and no output formats he
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from dissectors.ikev2 import sk_layout
 from dissectors.names import V1Exchange, V2Exchange
@@ -64,25 +64,64 @@ def names(ike_sa: IkeSa) -> tuple[str, str]:
 def current_endpoints(ike_sa: IkeSa) -> tuple[str, str]:
     """The initiator's and the responder's endpoints as their latest messages used them (the SA's first
     endpoints when a side sent nothing else)."""
-    latest: dict[bool, Sent] = {}
-    for exchange in ike_sa.exchanges.values():
-        for sent in (*exchange.requests, *exchange.responses):
-            if sent.initiator not in latest or sent.time >= latest[sent.initiator].time:
-                latest[sent.initiator] = sent
-    found = {side: endpoint(sent.src, sent.sport) for side, sent in latest.items()}
+    found = {side: endpoint(sent.src, sent.sport) for side, (_, sent) in latest_messages(ike_sa).items()}
     return found.get(True, ike_sa.initiator), found.get(False, ike_sa.responder)
 
 
+def latest_messages(ike_sa: IkeSa) -> dict[bool, tuple[float, Sent]]:
+    """Per side (True: the initiator), the time of its latest message and that message, or one that differs
+    from it only in frame, time and message id (a folded exchange's `Routine`); of messages sent at the
+    same time, the one of the later exchange, a response after its request."""
+    latest: dict[bool, tuple[float, Sent]] = {}
+    if ike_sa.folded is None:  # (most SAs: their records alone)
+        for exchange in ike_sa.records.values():
+            for sent in (*exchange.requests, *exchange.responses):
+                if sent.initiator not in latest or sent.time >= latest[sent.initiator][0]:
+                    latest[sent.initiator] = (sent.time, sent)
+        return latest
+    for _, time, sent in messages(ike_sa):
+        if sent.initiator not in latest or time >= latest[sent.initiator][0]:
+            latest[sent.initiator] = (time, sent)
+    return latest
+
+
+def messages(ike_sa: IkeSa, newest_first: bool = False) -> Iterator[tuple[int, float, Sent]]:
+    """(frame, time, message) of each message of the exchanges kept, in order (each exchange's requests then
+    its answers) or the reverse order of exchanges; for a folded exchange `message` is its routine's, right
+    but for frame, time and message id (see `tracker.Folded.messages`)."""
+    folded = ike_sa.folded
+    for entry in ike_sa.entries(newest_first):
+        if isinstance(entry, int):
+            assert folded is not None
+            yield from folded.messages(entry, ike_sa.routines)
+        else:
+            for sent in (*entry.requests, *entry.responses):
+                yield sent.frame, sent.time, sent
+
+
+def said_after(ike_sa: IkeSa, initiator: bool, since: float) -> bool:
+    """The initiator (True) or the responder sent a message of the exchanges kept later than `since`."""
+    return any(sent.initiator == initiator and time > since for _, time, sent in messages(ike_sa, newest_first=True))
+
+
 def exchanges(ike_sa: IkeSa, *exchange_types: int) -> list[Exchange]:
-    return [e for e in ike_sa.exchanges.values() if not exchange_types or e.exchange_type in exchange_types]
+    """The exchanges kept (of these types, or all), in order, folded ones made whole (see `records`)."""
+    if ike_sa.folded is None:
+        return [e for e in ike_sa.records.values() if not exchange_types or e.exchange_type in exchange_types]
+    return list(ike_sa.iter_exchanges(*exchange_types))
+
+
+def records(ike_sa: IkeSa, *exchange_types: int) -> list[Exchange]:
+    """The exchanges kept whole (of these types, or all), in order: all but the routine ones the tracker
+    folded (`tracker.foldable`: INFORMATIONAL exchanges of one request and one answer at most, never
+    repeated, in fragments or with a notify, nothing readable inside). Enough for a search that no folded
+    exchange can satisfy."""
+    return [e for e in ike_sa.records.values() if not exchange_types or e.exchange_type in exchange_types]
 
 
 def opening(ike_sa: IkeSa) -> Exchange | None:
     """IKE_SA_INIT or the IKEv1 phase-1 exchange."""
-    for exchange in ike_sa.exchanges.values():
-        if exchange.exchange_type in (34, 2, 4):
-            return exchange
-    return None
+    return next(ike_sa.iter_exchanges(34, 2, 4), None)
 
 
 def opening_requests(ike_sa: IkeSa) -> list[Sent]:
@@ -158,6 +197,14 @@ def prf_output(ike_sa: IkeSa) -> int:
 
 
 def established_at(ike_sa: IkeSa) -> Sent | None:
+    """`reached_up`, worked out once per state of the SA (the rules read it of the tunnel's other SAs too)."""
+    memo = ike_sa.up_memo
+    if memo is None or memo[0] != ike_sa.messages:
+        memo = ike_sa.up_memo = (ike_sa.messages, reached_up(ike_sa))
+    return memo[1]
+
+
+def reached_up(ike_sa: IkeSa) -> Sent | None:
     """The message that shows the IKE SA established, without keys, read from the contents, never from
     message counts: IKEv2, an IKE_AUTH answer with room for an identity and AUTH, or an encrypted exchange
     answered both ways after it; IKEv1 main mode, key exchange and nonces in clear both ways then encrypted
@@ -168,8 +215,8 @@ def established_at(ike_sa: IkeSa) -> Sent | None:
             room = plaintext_room(ike_sa, exchange.responses)
             if exchange.requests and exchange.responses and (room is None or room >= MIN_ID + 8 + prf_output(ike_sa)):
                 return exchange.responses[0]
-        for exchange in exchanges(ike_sa, V2Exchange.CREATE_CHILD_SA, V2Exchange.INFORMATIONAL,
-                                  V2Exchange.IKE_INTERMEDIATE):
+        for exchange in ike_sa.iter_exchanges(V2Exchange.CREATE_CHILD_SA, V2Exchange.INFORMATIONAL,
+                                              V2Exchange.IKE_INTERMEDIATE):
             if exchange.requests and exchange.responses and (exchange.message_id > 0
                                                              or not ike_sa.started_by_first_message):
                 return exchange.responses[0]
@@ -236,11 +283,7 @@ def addresses_now(ike_sa: IkeSa) -> tuple[str, str] | None:
     rebinding), from the last message each side sent; None when the SA never moved."""
     if not ike_sa.address_changes:
         return None
-    latest: dict[bool, Sent] = {}
-    for exchange in ike_sa.exchanges.values():
-        for sent in exchange.requests + exchange.responses:
-            if sent.initiator not in latest or sent.time >= latest[sent.initiator].time:
-                latest[sent.initiator] = sent
+    latest = {side: sent for side, (_, sent) in latest_messages(ike_sa).items()}
     initiator = latest[True].src if True in latest else address(ike_sa.initiator)
     responder = latest[False].src if False in latest else (latest[True].dst if True in latest
                                                            else address(ike_sa.responder))

@@ -4,19 +4,22 @@ retry, fragmentation, vendors, PSK checks that concern no failure).
 
 from __future__ import annotations
 
+import sys
+
 from .. import natd
 from .. import offers as offer_module
 from ..events import FindingEvent
 from ..tracker import IkeSa, nat_assessments
 from .context import Context
-from .facts import exchanges, frames_of, opening
+from .facts import exchanges, frames_of, opening, records
 
 
 def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEvent]:
     found: list[FindingEvent] = []
 
     def add(kind: str, frames: list[int], detail: str) -> None:
-        found.append(FindingEvent(kind=kind, ike_sa=ike_sa.id, frames=frames, detail=detail, file=file))
+        found.append(FindingEvent(kind=kind, ike_sa=ike_sa.id, frames=frames, detail=sys.intern(detail), file=file))
+        # (one string per distinct detail: the findings of every SA are kept until the end of the input)
 
     nobodys = not any(context.crypto.psk.values()) and (len(context.crypto.psk) > 1 or context.up is not None)
     for side, matches in context.crypto.psk.items():
@@ -51,11 +54,11 @@ def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEve
     nat = nat_detail(ike_sa)
     if nat is not None:
         add("nat_detected", nat[0], nat[1])
-    fragments = [s for e in ike_sa.exchanges.values() for s in e.requests + e.responses if s.fragment]
+    fragments = [s for e in records(ike_sa) for s in e.requests + e.responses if s.fragment]  # (none folded)
     if fragments:
         add("fragmentation", frames_of(fragments, 2), f"IKE fragmentation (RFC 7383) in use: {len(fragments)} SKF "
             "fragments")
-    ip_fragmented = [s for e in ike_sa.exchanges.values() for s in e.requests + e.responses if s.frames]
+    ip_fragmented = [s for e in records(ike_sa) for s in e.requests + e.responses if s.frames]
     if ip_fragmented:
         add("fragmentation", frames_of(ip_fragmented, 2), f"{len(ip_fragmented)} IKE message{'s' if len(ip_fragmented) != 1 else ''} travelled in IP "
             "fragments; paths that drop fragments break them (enable IKE fragmentation if the peers support it)")
@@ -96,13 +99,13 @@ def findings(ike_sa: IkeSa, context: Context, file: str = "") -> list[FindingEve
 def tcp_fallback(ike_sa: IkeSa, context: Context) -> tuple[list[int], str] | None:
     """An SA opened over TCP (RFC 8229) by the initiator of an earlier attempt over UDP that nobody answered:
     the initiator fell back to TCP (lab `libreswan-pair-ikev2-tcp-fallback`, pluto's enable-tcp=fallback)."""
-    if ike_sa.transports != {"tcp-encap"} or not ike_sa.started_by_first_message:
+    if ike_sa.transports != ("tcp-encap",) or not ike_sa.started_by_first_message:
         return None
     address = ike_sa.initiator.rsplit(":", 1)[0]
     for other in reversed(context.others):
-        if (other.first_time >= ike_sa.first_time or other.transports - {"udp", "udp-encap"}
+        if (other.first_time >= ike_sa.first_time or set(other.transports) - {"udp", "udp-encap"}
                 or other.initiator.rsplit(":", 1)[0] != address
-                or any(e.responses for e in other.exchanges.values())):
+                or any(e.responses for e in other.iter_exchanges())):
             continue
         answered = next((s for e in ike_sa.ordered_exchanges() for s in e.responses), None)
         if answered is None:

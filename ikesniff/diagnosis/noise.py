@@ -69,7 +69,7 @@ class SaView(NamedTuple):
     """Host (address) of the initiator's first endpoint."""
     responder: str
     initiator_messages: int
-    """Distinct messages the initiator sent."""
+    """Distinct messages the initiator sent, counted up to 2 (a probe sends one)."""
     offers: tuple[str, ...]
     """The text of each offer of the initiator's first SA payload in clear."""
     choice: str | None
@@ -87,21 +87,31 @@ def view(ike_sa: IkeSa, esp: dict[frozenset[str], list[EspFlow]]) -> SaView:
     return SaView(ike_sa.id, ike_sa.version, ike_sa.spi_i, ike_sa.tunnel, ike_sa.first_time, ike_sa.first_frame,
                   ike_sa.messages, ike_sa.started_by_first_message, bool(ike_sa.addresses[True]),
                   bool(ike_sa.addresses[False]), host(ike_sa.initiator), host(ike_sa.responder),
-                  initiator_messages(ike_sa), tuple(offer.text for offer in ike_sa.offers),
+                  initiator_messages(ike_sa, enough=2), tuple(offer.text for offer in ike_sa.offers),
                   ike_sa.choice[0].text if ike_sa.choice else None,
                   _unused(ike_sa, esp.get(frozenset(ike_sa.tunnel), [])))
 
 
-def initiator_messages(ike_sa: IkeSa) -> int:
-    """Distinct messages the initiator sent."""
-    return sum(e.steps[0] if e.by_initiator else e.steps[1] for e in ike_sa.exchanges.values())
+def initiator_messages(ike_sa: IkeSa, enough: int | None = None) -> int:
+    """Distinct messages the initiator sent (counted up to `enough` at most, when given)."""
+    count = 0
+    folded = ike_sa.folded
+    for entry in ike_sa.entries():
+        if isinstance(entry, int):
+            assert folded is not None
+            count += sum(1 for _, _, sent in folded.messages(entry, ike_sa.routines) if sent.initiator)
+        else:
+            count += entry.steps[0] if entry.by_initiator else entry.steps[1]
+        if enough is not None and count >= enough:
+            return enough
+    return count
 
 
 def _unused(ike_sa: IkeSa, flows: list[EspFlow]) -> bool:
     up = established_at(ike_sa)
     if up is None:
         return False
-    later = [e for e in ike_sa.exchanges.values() if e.first.time > up.time]
+    later = any(e.first.time > up.time for e in ike_sa.iter_exchanges(newest_first=True))
     return not (later or any(flow.last_time > up.time and flow.first_time >= ike_sa.first_time for flow in flows))
 
 

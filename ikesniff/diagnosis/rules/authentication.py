@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from itertools import islice
+
 from ...events import Evidence
 from ...tracker import IkeSa, Sent
 from ..certificates import why_refused
@@ -19,6 +21,7 @@ from ..facts import (
     names,
     plaintext_room,
     prf_output,
+    records,
     who,
 )
 
@@ -36,9 +39,8 @@ def rule_auth_refused(ike_sa: IkeSa, context: Context) -> Conclusion | None:
         needed = MIN_ID + 8 + prf_output(ike_sa)
         if room is None or room >= needed:
             continue
-        later = [e for e in ike_sa.exchanges.values() if e.message_id > auth.message_id and e.answered]
-        if later:
-            continue
+        if any(e.message_id > auth.message_id and e.answered for e in ike_sa.iter_exchanges(newest_first=True)):
+            continue  # the SA went on
         response = auth.responses[0]
         request_room = plaintext_room(ike_sa, auth.requests) or 0
         evidence = [Evidence(auth.requests[0].frame, f"IKE_AUTH request, {auth.requests[0].length} octets"),
@@ -163,7 +165,7 @@ def rule_eap(ike_sa: IkeSa, context: Context) -> Conclusion | None:
         server, client = who(ike_sa, sent)
         method = methods[-1] if methods else "EAP"
         evidence = [Evidence(sent.frame, f"EAP {method} {end}, decrypted, from {server}")]
-        gave_up = next((s for e in exchanges(ike_sa, 37) for s in e.requests
+        gave_up = next((s for e in records(ike_sa, 37) for s in e.requests  # (folded: no notify)
                         if s.initiator and s.frame > sent.frame and s.notify(24)), None)
         if gave_up is not None:
             evidence.append(Evidence(gave_up.frame, f"AUTHENTICATION_FAILED, decrypted, from {client}: it gives up"))
@@ -187,8 +189,8 @@ def rule_eap(ike_sa: IkeSa, context: Context) -> Conclusion | None:
             for e in exchanges(ike_sa, 36)):
         return None
     response = last.responses[0]
-    ended = any(e.exchange_type == 37 and e.requests and e.requests[0].time >= response.time
-                for e in ike_sa.exchanges.values())
+    ended = any(e.requests and e.requests[0].time >= response.time
+                for e in ike_sa.iter_exchanges(37, newest_first=True))
     settled = ended or context.end_time - response.time >= BURST  # (not a capture cut before the next round)
     return Conclusion("failed", "EapFailure", "likely" if settled else "possible", 1,
                       f"{names(ike_sa)[0]} ran {len(rounds)} IKE_AUTH rounds with {names(ike_sa)[1]} (the pattern of "
@@ -211,7 +213,7 @@ def rule_certificate(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     after the answer) refused that certificate. The certificate says why: expired or not yet valid, the
     identity sent with it missing from it (certain), an issuer other than the verifier's own CA (likely), or
     nothing visible (possible: revoked, a chain the verifier cannot complete)."""
-    opened = sorted((s for e in ike_sa.exchanges.values() for s in e.requests + e.responses
+    opened = sorted((s for e in records(ike_sa) for s in e.requests + e.responses  # (folded: nothing readable)
                      if s.decrypted and not s.retransmission), key=lambda s: s.frame)
     refusal = next((s for s in opened if s.notify(AUTHENTICATION_FAILED)), None)
     if refusal is None:
@@ -258,8 +260,7 @@ def rule_answer_refused(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     up = context.up
     if ike_sa.version != 2 or up is None or up.exchange != "IKE_AUTH":
         return None
-    ordered = ike_sa.ordered_exchanges()
-    after = [e for e in ordered if e.requests and e.requests[0].time >= up.time]
+    after = list(islice((e for e in ike_sa.iter_exchanges() if e.requests and e.requests[0].time >= up.time), 2))
     if len(after) != 1 or after[0].exchange_type != 37 or not after[0].by_initiator:
         return None
     request = after[0].requests[0]

@@ -71,9 +71,7 @@ def established(ike_sa: IkeSa, context: Context) -> Conclusion | None:
 
 def rule_incomplete(ike_sa: IkeSa, context: Context) -> Conclusion:
     """Nothing decisive: the input ended while the negotiation was under way."""
-    last = None
-    for exchange in ike_sa.exchanges.values():
-        last = exchange
+    last = ike_sa.newest_exchange()
     frame = last.first.frame if last is not None else ike_sa.first_frame
     seen = "the capture ends before this IKE SA reached a conclusion"
     if last is not None and not last.requests:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ...events import Evidence
 from ...tracker import EspFlow, IkeSa
 from ..context import Conclusion, Context
-from ..facts import BURST, address, exchanges, gave_up, names, retransmission_text, who
+from ..facts import BURST, address, gave_up, names, records, retransmission_text, said_after, who
 
 
 def rule_liveness(ike_sa: IkeSa, context: Context) -> Conclusion | None:
@@ -17,7 +17,7 @@ def rule_liveness(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     if up is None:
         return None
     if ike_sa.version == 2:
-        for exchange in exchanges(ike_sa, 37, 36):
+        for exchange in records(ike_sa, 37, 36):  # (a folded exchange is never repeated)
             if exchange.answered or not exchange.requests or exchange.requests[0].time < up.time:
                 continue
             if exchange.retransmissions < 2 or not gave_up(exchange, ike_sa, context):
@@ -39,18 +39,19 @@ def rule_liveness(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                               f"Check that {address(first.dst)} is up and that UDP {first.dport} passes both ways "
                               "between the peers.", evidence)
         return None
-    informational = [e for e in exchanges(ike_sa, 5) if e.requests and e.requests[0].encrypted
-                     and e.requests[0].time >= up.time]
     for side in (True, False):
-        ours = [e.requests[0] for e in informational if e.by_initiator == side]
+        checks = (e.requests[0] for e in ike_sa.iter_exchanges(5) if e.by_initiator == side and e.requests
+                  and e.requests[0].encrypted and e.requests[0].time >= up.time)
+        earliest = next(checks, None)
+        if earliest is None or said_after(ike_sa, not side, earliest.time):
+            continue  # anything from the peer since the first (an ACK too)
+        ours = [earliest, *checks]
         if len(ours) < 2:
             continue
         sizes = {s.length for s in ours}
         spread = ours[-1].time - ours[0].time
-        theirs = [s for e in ike_sa.exchanges.values() for s in e.requests + e.responses
-                  if s.initiator != side and s.time > ours[0].time]  # anything from the peer since (an ACK too)
         read = all(s.notify(36136) for s in ours)  # R-U-THERE read in decrypted messages
-        if (len(sizes) == 1 or read) and spread >= BURST and not theirs:
+        if (len(sizes) == 1 or read) and spread >= BURST:
             sender, peer = names(ike_sa) if side else names(ike_sa)[::-1]
             alive = [f for f in context.esp if f.src == address(ours[0].dst) and f.last_time > ours[1].time]
             if alive:

@@ -7,7 +7,7 @@ from ... import catalog
 from ...events import Evidence
 from ...tracker import IkeSa
 from ..context import Conclusion, Context
-from ..facts import BURST, address, clear_errors, exchanges, first_error, identity_text, opening, who
+from ..facts import BURST, address, clear_errors, exchanges, first_error, identity_text, opening, records, who
 from .phase2 import child_refused
 from .teardown import closed
 
@@ -30,14 +30,14 @@ def rule_decrypted(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                           "to the same pre-shared key as its peer.",
                           [Evidence(ike_sa.first_frame, f"the {side}'s hash/AUTH checked against the given key")])
     if context.crypto.key_mismatch and context.up is None:  # (an SA that came up: an extra key set, not a mismatch)
-        first = next((s for e in ike_sa.exchanges.values() for s in e.requests if s.encrypted), None)
+        first = next((s for e in ike_sa.iter_exchanges() for s in e.requests if s.encrypted), None)
         return Conclusion("failed", "PskMismatch", "certain", 1,
                           f"the two sides derived different keys from the same key exchange: {context.crypto.key_mismatch}",
                           "Set the same pre-shared key on both sides.",
                           [Evidence(first.frame if first else ike_sa.first_frame,
                                     "the first encrypted message: readable with one side's keys only")])
     up = context.up
-    opened = sorted((s for e in ike_sa.exchanges.values() for s in e.requests + e.responses
+    opened = sorted((s for e in records(ike_sa) for s in e.requests + e.responses  # (folded: nothing readable)
                      if s.decrypted and not s.retransmission), key=lambda s: s.frame)
     for sent in opened:
         errors = [ref for ref in sent.notifies if ref.is_error]
@@ -98,7 +98,7 @@ def rule_decrypted(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                           f"{sender} sent {error} to {receiver} (read in the decrypted {sent.exchange})", "", [read],
                           list(alternatives))
     deletes = [s for s in opened if "D" in (s.inner or ()) and (up is None or s.time >= up.time)]
-    rekeys = [e.first.time for e in ike_sa.exchanges.values() if e.exchange_type == 36] + \
+    rekeys = [e.first.time for e in records(ike_sa, 36)] + \
         [e.first.time for e in exchanges(ike_sa, 32)][1:]
     final = [s for s in deletes if not any(0 <= s.time - t <= BURST for t in rekeys)]
     if final:

@@ -188,11 +188,12 @@ def abandoned(ike_sa: IkeSa, others: list[IkeSa]) -> tuple[Sent, IkeSa] | None:
     """(its IKE_AUTH answer, the next SA) when the initiator started a new IKE SA from scratch at once after
     the answer, and nothing else happened on this one."""
     answer = full_auth_answer(ike_sa)
-    if answer is None or any(e.requests and e.requests[0].time > answer.time for e in ike_sa.exchanges.values()):
+    if answer is None or any(e.requests and e.requests[0].time > answer.time
+                             for e in ike_sa.iter_exchanges(newest_first=True)):
         return None
     for other in others:
-        if other.started_by_first_message and other.initiator.rsplit(":", 1)[0] == ike_sa.initiator.rsplit(":", 1)[0] \
-                and 0 <= other.first_time - answer.time <= ABANDON_WITHIN:
+        if 0 <= other.first_time - answer.time <= ABANDON_WITHIN and other.started_by_first_message \
+                and other.initiator.rsplit(":", 1)[0] == ike_sa.initiator.rsplit(":", 1)[0]:
             return answer, other
     return None
 
@@ -210,16 +211,19 @@ def rule_child_not_installed(ike_sa: IkeSa, context: Context) -> Conclusion | No
     (`libreswan-resp-ikev1-main-no-kernel-esp`: Phase2NegotiationTimeout, rule_quick_mode)."""
     if ike_sa.version != 2 or not ike_sa.started_by_first_message:
         return None
-    others = [sa for sa in context.others if sa.version == 2]
-    found = abandoned(ike_sa, others)
-    earlier = [sa for sa in others if sa.first_time < ike_sa.first_time and abandoned(sa, [ike_sa, *others]) is not None]
     answer = full_auth_answer(ike_sa)
     if answer is None or any(child_traffic(ike_sa, context, answer.time - 0.001)):
         return None
-    if found is None and not (earlier and not any(e.requests and e.requests[0].time > answer.time
-                                                  for e in ike_sa.exchanges.values())
-                              and not any(sa.first_time > ike_sa.first_time for sa in others)):
-        return None
+    others = [sa for sa in context.others if sa.version == 2]
+    found = abandoned(ike_sa, others)
+    earlier: list[IkeSa] = []
+    if found is None:  # the last SA of the tunnel, unused after its answer, after others abandoned so
+        if any(sa.first_time > ike_sa.first_time for sa in others) or any(
+                e.requests and e.requests[0].time > answer.time for e in ike_sa.iter_exchanges(newest_first=True)):
+            return None
+        earlier = [sa for sa in others if sa.first_time < ike_sa.first_time and abandoned(sa, [ike_sa, *others])]
+        if not earlier:
+            return None
     initiator = names(ike_sa)[0]
     if found is not None:
         seen = (f"{names(ike_sa)[1]} accepted the CHILD_SA (a full IKE_AUTH answer, frame {answer.frame}), but "

@@ -60,7 +60,8 @@ def rule_rekey_lost(ike_sa: IkeSa, context: Context) -> Conclusion | None:
         if exchange.answered or exchange.retransmissions < 2 or not gave_up(exchange, ike_sa, context):
             continue
         first = exchange.requests[0]
-        if any(e.answered and e.requests and e.requests[0].time > first.time for e in ike_sa.exchanges.values()):
+        if any(e.answered and e.requests and e.requests[0].time > first.time
+               for e in ike_sa.iter_exchanges(newest_first=True)):
             continue  # the SA went on after it
         kind = rekey_kind(exchange) if ike_sa.version == 2 else "IPsec SA"
         if kind == "new CHILD_SA":
@@ -149,7 +150,7 @@ def rule_reauth_lost(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     deleted before it."""
     if not ike_sa.started_by_first_message or context.up is not None:
         return None
-    opening = next(iter(ike_sa.exchanges.values()), None)
+    opening = next(ike_sa.iter_exchanges(), None)
     if opening is None or opening.answered or not opening.requests or not gave_up(opening, ike_sa, context):
         return None
     start = opening.requests[0]
@@ -161,7 +162,8 @@ def rule_reauth_lost(ike_sa: IkeSa, context: Context) -> Conclusion | None:
             continue
         if lost_at(other) is not None or other.last_time < start.time - REKEY_WINDOW:
             return None
-        if any(e.answered and e.requests and e.requests[0].time > start.time for e in other.exchanges.values()):
+        if any(e.answered and e.requests and e.requests[0].time > start.time
+               for e in other.iter_exchanges(newest_first=True)):
             return None  # the old SA went on working
         if any(child_traffic(other, context, opening.requests[-1].time + BURST)):
             return None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ...events import Evidence
 from ...tracker import Exchange, IkeSa, Sent
 from ..context import Conclusion, Context
-from ..facts import address, established_at, exchanges
+from ..facts import address, established_at, exchanges, records, said_after
 
 INVALID_SPI_CODES = (4, 11)
 """INVALID_IKE_SPI and INVALID_SPI: answers of a peer that no longer knows the SA."""
@@ -20,16 +20,24 @@ INITIAL_CONTACT = {2: 16384, 1: 24578}
 
 
 def lost_at(previous: IkeSa) -> tuple[Sent, str, str] | None:
+    """`peer_lost`, worked out once per state of the SA (each later SA of the tunnel asks)."""
+    memo = previous.lost_memo
+    if memo is None or memo[0] != previous.messages:
+        memo = previous.lost_memo = (previous.messages, peer_lost(previous))
+    return memo[1]
+
+
+def peer_lost(previous: IkeSa) -> tuple[Sent, str, str] | None:
     """Where the previous SA shows that a peer lost it: (message, who lost it, what was seen): liveness
     checks it never answered, or an INVALID_SPI / INVALID_IKE_SPI answer."""
     up = established_at(previous)
     if up is None:
         return None
-    for exchange in previous.ordered_exchanges():
+    for exchange in records(previous):  # (a folded exchange holds no notify)
         for sent in exchange.responses + exchange.requests:
             if sent.time >= up.time and sent.notify(*INVALID_SPI_CODES):
                 return sent, address(sent.src), f"{address(sent.src)} answered with {sent.notify(*INVALID_SPI_CODES).type}"  # type: ignore[union-attr]
-    checks = [e for e in exchanges(previous, 37, 5) if e.requests and not e.answered and e.requests[0].time >= up.time
+    checks = [e for e in records(previous, 37, 5) if e.requests and not e.answered and e.requests[0].time >= up.time
               and (e.retransmissions >= 2 or e.requests[0].notify(36136))]
     if previous.version == 1 and not checks:
         checks = ikev1_unanswered_checks(previous, up)
@@ -44,15 +52,14 @@ def lost_at(previous: IkeSa) -> tuple[Sent, str, str] | None:
 def ikev1_unanswered_checks(previous: IkeSa, up: Sent) -> list[Exchange]:
     """IKEv1: two or more encrypted INFORMATIONALs of one size from one side after the SA came up (each
     R-U-THERE has a message id of its own), with nothing from the peer since the first."""
-    informational = [e for e in exchanges(previous, 5) if e.requests and e.requests[0].encrypted
-                     and e.requests[0].time >= up.time]
     for side in (True, False):
-        ours = [e for e in informational if e.by_initiator == side]
-        if len(ours) < 2 or len({e.requests[0].length for e in ours}) != 1:
+        found = (e for e in previous.iter_exchanges(5) if e.by_initiator == side and e.requests
+                 and e.requests[0].encrypted and e.requests[0].time >= up.time)
+        first = next(found, None)
+        if first is None or said_after(previous, not side, first.requests[0].time):
             continue
-        since = ours[0].requests[0].time
-        if not any(s.initiator != side and s.time > since for e in previous.exchanges.values()
-                   for s in e.requests + e.responses):
+        ours = [first, *found]
+        if len(ours) >= 2 and len({e.requests[0].length for e in ours}) == 1:
             return ours
     return []
 
@@ -126,8 +133,8 @@ def fresh_contact(ike_sa: IkeSa, context: Context, up: Sent) -> Conclusion | Non
         other_up = established_at(other)
         if other.first_time >= ike_sa.first_time or other_up is None:
             continue
-        deleted = any("D" in (s.inner or ()) for e in other.exchanges.values() for s in e.requests)
-        if deleted or any(not s.decrypted for e in other.exchanges.values() for s in e.requests if s.encrypted):
+        deleted = any("D" in (s.inner or ()) for e in records(other) for s in e.requests)
+        if deleted or any(not s.decrypted for e in other.iter_exchanges() for s in e.requests if s.encrypted):
             return None  # closed in order, or not readable: nothing to say
         lost = address(contact.src)
         outage = up.time - other.last_time

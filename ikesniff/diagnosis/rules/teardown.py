@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from itertools import islice
+
 from ...events import Evidence
 from ...tracker import IkeSa, Sent
 from ..context import Conclusion, Context
-from ..facts import BURST, address, child_traffic, who
+from ..facts import BURST, address, child_traffic, exchanges, records, who
 
 
 def rule_delete(ike_sa: IkeSa, context: Context) -> Conclusion | None:
@@ -18,14 +20,13 @@ def rule_delete(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     up = context.up
     if up is None:
         return None
-    ordered = ike_sa.ordered_exchanges()
-    if not ordered:
+    last = ike_sa.newest_exchange()
+    if last is None:
         return None
-    last = ordered[-1]
     if last.exchange_type not in (5, 37) or not last.requests or last.requests[0].time < up.time:
         return None
     first = last.requests[0]
-    rekeys = [e for e in ordered if e.exchange_type == 36] + [e for e in ordered if e.exchange_type == 32][1:]
+    rekeys = records(ike_sa, 36) + records(ike_sa, 32)[1:]
     if any(0 <= first.time - e.first.time <= BURST for e in rekeys):
         return None  # the old SA deleted after a rekey: housekeeping
     sender, receiver = who(ike_sa, first)
@@ -33,12 +34,13 @@ def rule_delete(ike_sa: IkeSa, context: Context) -> Conclusion | None:
     if forth or back:
         return None
     if ike_sa.version == 1:
-        if any(e.exchange_type == 5 and e.by_initiator != last.by_initiator and e.requests
-               and 0 <= first.time - e.requests[0].time <= BURST for e in ordered):
+        if any(e.by_initiator != last.by_initiator and e.requests and 0 <= first.time - e.requests[0].time <= BURST
+               for e in ike_sa.iter_exchanges(5, newest_first=True)):
             return None  # the other side spoke just before: an R-U-THERE and its ACK (IKEv1 DPD)
-        burst = [e.requests[0] for e in ordered if e.exchange_type == 5 and e.requests
+        burst = [e.requests[0] for e in exchanges(ike_sa, 5) if e.requests
                  and e.by_initiator == last.by_initiator and 0 <= first.time - e.requests[0].time <= BURST]
-        answered = any(e.by_initiator != last.by_initiator and e.first.time >= burst[0].time for e in ordered)
+        answered = any(e.by_initiator != last.by_initiator and e.first.time >= burst[0].time
+                       for e in ike_sa.iter_exchanges(newest_first=True))
         if answered:
             return None
         confidence = "likely" if len(burst) >= 2 else "possible"
@@ -52,14 +54,13 @@ def rule_delete(ike_sa: IkeSa, context: Context) -> Conclusion | None:
                           [Evidence(s.frame, "encrypted INFORMATIONAL, unanswered") for s in burst[:3]]), first)
     if not last.answered:
         return None
-    earlier = [e for e in ordered[:-1] if e.exchange_type == last.exchange_type and e.requests and e.responses
-               and e.by_initiator == last.by_initiator and e.requests[0].time >= up.time]
-    if any(e.requests[0].length == first.length and e.responses[0].length == last.responses[0].length
-           for e in earlier):
+    if any(e.requests and e.responses and e.by_initiator == last.by_initiator and e.requests[0].time >= up.time
+           and e.requests[0].length == first.length and e.responses[0].length == last.responses[0].length
+           for e in islice(ike_sa.iter_exchanges(last.exchange_type, newest_first=True), 1, None)):
         return None  # the same size as the liveness checks before it: one more of them, cut by the capture's end
-    if any(e.exchange_type == last.exchange_type and e.by_initiator != last.by_initiator and e.answered
-           and e.requests[0].length == first.length and abs(e.requests[0].time - first.time) <= MIRRORED
-           for e in ordered[:-1] if e.requests):
+    if any(e.by_initiator != last.by_initiator and e.answered and e.requests[0].length == first.length
+           and abs(e.requests[0].time - first.time) <= MIRRORED
+           for e in islice(ike_sa.iter_exchanges(last.exchange_type, newest_first=True), 1, None) if e.requests):
         return None  # each side sent one of the same size, both answered: address updates, not a Delete
     return closed(ike_sa, context, Conclusion("torn_down", "ReceiveDeleteNotify", "possible", 1,
                       f"{sender} sent an INFORMATIONAL request ({first.length} octets) that {receiver} answered, "
