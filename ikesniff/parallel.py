@@ -145,6 +145,10 @@ class Output:
 
     def batches(self, rendered: Sequence[object]) -> Iterator[object]:
         """Rendered items as the outputs take them: runs of JSON lines and of message lines in one item each."""
+        if self.json:  # (all of them are JSON lines)
+            if rendered:
+                yield RenderedJson(list(rendered))  # type: ignore[arg-type]
+            return
         run: list[Any] = []
         for one in rendered:
             if isinstance(one, (bytes, tuple)):
