@@ -1161,11 +1161,11 @@ class Tracker:
                 # (an answer after a newer exchange began)
                 self._fold(ike_sa, key)
             return
-        newest = next(reversed(records), None)
         expects = rule.answered != NEVER and (
             rule.answered != R_U_THERE_ONLY or sent.notify(NotifyType.R_U_THERE) is not None)
         order = ike_sa.exchanges_seen
         ike_sa.exchanges_seen += 1
+        newest = next(reversed(records), None) if order >= self.fold_after and self.fold_routine else None
         shape = None
         if ike_sa.routines and exchange_type in ROUTINE_EXCHANGES:  # (only an SA that folds has routines)
             for index, routine in enumerate(ike_sa.routines):  # (the shape the exchange has so far, if known)
@@ -1185,7 +1185,7 @@ class Tracker:
             ike_sa.exchanges_dropped += 1
         if exchange is not None:
             exchange.add(sent, answer)
-        if newest is not None and self.fold_routine and order >= self.fold_after:  # (the one before is done)
+        if newest is not None:  # a new exchange began: the one before it is done with, as a rule
             before = records.get(newest)
             if before is not None and before.exchange_type in ROUTINE_EXCHANGES:
                 self._fold(ike_sa, newest)
@@ -1296,9 +1296,10 @@ class Tracker:
         initiator = src == ike_sa.initiator_address
         if header.message_id == 0:
             return initiator, not initiator
-        requester = ike_sa.requesters.get(header.message_id)
+        requesters = ike_sa.requesters
+        requester = requesters.get(header.message_id)
         if requester is None:
             requester = src
-            ike_sa.requesters.add(header.message_id, src)
+            requesters.add(header.message_id, src)
         answers = any(n.code == NotifyType.R_U_THERE_ACK for n in notifies)
         return initiator, src != requester or answers

@@ -78,8 +78,11 @@ def conclude(ike_sa: IkeSa, context: Context) -> Conclusion:
 
 def exchange_lines(ike_sa: IkeSa) -> list[str]:
     """One line per exchange kept, in order (folded ones read from their row, not made whole)."""
-    lines = []
     folded = ike_sa.folded
+    if folded is None:  # (most SAs)
+        return [exchange_line(e.name, e.message_id, e.by_initiator, e.answered, e.expects_response, e.response_time(),
+                              e.retransmissions) for e in ike_sa.records.values()]
+    lines = []
     for entry in ike_sa.entries():
         if isinstance(entry, int):
             assert folded is not None

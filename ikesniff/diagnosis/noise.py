@@ -96,7 +96,7 @@ def initiator_messages(ike_sa: IkeSa, enough: int | None = None) -> int:
     """Distinct messages the initiator sent (counted up to `enough` at most, when given)."""
     count = 0
     folded = ike_sa.folded
-    for entry in ike_sa.entries():
+    for entry in ike_sa.entries() if folded is not None else ike_sa.records.values():
         if isinstance(entry, int):
             assert folded is not None
             count += sum(1 for _, _, sent in folded.messages(entry, ike_sa.routines) if sent.initiator)
